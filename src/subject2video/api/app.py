@@ -1,0 +1,119 @@
+"""The app factory: builds the services in the lifespan and wires the routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+
+from subject2video import __version__
+from subject2video.api import files, routes, socket
+from subject2video.api.auth import Authenticator
+from subject2video.api.deps import Services, ServicesDep
+from subject2video.api.errors import install_error_handlers
+from subject2video.api.metrics import Metrics
+from subject2video.config import Settings
+from subject2video.media.storage import LocalStorage
+from subject2video.tasks.callbacks import CallbackDeliverer
+from subject2video.tasks.dispatch.local import LocalDispatcher
+from subject2video.tasks.events import EventHub
+from subject2video.tasks.service import TaskService
+from subject2video.tasks.store import Store
+
+logger = logging.getLogger(__name__)
+
+EXPIRY_SWEEP_SECONDS = 60.0
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The API with its own store, event hub, local worker and callback deliverer."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = Store(settings.db_url)
+        store.create_schema()
+        hub = EventHub()
+        hub.bind(asyncio.get_running_loop())
+        metrics = Metrics(store)
+        hub.add_listener(metrics.on_event)
+        dispatcher = LocalDispatcher(settings, store, hub.publish)
+        outputs = LocalStorage(settings.data_dir / "outputs")
+        services = Services(
+            settings=settings,
+            store=store,
+            hub=hub,
+            tasks=TaskService(settings, store, dispatcher, hub.publish),
+            auth=Authenticator(settings, store),
+            outputs=outputs,
+        )
+        app.state.services = services
+        app.state.metrics = metrics
+        app.state.dispatcher = dispatcher
+        dispatcher.start()
+        deliverer = CallbackDeliverer(settings, store)
+        deliverer.start()
+        stop_sweep = threading.Event()
+        if settings.output_ttl_seconds:
+            threading.Thread(
+                target=_sweep_expired,
+                args=(store, outputs, stop_sweep),
+                name="s2v-expiry",
+                daemon=True,
+            ).start()
+        services.ready = True
+        logger.info("server ready", extra={"url": settings.base_url, "engine": settings.engine})
+        try:
+            yield
+        finally:
+            services.ready = False
+            stop_sweep.set()
+            deliverer.stop()
+            dispatcher.stop()
+            store.dispose()
+
+    app = FastAPI(
+        title="subject2video",
+        version=__version__,
+        description="A self-hosted, Wiro-compatible API for the MiniMax subject model.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(routes.router)
+    app.include_router(files.router)
+    app.include_router(socket.router)
+
+    @app.get("/healthz", summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="Readiness: the store answers and a worker is up")
+    async def readyz(services: ServicesDep) -> JSONResponse:
+        dispatcher: LocalDispatcher = app.state.dispatcher
+        worker = dispatcher.ready.is_set()
+        ok = services.ready and worker
+        return JSONResponse(
+            {"status": "ready" if ok else "starting", "worker": worker}, 200 if ok else 503
+        )
+
+    @app.get("/metrics", summary="Prometheus metrics")
+    async def metrics_route() -> Response:
+        return Response(app.state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return app
+
+
+def _sweep_expired(store: Store, outputs: LocalStorage, stop: threading.Event) -> None:
+    while not stop.wait(EXPIRY_SWEEP_SECONDS):
+        try:
+            for output in store.expired_outputs(time.time()):
+                outputs.delete(output.key)
+                store.delete_output(output.id)
+        except Exception:
+            logger.exception("output expiry sweep failed")

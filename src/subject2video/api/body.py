@@ -1,0 +1,93 @@
+"""Lenient request bodies: multipart, urlencoded, JSON, and Wiro's own JSON sent as multipart.
+
+Wiro's documented curl sends `Content-Type: multipart/form-data` with no boundary and a JSON
+document as the body; that is detected and read as JSON. An empty field counts as absent.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+
+from subject2video.api.errors import ApiError
+from subject2video.tasks.service import Upload
+
+FILE_FIELDS = ("inputImageFirst",)
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The raw body, refusing (413) past `max_bytes` without reading further."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise ApiError(f"Request body is larger than {max_bytes} bytes", status=413)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise ApiError(f"Request body is larger than {max_bytes} bytes", status=413)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # so that request.form() parses what was read
+    return body
+
+
+async def read_fields(request: Request, max_bytes: int) -> tuple[dict[str, Any], Upload | None]:
+    """The request's fields, and its uploaded image if one came."""
+    body = await read_body(request, max_bytes)
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith("multipart/form-data") and "boundary=" in content_type:
+        return await _multipart(request, max_bytes)
+    if not body.strip():
+        return {}, None
+    return parse_text_body(body, content_type), None
+
+
+def parse_text_body(body: bytes, content_type: str) -> dict[str, Any]:
+    """A JSON or urlencoded body, whichever it is (the header is not trusted)."""
+    text = body.decode("utf-8", errors="replace").strip()
+    if text.startswith("{") or "json" in content_type:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise ApiError("Request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise ApiError("Request body must be a JSON object")
+        return {k: _scalar(v) for k, v in data.items() if not _empty(v)}
+    return {k: v for k, v in parse_qsl(text, keep_blank_values=False)}
+
+
+async def _multipart(request: Request, max_bytes: int) -> tuple[dict[str, Any], Upload | None]:
+    try:
+        form = await request.form(max_files=4, max_fields=100, max_part_size=max_bytes)
+    except Exception as exc:  # python-multipart raises several kinds for malformed input
+        raise ApiError(f"Request body is not valid multipart/form-data: {exc}") from None
+    fields: dict[str, Any] = {}
+    upload: Upload | None = None
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            data = await value.read()
+            if name in FILE_FIELDS and data:
+                upload = Upload(filename=value.filename or name, data=data)
+            continue
+        if not _empty(value):
+            fields[name] = value
+    await form.close()
+    return fields, upload
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _scalar(value: Any) -> Any:
+    """JSON numbers and booleans become the strings a form would have sent."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value

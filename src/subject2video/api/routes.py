@@ -1,0 +1,119 @@
+"""The Wiro routes: Run, Task/*, Tool/Detail. Each parses, calls the service, shapes the reply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from subject2video import MODEL_OWNER, MODEL_PROJECT
+from subject2video.api.body import read_fields
+from subject2video.api.deps import ProjectDep, Services, ServicesDep
+from subject2video.api.errors import NOT_FOUND, ApiError
+from subject2video.api.tool import tool_detail
+from subject2video.tasks.models import Task
+from subject2video.tasks.service import TaskRef, model_slug_ok
+from subject2video.tasks.wire import task_dict
+
+router = APIRouter(prefix="/v1")
+
+
+def _tasklist(services: Services, tasks: list[Task], total: int | None = None) -> dict[str, Any]:
+    outputs = services.store.outputs(t.id for t in tasks)
+    base = services.settings.base_url
+    return {
+        "total": str(len(tasks) if total is None else total),
+        "errors": [],
+        "tasklist": [task_dict(t, outputs[t.id], base) for t in tasks],
+        "result": True,
+    }
+
+
+@router.post("/Run/{owner}/{project}", summary="Run a task of the model")
+async def run_task(
+    owner: str, project: str, request: Request, services: ServicesDep, caller: ProjectDep
+) -> dict[str, Any]:
+    """Create a task from an image (upload or URL), a prompt and an optional callback URL."""
+    if not model_slug_ok(owner, project):
+        raise ApiError("slug-owner-project-not-exist", code=NOT_FOUND, status=404)
+    fields, upload = await read_fields(request, services.settings.max_body_bytes)
+    task = await run_in_threadpool(services.tasks.run, caller, fields, upload)
+    return {
+        "errors": [],
+        "taskid": str(task.id),
+        "socketaccesstoken": task.socketaccesstoken,
+        "result": True,
+    }
+
+
+async def _ref(request: Request, services: Services) -> TaskRef:
+    fields, _ = await read_fields(request, services.settings.max_body_bytes)
+    return TaskRef.parse(fields)
+
+
+@router.post("/Task/Detail", summary="One task, by taskid or tasktoken")
+async def task_detail(
+    request: Request, services: ServicesDep, caller: ProjectDep
+) -> dict[str, Any]:
+    ref = await _ref(request, services)
+
+    def work() -> dict[str, Any]:
+        return _tasklist(services, [services.tasks.find(caller, ref)])
+
+    return await run_in_threadpool(work)
+
+
+@router.post("/Task/Cancel", summary="Cancel a task that has not started")
+async def task_cancel(
+    request: Request, services: ServicesDep, caller: ProjectDep
+) -> dict[str, Any]:
+    ref = await _ref(request, services)
+
+    def work() -> dict[str, Any]:
+        return _tasklist(services, [services.tasks.cancel(caller, ref)])
+
+    return await run_in_threadpool(work)
+
+
+@router.post("/Task/Kill", summary="Stop a task at any non-final status")
+async def task_kill(request: Request, services: ServicesDep, caller: ProjectDep) -> dict[str, Any]:
+    ref = await _ref(request, services)
+
+    def work() -> dict[str, Any]:
+        return _tasklist(services, [services.tasks.kill(caller, ref)])
+
+    return await run_in_threadpool(work)
+
+
+@router.post("/Task/List", summary="This project's tasks, newest first")
+async def task_list(request: Request, services: ServicesDep, caller: ProjectDep) -> dict[str, Any]:
+    fields, _ = await read_fields(request, services.settings.max_body_bytes)
+
+    def work() -> dict[str, Any]:
+        total, tasks = services.tasks.list(caller, fields)
+        return _tasklist(services, tasks, total)
+
+    return await run_in_threadpool(work)
+
+
+@router.post("/Task/InputOutputDelete", summary="Delete a final task's input and outputs")
+async def task_io_delete(
+    request: Request, services: ServicesDep, caller: ProjectDep
+) -> dict[str, Any]:
+    ref = await _ref(request, services)
+
+    def work() -> dict[str, Any]:
+        return _tasklist(services, [services.tasks.delete_io(caller, ref, services.outputs)])
+
+    return await run_in_threadpool(work)
+
+
+@router.post("/Tool/Detail", summary="The model's parameters")
+async def tool(request: Request, services: ServicesDep, _caller: ProjectDep) -> dict[str, Any]:
+    fields, _ = await read_fields(request, services.settings.max_body_bytes)
+    owner = str(fields.get("slugowner") or MODEL_OWNER)
+    project = str(fields.get("slugproject") or MODEL_PROJECT)
+    if not model_slug_ok(owner, project):
+        raise ApiError("slug-owner-project-not-exist", code=NOT_FOUND, status=404)
+    return {"errors": [], "tool": [tool_detail(services.settings)], "result": True}

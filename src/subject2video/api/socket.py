@@ -1,0 +1,103 @@
+"""WebSocket `/v1`: live task events keyed by socket access token.
+
+Hello frame on connect; `{"type":"task_info","tasktoken":...}` subscribes (several per connection);
+the task's current status is sent at once, then every later event in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
+
+from subject2video.api.deps import Services
+from subject2video.tasks.events import Event
+from subject2video.tasks.models import Task
+from subject2video.tasks.status import Status
+from subject2video.tasks.wire import output_dict
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+MAX_SUBSCRIPTIONS = 100
+_STATUSES = frozenset(s.value for s in Status)
+
+
+def current_event(services: Services, task: Task) -> Event:
+    """The event that describes where `task` is now."""
+    message: Any = None
+    if task.status == Status.output.value:
+        message = task.progress
+    elif task.status == Status.postprocess_end.value:
+        outputs = services.store.outputs([task.id])[task.id]
+        message = [output_dict(o, task, services.settings.base_url) for o in outputs]
+    return Event(task.status, task.id, task.socketaccesstoken, message)
+
+
+@router.websocket("/v1")
+async def socket(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    await websocket.accept()
+    await websocket.send_json({"type": "connected", "version": "1.0"})
+    queue: asyncio.Queue[Event] = asyncio.Queue(1000)
+    tokens: set[str] = set()
+    sender = asyncio.create_task(_forward(websocket, queue))
+    try:
+        while True:
+            try:
+                message = json.loads(await websocket.receive_text())
+            except ValueError:
+                continue
+            if not isinstance(message, dict) or message.get("type") != "task_info":
+                continue
+            tasktoken = str(message.get("tasktoken") or "")
+            if tasktoken in tokens:
+                continue
+            if len(tokens) >= MAX_SUBSCRIPTIONS:
+                await queue.put(
+                    Event(
+                        "task_error",
+                        0,
+                        tasktoken,
+                        f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection",
+                    )
+                )
+                continue
+            task = await run_in_threadpool(services.store.by_token, tasktoken)
+            if task is None:
+                await queue.put(Event("task_error", 0, tasktoken, "There is no task yet."))
+                continue
+            tokens.add(tasktoken)
+            services.hub.subscribe(tasktoken, queue)
+            fresh = await run_in_threadpool(services.store.by_token, tasktoken)
+            await queue.put(current_event(services, fresh or task))
+    except WebSocketDisconnect:
+        pass
+    finally:
+        for tasktoken in tokens:
+            services.hub.unsubscribe(tasktoken, queue)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sender
+
+
+async def _forward(websocket: WebSocket, queue: asyncio.Queue[Event]) -> None:
+    """Send events in order, never a lifecycle status older than one already sent for a task."""
+    sent_rank: dict[str, int] = {}
+    while True:
+        event = await queue.get()
+        if event.type in _STATUSES:
+            status = Status(event.type)
+            last = sent_rank.get(event.tasktoken, -1)
+            if status != Status.output and status.rank <= last:
+                continue
+            sent_rank[event.tasktoken] = max(last, status.rank)
+        try:
+            await websocket.send_json(event.frame())
+        except Exception:
+            return

@@ -1,0 +1,105 @@
+"""The engine protocol: `setup()` once per worker process, then `frames()` per task.
+
+An engine computes; it does no I/O of its own. The runner gives it a decoded, validated image and
+the subject's face, and consumes the frames it yields (encoding them as they come). Engines call
+`context.check_cancelled()` between frames or diffusion steps so that a kill lands promptly, and
+`context.progress()` so that callers see how far the work has come.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Face:
+    """One detected face, in the pixel coordinates of the image it was found in."""
+
+    #: (left, top, right, bottom), right and bottom exclusive.
+    box: tuple[int, int, int, int]
+    #: dlib's 68 landmarks as a (68, 2) float array, when computed.
+    landmarks: np.ndarray | None = None
+    #: Detector confidence where the detector gives one.
+    score: float = 0.0
+
+    @property
+    def width(self) -> int:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> int:
+        return self.box[3] - self.box[1]
+
+    @property
+    def area(self) -> int:
+        return max(0, self.width) * max(0, self.height)
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return ((self.box[0] + self.box[2]) / 2, (self.box[1] + self.box[3]) / 2)
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """A validated request: the image (RGB, upright), its subject, and the output form."""
+
+    image: np.ndarray
+    face: Face
+    prompt: str
+    seed: int
+    width: int
+    height: int
+    fps: int = 25
+    frames: int = 150
+    #: Any other parameters the caller gave, as given.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class GenerationContext(Protocol):
+    """What the runner gives an engine while it works."""
+
+    def progress(self, done: int, total: int, *, task: str = "Generate") -> None:
+        """Report that `done` of `total` steps are finished."""
+
+    def check_cancelled(self) -> None:
+        """Raise `subject2video.errors.Cancelled` if the task has been killed."""
+
+    def log(self, line: str) -> None:
+        """Append a line to the task's debugoutput (for example the motion plan)."""
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A video engine. `setup()` loads models once; `frames()` renders one video."""
+
+    name: str
+
+    def setup(self) -> None:
+        """Load whatever the engine needs (weights, models); called once per worker process."""
+
+    def frames(
+        self, request: GenerationRequest, context: GenerationContext
+    ) -> Iterator[np.ndarray]:
+        """Yield `request.frames` RGB uint8 frames of shape (height, width, 3)."""
+
+
+class NullContext:
+    """A context for local runs without a task: no cancellation, progress to a callback."""
+
+    def __init__(self, on_progress: Any = None) -> None:
+        self._on_progress = on_progress
+        self.lines: list[str] = []
+
+    def progress(self, done: int, total: int, *, task: str = "Generate") -> None:
+        if self._on_progress is not None:
+            self._on_progress(done, total)
+
+    def check_cancelled(self) -> None:
+        return None
+
+    def log(self, line: str) -> None:
+        self.lines.append(line)

@@ -1,0 +1,1 @@
+"""Media handling: guarded fetching of caller URLs, image checks, and output storage."""

@@ -1,0 +1,193 @@
+"""MP4 writing and probing with PyAV: H.264, yuv420p, moov atom first, as the output contract says.
+
+Example:
+    with Mp4Writer(path, 1280, 720) as writer:
+        for frame in frames:
+            writer.write(frame)
+    assert probe(path).frames == 150
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+
+import av
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+#: x264 gains little beyond this many threads at 720p, and workers share the machine.
+MAX_ENCODER_THREADS = 8
+
+
+def output_size(width: int, height: int, short_side: int = 720) -> tuple[int, int]:
+    """The output (width, height): the input's aspect, the short side exactly `short_side`, even."""
+    if width <= 0 or height <= 0:
+        raise ValueError(f"image size must be positive, got {width}x{height}")
+    if short_side <= 0 or short_side % 2:
+        raise ValueError(f"short side must be a positive even number, got {short_side}")
+    if width <= height:
+        return short_side, max(2, 2 * round(height * short_side / width / 2))
+    return max(2, 2 * round(width * short_side / height / 2)), short_side
+
+
+class Mp4Writer:
+    """Encodes RGB frames to an MP4 file (H.264, yuv420p, +faststart); use as a context manager."""
+
+    def __init__(
+        self,
+        path: Path,
+        width: int,
+        height: int,
+        fps: int = 25,
+        *,
+        crf: int = 20,
+        preset: str = "veryfast",
+        threads: int | None = None,
+    ) -> None:
+        if width <= 0 or height <= 0 or width % 2 or height % 2:
+            raise ValueError(f"yuv420p needs positive even dimensions, got {width}x{height}")
+        if fps <= 0:
+            raise ValueError(f"fps must be positive, got {fps}")
+        self.path = Path(path)
+        self.width, self.height, self.fps = width, height, fps
+        self.frames_written = 0
+        self._closed = False
+        # faststart rewrites the file on close so that the moov atom comes first.
+        self._container = av.open(
+            str(self.path), mode="w", format="mp4", options={"movflags": "+faststart"}
+        )
+        try:
+            stream = self._container.add_stream("libx264", rate=Fraction(fps))
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            stream.options = {"crf": str(crf), "preset": preset}
+            cores = os.cpu_count() or 1
+            stream.codec_context.thread_count = threads or min(cores, MAX_ENCODER_THREADS)
+        except Exception:
+            self._container.close()
+            raise
+        self._stream = stream
+
+    def __enter__(self) -> Mp4Writer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def write(self, frame: np.ndarray) -> None:
+        """Encode one RGB uint8 frame of shape (height, width, 3)."""
+        if self._closed:
+            raise ValueError(f"cannot write to {self.path}: the writer is closed")
+        expected = (self.height, self.width, 3)
+        if frame.shape != expected or frame.dtype != np.uint8:
+            raise ValueError(
+                f"frame {self.frames_written} has shape {frame.shape} {frame.dtype}, "
+                f"expected {expected} uint8"
+            )
+        video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        video_frame.pts = self.frames_written
+        for packet in self._stream.encode(video_frame):
+            self._container.mux(packet)
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Flush the encoder and finish the file; calling it again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            for packet in self._stream.encode(None):
+                self._container.mux(packet)
+        finally:
+            self._container.close()
+        logger.debug("wrote %d frames to %s", self.frames_written, self.path)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What probe() found in a video file."""
+
+    frames: int
+    fps: float
+    width: int
+    height: int
+    codec: str
+    pix_fmt: str
+    duration: float
+    moov_first: bool
+
+
+def _top_level_boxes(path: Path) -> list[str]:
+    """The types of the ISO-BMFF boxes at the top level of the file, in order."""
+    boxes: list[str] = []
+    size = path.stat().st_size
+    with path.open("rb") as file:
+        offset = 0
+        while offset + 8 <= size:
+            file.seek(offset)
+            length, kind = struct.unpack(">I4s", file.read(8))
+            if length == 1:  # a 64-bit size follows the type
+                (length,) = struct.unpack(">Q", file.read(8))
+            elif length == 0:  # the box runs to the end of the file
+                length = size - offset
+            boxes.append(kind.decode("latin-1"))
+            if length < 8:
+                break
+            offset += length
+    return boxes
+
+
+def _moov_first(path: Path) -> bool:
+    boxes = _top_level_boxes(path)
+    if "moov" not in boxes:
+        return False
+    return "mdat" not in boxes or boxes.index("moov") < boxes.index("mdat")
+
+
+def probe(path: Path) -> VideoInfo:
+    """Describe the first video stream of a file; decodes every frame to count them."""
+    path = Path(path)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        fps = float(rate) if rate else 0.0
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / av.time_base
+        else:
+            duration = frames / fps if fps else 0.0
+        return VideoInfo(
+            frames=frames,
+            fps=fps,
+            width=stream.codec_context.width,
+            height=stream.codec_context.height,
+            codec=stream.codec_context.name,
+            pix_fmt=stream.codec_context.pix_fmt or "",
+            duration=duration,
+            moov_first=_moov_first(path),
+        )
+
+
+def read_frames(path: Path, step: int = 1) -> Iterator[np.ndarray]:
+    """Yield every `step`-th frame of the file's first video stream as RGB uint8."""
+    if step < 1:
+        raise ValueError(f"step must be at least 1, got {step}")
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        for index, frame in enumerate(container.decode(stream)):
+            if index % step == 0:
+                yield frame.to_ndarray(format="rgb24")

@@ -1,0 +1,1 @@
+"""The task system: status machine, store, service, runner, events, callbacks and dispatchers."""

@@ -1,0 +1,136 @@
+"""Callbacks: a final task's Detail body POSTed to its callbackUrl, signed as Standard Webhooks.
+
+A delivery is a row in the store, written when the task reaches its final status, so a restart loses
+none; one process at a time holds a lease on it, so it is delivered by exactly one process. Retries
+keep the same webhook-id, with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+
+from subject2video.config import Settings
+from subject2video.errors import FetchError
+from subject2video.media.fetch import FetchPolicy, post
+from subject2video.tasks.models import Delivery
+from subject2video.tasks.store import Store, token
+from subject2video.tasks.wire import task_dict
+
+logger = logging.getLogger(__name__)
+
+LEASE_SECONDS = 60.0
+
+
+def sign(secret: str, webhook_id: str, timestamp: int, body: str) -> str:
+    """The webhook-signature header: `v1,` + base64 HMAC-SHA256 over `id.timestamp.body`."""
+    message = f"{webhook_id}.{timestamp}.{body}".encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def enqueue(store: Store, settings: Settings, task_id: int) -> bool:
+    """Record the delivery of a final task's callback, if it has a callbackUrl; idempotent."""
+    task = store.get(task_id)
+    if task is None or not task.callbackurl:
+        return False
+    outputs = store.outputs([task.id])[task.id]
+    detail = {
+        "total": "1",
+        "errors": [],
+        "tasklist": [task_dict(task, outputs, settings.base_url)],
+        "result": True,
+    }
+    delivery = Delivery(
+        id=f"msg_{token(27)}",
+        task_id=task.id,
+        url=task.callbackurl,
+        body=json.dumps(detail, separators=(",", ":")),
+        due=time.time(),
+    )
+    created = store.add_delivery(delivery)
+    if created:
+        logger.info("callback queued", extra={"task_id": task.id, "webhook_id": delivery.id})
+    return created
+
+
+class CallbackDeliverer:
+    """Delivers due callbacks from a background thread."""
+
+    def __init__(self, settings: Settings, store: Store, *, interval: float = 0.2) -> None:
+        self.settings = settings
+        self.store = store
+        self.interval = interval
+        self.policy = FetchPolicy.from_settings(settings)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="s2v-callbacks", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.deliver_due()
+            except Exception:
+                logger.exception("callback delivery loop failed; retrying")
+
+    def deliver_due(self) -> int:
+        """Try every due delivery once; returns how many were tried."""
+        due = self.store.lease_due_deliveries(time.time(), lease_seconds=LEASE_SECONDS)
+        for delivery in due:
+            self._deliver(delivery)
+        return len(due)
+
+    def _deliver(self, delivery: Delivery) -> None:
+        task = self.store.get(delivery.task_id)
+        project = self.store.project(task.project_id) if task else None
+        secret = (project.apisecret or project.apikey) if project else ""
+        timestamp = int(time.time())
+        headers = {
+            "content-type": "application/json",
+            "user-agent": "subject2video-webhooks/1",
+            "webhook-id": delivery.id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(secret, delivery.id, timestamp, delivery.body),
+        }
+        attempts = delivery.attempts + 1
+        extra = {"task_id": delivery.task_id, "webhook_id": delivery.id, "attempt": attempts}
+        try:
+            status = post(
+                delivery.url,
+                delivery.body.encode(),
+                headers,
+                self.policy,
+                timeout=self.settings.callback_timeout_seconds,
+            )
+            error = "" if 200 <= status < 300 else f"receiver answered HTTP {status}"
+        except FetchError as exc:
+            error = exc.message
+        if not error:
+            logger.info("callback delivered", extra=extra)
+            self.store.finish_delivery(delivery.id, state="delivered", attempts=attempts, due=0)
+            return
+        delays = self.settings.callback_delays()
+        if attempts > len(delays):
+            logger.warning("callback given up: %s", error, extra=extra)
+            self.store.finish_delivery(
+                delivery.id, state="failed", attempts=attempts, due=0, error=error
+            )
+            return
+        due = time.time() + delays[attempts - 1]
+        logger.info("callback failed, will retry: %s", error, extra=extra)
+        self.store.finish_delivery(
+            delivery.id, state="pending", attempts=attempts, due=due, error=error
+        )

@@ -1,0 +1,17 @@
+"""Dispatchers hand task ids to workers: `local` (a worker process of `s2v serve`)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Dispatcher(Protocol):
+    """Moves task ids to workers and reaches a running task to kill it."""
+
+    def start(self) -> None: ...
+
+    def submit(self, task_id: int) -> None: ...
+
+    def kill(self, task_id: int) -> None: ...
+
+    def stop(self) -> None: ...

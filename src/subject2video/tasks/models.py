@@ -1,0 +1,125 @@
+"""The store's tables. Table and column names live here and nowhere else."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from subject2video.tasks.status import Status
+
+#: Status → the Detail field holding the time the task entered it.
+TIME_FIELDS: dict[Status, str] = {
+    Status.accept: "accepttime",
+    Status.preprocess_start: "preprocessstarttime",
+    Status.preprocess_end: "preprocessendtime",
+    Status.assign: "assigntime",
+    Status.start: "starttime",
+    Status.end: "endtime",
+    Status.postprocess_start: "postprocessstarttime",
+    Status.postprocess_end: "postprocessendtime",
+    Status.cancel: "canceltime",
+}
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    apikey: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    #: None for a key-only project (no signature).
+    apisecret: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    createtime: Mapped[float] = mapped_column(Float)
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_project_id_id", "project_id", "id"),
+        Index("ix_tasks_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    socketaccesstoken: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    modelslugowner: Mapped[str] = mapped_column(String(100))
+    modelslugproject: Mapped[str] = mapped_column(String(200))
+    engine: Mapped[str] = mapped_column(String(50))
+    #: The inputs as the caller gave them (an upload appears as its stored URL).
+    parameters: Mapped[dict] = mapped_column(JSON)
+    #: Where an uploaded input image was stored, relative to the data directory.
+    input_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    callbackurl: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(40), default=Status.queue.value)
+    pexit: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    debugoutput: Mapped[str] = mapped_column(Text, default="")
+    debugerror: Mapped[str] = mapped_column(Text, default="")
+    #: How many times a worker claimed it (a claim after a worker died is a retry).
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str] = mapped_column(String(200), default="")
+    #: A token set at each claim: only the claim's holder may move the task on, so a worker that
+    #: lost its task (its server restarted, the task was requeued) can no longer touch it.
+    claim: Mapped[str] = mapped_column(String(32), default="")
+    #: Latest progress message (the task_output event), for late readers.
+    progress: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    createtime: Mapped[float] = mapped_column(Float)
+    accepttime: Mapped[float | None] = mapped_column(Float, nullable=True)
+    preprocessstarttime: Mapped[float | None] = mapped_column(Float, nullable=True)
+    preprocessendtime: Mapped[float | None] = mapped_column(Float, nullable=True)
+    assigntime: Mapped[float | None] = mapped_column(Float, nullable=True)
+    starttime: Mapped[float | None] = mapped_column(Float, nullable=True)
+    endtime: Mapped[float | None] = mapped_column(Float, nullable=True)
+    postprocessstarttime: Mapped[float | None] = mapped_column(Float, nullable=True)
+    postprocessendtime: Mapped[float | None] = mapped_column(Float, nullable=True)
+    canceltime: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Output(Base):
+    __tablename__ = "outputs"
+
+    #: 32 hex characters.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    contenttype: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    #: Storage key, relative to the storage root.
+    key: Mapped[str] = mapped_column(String(500))
+    accesskey: Mapped[str] = mapped_column(String(64))
+    addedtime: Mapped[float] = mapped_column(Float)
+    expiretime: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Delivery(Base):
+    """One callback to deliver: created with the task's final status, kept until delivered."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_state_due", "state", "due"),)
+
+    #: The Standard Webhooks webhook-id, the same on every retry.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: One delivery per task: a task reaches exactly one final status.
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), unique=True)
+    url: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due: Mapped[float] = mapped_column(Float)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    #: Who is delivering it now, and until when (a lease, so that one process delivers it).
+    lease_until: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Nonce(Base):
+    """Nonces seen under the strict policy; a (key, nonce) pair is accepted once."""
+
+    __tablename__ = "nonces"
+
+    apikey: Mapped[str] = mapped_column(String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seen: Mapped[float] = mapped_column(Float, index=True)

@@ -1,0 +1,48 @@
+"""The task lifecycle, in the order a task passes through it (spec: "Task lifecycle")."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    #: Created and waiting for a worker.
+    queue = "task_queue"
+    #: A worker claimed it.
+    accept = "task_accept"
+    #: Fetching and checking the image, finding the face.
+    preprocess_start = "task_preprocess_start"
+    #: The input is ready.
+    preprocess_end = "task_preprocess_end"
+    #: Handed to the engine.
+    assign = "task_assign"
+    #: The engine started.
+    start = "task_start"
+    #: Progress while the engine works (repeated as events; stored once).
+    output = "task_output"
+    #: The engine produced every frame.
+    output_full = "task_output_full"
+    #: The engine finished.
+    end = "task_end"
+    #: Encoding and storing the video.
+    postprocess_start = "task_postprocess_start"
+    #: Final: done, successfully (pexit "0") or not (pexit "1").
+    postprocess_end = "task_postprocess_end"
+    #: Final: cancelled before it started, or killed.
+    cancel = "task_cancel"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL
+
+    @property
+    def rank(self) -> int:
+        return ORDER.index(self)
+
+
+ORDER: tuple[Status, ...] = tuple(Status)
+FINAL: frozenset[Status] = frozenset({Status.postprocess_end, Status.cancel})
+#: Cancel is allowed only before a worker has started on the task.
+CANCELLABLE: frozenset[Status] = frozenset({Status.queue, Status.accept})
+#: Statuses of a task a worker holds: if the worker dies here, the task is retried.
+RUNNING: frozenset[Status] = frozenset(ORDER[1:-2])

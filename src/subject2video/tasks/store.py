@@ -1,0 +1,398 @@
+"""The task store: the source of truth for every task. SQLite (WAL) by default, PostgreSQL alike.
+
+Every change of status is a compare-and-set (`transition`), so a redelivered or duplicated message
+never runs a task twice and a final task is never reopened.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import create_engine, delete, event, func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from subject2video.tasks.models import TIME_FIELDS, Base, Delivery, Nonce, Output, Project, Task
+from subject2video.tasks.status import FINAL, RUNNING, Status
+
+logger = logging.getLogger(__name__)
+
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def token(length: int = 30) -> str:
+    """A random [A-Za-z0-9] token; 30 characters carry about 178 bits."""
+    return "".join(secrets.choice(_ALNUM) for _ in range(length))
+
+
+class ActiveLimitReached(Exception):
+    """The project already has as many unfinished tasks as it may."""
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What `recover()` found after a restart."""
+
+    requeued: list[int]
+    failed: list[int]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An SQLAlchemy engine for the store URL, tuned for its backend."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class Store:
+    """All reads and writes of projects, tasks, outputs, deliveries and nonces."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._session = sessionmaker(self.engine, expire_on_commit=False)
+
+    def create_schema(self) -> None:
+        Base.metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._session.begin() as session:
+            yield session
+
+    # -- projects ---------------------------------------------------------------------------
+
+    def create_project(self, name: str, *, key_only: bool = False) -> Project:
+        project = Project(
+            name=name,
+            apikey=token(32),
+            apisecret=None if key_only else token(40),
+            createtime=time.time(),
+        )
+        with self.session() as s:
+            s.add(project)
+        return project
+
+    def projects(self) -> list[Project]:
+        with self.session() as s:
+            return list(s.scalars(select(Project).order_by(Project.id)))
+
+    def project(self, project_id: int) -> Project | None:
+        with self.session() as s:
+            return s.get(Project, project_id)
+
+    def project_by_key(self, apikey: str) -> Project | None:
+        with self.session() as s:
+            return s.scalar(select(Project).where(Project.apikey == apikey))
+
+    def use_nonce(self, apikey: str, nonce: str, *, keep_seconds: float) -> bool:
+        """Record (key, nonce); False if it was seen before. Old nonces are pruned."""
+        now = time.time()
+        try:
+            with self.session() as s:
+                s.execute(delete(Nonce).where(Nonce.seen < now - keep_seconds))
+                s.add(Nonce(apikey=apikey, nonce=nonce, seen=now))
+        except IntegrityError:
+            return False
+        return True
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    def create_task(self, *, project_id: int, max_active: int, **fields: Any) -> Task:
+        """Insert a queued task, refusing when the project has `max_active` unfinished ones."""
+        task = Task(
+            uuid=str(uuid.uuid4()),
+            project_id=project_id,
+            socketaccesstoken=token(30),
+            status=Status.queue.value,
+            createtime=time.time(),
+            **fields,
+        )
+        with self.session() as s:
+            active = s.scalar(
+                select(func.count(Task.id)).where(
+                    Task.project_id == project_id, Task.status.not_in([f.value for f in FINAL])
+                )
+            )
+            if (active or 0) >= max_active:
+                raise ActiveLimitReached(f"{active} unfinished tasks")
+            s.add(task)
+        return task
+
+    def get(self, task_id: int) -> Task | None:
+        with self.session() as s:
+            return s.get(Task, task_id)
+
+    def find(
+        self, project_id: int, *, task_id: int | None = None, tasktoken: str | None = None
+    ) -> Task | None:
+        """A project's task by id or by socket access token; None for another project's task."""
+        query = select(Task).where(Task.project_id == project_id)
+        if task_id is not None:
+            query = query.where(Task.id == task_id)
+        elif tasktoken is not None:
+            query = query.where(Task.socketaccesstoken == tasktoken)
+        else:
+            return None
+        with self.session() as s:
+            return s.scalar(query)
+
+    def by_token(self, tasktoken: str) -> Task | None:
+        with self.session() as s:
+            return s.scalar(select(Task).where(Task.socketaccesstoken == tasktoken))
+
+    def list_tasks(
+        self,
+        project_id: int,
+        *,
+        start: int = 0,
+        limit: int = 20,
+        descending: bool = True,
+        statuses: Iterable[str] = (),
+    ) -> tuple[int, list[Task]]:
+        where = [Task.project_id == project_id]
+        if statuses:
+            where.append(Task.status.in_(list(statuses)))
+        order = Task.id.desc() if descending else Task.id.asc()
+        with self.session() as s:
+            total = s.scalar(select(func.count(Task.id)).where(*where)) or 0
+            rows = s.scalars(select(Task).where(*where).order_by(order).offset(start).limit(limit))
+            return total, list(rows)
+
+    def transition(
+        self,
+        task_id: int,
+        to: Status,
+        *,
+        allowed_from: Iterable[Status],
+        holder: str | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Compare-and-set the status; False when the task is not in one of `allowed_from`
+        (or, with `holder`, no longer held under that claim token)."""
+        values: dict[str, Any] = {"status": to.value, **fields}
+        if to in TIME_FIELDS:
+            values.setdefault(TIME_FIELDS[to], time.time())
+        where = [Task.id == task_id, Task.status.in_([f.value for f in allowed_from])]
+        if holder is not None:
+            where.append(Task.claim == holder)
+        with self.session() as s:
+            result = s.execute(update(Task).where(*where).values(**values))
+            return result.rowcount == 1
+
+    def claim(self, task_id: int, worker: str) -> Task | None:
+        """Move a queued task to task_accept for `worker`; None if another has it or it ended."""
+        with self.session() as s:
+            result = s.execute(
+                update(Task)
+                .where(Task.id == task_id, Task.status == Status.queue.value)
+                .values(
+                    status=Status.accept.value,
+                    accepttime=time.time(),
+                    worker=worker,
+                    claim=secrets.token_hex(16),
+                    attempts=Task.attempts + 1,
+                )
+            )
+            if result.rowcount != 1:
+                return None
+            return s.get(Task, task_id)
+
+    def update_fields(self, task_id: int, **fields: Any) -> None:
+        with self.session() as s:
+            s.execute(update(Task).where(Task.id == task_id).values(**fields))
+
+    def append_debug(self, task_id: int, line: str, *, error: bool = False) -> None:
+        column = Task.debugerror if error else Task.debugoutput
+        with self.session() as s:
+            task = s.get(Task, task_id)
+            if task is None:
+                return
+            current = task.debugerror if error else task.debugoutput
+            s.execute(
+                update(Task)
+                .where(Task.id == task_id)
+                .values({column: f"{current}\n{line}" if current else line})
+            )
+
+    def status_of(self, task_id: int) -> Status | None:
+        with self.session() as s:
+            value = s.scalar(select(Task.status).where(Task.id == task_id))
+            return Status(value) if value else None
+
+    def unfinished(self) -> list[Task]:
+        with self.session() as s:
+            rows = s.scalars(
+                select(Task).where(Task.status.not_in([f.value for f in FINAL])).order_by(Task.id)
+            )
+            return list(rows)
+
+    def recover(self, *, max_attempts: int, worker: str | None = None) -> Recovery:
+        """Requeue tasks a dead worker held (all, or `worker`'s); fail them past `max_attempts`."""
+        requeued: list[int] = []
+        failed: list[int] = []
+        for task in self.unfinished():
+            status = Status(task.status)
+            if status not in RUNNING or (worker is not None and task.worker != worker):
+                continue
+            if task.attempts < max_attempts:
+                note = (
+                    f"worker stopped during {status.value}; retrying (attempt {task.attempts + 1})"
+                )
+                requeue = self.transition(
+                    task.id, Status.queue, allowed_from=[status], worker="", claim=""
+                )
+                if requeue:
+                    self.append_debug(task.id, note)
+                    requeued.append(task.id)
+            else:
+                reason = (
+                    f"the worker stopped while running this task {task.attempts} times; "
+                    "giving up (see the server log)"
+                )
+                if self.fail(task.id, reason, allowed_from=[status]):
+                    failed.append(task.id)
+        return Recovery(requeued=requeued, failed=failed)
+
+    def fail(
+        self,
+        task_id: int,
+        reason: str,
+        *,
+        allowed_from: Iterable[Status],
+        holder: str | None = None,
+    ) -> bool:
+        """End a task at task_postprocess_end with pexit 1 and `reason` in debugerror."""
+        return self.transition(
+            task_id,
+            Status.postprocess_end,
+            allowed_from=allowed_from,
+            holder=holder,
+            pexit="1",
+            debugerror=reason,
+        )
+
+    def queued_ids(self) -> list[int]:
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(Task.id).where(Task.status == Status.queue.value).order_by(Task.id)
+                )
+            )
+
+    def count_by_status(self) -> dict[str, int]:
+        with self.session() as s:
+            rows = s.execute(select(Task.status, func.count(Task.id)).group_by(Task.status))
+            return {status: count for status, count in rows}
+
+    # -- outputs ----------------------------------------------------------------------------
+
+    def add_output(self, output: Output) -> None:
+        with self.session() as s:
+            s.add(output)
+
+    def outputs(self, task_ids: Iterable[int]) -> dict[int, list[Output]]:
+        ids = list(task_ids)
+        found: dict[int, list[Output]] = {i: [] for i in ids}
+        if not ids:
+            return found
+        with self.session() as s:
+            for out in s.scalars(select(Output).where(Output.task_id.in_(ids)).order_by(Output.id)):
+                found[out.task_id].append(out)
+        return found
+
+    def output(self, output_id: str) -> Output | None:
+        with self.session() as s:
+            return s.get(Output, output_id)
+
+    def delete_outputs(self, task_id: int) -> list[Output]:
+        with self.session() as s:
+            rows = list(s.scalars(select(Output).where(Output.task_id == task_id)))
+            s.execute(delete(Output).where(Output.task_id == task_id))
+            return rows
+
+    def expired_outputs(self, now: float) -> list[Output]:
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(Output).where(Output.expiretime.is_not(None), Output.expiretime < now)
+                )
+            )
+
+    def delete_output(self, output_id: str) -> None:
+        with self.session() as s:
+            s.execute(delete(Output).where(Output.id == output_id))
+
+    # -- callback deliveries ----------------------------------------------------------------
+
+    def add_delivery(self, delivery: Delivery) -> bool:
+        """Store a delivery; False if the task already has one (exactly one per final status)."""
+        try:
+            with self.session() as s:
+                s.add(delivery)
+        except IntegrityError:
+            return False
+        return True
+
+    def lease_due_deliveries(
+        self, now: float, *, lease_seconds: float, limit: int = 20
+    ) -> list[Delivery]:
+        """Take the deliveries that are due and not leased by another process."""
+        taken: list[Delivery] = []
+        with self.session() as s:
+            due = list(
+                s.scalars(
+                    select(Delivery)
+                    .where(
+                        Delivery.state == "pending", Delivery.due <= now, Delivery.lease_until < now
+                    )
+                    .order_by(Delivery.due)
+                    .limit(limit)
+                )
+            )
+        for d in due:
+            with self.session() as s:
+                result = s.execute(
+                    update(Delivery)
+                    .where(Delivery.id == d.id, Delivery.lease_until == d.lease_until)
+                    .values(lease_until=now + lease_seconds)
+                )
+                if result.rowcount == 1:
+                    taken.append(d)
+        return taken
+
+    def finish_delivery(
+        self, delivery_id: str, *, state: str, attempts: int, due: float, error: str = ""
+    ) -> None:
+        with self.session() as s:
+            s.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_id)
+                .values(state=state, attempts=attempts, due=due, last_error=error, lease_until=0.0)
+            )
+
+    def delivery_for(self, task_id: int) -> Delivery | None:
+        with self.session() as s:
+            return s.scalar(select(Delivery).where(Delivery.task_id == task_id))

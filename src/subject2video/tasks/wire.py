@@ -1,0 +1,85 @@
+"""Tasks as the wire shows them: every value a string, times in unix seconds (spec: Detail)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from subject2video.tasks.models import Output, Task
+
+_TIME_FIELDS = (
+    "createtime",
+    "accepttime",
+    "assigntime",
+    "preprocessstarttime",
+    "preprocessendtime",
+    "starttime",
+    "endtime",
+    "postprocessstarttime",
+    "postprocessendtime",
+    "canceltime",
+)
+
+#: Cost per second of the hosted model; ours costs nothing, and says so in the same fields.
+_CPS = "0.000000000000"
+
+
+def _unix(value: float | None) -> str:
+    return str(int(value)) if value else "0"
+
+
+def output_url(base_url: str, output: Output) -> str:
+    return f"{base_url}/v1/File/{output.id}/{output.accesskey}/{output.name}"
+
+
+def output_dict(output: Output, task: Task, base_url: str) -> dict[str, Any]:
+    return {
+        "id": output.id,
+        "name": output.name,
+        "contenttype": output.contenttype,
+        "parentid": task.uuid.replace("-", ""),
+        "uuid": task.uuid,
+        "size": str(output.size),
+        "addedtime": _unix(output.addedtime),
+        "modifiedtime": _unix(output.addedtime),
+        "accesskey": output.accesskey,
+        "expiretime": _unix(output.expiretime) if output.expiretime else None,
+        "url": output_url(base_url, output),
+    }
+
+
+def elapsed_seconds(task: Task) -> float:
+    start = task.starttime or task.accepttime
+    end = task.endtime or task.postprocessendtime or task.canceltime
+    if not start or not end:
+        return 0.0
+    return max(0.0, end - start)
+
+
+def task_dict(task: Task, outputs: list[Output], base_url: str) -> dict[str, Any]:
+    """The Detail representation of one task."""
+    outs = [output_dict(o, task, base_url) for o in outputs]
+    data: dict[str, Any] = {
+        "id": str(task.id),
+        "uuid": task.uuid,
+        "name": "",
+        "socketaccesstoken": task.socketaccesstoken,
+        "parameters": task.parameters,
+        "debugoutput": task.debugoutput,
+        "debugerror": task.debugerror,
+        "status": task.status,
+        "pexit": task.pexit if task.pexit is not None else "",
+        "elapsedseconds": f"{elapsed_seconds(task):.4f}",
+        "cps": _CPS,
+        "totalcost": _CPS,
+        "projectid": str(task.project_id),
+        "modelslugowner": task.modelslugowner,
+        "modelslugproject": task.modelslugproject,
+        "runtype": "model",
+        "callbackurl": task.callbackurl,
+        "progress": task.progress,
+        "outputs": outs,
+        "size": str(sum(o.size for o in outputs)),
+    }
+    for name in _TIME_FIELDS:
+        data[name] = _unix(getattr(task, name))
+    return data

@@ -1,0 +1,101 @@
+"""Unit tests for subject2video.media.video: sizes, MP4 writing and probing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from subject2video.media.video import Mp4Writer, output_size, probe, read_frames
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        ((512, 512), (720, 720)),
+        ((1920, 1080), (1280, 720)),
+        ((1080, 1920), (720, 1280)),
+        ((640, 480), (960, 720)),
+        ((480, 640), (720, 960)),
+        ((333, 500), (720, 1082)),
+        ((451, 300), (1082, 720)),
+        ((4001, 3001), (960, 720)),
+        ((2000, 5000), (720, 1800)),
+    ],
+)
+def test_output_size(size: tuple[int, int], expected: tuple[int, int]) -> None:
+    width, height = output_size(*size)
+    assert (width, height) == expected
+    assert min(width, height) == 720 and width % 2 == 0 and height % 2 == 0
+
+
+def test_output_size_refuses_nonsense() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        output_size(0, 100)
+
+
+def moving_frames(count: int, width: int, height: int) -> list[np.ndarray]:
+    frames = []
+    for index in range(count):
+        frame = np.zeros((height, width, 3), dtype=np.uint8)
+        frame[:, :, 2] = np.linspace(0, 255, width, dtype=np.uint8)
+        x = index * 8 % (width - 80)
+        frame[height // 3 : height // 3 + 80, x : x + 80] = (255, 200, 40)
+        frames.append(frame)
+    return frames
+
+
+@pytest.fixture(scope="module")
+def six_seconds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("video") / "out.mp4"
+    with Mp4Writer(path, 1280, 720, fps=25) as writer:
+        for frame in moving_frames(150, 1280, 720):
+            writer.write(frame)
+    return path
+
+
+def test_written_video_meets_the_output_contract(six_seconds: Path) -> None:
+    info = probe(six_seconds)
+    assert info.frames == 150
+    assert info.fps == pytest.approx(25.0)
+    assert (info.width, info.height) == (1280, 720)
+    assert info.codec == "h264"
+    assert info.pix_fmt == "yuv420p"
+    assert info.duration == pytest.approx(6.0, abs=0.01)
+    assert info.moov_first is True
+
+
+def test_frames_read_back_close_to_what_was_written(six_seconds: Path) -> None:
+    written = moving_frames(150, 1280, 720)
+    read = list(read_frames(six_seconds, step=30))
+    assert len(read) == 5
+    for index, frame in zip(range(0, 150, 30), read, strict=True):
+        assert frame.shape == (720, 1280, 3) and frame.dtype == np.uint8
+        error = np.abs(frame.astype(int) - written[index].astype(int)).mean()
+        assert error < 4.0
+
+
+def test_wrong_frame_shape_names_both_shapes(tmp_path: Path) -> None:
+    with Mp4Writer(tmp_path / "bad.mp4", 640, 360) as writer:
+        with pytest.raises(ValueError, match=r"shape \(640, 360, 3\).*expected \(360, 640, 3\)"):
+            writer.write(np.zeros((640, 360, 3), dtype=np.uint8))
+        writer.write(np.zeros((360, 640, 3), dtype=np.uint8))
+    assert probe(tmp_path / "bad.mp4").frames == 1
+
+
+def test_close_is_idempotent(tmp_path: Path) -> None:
+    writer = Mp4Writer(tmp_path / "twice.mp4", 320, 240, fps=10)
+    for frame in moving_frames(10, 320, 240):
+        writer.write(frame)
+    writer.close()
+    writer.close()
+    with pytest.raises(ValueError, match="closed"):
+        writer.write(moving_frames(1, 320, 240)[0])
+    info = probe(tmp_path / "twice.mp4")
+    assert info.frames == 10 and info.fps == pytest.approx(10.0)
+
+
+def test_odd_sizes_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="even"):
+        Mp4Writer(tmp_path / "odd.mp4", 641, 360)

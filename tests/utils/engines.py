@@ -1,0 +1,44 @@
+"""Engines for tests, loaded by import path (S2V_ENGINE=tests.utils.engines:PacedCameraEngine).
+
+The camera engine finishes in about a second; tests of kill, cancel and restart need a task that is
+still running when they act, so this one paces the real camera engine's frames.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import numpy as np
+
+from subject2video.engines.base import GenerationContext, GenerationRequest
+from subject2video.engines.camera import CameraEngine
+
+
+class PacedCameraEngine(CameraEngine):
+    """The camera engine, sleeping S2V_TEST_FRAME_DELAY seconds (default 0.05) per frame."""
+
+    name = "paced-camera"
+
+    def frames(
+        self, request: GenerationRequest, context: GenerationContext
+    ) -> Iterator[np.ndarray]:
+        delay = float(os.environ.get("S2V_TEST_FRAME_DELAY", "0.05"))
+        for frame in super().frames(request, context):
+            time.sleep(delay)
+            yield frame
+
+
+class StubbornEngine(CameraEngine):
+    """An engine that ignores kills for a while (a stuck native call): the worker must be ended."""
+
+    name = "stubborn"
+
+    def frames(
+        self, request: GenerationRequest, context: GenerationContext
+    ) -> Iterator[np.ndarray]:
+        for i, frame in enumerate(super().frames(request, context)):
+            if i == 10:
+                time.sleep(3600)  # never checks for a kill: only ending the process stops it
+            yield frame
