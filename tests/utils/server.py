@@ -71,7 +71,7 @@ class Server:
     def _env(self) -> dict[str, str]:
         env = {
             **os.environ,
-            "PYTHONPATH": str(REPO),
+            "PYTHONPATH": f"{REPO / 'src'}:{REPO}",
             "S2V_FETCH_ALLOW_HOSTS": FIXTURE_HOST,
             **self.env,
         }
