@@ -35,6 +35,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+_nonce_lock = threading.Lock()
+_last_nonce = 0
+
+
+def _next_nonce() -> str:
+    """Strictly increasing millisecond nonces, valid under the strict nonce policy."""
+    global _last_nonce
+    with _nonce_lock:
+        _last_nonce = max(int(time.time() * 1000), _last_nonce + 1)
+        return str(_last_nonce)
+
+
 def sign(apikey: str, apisecret: str, nonce: str) -> str:
     return hmac.new(apikey.encode(), (apisecret + nonce).encode(), hashlib.sha256).hexdigest()
 
@@ -48,7 +60,7 @@ class Project:
     def headers(self, nonce: str | None = None) -> dict[str, str]:
         headers = {"x-api-key": self.apikey}
         if self.apisecret is not None:
-            nonce = nonce or str(time.time_ns() // 1000)
+            nonce = nonce or _next_nonce()
             headers["x-nonce"] = nonce
             headers["x-signature"] = sign(self.apikey, self.apisecret, nonce)
         return headers

@@ -39,6 +39,8 @@ def create_app(settings: Settings) -> FastAPI:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = Store(settings.db_url)
         store.create_schema()
+        if store.local_reads:
+            store.bind_read_thread()
         hub = EventHub()
         hub.bind(asyncio.get_running_loop())
         metrics = Metrics(store)

@@ -67,6 +67,13 @@ class Authenticator:
             raise ApiError(INVALID, status=401)
         return project
 
+    def needs_io(self, headers: Mapping[str, str]) -> bool:
+        """Whether `authenticate` would touch the store (else it may run on the event loop)."""
+        if self.settings.nonce_policy == NoncePolicy.strict:
+            return True
+        cached = self._cache.get(headers.get("x-api-key", "").strip())
+        return cached is None or cached[1] <= time.monotonic()
+
     def _fresh(self, apikey: str, nonce: str) -> bool:
         """Strict policy: a unix-time nonce (s or ms) within the skew, never seen before."""
         if not nonce.isdigit() or len(nonce) > 16:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -15,6 +16,8 @@ from subject2video.tasks.events import EventHub
 from subject2video.tasks.models import Project
 from subject2video.tasks.service import TaskService
 from subject2video.tasks.store import Store
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -29,16 +32,29 @@ class Services:
     outputs: LocalStorage
     ready: bool = False
 
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a store read: on the event loop where reads never block (SQLite in WAL mode),
+        else on the thread pool."""
+        if self.store.local_reads:
+            return fn(*args)
+        return await run_in_threadpool(fn, *args)
 
-def get_services(request: Request) -> Services:
+
+async def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def get_project(request: Request, services: ServicesDep) -> Project:
-    return await run_in_threadpool(services.auth.authenticate, request.headers)
+async def authorize(request: Request) -> tuple[Services, Project]:
+    """The services and the project the request's headers prove.
 
-
-ProjectDep = Annotated[Project, Depends(get_project)]
+    Routes call this directly rather than through `Depends`: FastAPI's dependency solving costs
+    more than the whole Task/Detail read, and Detail is what every polling client hammers. A cached
+    key costs no thread hop either.
+    """
+    services: Services = request.app.state.services
+    if services.auth.needs_io(request.headers):
+        return services, await run_in_threadpool(services.auth.authenticate, request.headers)
+    return services, services.auth.authenticate(request.headers)

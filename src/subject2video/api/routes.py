@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from subject2video import MODEL_OWNER, MODEL_PROJECT
 from subject2video.api.body import read_fields
-from subject2video.api.deps import ProjectDep, Services, ServicesDep
+from subject2video.api.deps import Services, authorize
 from subject2video.api.errors import NOT_FOUND, ApiError
 from subject2video.api.tool import tool_detail
 from subject2video.tasks.models import Task
@@ -31,10 +32,9 @@ def _tasklist(services: Services, tasks: list[Task], total: int | None = None) -
 
 
 @router.post("/Run/{owner}/{project}", summary="Run a task of the model")
-async def run_task(
-    owner: str, project: str, request: Request, services: ServicesDep, caller: ProjectDep
-) -> dict[str, Any]:
+async def run_task(owner: str, project: str, request: Request) -> dict[str, Any]:
     """Create a task from an image (upload or URL), a prompt and an optional callback URL."""
+    services, caller = await authorize(request)
     if not model_slug_ok(owner, project):
         raise ApiError("slug-owner-project-not-exist", code=NOT_FOUND, status=404)
     fields, upload = await read_fields(request, services.settings.max_body_bytes)
@@ -53,21 +53,18 @@ async def _ref(request: Request, services: Services) -> TaskRef:
 
 
 @router.post("/Task/Detail", summary="One task, by taskid or tasktoken")
-async def task_detail(
-    request: Request, services: ServicesDep, caller: ProjectDep
-) -> dict[str, Any]:
+async def task_detail(request: Request) -> JSONResponse:
+    """The hot path of every polling client: one read, no thread hop on SQLite."""
+    services, caller = await authorize(request)
     ref = await _ref(request, services)
-
-    def work() -> dict[str, Any]:
-        return _tasklist(services, [services.tasks.find(caller, ref)])
-
-    return await run_in_threadpool(work)
+    task, outputs = await services.read(services.tasks.detail, caller, ref)
+    document = task_dict(task, outputs, services.settings.base_url)
+    return JSONResponse({"total": "1", "errors": [], "tasklist": [document], "result": True})
 
 
 @router.post("/Task/Cancel", summary="Cancel a task that has not started")
-async def task_cancel(
-    request: Request, services: ServicesDep, caller: ProjectDep
-) -> dict[str, Any]:
+async def task_cancel(request: Request) -> dict[str, Any]:
+    services, caller = await authorize(request)
     ref = await _ref(request, services)
 
     def work() -> dict[str, Any]:
@@ -77,7 +74,8 @@ async def task_cancel(
 
 
 @router.post("/Task/Kill", summary="Stop a task at any non-final status")
-async def task_kill(request: Request, services: ServicesDep, caller: ProjectDep) -> dict[str, Any]:
+async def task_kill(request: Request) -> dict[str, Any]:
+    services, caller = await authorize(request)
     ref = await _ref(request, services)
 
     def work() -> dict[str, Any]:
@@ -87,7 +85,8 @@ async def task_kill(request: Request, services: ServicesDep, caller: ProjectDep)
 
 
 @router.post("/Task/List", summary="This project's tasks, newest first")
-async def task_list(request: Request, services: ServicesDep, caller: ProjectDep) -> dict[str, Any]:
+async def task_list(request: Request) -> dict[str, Any]:
+    services, caller = await authorize(request)
     fields, _ = await read_fields(request, services.settings.max_body_bytes)
 
     def work() -> dict[str, Any]:
@@ -98,9 +97,8 @@ async def task_list(request: Request, services: ServicesDep, caller: ProjectDep)
 
 
 @router.post("/Task/InputOutputDelete", summary="Delete a final task's input and outputs")
-async def task_io_delete(
-    request: Request, services: ServicesDep, caller: ProjectDep
-) -> dict[str, Any]:
+async def task_io_delete(request: Request) -> dict[str, Any]:
+    services, caller = await authorize(request)
     ref = await _ref(request, services)
 
     def work() -> dict[str, Any]:
@@ -110,7 +108,8 @@ async def task_io_delete(
 
 
 @router.post("/Tool/Detail", summary="The model's parameters")
-async def tool(request: Request, services: ServicesDep, _caller: ProjectDep) -> dict[str, Any]:
+async def tool(request: Request) -> dict[str, Any]:
+    services, _caller = await authorize(request)
     fields, _ = await read_fields(request, services.settings.max_body_bytes)
     owner = str(fields.get("slugowner") or MODEL_OWNER)
     project = str(fields.get("slugproject") or MODEL_PROJECT)

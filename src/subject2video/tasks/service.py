@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.engine import Row
+
 from subject2video import MODEL_OWNER, MODEL_PROJECT
 from subject2video.api.errors import CONCURRENCY, NOT_FOUND, ApiError
 from subject2video.config import Settings
@@ -111,11 +113,17 @@ class TaskService:
         self.dispatcher.submit(task.id)
         return task
 
-    def find(self, project: Project, ref: TaskRef) -> Task:
-        task = self.store.find(project.id, task_id=ref.task_id, tasktoken=ref.tasktoken)
-        if task is None:
+    def find(self, project: Project, ref: TaskRef) -> Row[Any]:
+        return self.detail(project, ref)[0]
+
+    def detail(self, project: Project, ref: TaskRef) -> tuple[Row[Any], list[Row[Any]]]:
+        """A project's task with its outputs; another project's task is not there."""
+        found = self.store.find_with_outputs(
+            project.id, task_id=ref.task_id, tasktoken=ref.tasktoken
+        )
+        if found is None:
             raise ApiError("There is no task yet.", code=NOT_FOUND, status=404)
-        return task
+        return found
 
     def cancel(self, project: Project, ref: TaskRef) -> Task:
         """Cancel a task that has not started."""
@@ -151,7 +159,7 @@ class TaskService:
             project.id, start=start, limit=limit, descending=order == "desc", statuses=statuses
         )
 
-    def delete_io(self, project: Project, ref: TaskRef, outputs: LocalStorage) -> Task:
+    def delete_io(self, project: Project, ref: TaskRef, outputs: LocalStorage) -> Task | Row[Any]:
         """Delete a final task's input and outputs; deleting again changes nothing."""
         task = self.find(project, ref)
         if not Status(task.status).is_final:
@@ -165,7 +173,7 @@ class TaskService:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _ended(self, task: Task, how: str) -> Task:
+    def _ended(self, task: Row[Any], how: str) -> Task:
         logger.info("task %s", how, extra={"task_id": task.id})
         self.publish(Event(Status.cancel.value, task.id, task.socketaccesstoken))
         callbacks.enqueue(self.store, self.settings, task.id)
