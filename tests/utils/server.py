@@ -48,7 +48,7 @@ class Project:
     def headers(self, nonce: str | None = None) -> dict[str, str]:
         headers = {"x-api-key": self.apikey}
         if self.apisecret is not None:
-            nonce = nonce or str(time.time_ns() // 1000)
+            nonce = nonce or str(time.time_ns() // 1_000_000)  # unix ms, as strict policy wants
             headers["x-nonce"] = nonce
             headers["x-signature"] = sign(self.apikey, self.apisecret, nonce)
         return headers
