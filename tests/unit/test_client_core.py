@@ -84,6 +84,8 @@ def test_config_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "argsecret",
         "https://api.wiro.ai",
     )
+    with Client() as client:  # every argument None: the environment decides
+        assert client.config == Config("https://api.wiro.ai", "envkey", "envsecret")
     monkeypatch.delenv("WIRO_API_KEY")
     with pytest.raises(ValueError, match="WIRO_API_KEY"):
         Config.from_env()

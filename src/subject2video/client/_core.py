@@ -98,7 +98,8 @@ class Config:
             "base_url": os.environ.get("S2V_BASE_URL"),
             "socket_url": os.environ.get("S2V_SOCKET_URL"),
         }
-        values = {k: v for k, v in {**env, **overrides}.items() if v is not None}
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values = {**{k: v for k, v in env.items() if v is not None}, **given}
         config = cls(**values)
         if not config.api_key:
             raise ValueError("an API key is required: pass api_key= or set WIRO_API_KEY")
