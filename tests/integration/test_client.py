@@ -96,6 +96,8 @@ def test_key_only_project_with_an_image_url(server: Server, key_only: Project, i
             client.detail(10**9)
         assert missing.value.errors == [{"code": 1, "message": "There is no task yet."}]
         assert run.taskid in [t.id for t in client.list_tasks(limit=50)]
+        assert client.delete_io(run).outputs == []
+        assert client.delete_io(run.taskid).outputs == []  # idempotent
         tool = client.tool_detail()
         assert tool["slugowner"] == "MiniMax"
         assert tool["parameters"][0]["name"] == "inputImageFirstUrl"
