@@ -45,9 +45,19 @@ def wrk(url: str, taskid: str, headers: dict[str, str]) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA % (taskid, lines))
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", script.name,
-         f"{url}/v1/Task/Detail"],
-        check=True, capture_output=True, text=True,
+        [
+            "wrk",
+            "-t2",
+            f"-c{CONNECTIONS}",
+            f"-d{SECONDS}s",
+            "--latency",
+            "-s",
+            script.name,
+            f"{url}/v1/Task/Detail",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     os.unlink(script.name)
     if "Non-2xx" in out:
@@ -65,9 +75,19 @@ def start_bare(document: dict[str, Any]) -> subprocess.Popen[bytes]:
     port = free_port()
     env = {**os.environ, "BARE_DOCUMENT": json.dumps(document), "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app", "--port", str(port),
-         "--log-level", "warning", "--no-access-log"],
-        env=env, cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "benchmarks.bare_app:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        cwd=REPO,
     )
     for _ in range(100):
         try:
@@ -114,8 +134,9 @@ def main() -> dict[str, Any]:
         server.wait(project, taskid)
         # One nonce and signature reused, as Wiro's documented flow does (compat policy).
         headers = project.headers()
-        document = server.post("/v1/Task/Detail", project, headers=headers,
-                               json={"taskid": taskid}).json()
+        document = server.post(
+            "/v1/Task/Detail", project, headers=headers, json={"taskid": taskid}
+        ).json()
         bare = start_bare(document)
         ours, base = [], []
         for _ in range(2):  # interleaved, so both see the same machine state
@@ -148,17 +169,19 @@ def main() -> dict[str, Any]:
 def report(result: dict[str, Any]) -> str:
     o, b = result["detail_ours"], result["detail_bare"]
     lat = result["start_latency_ms"]
-    return "\n".join([
-        f"Task/Detail, {CONNECTIONS} concurrent clients ({SECONDS} s wrk runs, best of 2):",
-        "| server | requests/s | p50 ms | p99 ms |",
-        "|---|---|---|---|",
-        f"| subject2video | {o['rps']:.0f} | {o['p50']:.2f} | {o['p99']:.2f} |",
-        f"| bare FastAPI route, same JSON | {b['rps']:.0f} | {b['p50']:.2f} | {b['p99']:.2f} |",
-        f"| ratio | {result['ratio']:.2f}× | | |",
-        "",
-        f"Submit → task_start with the worker idle: median {lat['median']:.0f} ms, "
-        f"p90 {lat['p90']:.0f} ms ({lat['n']} tasks)",
-    ])
+    return "\n".join(
+        [
+            f"Task/Detail, {CONNECTIONS} concurrent clients ({SECONDS} s wrk runs, best of 2):",
+            "| server | requests/s | p50 ms | p99 ms |",
+            "|---|---|---|---|",
+            f"| subject2video | {o['rps']:.0f} | {o['p50']:.2f} | {o['p99']:.2f} |",
+            f"| bare FastAPI route, same JSON | {b['rps']:.0f} | {b['p50']:.2f} | {b['p99']:.2f} |",
+            f"| ratio | {result['ratio']:.2f}x | | |",
+            "",
+            f"Submit → task_start with the worker idle: median {lat['median']:.0f} ms, "
+            f"p90 {lat['p90']:.0f} ms ({lat['n']} tasks)",
+        ]
+    )
 
 
 if __name__ == "__main__":

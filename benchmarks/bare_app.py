@@ -1,4 +1,4 @@
-"""The baseline of the API benchmark: a bare FastAPI route returning a fixed Detail JSON document."""
+"""Baseline of the API benchmark: a bare FastAPI route returning a fixed Detail document."""
 
 from __future__ import annotations
 
