@@ -26,8 +26,11 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def _headers(project: Project, nonce: str) -> dict[str, str]:
     secret = project.apisecret or ""
-    return {"x-api-key": project.apikey, "x-nonce": nonce,
-            "x-signature": sign(project.apikey, secret, nonce)}
+    return {
+        "x-api-key": project.apikey,
+        "x-nonce": nonce,
+        "x-signature": sign(project.apikey, secret, nonce),
+    }
 
 
 def test_strict_nonce_replay_and_skew(strict: Server) -> None:
