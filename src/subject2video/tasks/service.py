@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,17 +83,32 @@ class TaskService:
         callback = str(fields.get("callbackUrl") or "").strip()
         if callback:
             self._check_url(callback, "callbackUrl")
+        # The input is on disk before the task row exists, so a crash between the two leaves an
+        # orphan file at worst, never a task without its input.
+        task_uuid = str(uuid.uuid4())
+        input_path = None
+        if upload is not None:
+            key = f"{task_uuid}/{secrets.token_hex(8)}-{_safe_name(upload.filename)}"
+            path = self.inputs.path(key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(upload.data)
+            input_path = f"inputs/{key}"
+            params["inputImageFirst"] = _safe_name(upload.filename)
         try:
             task = self.store.create_task(
                 project_id=project.id,
                 max_active=self.settings.max_active_tasks,
+                uuid=task_uuid,
                 modelslugowner=MODEL_OWNER,
                 modelslugproject=MODEL_PROJECT,
                 engine=self.settings.engine,
                 parameters=params,
                 callbackurl=callback,
+                input_path=input_path,
             )
         except ActiveLimitReached:
+            if input_path is not None:
+                self.settings.data_dir.joinpath(input_path).unlink(missing_ok=True)
             raise ApiError(
                 f"Concurrency limit reached: at most {self.settings.max_active_tasks} unfinished "
                 "tasks per project; wait for one to finish",
@@ -100,14 +116,6 @@ class TaskService:
                 status=429,
                 headers={"Retry-After": "5"},
             ) from None
-        if upload is not None:
-            key = f"{task.uuid}/{secrets.token_hex(8)}-{_safe_name(upload.filename)}"
-            self.inputs.path(key).parent.mkdir(parents=True, exist_ok=True)
-            self.inputs.path(key).write_bytes(upload.data)
-            input_path = f"inputs/{key}"
-            params = {**params, "inputImageFirst": _safe_name(upload.filename)}
-            self.store.update_fields(task.id, input_path=input_path, parameters=params)
-            task.input_path, task.parameters = input_path, params
         logger.info("task created", extra={"task_id": task.id, "project_id": project.id})
         self.publish(Event(Status.queue.value, task.id, task.socketaccesstoken))
         self.dispatcher.submit(task.id)

@@ -201,8 +201,8 @@ class Store:
 
     def create_task(self, *, project_id: int, max_active: int, **fields: Any) -> Task:
         """Insert a queued task, refusing when the project has `max_active` unfinished ones."""
+        fields.setdefault("uuid", str(uuid.uuid4()))
         task = Task(
-            uuid=str(uuid.uuid4()),
             project_id=project_id,
             socketaccesstoken=token(30),
             status=Status.queue.value,
