@@ -25,7 +25,8 @@ test: install lint
 	$(VENV)/bin/pytest
 
 bench: install
-	$(PY) benchmarks/run.py
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(PY) benchmarks/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) .s2v .pytest_cache build *.egg-info src/*.egg-info

@@ -9,7 +9,13 @@ from pythonjsonlogger.json import JsonFormatter
 
 from subject2video.config import Settings
 
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+#: Record attributes that are not extras (uvicorn adds a coloured copy of its message).
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 class TextFormatter(logging.Formatter):

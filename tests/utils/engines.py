@@ -31,7 +31,8 @@ class PacedCameraEngine(CameraEngine):
 
 
 class StubbornEngine(CameraEngine):
-    """An engine that ignores kills for a while (a stuck native call): the worker must be ended."""
+    """Ignores kills (as a stuck native call would) on prompts containing "hang": only ending the
+    worker process stops it. Other prompts run as the camera engine."""
 
     name = "stubborn"
 
@@ -39,6 +40,6 @@ class StubbornEngine(CameraEngine):
         self, request: GenerationRequest, context: GenerationContext
     ) -> Iterator[np.ndarray]:
         for i, frame in enumerate(super().frames(request, context)):
-            if i == 10:
-                time.sleep(3600)  # never checks for a kill: only ending the process stops it
+            if i == 10 and "hang" in request.prompt:
+                time.sleep(3600)
             yield frame
