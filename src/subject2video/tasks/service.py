@@ -76,8 +76,18 @@ class TaskService:
         self.policy = FetchPolicy.from_settings(settings)
         self.inputs = LocalStorage(settings.data_dir / "inputs")
 
-    def run(self, project: Project, fields: dict[str, Any], upload: Upload | None) -> Task:
-        """Validate what can be checked without downloading, then create and dispatch the task."""
+    def run(
+        self,
+        project: Project,
+        fields: dict[str, Any],
+        upload: Upload | None,
+        *,
+        callback_dialect: str | None = None,
+    ) -> Task:
+        """Validate what can be checked without downloading, then create and dispatch the task.
+
+        `callback_dialect` says whose callback rules the task follows (None: Wiro's).
+        """
         params = self._parameters(fields, upload)
         callback = str(fields.get("callbackUrl") or "").strip()
         if callback:
@@ -91,6 +101,7 @@ class TaskService:
                 engine=self.settings.engine,
                 parameters=params,
                 callbackurl=callback,
+                callback_dialect=callback_dialect,
             )
         except ActiveLimitReached:
             raise ApiError(
