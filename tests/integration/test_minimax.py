@@ -29,7 +29,8 @@ class MiniMaxClient:
 
     def create(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> httpx.Response:
         headers = self.headers if headers is None else headers
-        return httpx.post(f"{self.base}/v1/video_generation", json=body, headers=headers, timeout=30)
+        url = f"{self.base}/v1/video_generation"
+        return httpx.post(url, json=body, headers=headers, timeout=30)
 
     def query(self, task_id: str) -> dict[str, Any]:
         response = httpx.get(
@@ -137,9 +138,7 @@ class Receiver:
         return [b["status"] for b in self.bodies if "status" in b]
 
 
-def test_callback_handshake(
-    server: Server, key_only: Project, images: str, face: bytes
-) -> None:
+def test_callback_handshake(server: Server, key_only: Project, images: str, face: bytes) -> None:
     client = MiniMaxClient(server, key_only)
     echoing, silent = Receiver(echo=True), Receiver(echo=False)
     with fixture_server({"/echo": echoing, "/silent": silent}) as url:
