@@ -32,7 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine, Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from subject2video.tasks.models import TIME_FIELDS, Base, Delivery, Nonce, Output, Project, Task
@@ -166,16 +166,20 @@ class Store:
         """
         Base.metadata.create_all(self.engine)
         existing = inspect(self.engine)
-        with self.engine.begin() as conn:
-            for table in Base.metadata.sorted_tables:
-                have = {c["name"] for c in existing.get_columns(table.name)}
-                for column in table.columns:
-                    if column.name in have or not column.nullable:
-                        continue
-                    kind = column.type.compile(dialect=self.engine.dialect)
-                    conn.execute(
-                        text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
-                    )
+        for table in Base.metadata.sorted_tables:
+            have = {c["name"] for c in existing.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in have or not column.nullable:
+                    continue
+                kind = column.type.compile(dialect=self.engine.dialect)
+                add = f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(text(add))
+                except DBAPIError:
+                    # Another process starting beside this one added it first.
+                    logger.info("column %s.%s not added here", table.name, column.name)
+                else:
                     logger.info("added column %s.%s", table.name, column.name)
 
     def dispose(self) -> None:
