@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 
 from subject2video import __version__
-from subject2video.api import files, routes, socket
+from subject2video.api import files, minimax, routes, socket
 from subject2video.api.auth import Authenticator
 from subject2video.api.deps import Services, ServicesDep
 from subject2video.api.errors import install_error_handlers
@@ -23,6 +23,7 @@ from subject2video.media.storage import LocalStorage
 from subject2video.tasks.callbacks import CallbackDeliverer
 from subject2video.tasks.dispatch.local import LocalDispatcher
 from subject2video.tasks.events import EventHub
+from subject2video.tasks.minimax_callbacks import MinimaxCallbacks
 from subject2video.tasks.service import TaskService
 from subject2video.tasks.store import Store
 
@@ -61,6 +62,9 @@ def create_app(settings: Settings) -> FastAPI:
         dispatcher.start()
         deliverer = CallbackDeliverer(settings, store)
         deliverer.start()
+        minimax_callbacks = MinimaxCallbacks(settings, store, minimax.query_body)
+        hub.add_listener(minimax_callbacks.on_event)
+        minimax_callbacks.start()
         stop_sweep = threading.Event()
         if settings.output_ttl_seconds:
             threading.Thread(
@@ -77,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
             services.ready = False
             stop_sweep.set()
             deliverer.stop()
+            minimax_callbacks.stop()
             dispatcher.stop()
             store.dispose()
 
@@ -88,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(routes.router)
+    app.include_router(minimax.router)
     app.include_router(files.router)
     app.include_router(socket.router)
 

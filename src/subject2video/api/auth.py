@@ -85,6 +85,15 @@ class Authenticator:
             return False
         return self.store.use_nonce(apikey, nonce, keep_seconds=2 * skew + 5)
 
+    def project_for_key(self, apikey: str) -> Project | None:
+        """The project with this API key, from the short cache or the store; None if unknown."""
+        return self._project(apikey)
+
+    def key_cached(self, apikey: str) -> bool:
+        """Whether `project_for_key` would answer without touching the store."""
+        cached = self._cache.get(apikey)
+        return cached is not None and cached[1] > time.monotonic()
+
     def _project(self, apikey: str) -> Project | None:
         now = time.monotonic()
         with self._lock:

@@ -266,10 +266,23 @@ def post(
     url: str, body: bytes, headers: dict[str, str], policy: FetchPolicy, *, timeout: float
 ) -> int:
     """POST `body` to a webhook URL under the fetch rules (no redirects); return the HTTP status."""
-    call = _Call.start(_CALLBACK_PARAMETER, timeout, policy.max_bytes)
+    return post_reading(url, body, headers, policy, timeout=timeout, max_bytes=0)[0]
+
+
+def post_reading(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    policy: FetchPolicy,
+    *,
+    timeout: float,
+    max_bytes: int = 64 * 1024,
+) -> tuple[int, bytes]:
+    """POST like `post`, and also read up to `max_bytes` of the answer (0: none of it)."""
+    call = _Call.start(_CALLBACK_PARAMETER, timeout, max_bytes)
     target = _resolve(url, policy, _CALLBACK_PARAMETER, redirected=False)
     answer = _exchange(target, call, method="POST", headers=headers, body=body)
-    return answer.status
+    return answer.status, answer.body
 
 
 def _exchange(
@@ -318,7 +331,7 @@ def _exchange_once(
     ):
         status = response.status_code
         if method != "GET":
-            return _Answer(status)
+            return _Answer(status, body=_read_limited(response, call) if call.max_bytes else b"")
         if status in _REDIRECTS:
             location = response.headers.get("location")
             if not location:

@@ -35,9 +35,10 @@ def sign(secret: str, webhook_id: str, timestamp: int, body: str) -> str:
 
 
 def enqueue(store: Store, settings: Settings, task_id: int) -> bool:
-    """Record the delivery of a final task's callback, if it has a callbackUrl; idempotent."""
+    """Record the delivery of a final task's Wiro callback, if it has a callbackUrl; idempotent."""
     task = store.get(task_id)
-    if task is None or not task.callbackurl:
+    if task is None or not task.callbackurl or task.callback_dialect is not None:
+        # Tasks of another dialect (MiniMax) have their own callbacks.
         return False
     outputs = store.outputs([task.id])[task.id]
     detail = {

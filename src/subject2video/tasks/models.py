@@ -55,6 +55,9 @@ class Task(Base):
     #: Where an uploaded input image was stored, relative to the data directory.
     input_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
     callbackurl: Mapped[str] = mapped_column(Text, default="")
+    #: Whose callback rules apply: None for Wiro's (one signed final POST), "minimax" for
+    #: MiniMax's (a challenge handshake, then the query body on each status change).
+    callback_dialect: Mapped[str | None] = mapped_column(String(20), nullable=True)
     status: Mapped[str] = mapped_column(String(40), default=Status.queue.value)
     pexit: Mapped[str | None] = mapped_column(String(4), nullable=True)
     debugoutput: Mapped[str] = mapped_column(Text, default="")
@@ -93,6 +96,9 @@ class Output(Base):
     accesskey: Mapped[str] = mapped_column(String(64))
     addedtime: Mapped[float] = mapped_column(Float)
     expiretime: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Frame size of a video output (None for outputs stored before these columns existed).
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Delivery(Base):

@@ -152,7 +152,7 @@ class Runner:
         try:
             request = self.preprocess(task, context)
             video = self.generate(task, request, context)
-            self.postprocess(task, video)
+            self.postprocess(task, video, frame_size=(request.width, request.height))
         except Cancelled:
             logger.info("task killed", extra=log_extra)
             self._ensure_cancelled(task)
@@ -225,8 +225,10 @@ class Runner:
         self._advance(task, Status.end)
         return path
 
-    def postprocess(self, task: Task, video: Path) -> None:
-        """Store the MP4 under an unguessable key and finish the task."""
+    def postprocess(
+        self, task: Task, video: Path, frame_size: tuple[int, int] | None = None
+    ) -> None:
+        """Store the MP4 (`frame_size` is its width and height, where known); finish the task."""
         self._advance(task, Status.postprocess_start)
         output_id = secrets.token_hex(16)
         key = f"{task.uuid}/{output_id}/0.mp4"
@@ -243,6 +245,8 @@ class Runner:
             accesskey=token(30),
             addedtime=now,
             expiretime=now + ttl if ttl else None,
+            width=frame_size[0] if frame_size else None,
+            height=frame_size[1] if frame_size else None,
         )
         self.store.add_output(output)
         if not self._advance(task, Status.postprocess_end, pexit="0", raise_on_kill=False):

@@ -77,8 +77,18 @@ class TaskService:
         self.policy = FetchPolicy.from_settings(settings)
         self.inputs = LocalStorage(settings.data_dir / "inputs")
 
-    def run(self, project: Project, fields: dict[str, Any], upload: Upload | None) -> Task:
-        """Validate what can be checked without downloading, then create and dispatch the task."""
+    def run(
+        self,
+        project: Project,
+        fields: dict[str, Any],
+        upload: Upload | None,
+        *,
+        callback_dialect: str | None = None,
+    ) -> Task:
+        """Validate what can be checked without downloading, then create and dispatch the task.
+
+        `callback_dialect` says whose callback rules the task follows (None: Wiro's).
+        """
         params = self._parameters(fields, upload)
         callback = str(fields.get("callbackUrl") or "").strip()
         if callback:
@@ -105,6 +115,7 @@ class TaskService:
                 parameters=params,
                 callbackurl=callback,
                 input_path=input_path,
+                callback_dialect=callback_dialect,
             )
         except ActiveLimitReached:
             if input_path is not None:

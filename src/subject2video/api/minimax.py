@@ -1,0 +1,370 @@
+"""The MiniMax dialect: MiniMax's own video API (model S2V-01) served from the same task system.
+
+| method, path                               | does                                             |
+|--------------------------------------------|--------------------------------------------------|
+| POST /v1/video_generation                  | creates a task from one subject with one image   |
+| GET  /v1/query/video_generation?task_id=   | the task's status in MiniMax's words             |
+| GET  /v1/files/retrieve?file_id=           | the output's record, with its download URL       |
+
+Choices (ours, where MiniMax's documentation does not reach a self-hosted server):
+- Authentication is `Authorization: Bearer <API key>`, the key of a project made with `s2v keys`.
+  MiniMax has no secret, so for projects that sign their Wiro requests the Bearer key alone is
+  accepted in this dialect: here the API key is the whole credential. Missing header: 1004; unknown
+  key: 2049.
+- task_id is our task id (a decimal string, as MiniMax's are). file_id is the output's id, 32 hex
+  characters kept as a string: MiniMax's file_ids are numeric strings that clients pass back as they
+  got them. download_url is the output's own URL (it carries the output's accesskey).
+- Every answer is HTTP 200 with `base_resp` {status_code, status_msg}, as MiniMax answers (CODES).
+  A task or file that is not there (or is another project's) is 2013, invalid parameters.
+- `prompt_optimizer` is accepted and ignored: prompts are used as given. The JSON body may be a
+  third larger than `S2V_MAX_BODY_BYTES`, the room a base64 data URI of a full-size image needs.
+- Tasks made here are ordinary tasks: Wiro's Task/Detail shows them, and the query here shows tasks
+  made through Wiro's Run. Callbacks follow MiniMax's rules (tasks/minimax_callbacks.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from enum import IntEnum
+from typing import Any
+
+import av
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from subject2video.api.body import read_body
+from subject2video.api.deps import Services
+from subject2video.api.errors import CONCURRENCY, ApiError
+from subject2video.errors import ImageError, InputError
+from subject2video.media.images import load_image, sniff_format
+from subject2video.tasks.models import Output, Project, Task
+from subject2video.tasks.runner import IMAGE_PARAM
+from subject2video.tasks.service import TaskRef, Upload
+from subject2video.tasks.status import Status
+from subject2video.tasks.wire import output_url
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1")
+
+MODEL = "S2V-01"
+#: Whose callback rules a task made here follows (the Task column `callback_dialect`).
+DIALECT = "minimax"
+SUBJECT_PARAM = "subject_reference"
+_DATA_URI = re.compile(r"data:image/([a-z0-9.+-]+);base64,(.*)", re.IGNORECASE | re.DOTALL)
+
+
+class Code(IntEnum):
+    """MiniMax's base_resp status codes that this server answers."""
+
+    #: Done.
+    success = 0
+    #: Anything unexpected; also a task that failed for a reason other than its image.
+    unknown = 1000
+    #: Rate limit: the project's limit on unfinished tasks is reached.
+    rate_limit = 1002
+    #: No `Authorization: Bearer <key>` header.
+    not_authorized = 1004
+    #: The input image was rejected (type, size, shape, no face, could not be fetched).
+    image_rejected = 1026
+    #: Invalid parameters.
+    invalid_params = 2013
+    #: The API key is not known.
+    invalid_key = 2049
+
+
+OK = {"status_code": Code.success.value, "status_msg": "success"}
+NO_AUTH = (
+    "login fail: Please carry the API secret key in the 'Authorization' field of the request header"
+)
+
+
+class MinimaxError(Exception):
+    """An error answered as base_resp with one of MiniMax's codes."""
+
+    def __init__(self, code: Code, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def invalid(message: str) -> MinimaxError:
+    """A 2013 error: invalid parameters."""
+    return MinimaxError(Code.invalid_params, f"invalid params, {message}")
+
+
+def error_code(exc: Exception) -> tuple[Code, str]:
+    """The MiniMax code and message for an exception raised while answering a request."""
+    if isinstance(exc, MinimaxError):
+        return exc.code, exc.message
+    if isinstance(exc, ApiError):
+        if exc.code == CONCURRENCY:
+            return Code.rate_limit, f"rate limit exceeded: {exc.message}"
+        if exc.status == 401:
+            return Code.not_authorized, exc.message
+        if exc.status in (400, 404, 409, 413):
+            return Code.invalid_params, f"invalid params, {exc.message}"
+        return Code.unknown, exc.message
+    if isinstance(exc, ImageError):
+        return Code.image_rejected, exc.message
+    if isinstance(exc, InputError):
+        return Code.invalid_params, f"invalid params, {exc.message}"
+    return Code.unknown, "unknown error; the server log has the details"
+
+
+def base_resp(code: Code, message: str) -> dict[str, Any]:
+    return {"status_code": code.value, "status_msg": message}
+
+
+# -- statuses and the query body ------------------------------------------------------------
+
+_PREPARING = {Status.accept, Status.preprocess_start, Status.preprocess_end}
+
+
+def minimax_status(status: str, pexit: str | None) -> str:
+    """Our status as MiniMax's: Queueing, Preparing, Processing, Success or Fail."""
+    ours = Status(status)
+    if ours == Status.queue:
+        return "Queueing"
+    if ours in _PREPARING:
+        return "Preparing"
+    if ours == Status.postprocess_end:
+        return "Success" if pexit == "0" else "Fail"
+    if ours == Status.cancel:
+        return "Fail"
+    return "Processing"
+
+
+def failure(task: Task) -> tuple[Code, str]:
+    """Why a task failed, as base_resp: 1026 when its image was rejected, else 1000."""
+    if task.status == Status.cancel.value:
+        return Code.unknown, "task was cancelled"
+    reason = task.debugerror or "task failed"
+    if f"[{IMAGE_PARAM}]" in reason:
+        return Code.image_rejected, reason
+    return Code.unknown, reason
+
+
+def query_body(
+    task: Task,
+    outputs: Sequence[Output],
+    status: str | None = None,
+    size: tuple[int, int] | None = None,
+) -> dict[str, Any]:
+    """The query answer for a task (at `status`, default its own), as callbacks also send it."""
+    shown = minimax_status(status or task.status, task.pexit)
+    body: dict[str, Any] = {
+        "task_id": str(task.id),
+        "status": shown,
+        "file_id": "",
+        "video_width": 0,
+        "video_height": 0,
+        "base_resp": OK,
+    }
+    if shown == "Success" and outputs:
+        output = outputs[0]
+        width, height = size or (output.width or 0, output.height or 0)
+        body.update(file_id=output.id, video_width=width, video_height=height)
+    elif shown == "Fail":
+        body["base_resp"] = base_resp(*failure(task))
+    return body
+
+
+def file_body(output: Output, base_url: str) -> dict[str, Any]:
+    """The `file` object of files/retrieve."""
+    return {
+        "file_id": output.id,
+        "bytes": output.size,
+        "created_at": int(output.addedtime),
+        "filename": "output.mp4",
+        "purpose": "video_generation",
+        "download_url": output_url(base_url, output),
+    }
+
+
+# -- the request ----------------------------------------------------------------------------
+
+
+def parse_request(data: Any) -> tuple[dict[str, Any], str]:
+    """Check a video_generation body; return the task's fields (without the image) and the image."""
+    if not isinstance(data, dict):
+        raise invalid("the body must be a JSON object")
+    model = data.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise invalid("model is required")
+    if model.strip().upper() != MODEL:
+        raise invalid(f"model {model!r} is not served here; use {MODEL}")
+    image = _subject_image(data.get(SUBJECT_PARAM))
+    fields: dict[str, Any] = {}
+    prompt = data.get("prompt")
+    if prompt is not None:
+        if not isinstance(prompt, str):
+            raise invalid("prompt must be a string")
+        fields["prompt"] = prompt
+    optimizer = data.get("prompt_optimizer")
+    if optimizer is not None and not isinstance(optimizer, bool):
+        raise invalid("prompt_optimizer must be true or false")
+    callback = data.get("callback_url")
+    if callback is not None:
+        if not isinstance(callback, str):
+            raise invalid("callback_url must be a string")
+        fields["callbackUrl"] = callback.strip()
+    return fields, image
+
+
+def _subject_image(subjects: Any) -> str:
+    if not isinstance(subjects, list) or len(subjects) != 1:
+        count = len(subjects) if isinstance(subjects, list) else 0
+        raise invalid(f"{SUBJECT_PARAM} must hold exactly one subject, got {count}")
+    subject = subjects[0]
+    if not isinstance(subject, dict):
+        raise invalid(f"{SUBJECT_PARAM}[0] must be an object")
+    kind = subject.get("type")
+    if not isinstance(kind, str) or kind.strip().lower() != "character":
+        raise invalid(f"{SUBJECT_PARAM}[0].type must be 'character', got {kind!r}")
+    images = subject.get("image")
+    if isinstance(images, str):
+        images = [images]
+    if not isinstance(images, list) or len(images) != 1:
+        count = len(images) if isinstance(images, list) else 0
+        raise invalid(f"{SUBJECT_PARAM}[0].image must hold exactly one image, got {count}")
+    image = images[0]
+    if not isinstance(image, str) or not image.strip():
+        raise invalid(f"{SUBJECT_PARAM}[0].image must be a URL or a data URI")
+    return image.strip()
+
+
+def image_input(image: str) -> tuple[dict[str, Any], Upload | None]:
+    """A URL goes as inputImageFirstUrl (fetched later); a data URI is checked now, as an upload."""
+    if not image.lower().startswith("data:"):
+        if not image.lower().startswith(("http://", "https://")):
+            raise invalid(f"{SUBJECT_PARAM} image must be an http(s) URL or a data URI")
+        return {IMAGE_PARAM: image}, None
+    match = _DATA_URI.fullmatch(image)
+    if match is None:
+        raise invalid(f"{SUBJECT_PARAM} data URI must be data:image/<type>;base64,<data>")
+    try:
+        data = base64.b64decode("".join(match.group(2).split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise invalid(f"{SUBJECT_PARAM} data URI is not valid base64") from None
+    loaded = load_image(data, parameter=SUBJECT_PARAM)  # ImageError: answered 1026
+    suffix = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[sniff_format(data) or loaded.format]
+    return {}, Upload(filename=f"subject.{suffix}", data=data)
+
+
+# -- routes ---------------------------------------------------------------------------------
+
+
+async def _answer(
+    work: Callable[[], Awaitable[dict[str, Any]]], empty: dict[str, Any]
+) -> JSONResponse:
+    """Run a route's work; any error becomes base_resp (with `empty`'s keys), always HTTP 200."""
+    try:
+        body = await work()
+    except Exception as exc:
+        code, message = error_code(exc)
+        if code == Code.unknown and not isinstance(exc, ApiError):
+            logger.exception("MiniMax route failed")
+        return JSONResponse({**empty, "base_resp": base_resp(code, message)})
+    return JSONResponse({"base_resp": OK, **body})
+
+
+async def _caller(request: Request) -> tuple[Services, Project]:
+    services: Services = request.app.state.services
+    scheme, _, key = request.headers.get("authorization", "").strip().partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
+        raise MinimaxError(Code.not_authorized, NO_AUTH)
+    auth = services.auth
+    if auth.key_cached(key):
+        project = auth.project_for_key(key)
+    else:
+        project = await run_in_threadpool(auth.project_for_key, key)
+    if project is None:
+        raise MinimaxError(Code.invalid_key, "invalid api key")
+    return services, project
+
+
+@router.post("/video_generation", summary="MiniMax: create a subject-to-video task")
+async def video_generation(request: Request) -> JSONResponse:
+    """Create a task from one subject image (URL or data URI), a prompt and a callback URL."""
+
+    async def work() -> dict[str, Any]:
+        services, caller = await _caller(request)
+        limit = services.settings.max_body_bytes * 4 // 3 + 65536
+        raw = await read_body(request, limit)
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise invalid("the body is not valid JSON") from None
+        fields, image = parse_request(data)
+        image_fields, upload = await run_in_threadpool(image_input, image)
+        task = await run_in_threadpool(
+            lambda: services.tasks.run(
+                caller, {**fields, **image_fields}, upload, callback_dialect=DIALECT
+            )
+        )
+        return {"task_id": str(task.id)}
+
+    return await _answer(work, {"task_id": ""})
+
+
+@router.get("/query/video_generation", summary="MiniMax: a task's status")
+async def query_video_generation(request: Request, task_id: str = "") -> JSONResponse:
+    """The task's status; file_id and the video's size once it succeeded."""
+
+    async def work() -> dict[str, Any]:
+        services, caller = await _caller(request)
+        raw = task_id.strip()
+        if not raw.isdigit():
+            raise invalid("task_id is required and must be a task id")
+        ref = TaskRef(task_id=int(raw))
+        task, outputs = await services.read(services.tasks.detail, caller, ref)
+        size = None
+        if outputs and outputs[0].width is None:
+            size = await run_in_threadpool(_frame_size, services, outputs[0])
+        return query_body(task, outputs, size=size)
+
+    empty = {"task_id": task_id, "status": "", "file_id": "", "video_width": 0, "video_height": 0}
+    return await _answer(work, empty)
+
+
+@router.get("/files/retrieve", summary="MiniMax: an output file's record and download URL")
+async def files_retrieve(request: Request, file_id: str = "") -> JSONResponse:
+    """The output's size, time and download URL."""
+
+    async def work() -> dict[str, Any]:
+        services, caller = await _caller(request)
+        if not file_id.strip():
+            raise invalid("file_id is required")
+        output = await run_in_threadpool(_project_output, services, caller, file_id.strip())
+        if output is None:
+            raise invalid(f"file_id {file_id!r} is not a file of this project")
+        return {"file": file_body(output, services.settings.base_url)}
+
+    return await _answer(work, {"file": None})
+
+
+def _project_output(services: Services, caller: Project, file_id: str) -> Output | None:
+    output = services.store.output(file_id)
+    if output is None or (output.expiretime is not None and output.expiretime < time.time()):
+        return None
+    task = services.store.get(output.task_id)
+    return output if task is not None and task.project_id == caller.id else None
+
+
+def _frame_size(services: Services, output: Output) -> tuple[int, int]:
+    """An older output's frame size, from its file's header (no frame is decoded)."""
+    try:
+        with av.open(str(services.outputs.path(output.key))) as container:
+            stream = container.streams.video[0]
+            return int(stream.codec_context.width), int(stream.codec_context.height)
+    except (OSError, IndexError, av.error.FFmpegError):
+        return 0, 0
