@@ -13,9 +13,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 #: Words the tiny tokenizer knows; anything else is <unk>.
 _VOCAB = (
-    "a the person man woman smiles turns head looks at camera walks slowly and of in on with "
-    "portrait light face hair talking nods gently natural motion"
-).split()
+    "a", "the", "person", "man", "woman", "smiles", "turns", "head", "looks", "at", "camera",
+    "walks", "slowly", "and", "of", "in", "on", "with", "portrait", "light", "face", "hair",
+    "talking", "nods", "gently", "natural", "motion",
+)  # fmt: skip
 
 
 def _tokenizer() -> object:

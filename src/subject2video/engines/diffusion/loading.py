@@ -187,10 +187,12 @@ def _require(obj: Any, method: str, setting: str) -> None:
 
 
 def _dtype_keyword() -> str:
-    """`dtype` where the installed diffusers has renamed `torch_dtype` (it warns on the old name)."""
+    """`dtype` where the installed diffusers renamed `torch_dtype` (it warns on the old name)."""
     from diffusers.utils import deprecation_utils
 
-    return "dtype" if hasattr(deprecation_utils, "_TORCH_DTYPE_DEPRECATION_MESSAGE") else "torch_dtype"
+    return (
+        "dtype" if hasattr(deprecation_utils, "_TORCH_DTYPE_DEPRECATION_MESSAGE") else "torch_dtype"
+    )
 
 
 def _diffusers_version() -> str:

@@ -34,9 +34,9 @@ _MOTION_STEMS = (
 )  # fmt: skip
 #: Short motion words that would match too much as stems ("pants", "standard", "site").
 _MOTION_WORDS = frozenset(
-    "pan pans panning panned sit sits sitting stand stands standing eat eats eating "
-    "fall falls falling".split()
-)
+    ("pan", "pans", "panning", "panned", "sit", "sits", "sitting", "stand", "stands", "standing",
+     "eat", "eats", "eating", "fall", "falls", "falling")
+)  # fmt: skip
 _WORD = re.compile(r"[a-z]+")
 
 
