@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from subject2video.engines.base import Engine
 
-_FACTORIES: dict[str, str | Callable[[], Engine]] = {
+if TYPE_CHECKING:
+    from subject2video.config import Settings
+
+_FACTORIES: dict[str, str | Callable[..., Engine]] = {
     "camera": "subject2video.engines.camera:CameraEngine",
+    "diffusion": "subject2video.engines.diffusion.engine:DiffusionEngine",
 }
 
 
-def register_engine(name: str, factory: str | Callable[[], Engine]) -> None:
+def register_engine(name: str, factory: str | Callable[..., Engine]) -> None:
     """Register an engine factory, either a callable or a "module:attribute" path."""
     _FACTORIES[name] = factory
 
@@ -21,8 +27,11 @@ def available_engines() -> list[str]:
     return sorted(_FACTORIES)
 
 
-def create_engine(name: str) -> Engine:
-    """Build the engine called `name`, or at import path "module:Class" (not yet set up)."""
+def create_engine(name: str, settings: Settings | None = None) -> Engine:
+    """Build the engine called `name`, or at import path "module:Class" (not yet set up).
+
+    A factory that declares a `settings` parameter is given the service's settings.
+    """
     if ":" in name and name not in _FACTORIES:
         # An operator's own engine class, by import path ("package.module:EngineClass").
         _FACTORIES[name] = name
@@ -36,4 +45,14 @@ def create_engine(name: str) -> Engine:
     if isinstance(factory, str):
         module_name, _, attr = factory.partition(":")
         factory = getattr(importlib.import_module(module_name), attr)
-    return factory()
+    kwargs: dict[str, Any] = {}
+    if settings is not None and _takes_settings(factory):
+        kwargs["settings"] = settings
+    return factory(**kwargs)
+
+
+def _takes_settings(factory: Callable[..., Engine]) -> bool:
+    try:
+        return "settings" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False

@@ -51,6 +51,8 @@ FPS = 25
 FRAMES = 150
 #: How often the runner re-reads the store for a kill made elsewhere (another API replica).
 STORE_POLL_SECONDS = 0.5
+#: A progress step that took at least this long is announced even under 5% of the work.
+PROGRESS_EVERY_SECONDS = 0.5
 
 
 @dataclass
@@ -63,6 +65,7 @@ class TaskContext:
     kill_flag: Callable[[int], bool]
     _last_poll: float = 0.0
     _last_pct: int = -100
+    _last_emit: float = 0.0
     lines: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
@@ -82,10 +85,14 @@ class TaskContext:
 
     def progress(self, done: int, total: int, *, task: str = "Generate") -> None:
         pct = int(100 * done / max(total, 1))
-        if pct - self._last_pct < 5 and done < total:
+        now = time.monotonic()
+        # Fast steps (frames) are announced every 5%; slow ones (diffusion steps) every step.
+        slow = now - self._last_emit >= PROGRESS_EVERY_SECONDS
+        if pct - self._last_pct < 5 and done < total and not slow:
             return
         self._last_pct = pct
-        elapsed = max(time.monotonic() - self.started, 1e-6)
+        self._last_emit = now
+        elapsed = max(now - self.started, 1e-6)
         speed = done / elapsed
         remaining = (total - done) / speed if speed > 0 else 0.0
         message = {

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 def build_runner(settings: Settings, store: Store, **kwargs: Any) -> Runner:
     """A runner with its engine loaded (the slow part of a worker's start)."""
-    engine = create_engine(settings.engine)
+    engine = create_engine(settings.engine, settings)
     engine.setup()
     return Runner(
         settings,
