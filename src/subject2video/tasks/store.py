@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from subject2video.tasks.models import TIME_FIELDS, Base, Delivery, Nonce, Output, Project, Task
+from subject2video.tasks.models import TIME_FIELDS, Delivery, Nonce, Output, Project, Task
 from subject2video.tasks.status import FINAL, RUNNING, Status
 
 logger = logging.getLogger(__name__)
@@ -148,7 +148,10 @@ class Store:
             self._loop_thread = threading.get_ident()
 
     def create_schema(self) -> None:
-        Base.metadata.create_all(self.engine)
+        """Create or migrate the tables to the newest schema (Alembic, see migrations/)."""
+        from subject2video.migrations import upgrade
+
+        upgrade(self.engine)
 
     def dispose(self) -> None:
         if self._fast is not None:
