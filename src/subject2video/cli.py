@@ -26,6 +26,8 @@ keys_app = typer.Typer(help="Manage projects and their API keys.", no_args_is_he
 app.add_typer(keys_app, name="keys")
 task_app = typer.Typer(help="Tasks on a server (this one or the hosted API).", no_args_is_help=True)
 app.add_typer(task_app, name="task")
+db_app = typer.Typer(help="The task store's schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 tool_app = typer.Typer(help="A model's description and parameters.", no_args_is_help=True)
 app.add_typer(tool_app, name="tool")
 
@@ -56,7 +58,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8000]")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Start the API and a local worker process (the embedded default: no other service needed)."""
+    """Start the API and a local worker process (the embedded default: no other service needed).
+
+    With S2V_BROKER_URL set, start the API only: `s2v worker` processes run the tasks."""
     import uvicorn
 
     from subject2video.api.app import create_app
@@ -65,7 +69,8 @@ def serve(
     configure_logging(settings)
     store = _store(settings)
     projects = store.projects()
-    if not projects:
+    # Scale-out replicas start together: projects come from `s2v keys create` there.
+    if not projects and not settings.broker_url:
         project = store.create_project("default")
         _print_welcome(settings, project.apikey, project.apisecret)
     store.dispose()
@@ -100,6 +105,44 @@ def _print_welcome(settings: Settings, apikey: str, apisecret: str | None) -> No
         f"-F inputImageFirst=@{shlex.quote(image)} -F 'prompt=She smiles and turns her head'"
     )
     typer.echo("Then poll Task/Detail with the taskid it returns (see README.md).\n")
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(help="Tasks at a time: 1 (one worker process per GPU)", min=1, max=1)
+    ] = 1,
+    queues: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated queues [default: s2v.<S2V_ENGINE>]"),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run tasks from the broker (S2V_BROKER_URL): one at a time, engine loaded once."""
+    from subject2video.tasks.dispatch.celery_worker import worker_main
+
+    settings = _settings(data_dir=data_dir)
+    if not settings.broker_url:
+        typer.echo("error: set S2V_BROKER_URL (e.g. redis://host:6379/0) to run a worker", err=True)
+        raise typer.Exit(2)
+    configure_logging(settings)
+    _store(settings).dispose()
+    names = [q.strip() for q in (queues or "").split(",") if q.strip()]
+    worker_main(settings, names or None)
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Create or migrate the store's tables to the newest schema (SQLite or PostgreSQL)."""
+    settings = _settings(data_dir=data_dir)
+    _store(settings).dispose()
+    typer.echo(f"store at the newest schema: {_redact(settings.db_url)}")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 @keys_app.command("create")

@@ -26,6 +26,21 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".s2v")
     #: SQLAlchemy URL of the task store; default: SQLite in the data directory.
     database_url: str | None = None
+    #: Celery broker; none: `s2v serve` runs a local worker. `redis://...`: scale-out.
+    broker_url: str | None = None
+    #: Redis for events, kills and heartbeats; default: the broker URL.
+    redis_url: str | None = None
+    #: Where inputs and outputs live: a directory (default: the data directory) or s3://bucket/prefix.
+    storage_url: str | None = None
+    #: Endpoint of an S3-compatible store (MinIO, Ceph...); default: AWS.
+    s3_endpoint_url: str | None = None
+    #: Serve S3 outputs by a 307 to a presigned URL (true) or proxy them through the API (false).
+    s3_presign: bool = True
+    s3_presign_seconds: int = Field(300, ge=1)
+    #: Seconds a worker's heartbeat lives; a task whose worker's heartbeat ends is run again.
+    worker_heartbeat_seconds: float = Field(5.0, gt=0)
+    #: Seconds a queued task may wait unsent before an API replica sends it again.
+    resubmit_after_seconds: float = Field(10.0, gt=0)
     #: Base URL put into output URLs; default: the URL the server listens on.
     public_url: str | None = None
 
@@ -107,6 +122,16 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 's2v.db'}"
+
+    @property
+    def events_url(self) -> str | None:
+        """The Redis URL for events, kills and heartbeats; None in the embedded deployment."""
+        return self.redis_url or self.broker_url
+
+    @property
+    def visibility_timeout(self) -> int:
+        """Broker visibility timeout: above the longest task, so a running task is not resent."""
+        return int(self.task_timeout_seconds + self.kill_grace_seconds) * 2 + 60
 
     @property
     def base_url(self) -> str:

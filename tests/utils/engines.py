@@ -7,6 +7,7 @@ still running when they act, so this one paces the real camera engine's frames.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 
@@ -42,4 +43,23 @@ class StubbornEngine(CameraEngine):
         for i, frame in enumerate(super().frames(request, context)):
             if i == 10 and "hang" in request.prompt:
                 time.sleep(3600)
+            yield frame
+
+
+class PromptPacedEngine(CameraEngine):
+    """The camera engine, sleeping per frame the seconds that the prompt names ("pace=0.04").
+
+    One worker fleet then serves both quick tasks and tasks slow enough to be caught running.
+    """
+
+    name = "prompt-paced"
+
+    def frames(
+        self, request: GenerationRequest, context: GenerationContext
+    ) -> Iterator[np.ndarray]:
+        match = re.search(r"pace=([0-9.]+)", request.prompt)
+        delay = float(match.group(1)) if match else 0.0
+        for frame in super().frames(request, context):
+            if delay:
+                time.sleep(delay)
             yield frame

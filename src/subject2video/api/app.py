@@ -19,10 +19,12 @@ from subject2video.api.deps import Services, ServicesDep
 from subject2video.api.errors import install_error_handlers
 from subject2video.api.metrics import Metrics
 from subject2video.config import Settings
-from subject2video.media.storage import LocalStorage
+from subject2video.media.storage import Storage, open_storage
+from subject2video.tasks.bus import RedisBus, Subscriber, event_subscriber, wait_connected
 from subject2video.tasks.callbacks import CallbackDeliverer
+from subject2video.tasks.dispatch import Dispatcher
 from subject2video.tasks.dispatch.local import LocalDispatcher
-from subject2video.tasks.events import EventHub
+from subject2video.tasks.events import EventHub, EventSink
 from subject2video.tasks.minimax_callbacks import MinimaxCallbacks
 from subject2video.tasks.service import TaskService
 from subject2video.tasks.store import Store
@@ -33,7 +35,8 @@ EXPIRY_SWEEP_SECONDS = 60.0
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """The API with its own store, event hub, local worker and callback deliverer."""
+    """The API with its store, event hub, dispatcher (a local worker, or Celery) and callback
+    deliverer."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,13 +49,13 @@ def create_app(settings: Settings) -> FastAPI:
         hub.bind(asyncio.get_running_loop())
         metrics = Metrics(store)
         hub.add_listener(metrics.on_event)
-        dispatcher = LocalDispatcher(settings, store, hub.publish)
-        outputs = LocalStorage(settings.data_dir / "outputs")
+        dispatcher, publish, subscriber = _dispatch(settings, store, hub)
+        outputs = open_storage(settings, "outputs")
         services = Services(
             settings=settings,
             store=store,
             hub=hub,
-            tasks=TaskService(settings, store, dispatcher, hub.publish),
+            tasks=TaskService(settings, store, dispatcher, publish),
             auth=Authenticator(settings, store),
             outputs=outputs,
         )
@@ -83,6 +86,8 @@ def create_app(settings: Settings) -> FastAPI:
             deliverer.stop()
             minimax_callbacks.stop()
             dispatcher.stop()
+            if subscriber is not None:
+                subscriber.stop()
             store.dispose()
 
     app = FastAPI(
@@ -103,8 +108,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/readyz", summary="Readiness: the store answers and a worker is up")
     async def readyz(services: ServicesDep) -> JSONResponse:
-        dispatcher: LocalDispatcher = app.state.dispatcher
-        worker = dispatcher.ready.is_set()
+        ready = app.state.dispatcher.ready
+        worker = ready.is_set() if isinstance(ready, threading.Event) else bool(ready)
         ok = services.ready and worker
         return JSONResponse(
             {"status": "ready" if ok else "starting", "worker": worker}, 200 if ok else 503
@@ -117,7 +122,23 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def _sweep_expired(store: Store, outputs: LocalStorage, stop: threading.Event) -> None:
+def _dispatch(
+    settings: Settings, store: Store, hub: EventHub
+) -> tuple[Dispatcher, EventSink, Subscriber | None]:
+    """The embedded local worker; or, with a broker, Celery and events through Redis."""
+    if not settings.broker_url:
+        return LocalDispatcher(settings, store, hub.publish), hub.publish, None
+    from subject2video.tasks.dispatch.celery import CeleryDispatcher
+
+    url = settings.events_url or settings.broker_url
+    bus = RedisBus(url)
+    subscriber = event_subscriber(url, hub.publish).start()
+    if not wait_connected(subscriber):
+        logger.warning("redis not reachable yet; events will flow once it is")
+    return CeleryDispatcher(settings, store, bus), bus.publish, subscriber
+
+
+def _sweep_expired(store: Store, outputs: Storage, stop: threading.Event) -> None:
     while not stop.wait(EXPIRY_SWEEP_SECONDS):
         try:
             for output in store.expired_outputs(time.time()):

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from subject2video.api.auth import Authenticator
 from subject2video.config import Settings
-from subject2video.media.storage import LocalStorage
+from subject2video.media.storage import LocalStorage, S3Storage
 from subject2video.tasks.events import EventHub
 from subject2video.tasks.models import Project
 from subject2video.tasks.service import TaskService
@@ -29,7 +29,7 @@ class Services:
     hub: EventHub
     tasks: TaskService
     auth: Authenticator
-    outputs: LocalStorage
+    outputs: LocalStorage | S3Storage
     ready: bool = False
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:

@@ -25,7 +25,7 @@ from subject2video.errors import Cancelled, EngineError, InputError, ServiceErro
 from subject2video.media.faces import FaceAnalyzer
 from subject2video.media.fetch import FetchPolicy, fetch
 from subject2video.media.images import load_image
-from subject2video.media.storage import LocalStorage
+from subject2video.media.storage import open_storage
 from subject2video.media.video import Mp4Writer, output_size
 from subject2video.tasks.events import Event, EventSink
 from subject2video.tasks.models import Output, Task
@@ -136,7 +136,8 @@ class Runner:
         self.on_final = on_final
         self.worker = worker or f"local-{os.getpid()}"
         self.analyzer = analyzer or FaceAnalyzer()
-        self.storage = LocalStorage(settings.data_dir / "outputs")
+        self.storage = open_storage(settings, "outputs")
+        self.inputs = open_storage(settings, "inputs")
         self.policy = FetchPolicy.from_settings(settings)
 
     # -- the sentence -----------------------------------------------------------------------
@@ -270,7 +271,7 @@ class Runner:
 
     def _input_bytes(self, task: Task) -> bytes:
         if task.input_path:
-            return (self.settings.data_dir / task.input_path).read_bytes()
+            return self.inputs.read(task.input_path.removeprefix("inputs/"))
         url = task.parameters.get(IMAGE_PARAM) or task.parameters.get("inputImageFirst") or ""
         if not url:
             raise InputError(f"Request parameter [{IMAGE_PARAM}] required", parameter=IMAGE_PARAM)

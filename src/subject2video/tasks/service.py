@@ -15,7 +15,7 @@ from subject2video.api.errors import CONCURRENCY, NOT_FOUND, ApiError
 from subject2video.config import Settings
 from subject2video.errors import FetchError
 from subject2video.media.fetch import FetchPolicy, check_url
-from subject2video.media.storage import LocalStorage
+from subject2video.media.storage import Storage, open_storage
 from subject2video.tasks import callbacks
 from subject2video.tasks.dispatch import Dispatcher
 from subject2video.tasks.events import Event, EventSink
@@ -75,7 +75,7 @@ class TaskService:
         self.dispatcher = dispatcher
         self.publish = publish
         self.policy = FetchPolicy.from_settings(settings)
-        self.inputs = LocalStorage(settings.data_dir / "inputs")
+        self.inputs = open_storage(settings, "inputs")
 
     def run(
         self,
@@ -99,9 +99,7 @@ class TaskService:
         input_path = None
         if upload is not None:
             key = f"{task_uuid}/{secrets.token_hex(8)}-{_safe_name(upload.filename)}"
-            path = self.inputs.path(key)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(upload.data)
+            self.inputs.write(key, upload.data)
             input_path = f"inputs/{key}"
             params["inputImageFirst"] = _safe_name(upload.filename)
         try:
@@ -119,7 +117,7 @@ class TaskService:
             )
         except ActiveLimitReached:
             if input_path is not None:
-                self.settings.data_dir.joinpath(input_path).unlink(missing_ok=True)
+                self.inputs.delete(input_path.removeprefix("inputs/"))
             raise ApiError(
                 f"Concurrency limit reached: at most {self.settings.max_active_tasks} unfinished "
                 "tasks per project; wait for one to finish",
@@ -178,7 +176,7 @@ class TaskService:
             project.id, start=start, limit=limit, descending=order == "desc", statuses=statuses
         )
 
-    def delete_io(self, project: Project, ref: TaskRef, outputs: LocalStorage) -> Task | Row[Any]:
+    def delete_io(self, project: Project, ref: TaskRef, outputs: Storage) -> Task | Row[Any]:
         """Delete a final task's input and outputs; deleting again changes nothing."""
         task = self.find(project, ref)
         if not Status(task.status).is_final:
@@ -186,7 +184,7 @@ class TaskService:
         for output in self.store.delete_outputs(task.id):
             outputs.delete(output.key)
         if task.input_path:
-            self.settings.data_dir.joinpath(task.input_path).unlink(missing_ok=True)
+            self.inputs.delete(task.input_path.removeprefix("inputs/"))
             self.store.update_fields(task.id, input_path=None)
         return self.store.get(task.id) or task
 

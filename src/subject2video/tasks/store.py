@@ -26,16 +26,14 @@ from sqlalchemy import (
     delete,
     event,
     func,
-    inspect,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Engine, Row
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from subject2video.tasks.models import TIME_FIELDS, Base, Delivery, Nonce, Output, Project, Task
+from subject2video.tasks.models import TIME_FIELDS, Delivery, Nonce, Output, Project, Task
 from subject2video.tasks.status import FINAL, RUNNING, Status
 
 logger = logging.getLogger(__name__)
@@ -159,28 +157,10 @@ class Store:
             self._loop_thread = threading.get_ident()
 
     def create_schema(self) -> None:
-        """Create missing tables, then add missing nullable columns to existing ones.
+        """Create or migrate the tables to the newest schema (Alembic, see migrations/)."""
+        from subject2video.migrations import upgrade
 
-        There is no migration tool yet; new columns are kept nullable so that this additive step
-        is all an older store needs.
-        """
-        Base.metadata.create_all(self.engine)
-        existing = inspect(self.engine)
-        for table in Base.metadata.sorted_tables:
-            have = {c["name"] for c in existing.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in have or not column.nullable:
-                    continue
-                kind = column.type.compile(dialect=self.engine.dialect)
-                add = f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'
-                try:
-                    with self.engine.begin() as conn:
-                        conn.execute(text(add))
-                except DBAPIError:
-                    # Another process starting beside this one added it first.
-                    logger.info("column %s.%s not added here", table.name, column.name)
-                else:
-                    logger.info("added column %s.%s", table.name, column.name)
+        upgrade(self.engine)
 
     def dispose(self) -> None:
         if self._fast is not None:

@@ -42,8 +42,11 @@ def _die_with_parent() -> None:
         pass
 
 
-def local_worker_main(settings_data: dict[str, Any], tasks: Any, events: Any, kill: Any) -> None:
-    """Entry point of the embedded deployment's worker process (multiprocessing, spawn)."""
+def local_worker_main(
+    settings_data: dict[str, Any], tasks: Any, events: Any, kill: Any, prefix: str = "local"
+) -> None:
+    """Entry point of a supervised engine process (multiprocessing, spawn): `s2v serve`'s local
+    worker, or the child of an `s2v worker`."""
     # The parent stops us; a Ctrl-C in the terminal must not kill a task halfway by itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
@@ -59,7 +62,7 @@ def local_worker_main(settings_data: dict[str, Any], tasks: Any, events: Any, ki
         store,
         publish=publish,
         kill_flag=lambda task_id: kill.value == task_id,
-        worker=f"local-{os.getpid()}",
+        worker=f"{prefix}-{os.getpid()}",
     )
     events.put({"kind": "ready", "pid": os.getpid()})
     logger.info("worker ready", extra={"engine": settings.engine, "pid": os.getpid()})

@@ -1,4 +1,4 @@
-"""Dispatchers hand task ids to workers: `local` (a worker process of `s2v serve`)."""
+"""Dispatchers hand task ids to workers: `local` (a worker process of `s2v serve`), `celery`."""
 
 from __future__ import annotations
 

@@ -4,6 +4,9 @@ The store stays the source of truth: the queue carries task ids only, and after 
 queue is rebuilt from the store. Kill is cooperative first (a shared flag the engine checks between
 frames); if the worker has not let go of the task after the grace period, the process is ended and
 replaced.
+
+The same supervisor runs inside each `s2v worker` of the scale-out deployment (`standalone=False`):
+there the broker, not the store, says which task runs next, and `run_and_wait` runs one.
 """
 
 from __future__ import annotations
@@ -28,10 +31,22 @@ logger = logging.getLogger(__name__)
 class LocalDispatcher:
     """Owns one worker process and replaces it when it dies or must be killed."""
 
-    def __init__(self, settings: Settings, store: Store, publish: EventSink) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        publish: EventSink,
+        *,
+        prefix: str = "local",
+        standalone: bool = True,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.publish = publish
+        #: The child's name in the store is `<prefix>-<pid>`: what recovery looks for.
+        self.prefix = prefix
+        #: Standalone: this process owns every task (recover all, feed all queued at start).
+        self.standalone = standalone
         self._ctx = mp.get_context("spawn")
         self._lock = threading.RLock()
         self._stopping = threading.Event()
@@ -41,19 +56,24 @@ class LocalDispatcher:
         self._kill: Any = None
         self._current: int | None = None
         self._reader: threading.Thread | None = None
+        self._done = threading.Condition(self._lock)
+        self._finished: set[int] = set()
+        self._waiting: set[int] = set()
         self.ready = threading.Event()
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
         """Recover what a previous run left, start the worker, queue every queued task."""
-        recovery = self.store.recover(max_attempts=self.settings.task_max_attempts)
-        if recovery.requeued or recovery.failed:
-            logger.info(
-                "recovered tasks", extra={"requeued": recovery.requeued, "failed": recovery.failed}
-            )
-        for task_id in recovery.failed:
-            callbacks.enqueue(self.store, self.settings, task_id)
+        if self.standalone:
+            recovery = self.store.recover(max_attempts=self.settings.task_max_attempts)
+            if recovery.requeued or recovery.failed:
+                logger.info(
+                    "recovered tasks",
+                    extra={"requeued": recovery.requeued, "failed": recovery.failed},
+                )
+            for task_id in recovery.failed:
+                callbacks.enqueue(self.store, self.settings, task_id)
         self._spawn()
         self._reader = threading.Thread(target=self._read_events, name="s2v-dispatch", daemon=True)
         self._reader.start()
@@ -81,12 +101,29 @@ class LocalDispatcher:
     def kill(self, task_id: int) -> None:
         """Ask the worker to drop `task_id`; end the worker if it has not after the grace period."""
         with self._lock:
-            if self._current != task_id:
+            if self._current != task_id or self._kill.value == task_id:
                 return
             self._kill.value = task_id
         timer = threading.Timer(self.settings.kill_grace_seconds, self._enforce_kill, (task_id,))
         timer.daemon = True
         timer.start()
+
+    def run_and_wait(self, task_id: int, timeout: float) -> bool:
+        """Hand `task_id` to the child and wait until it let go of it (done, killed or died)."""
+        with self._done:
+            self._finished.discard(task_id)
+            self._waiting.add(task_id)
+            self._tasks.put(task_id)
+            try:
+                return self._done.wait_for(lambda: task_id in self._finished, timeout)
+            finally:
+                self._waiting.discard(task_id)
+                self._finished.discard(task_id)
+
+    @property
+    def label(self) -> str | None:
+        """The running child's worker name in the store."""
+        return f"{self.prefix}-{self._proc.pid}" if self._proc is not None else None
 
     @property
     def current(self) -> int | None:
@@ -109,13 +146,14 @@ class LocalDispatcher:
             settings_data = self.settings.model_dump()
             self._proc = self._ctx.Process(
                 target=local_worker_main,
-                args=(settings_data, self._tasks, self._events, self._kill),
+                args=(settings_data, self._tasks, self._events, self._kill, self.prefix),
                 name="s2v-worker",
                 daemon=True,
             )
             self._proc.start()
-            for task_id in self.store.queued_ids():
-                self._tasks.put(task_id)
+            if self.standalone:
+                for task_id in self.store.queued_ids():
+                    self._tasks.put(task_id)
         logger.info("worker started", extra={"pid": self._proc.pid})
 
     def _read_events(self) -> None:
@@ -142,6 +180,7 @@ class LocalDispatcher:
             with self._lock:
                 self._current = None
                 self._kill.value = -1
+                self._let_go(item["task_id"])
         elif kind == "ready":
             self.ready.set()
 
@@ -154,6 +193,7 @@ class LocalDispatcher:
             proc.kill()
             proc.join(5)
             self._finish_killed(task_id)
+            self._let_go(task_id)
             self._spawn()
 
     def _finish_killed(self, task_id: int) -> None:
@@ -172,7 +212,7 @@ class LocalDispatcher:
                 extra={"pid": proc.pid, "exitcode": proc.exitcode, "task_id": self._current},
             )
             recovery = self.store.recover(
-                max_attempts=self.settings.task_max_attempts, worker=f"local-{proc.pid}"
+                max_attempts=self.settings.task_max_attempts, worker=f"{self.prefix}-{proc.pid}"
             )
             for task_id in recovery.failed:
                 task = self.store.get(task_id)
@@ -181,4 +221,11 @@ class LocalDispatcher:
                         Event(Status.postprocess_end.value, task_id, task.socketaccesstoken, [])
                     )
                 callbacks.enqueue(self.store, self.settings, task_id)
+            for waiting in list(self._waiting):
+                self._let_go(waiting)
             self._spawn()
+
+    def _let_go(self, task_id: int) -> None:
+        """Wake `run_and_wait`: the child no longer holds `task_id`. Call with the lock held."""
+        self._finished.add(task_id)
+        self._done.notify_all()

@@ -1,0 +1,102 @@
+"""`s2v worker`: a Celery solo-pool worker that hands each task id to a supervised engine child.
+
+The Celery process never touches the engine (or CUDA): the same supervisor as the embedded
+deployment spawns a child that loads the engine once and runs the one runner. While a task runs, the
+worker keeps its child's heartbeat alive in Redis and watches for a kill (the `s2v:kill` channel,
+and the store's status as a fallback); a child that ignores a kill is ended after the grace period
+and replaced, and the worker takes its next task.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+
+import redis
+
+from subject2video.config import Settings
+from subject2video.tasks.bus import KILLS, RedisBus, Subscriber
+from subject2video.tasks.dispatch.celery import RUN_TASK, make_celery, queue_name, worker_argv
+from subject2video.tasks.dispatch.local import LocalDispatcher
+from subject2video.tasks.status import Status
+from subject2video.tasks.store import Store
+
+logger = logging.getLogger(__name__)
+
+#: How often the watch thread beats and looks for a kill in the store.
+WATCH_SECONDS = 0.5
+
+
+class WorkerProcess:
+    """One `s2v worker`: Celery in front, an engine child behind, a heartbeat beside."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.events_url:
+            raise ValueError("S2V_BROKER_URL (or S2V_REDIS_URL) must be set for `s2v worker`")
+        self.settings = settings
+        self.name = f"{socket.gethostname()}.{os.getpid()}"
+        self.store = Store(settings.db_url)
+        self.bus = RedisBus(settings.events_url)
+        self.supervisor = LocalDispatcher(
+            settings, self.store, self.bus.publish, prefix=f"celery@{self.name}", standalone=False
+        )
+        self.kills = Subscriber(settings.events_url, KILLS, self._on_kill)
+        self._stop = threading.Event()
+        self._watch = threading.Thread(target=self._watch_loop, name="s2v-watch", daemon=True)
+
+    def run(self, queues: list[str]) -> None:
+        """Start the child, then consume `queues` until the worker is stopped."""
+        app = make_celery(self.settings)
+        app.task(name=RUN_TASK, bind=False, acks_late=True)(self.handle)
+        self.supervisor.start()
+        self.kills.start()
+        self._watch.start()
+        logger.info("worker starting", extra={"worker": self.name, "queues": queues})
+        try:
+            app.worker_main(worker_argv(f"s2v@{self.name}", queues, self.settings.log_level))
+        finally:
+            self._stop.set()
+            self.kills.stop()
+            self.supervisor.stop()
+            self.store.dispose()
+
+    def handle(self, task_id: int) -> None:
+        """The Celery task: run `task_id` on the child; again if a dead child left it requeued."""
+        limit = self.settings.task_timeout_seconds + self.settings.kill_grace_seconds + 60
+        for _ in range(self.settings.task_max_attempts + 1):
+            if not self.supervisor.run_and_wait(task_id, limit):
+                logger.error("task did not end in time", extra={"task_id": task_id})
+                return
+            if self.store.status_of(task_id) != Status.queue:
+                return
+
+    # -- beside the task --------------------------------------------------------------------
+
+    def _on_kill(self, data: bytes) -> None:
+        task_id = int(data)
+        if self.supervisor.current == task_id:
+            logger.info("kill received", extra={"task_id": task_id})
+            self.supervisor.kill(task_id)
+
+    def _watch_loop(self) -> None:
+        beat = self.settings.worker_heartbeat_seconds
+        while not self._stop.wait(WATCH_SECONDS):
+            label = self.supervisor.label
+            try:
+                if label is not None:
+                    self.bus.beat(label, beat)
+            except redis.RedisError as exc:
+                logger.warning("heartbeat failed: %s", exc)
+            current = self.supervisor.current
+            try:
+                if current is not None and self.store.status_of(current) == Status.cancel:
+                    self.supervisor.kill(current)
+            except Exception:
+                logger.exception("kill check failed", extra={"task_id": current})
+
+
+def worker_main(settings: Settings, queues: list[str] | None = None) -> None:
+    """Entry point of `s2v worker`."""
+    WorkerProcess(settings).run(queues or [queue_name(settings.engine)])
