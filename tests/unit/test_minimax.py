@@ -10,13 +10,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from subject2video.api import minimax
 from subject2video.api.errors import CONCURRENCY, NOT_FOUND, ApiError
 from subject2video.api.minimax import Code, MinimaxError, error_code
 from subject2video.config import Settings
 from subject2video.errors import EngineError, FetchError, ImageError
+from subject2video.migrations import upgrade
 from subject2video.tasks import minimax_callbacks
 from subject2video.tasks.events import Event
 from subject2video.tasks.minimax_callbacks import MinimaxCallbacks
@@ -282,10 +283,8 @@ def test_listener_skips_progress_and_never_blocks() -> None:
 
 def test_schema_gains_new_nullable_columns(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'old.db'}")
-    store.create_schema()
-    with store.engine.begin() as conn:  # a store from before the columns existed
-        conn.execute(text("ALTER TABLE outputs DROP COLUMN width"))
-        conn.execute(text("ALTER TABLE tasks DROP COLUMN callback_dialect"))
+    upgrade(store.engine, "0001")  # a store from before the columns existed
+    assert "width" not in {c["name"] for c in inspect(store.engine).get_columns("outputs")}
     store.create_schema()
     columns = {c["name"] for c in inspect(store.engine).get_columns("outputs")}
     assert {"width", "height"} <= columns
