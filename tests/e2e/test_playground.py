@@ -164,6 +164,12 @@ def test_no_face_shows_the_reason(page: Any, screenshots: Path, tmp_path: Path) 
     reason = page.text_content("#task-error")
     assert "human face" in reason and "inputImageFirstUrl" in reason
     assert page.is_visible("#task-error")
+    # The timeline shows where it stopped: checked, never generated.
+    step = '#timeline li[data-status="{}"]'
+    assert page.get_attribute(step.format("task_preprocess_start"), "class") == "done"
+    assert page.get_attribute(step.format("task_start"), "class") == "skipped"
+    assert page.get_attribute(step.format("task_postprocess_end"), "class") == "failed"
+    assert page.is_hidden("#kill")
     page.screenshot(path=str(screenshots / "desktop-failed.png"), full_page=True)
     _no_page_errors(page)
 

@@ -281,6 +281,7 @@ function follow(task, { live = true } = {}) {
   $("remaining").textContent = "–";
   $("elapsed").textContent = "0s";
   showError($("task-error"), "");
+  $("task-note").hidden = true;
   buildTimeline();
   setStatus(task.status || "task_queue");
   if (live && !FINAL.has(task.status)) {
@@ -348,9 +349,10 @@ async function finish() {
 
 function showFinal(task) {
   setStatus(task.status);
+  const failed = task.status === "task_postprocess_end" && task.pexit !== "0";
+  markFinalTimeline(task, failed);
   $("elapsed").textContent = seconds(Number(task.elapsedseconds) || 0);
   $("remaining").textContent = "0s";
-  const failed = task.status === "task_postprocess_end" && task.pexit !== "0";
   if (task.status === "task_cancel") {
     setState("cancelled", "Cancelled");
     announce(`Task ${task.id} was cancelled.`);
@@ -365,9 +367,9 @@ function showFinal(task) {
   }
   const output = (task.outputs || [])[0];
   if (output) showVideo(output);
-  else if (!failed && task.status !== "task_cancel") {
-    showError($("task-error"), "This task's video has been deleted.");
-  }
+  const deleted = !output && !failed && task.status !== "task_cancel";
+  $("task-note").hidden = !deleted;
+  $("task-note").textContent = deleted ? "This task's photo and video have been deleted." : "";
   const plan = (task.debugoutput || "").trim();
   $("plan").textContent = plan;
   $("plan-box").hidden = !plan;
@@ -389,32 +391,15 @@ function showVideo(output) {
 // -- the progress panel ---------------------------------------------------------------------------
 
 function buildTimeline() {
-  $("timeline").replaceChildren(...STATUSES.map(([status, label]) => {
-    const li = document.createElement("li");
-    li.dataset.status = status;
-    li.className = "todo";
-    li.innerHTML = `<span class="dot" aria-hidden="true"></span><span class="name"></span>` +
-      `<code></code>`;
-    li.querySelector(".name").textContent = label;
-    li.querySelector("code").textContent = status;
-    return li;
-  }));
+  $("timeline").replaceChildren(...STATUSES.map(([status, label]) => step(status, label)));
 }
 
 function setStatus(status) {
   const task = state.task;
-  if (!task || !status || status === task.status && status !== "task_output") return;
-  if (status === "task_cancel") {
-    markTimeline(task.status, true);
-    const li = document.createElement("li");
-    li.dataset.status = "task_cancel";
-    li.className = "cancel current";
-    li.innerHTML = `<span class="dot" aria-hidden="true"></span><span class="name">Cancelled</span>` +
-      `<code>task_cancel</code>`;
-    $("timeline").append(li);
-  } else if (RANK.has(status)) {
+  if (!task || !status || (status === task.status && status !== "task_output")) return;
+  if (RANK.has(status)) {
     if (task.status && RANK.get(status) < (RANK.get(task.status) ?? -1)) return;
-    markTimeline(status, false);
+    markTimeline(status);
   }
   if (task.status !== status) {
     const label = status === "task_cancel" ? "Cancelled" : labelOf(status);
@@ -424,18 +409,77 @@ function setStatus(status) {
   task.status = status;
   $("cancel").disabled = !CANCELLABLE.has(status);
   $("kill").disabled = FINAL.has(status);
+  $("task-actions").hidden = FINAL.has(status);
 }
 
-function markTimeline(status, stopped) {
-  const rank = RANK.get(status) ?? -1;
+/** While a task runs: the statuses before `status` are done, `status` is current. */
+function markTimeline(status) {
+  const rank = RANK.get(status);
   for (const li of $("timeline").children) {
     const r = RANK.get(li.dataset.status);
-    if (r === undefined) continue;
-    li.className = r < rank || (r === rank && !stopped && FINAL.has(status)) ? "done"
-      : r === rank ? (stopped ? "done" : "current") : stopped ? "skipped" : "todo";
-    if (li.className === "current") li.setAttribute("aria-current", "step");
-    else li.removeAttribute("aria-current");
+    const done = r < rank || (r === rank && FINAL.has(status));
+    setStep(li, done ? "done" : r === rank ? "current" : "todo");
   }
+}
+
+// When each status was reached, as Task/Detail tells it: a finished task's timeline shows the
+// steps it really took (a photo refused at the check never reached "Generating").
+const TIME_OF = {
+  task_queue: "createtime",
+  task_accept: "accepttime",
+  task_preprocess_start: "preprocessstarttime",
+  task_preprocess_end: "preprocessendtime",
+  task_assign: "assigntime",
+  task_start: "starttime",
+  task_output_full: "endtime",
+  task_end: "endtime",
+  task_postprocess_start: "postprocessstarttime",
+  task_postprocess_end: "postprocessendtime",
+};
+
+function reached(task, status) {
+  if (status === "task_output") return Boolean(task.progress) || reached(task, "task_end");
+  const value = task[TIME_OF[status]];
+  return Boolean(value) && value !== "0";
+}
+
+/** A final task: each step done or not reached, and how it ended. */
+function markFinalTimeline(task, failed) {
+  buildTimeline();
+  for (const li of $("timeline").children) {
+    setStep(li, reached(task, li.dataset.status) ? "done" : "skipped");
+  }
+  const last = $("timeline").lastElementChild;
+  if (failed) {
+    setStep(last, "failed");
+    last.querySelector(".name").textContent = "Failed";
+  }
+  if (task.status === "task_cancel") {
+    $("timeline").append(step("task_cancel", "Cancelled", "cancel"));
+  }
+}
+
+function setStep(li, kind) {
+  li.className = kind;
+  if (kind === "current") li.setAttribute("aria-current", "step");
+  else li.removeAttribute("aria-current");
+  li.querySelector(".sr-only").textContent = STEP_TEXT[kind];
+}
+
+const STEP_TEXT = {
+  done: "(done)", current: "(now)", todo: "", skipped: "(not reached)", failed: "(failed)",
+  cancel: "",
+};
+
+function step(status, label, kind = "todo") {
+  const li = document.createElement("li");
+  li.dataset.status = status;
+  li.innerHTML = '<span class="dot" aria-hidden="true"></span><span class="text">' +
+    '<span class="name"></span> <span class="sr-only"></span><code></code></span>';
+  li.querySelector(".name").textContent = label;
+  li.querySelector("code").textContent = status;
+  setStep(li, kind);
+  return li;
 }
 
 function labelOf(status) {

@@ -8,26 +8,31 @@ const CONFIRM_MS = 4000;
 
 /** Replace the items of `list` with one per task; `actions` has open, rerun and remove. */
 export function renderHistory(list, tasks, actions) {
-  list.replaceChildren(...tasks.map((task) => item(task, actions)));
+  // Keep the thumbnails already loaded: a refresh must not blank and reload every video.
+  const loaded = new Map([...list.querySelectorAll("video.thumb")].map((v) => [v.src, v]));
+  list.replaceChildren(...tasks.map((task) => item(task, actions, loaded)));
 }
 
-function item(task, actions) {
+function item(task, actions, loaded) {
   const li = document.createElement("li");
   li.className = "history-item";
   li.dataset.taskid = task.id;
   li.dataset.status = task.status;
   const output = (task.outputs || [])[0];
-  li.append(thumbnail(task, output), details(task, output), buttons(task, output, actions));
+  li.append(
+    thumbnail(task, output, loaded), details(task, output), buttons(task, output, actions));
   return li;
 }
 
-function thumbnail(task, output) {
+function thumbnail(task, output, loaded) {
   if (output) {
+    const src = new URL(`${output.url}#t=1`, location.href).href;
+    if (loaded.has(src)) return loaded.get(src);
     const video = document.createElement("video");
     video.className = "thumb";
     video.muted = true;
     video.preload = "metadata";
-    video.src = `${output.url}#t=1`;
+    video.src = src;
     video.setAttribute("aria-hidden", "true");
     video.tabIndex = -1;
     return video;
@@ -78,10 +83,10 @@ function buttons(task, output, actions) {
     button("Open", `Open ${label}`, () => actions.open(task)),
     button("Re-run", `Run ${label} again`, () => actions.rerun(task)),
   );
-  if (FINAL.has(task.status) && (output || task.status === "task_postprocess_end")) {
+  if (FINAL.has(task.status)) {
+    // Any final task: InputOutputDelete removes the uploaded photo too, and is idempotent.
     const remove = button("Delete", `Delete the photo and video of ${label}`, null);
     remove.classList.add("danger");
-    remove.disabled = !output;
     let timer = null;
     remove.addEventListener("click", async () => {
       if (!timer) {
