@@ -8,6 +8,7 @@ Screenshots go to artifacts/screenshots/ (git-ignored).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import time
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.utils.images import cat_jpeg
-from tests.utils.server import REPO, Server
+from tests.utils.server import REPO, Server, fixture_server, send
 
 pytestmark = pytest.mark.slow
 
@@ -93,6 +94,16 @@ def test_inputs_are_labelled(page: Any) -> None:
             .map((el) => el.id || el.outerHTML)"""
     )
     assert unlabelled == []
+
+
+def test_keyboard_reaches_the_submit_button(page: Any) -> None:
+    page.focus("#prompt")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "seed"
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "submit"
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"  # focus is visible
 
 
 def test_make_a_video(page: Any, screenshots: Path) -> None:
@@ -209,13 +220,32 @@ def test_phone_width(browser: Any, playground: tuple[Server, str], screenshots: 
     page.set_default_timeout(20_000)
     page.goto(url)
     page.wait_for_selector("#history-list li")
-    page.set_input_files("#file", str(FACE))
+    # A photo dropped on the drop zone, then one given by URL (fetched by the server's guarded
+    # fetcher, which the test server allows to reach the fixture host).
+    page.evaluate(
+        """(b64) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const data = new DataTransfer();
+            data.items.add(new File([bytes], 'dropped.jpg', {type: 'image/jpeg'}));
+            document.querySelector('#drop').dispatchEvent(
+                new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+        }""",
+        base64.b64encode(FACE.read_bytes()).decode(),
+    )
     page.wait_for_selector("#face-boxes .face.subject")
-    # Nothing wider than the screen.
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    page.screenshot(path=str(screenshots / "phone-form.png"), full_page=True)
-    page.locator("#history-list li").last.get_by_role("button", name="Open").click()
-    page.wait_for_selector("#task-view:not([hidden])")
-    page.screenshot(path=str(screenshots / "phone-task.png"), full_page=True)
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    face = FACE.read_bytes()
+    with fixture_server({"/face.jpg": lambda h: send(h, 200, face, "image/jpeg")}) as host:
+        page.fill("#image-url", f"{host}/face.jpg")
+        page.press("#image-url", "Enter")
+        _until(page, "!document.querySelector('#face-status').classList.contains('busy')")
+        page.wait_for_selector("#face-boxes .face.subject")
+        assert page.get_attribute("#preview-img", "src") == f"{host}/face.jpg"
+        # Nothing wider than the screen.
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+        page.screenshot(path=str(screenshots / "phone-form.png"), full_page=True)
+        page.click("#submit")  # the task fetches the photo from the URL
+        page.wait_for_selector("#task-state.done", timeout=60_000)
+    _until(page, "document.querySelector('#video').readyState >= 1")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(screenshots / "phone-done.png"), full_page=True)
     context.close()
