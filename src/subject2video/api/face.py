@@ -6,7 +6,7 @@ submitting it. It takes the same image fields as Run (an upload `inputImageFirst
 fetcher's rules, the image limits) and the same detector as the task's preprocessing, and answers::
 
     {"result": true, "errors": [], "width": 512, "height": 512,
-     "faces": [{"box": [left, top, right, bottom], "score": 1.7}]}
+     "faces": [{"box": [left, top, right, bottom], "score": 1.609}]}
 
 Faces come largest first; the first is the one a task animates. No face is an answer, not an error
 (`faces: []`); an image that Run's task would refuse is a 400 with the task's own reason. The check
