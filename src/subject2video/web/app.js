@@ -495,6 +495,12 @@ function setState(kind, text) {
 
 function setProgress(percentage, message) {
   const pct = Math.max(0, Math.min(100, Math.round(percentage)));
+  // Screen readers hear every quarter, not every frame.
+  const quarter = Math.floor(pct / 25);
+  if (message && state.task && quarter > (state.task.quarter || 0) && pct < 100) {
+    state.task.quarter = quarter;
+    announce(`Task ${state.task.id}: ${pct}% made.`);
+  }
   $("progress").value = pct;
   $("percent").textContent = `${pct}%`;
   if (message) {
