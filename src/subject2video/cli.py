@@ -8,6 +8,7 @@ import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlencode
 
 import typer
 
@@ -90,6 +91,7 @@ def _print_welcome(settings: Settings, apikey: str, apisecret: str | None) -> No
     typer.echo(f"  API key:    {apikey}")
     typer.echo(f"  API secret: {apisecret}")
     typer.echo(f"  Server:     {url}")
+    typer.echo(f"  Playground: {playground_url(url, apikey, apisecret)}")
     example = Path(__file__).resolve().parents[2] / "examples" / "face.jpg"
     image = str(example) if example.exists() else "face.jpg"
     typer.echo("\nYour first video (signature auth, as in Wiro's docs):")
@@ -143,6 +145,13 @@ def _redact(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def playground_url(base_url: str, apikey: str, apisecret: str | None) -> str:
+    """The playground's address, signed in: the credentials ride in the fragment, which a
+    browser never sends to a server."""
+    fragment = {"key": apikey, **({"secret": apisecret} if apisecret else {})}
+    return f"{base_url}/#{urlencode(fragment)}"
 
 
 @keys_app.command("create")

@@ -8,12 +8,14 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from subject2video import __version__
-from subject2video.api import files, minimax, routes, socket
+from subject2video.api import face, files, minimax, routes, socket
 from subject2video.api.auth import Authenticator
 from subject2video.api.deps import Services, ServicesDep
 from subject2video.api.errors import install_error_handlers
@@ -32,6 +34,19 @@ from subject2video.tasks.store import Store
 logger = logging.getLogger(__name__)
 
 EXPIRY_SWEEP_SECONDS = 60.0
+#: The playground: static files, no build step (src/subject2video/web).
+WEB_DIR = Path(__file__).resolve().parents[1] / "web"
+#: The page loads only its own scripts and styles; images may come from any URL a person gives.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' blob: data: http: https:; "
+        "media-src 'self' blob: http: https:; connect-src 'self' ws: wss:; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-cache",
+}
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -101,6 +116,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(minimax.router)
     app.include_router(files.router)
     app.include_router(socket.router)
+    app.include_router(face.router)
+    app.mount("/web", StaticFiles(directory=WEB_DIR), name="web")
+
+    @app.get("/", include_in_schema=False)
+    async def playground() -> FileResponse:
+        return FileResponse(WEB_DIR / "index.html", headers=PAGE_HEADERS)
 
     @app.get("/healthz", summary="Liveness")
     async def healthz() -> dict[str, str]:
