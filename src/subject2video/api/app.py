@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from subject2video import __version__
-from subject2video.api import face, files, minimax, routes, socket
+from subject2video.api import face, files, minimax, openapi, routes, socket
 from subject2video.api.auth import Authenticator
 from subject2video.api.deps import Services, ServicesDep
 from subject2video.api.errors import install_error_handlers
@@ -112,6 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    openapi.install(app)
     app.include_router(routes.router)
     app.include_router(minimax.router)
     app.include_router(files.router)
@@ -127,7 +128,11 @@ def create_app(settings: Settings) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", summary="Readiness: the store answers and a worker is up")
+    @app.get(
+        "/readyz",
+        summary="Readiness: the store answers and a worker is up",
+        openapi_extra={"responses": {"503": {"description": "Starting: not ready yet"}}},
+    )
     async def readyz(services: ServicesDep) -> JSONResponse:
         ready = app.state.dispatcher.ready
         worker = ready.is_set() if isinstance(ready, threading.Event) else bool(ready)

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from subject2video.api.body import read_fields
 from subject2video.api.deps import authorize
 from subject2video.api.errors import ApiError
+from subject2video.api.openapi import RUN_FIELDS, route
 from subject2video.config import Settings
 from subject2video.errors import InputError
 from subject2video.media.faces import get_analyzer
@@ -33,13 +34,18 @@ from subject2video.tasks.runner import IMAGE_PARAM
 from subject2video.tasks.service import Upload
 
 router = APIRouter(prefix="/v1")
+FACE_FIELDS = {k: RUN_FIELDS[k] for k in ("inputImageFirstUrl", "inputImageUrl")}
 
 # dlib's detector and shape predictor are not safe to call from two threads at once; a preview is
 # cheap (HOG on at most 800 px, ~0.1 s), so requests take turns rather than load one per thread.
 _detector_lock = threading.Lock()
 
 
-@router.post("/Face/Detect", summary="The faces in an image, as a task would find them (ours)")
+@router.post(
+    "/Face/Detect",
+    summary="The faces in an image, as a task would find them (ours)",
+    openapi_extra=route(FACE_FIELDS, upload=True),
+)
 async def face_detect(request: Request) -> dict[str, Any]:
     """Detect faces in an uploaded or linked image, with Run's body forms and checks."""
     services, _caller = await authorize(request)

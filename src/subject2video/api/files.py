@@ -17,15 +17,29 @@ from starlette.concurrency import run_in_threadpool
 
 from subject2video.api.deps import ServicesDep
 from subject2video.api.errors import NOT_FOUND, ApiError
+from subject2video.api.openapi import ENVELOPE
 from subject2video.media.storage import S3Storage
 
 router = APIRouter()
 
 
-@router.api_route(
-    "/v1/File/{output_id}/{accesskey}/{name}",
-    methods=["GET", "HEAD"],
-    summary="Download an output (supports Range)",
+_PATH = "/v1/File/{output_id}/{accesskey}/{name}"
+_DOC = {
+    "responses": {
+        "206": {"description": "Part of the file (Range)"},
+        "307": {"description": "Redirect to a short-lived presigned URL (S3 storage)"},
+        "404": {
+            "description": "No such file, a wrong accesskey or name, or expired",
+            "content": {"application/json": {"schema": ENVELOPE}},
+        },
+        "416": {"description": "Range not satisfiable"},
+    }
+}
+
+
+@router.get(_PATH, summary="Download an output (supports Range)", openapi_extra=_DOC)
+@router.head(
+    _PATH, summary="An output's headers", operation_id="output_file_head", openapi_extra=_DOC
 )
 async def output_file(
     output_id: str, accesskey: str, name: str, request: Request, services: ServicesDep

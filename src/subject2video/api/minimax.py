@@ -42,6 +42,7 @@ from starlette.concurrency import run_in_threadpool
 from subject2video.api.body import read_body
 from subject2video.api.deps import Services
 from subject2video.api.errors import CONCURRENCY, ApiError
+from subject2video.api.openapi import MINIMAX_GENERATION, MINIMAX_READ
 from subject2video.errors import ImageError, InputError
 from subject2video.media.images import load_image, sniff_format
 from subject2video.tasks.models import Output, Project, Task
@@ -292,7 +293,11 @@ async def _caller(request: Request) -> tuple[Services, Project]:
     return services, project
 
 
-@router.post("/video_generation", summary="MiniMax: create a subject-to-video task")
+@router.post(
+    "/video_generation",
+    summary="MiniMax: create a subject-to-video task",
+    openapi_extra=MINIMAX_GENERATION,
+)
 async def video_generation(request: Request) -> JSONResponse:
     """Create a task from one subject image (URL or data URI), a prompt and a callback URL."""
 
@@ -316,7 +321,9 @@ async def video_generation(request: Request) -> JSONResponse:
     return await _answer(work, {"task_id": ""})
 
 
-@router.get("/query/video_generation", summary="MiniMax: a task's status")
+@router.get(
+    "/query/video_generation", summary="MiniMax: a task's status", openapi_extra=MINIMAX_READ
+)
 async def query_video_generation(request: Request, task_id: str = "") -> JSONResponse:
     """The task's status; file_id and the video's size once it succeeded."""
 
@@ -336,7 +343,11 @@ async def query_video_generation(request: Request, task_id: str = "") -> JSONRes
     return await _answer(work, empty)
 
 
-@router.get("/files/retrieve", summary="MiniMax: an output file's record and download URL")
+@router.get(
+    "/files/retrieve",
+    summary="MiniMax: an output file's record and download URL",
+    openapi_extra=MINIMAX_READ,
+)
 async def files_retrieve(request: Request, file_id: str = "") -> JSONResponse:
     """The output's size, time and download URL."""
 

@@ -12,6 +12,7 @@ from subject2video import MODEL_OWNER, MODEL_PROJECT
 from subject2video.api.body import read_fields
 from subject2video.api.deps import Services, authorize
 from subject2video.api.errors import NOT_FOUND, ApiError
+from subject2video.api.openapi import LIST_FIELDS, REF_FIELDS, RUN_FIELDS, TOOL_FIELDS, route
 from subject2video.api.tool import tool_detail
 from subject2video.tasks.models import Task
 from subject2video.tasks.service import TaskRef, model_slug_ok
@@ -31,7 +32,11 @@ def _tasklist(services: Services, tasks: list[Task], total: int | None = None) -
     }
 
 
-@router.post("/Run/{owner}/{project}", summary="Run a task of the model")
+@router.post(
+    "/Run/{owner}/{project}",
+    summary="Run a task of the model",
+    openapi_extra=route(RUN_FIELDS, 429, upload=True),
+)
 async def run_task(owner: str, project: str, request: Request) -> dict[str, Any]:
     """Create a task from an image (upload or URL), a prompt and an optional callback URL."""
     services, caller = await authorize(request)
@@ -52,7 +57,9 @@ async def _ref(request: Request, services: Services) -> TaskRef:
     return TaskRef.parse(fields)
 
 
-@router.post("/Task/Detail", summary="One task, by taskid or tasktoken")
+@router.post(
+    "/Task/Detail", summary="One task, by taskid or tasktoken", openapi_extra=route(REF_FIELDS)
+)
 async def task_detail(request: Request) -> JSONResponse:
     """The hot path of every polling client: one read, no thread hop on SQLite."""
     services, caller = await authorize(request)
@@ -62,7 +69,11 @@ async def task_detail(request: Request) -> JSONResponse:
     return JSONResponse({"total": "1", "errors": [], "tasklist": [document], "result": True})
 
 
-@router.post("/Task/Cancel", summary="Cancel a task that has not started")
+@router.post(
+    "/Task/Cancel",
+    summary="Cancel a task that has not started",
+    openapi_extra=route(REF_FIELDS, 409),
+)
 async def task_cancel(request: Request) -> dict[str, Any]:
     services, caller = await authorize(request)
     ref = await _ref(request, services)
@@ -73,7 +84,11 @@ async def task_cancel(request: Request) -> dict[str, Any]:
     return await run_in_threadpool(work)
 
 
-@router.post("/Task/Kill", summary="Stop a task at any non-final status")
+@router.post(
+    "/Task/Kill",
+    summary="Stop a task at any non-final status",
+    openapi_extra=route(REF_FIELDS, 409),
+)
 async def task_kill(request: Request) -> dict[str, Any]:
     services, caller = await authorize(request)
     ref = await _ref(request, services)
@@ -84,7 +99,11 @@ async def task_kill(request: Request) -> dict[str, Any]:
     return await run_in_threadpool(work)
 
 
-@router.post("/Task/List", summary="This project's tasks, newest first")
+@router.post(
+    "/Task/List",
+    summary="This project's tasks, newest first",
+    openapi_extra=route(LIST_FIELDS),
+)
 async def task_list(request: Request) -> dict[str, Any]:
     services, caller = await authorize(request)
     fields, _ = await read_fields(request, services.settings.max_body_bytes)
@@ -96,7 +115,11 @@ async def task_list(request: Request) -> dict[str, Any]:
     return await run_in_threadpool(work)
 
 
-@router.post("/Task/InputOutputDelete", summary="Delete a final task's input and outputs")
+@router.post(
+    "/Task/InputOutputDelete",
+    summary="Delete a final task's input and outputs",
+    openapi_extra=route(REF_FIELDS, 409),
+)
 async def task_io_delete(request: Request) -> dict[str, Any]:
     services, caller = await authorize(request)
     ref = await _ref(request, services)
@@ -107,7 +130,7 @@ async def task_io_delete(request: Request) -> dict[str, Any]:
     return await run_in_threadpool(work)
 
 
-@router.post("/Tool/Detail", summary="The model's parameters")
+@router.post("/Tool/Detail", summary="The model's parameters", openapi_extra=route(TOOL_FIELDS))
 async def tool(request: Request) -> dict[str, Any]:
     services, _caller = await authorize(request)
     fields, _ = await read_fields(request, services.settings.max_body_bytes)
