@@ -21,7 +21,7 @@ from subject2video.config import Settings
 from tests.utils.figures import record
 from tests.utils.server import Project, Server
 
-#: Examples per operation; with the explicit and coverage cases, over 1000 cases a run (16 operations).
+#: Examples per operation: with the explicit and coverage cases, over 1000 cases in a run.
 EXAMPLES = 50
 _DOCUMENT = create_app(Settings(data_dir=Path(tempfile.gettempdir()) / "s2v-openapi")).openapi()
 schema = schemathesis.openapi.from_dict(_DOCUMENT)
