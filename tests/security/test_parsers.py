@@ -169,6 +169,19 @@ def test_mangled_multipart_is_refused_cleanly(noise: bytes, cut: int) -> None:
     )
 
 
+def test_client_leaving_mid_body_is_a_400_not_a_server_fault() -> None:
+    """Regression: ClientDisconnect escaped read_body and was answered (and logged) as a 500."""
+    messages = [{"type": "http.request", "body": b"a=1", "more_body": True}]
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": [], "query_string": b""}
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(read_fields(Request(scope, receive), LIMIT))
+    assert caught.value.status == 400
+
+
 def test_oversized_bodies_are_413_with_or_without_length() -> None:
     body = b"a=" + b"x" * LIMIT
     for chunk in (0, 4096):

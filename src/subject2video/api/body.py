@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 from starlette.datastructures import UploadFile
 
 from subject2video.api.errors import ApiError
@@ -26,11 +27,15 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
         raise ApiError(f"Request body is larger than {max_bytes} bytes", status=413)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise ApiError(f"Request body is larger than {max_bytes} bytes", status=413)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise ApiError(f"Request body is larger than {max_bytes} bytes", status=413)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # A client that leaves mid-body is not a server fault (it was logged as one, with a 500).
+        raise ApiError("The client disconnected before sending the whole body") from None
     body = b"".join(chunks)
     request._body = body  # so that request.form() parses what was read
     return body
