@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
-from starlette.requests import ClientDisconnect
 from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect
 
 from subject2video.api.errors import ApiError
 from subject2video.tasks.service import Upload
