@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 #: Module names under benchmarks/, each with main() -> dict and report(dict) -> str.
-BENCHMARKS = ["api_bench"]
+BENCHMARKS = ["api_bench", "load_bench"]
 
 
 def machine() -> str:
