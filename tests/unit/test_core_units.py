@@ -12,7 +12,8 @@ import pytest
 from subject2video.api.auth import signature, signature_hex
 from subject2video.api.body import parse_text_body
 from subject2video.api.errors import ApiError
-from subject2video.tasks.callbacks import sign
+from subject2video.config import Settings
+from subject2video.tasks.callbacks import enqueue, sign
 from subject2video.tasks.status import CANCELLABLE, FINAL, ORDER, RUNNING, Status
 from subject2video.tasks.store import ActiveLimitReached, Store
 
@@ -130,3 +131,23 @@ def test_strict_nonces_once(store: Store) -> None:
     assert store.use_nonce("k", "1", keep_seconds=600)
     assert not store.use_nonce("k", "1", keep_seconds=600)
     assert store.use_nonce("other", "1", keep_seconds=600)
+
+
+def test_final_tasks_without_a_recorded_callback_are_found(store: Store) -> None:
+    project = store.create_project("p")
+    task = store.create_task(
+        project_id=project.id,
+        max_active=10,
+        modelslugowner="MiniMax",
+        modelslugproject="m",
+        engine="camera",
+        parameters={},
+        callbackurl="http://example.com/hook",
+    )
+    assert store.undelivered_final_tasks() == []  # not final yet
+    store.transition(task.id, Status.cancel, allowed_from=[Status.queue])
+    assert store.undelivered_final_tasks() == [task.id]
+    settings = Settings(data_dir=Path(store.engine.url.database).parent)
+    assert enqueue(store, settings, task.id)
+    assert not enqueue(store, settings, task.id)  # one delivery per task
+    assert store.undelivered_final_tasks() == []

@@ -72,6 +72,10 @@ class CallbackDeliverer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Record callbacks a crash left unrecorded, then deliver from a background thread."""
+        for task_id in self.store.undelivered_final_tasks():
+            logger.info("callback recorded after a restart", extra={"task_id": task_id})
+            enqueue(self.store, self.settings, task_id)
         self._thread = threading.Thread(target=self._loop, name="s2v-callbacks", daemon=True)
         self._thread.start()
 

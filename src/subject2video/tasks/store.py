@@ -497,6 +497,22 @@ class Store:
                 .values(state=state, attempts=attempts, due=due, last_error=error, lease_until=0.0)
             )
 
+    def undelivered_final_tasks(self) -> list[int]:
+        """Final Wiro-dialect tasks with a callbackUrl but no delivery: a process died between
+        the final status and recording its callback."""
+        has_delivery = select(Delivery.id).where(Delivery.task_id == Task.id).exists()
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(Task.id).where(
+                        Task.status.in_([f.value for f in FINAL]),
+                        Task.callbackurl != "",
+                        Task.callback_dialect.is_(None),
+                        ~has_delivery,
+                    )
+                )
+            )
+
     def delivery_for(self, task_id: int) -> Delivery | None:
         with self.session() as s:
             return s.scalar(select(Delivery).where(Delivery.task_id == task_id))
