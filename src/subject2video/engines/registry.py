@@ -9,6 +9,7 @@ from subject2video.engines.base import Engine
 
 _FACTORIES: dict[str, str | Callable[[], Engine]] = {
     "camera": "subject2video.engines.camera:CameraEngine",
+    "portrait": "subject2video.engines.portrait:PortraitEngine",
 }
 
 
