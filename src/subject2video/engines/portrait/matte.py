@@ -21,8 +21,8 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 #: GrabCut runs on a copy whose long side is at most this.
-GRABCUT_SIDE = 360
-GRABCUT_ITERATIONS = 4
+GRABCUT_SIDE = 288
+GRABCUT_ITERATIONS = 3
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def subject_matte(image: np.ndarray, geo: FaceGeometry) -> np.ndarray:
     soft = cv2.GaussianBlur(region.astype(np.float32), (0, 0), 1.2)
     big = cv2.resize(soft, (w, h), interpolation=cv2.INTER_LINEAR)
     hard = (big > 0.5).astype(np.float32)
-    feather = max(0.8, 0.006 * max(h, w))
+    feather = max(0.7, 0.0022 * max(h, w))
     return cv2.GaussianBlur(hard, (0, 0), feather)
 
 

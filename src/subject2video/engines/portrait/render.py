@@ -17,7 +17,6 @@ import numpy as np
 from subject2video.engines.portrait.mesh import INNER_MOUTH, Rig
 
 MOUTH_COLOUR = (52, 20, 22, 255)
-TEETH_COLOUR = (214, 204, 192, 255)
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ class Renderer:
         self.face_box = (max(rx0, int(fx0)), max(ry0, int(fy0)),
                          min(rx1, int(fx1) + 1), min(ry1, int(fy1) + 1))  # fmt: skip
         self.coarse = Grid.over(self.roi, 0.25)
-        fine = min(1.0, 240.0 / max(1, self.face_box[2] - self.face_box[0]))
+        fine = min(1.0, 180.0 / max(1, self.face_box[2] - self.face_box[0]))
         self.fine = Grid.over(self.face_box, fine)
         self._lattice = {
             g: tuple(c.astype(np.float32) for c in g.points()) for g in (self.coarse, self.fine)
@@ -92,10 +91,8 @@ class Renderer:
         map_y[fy0 : fy0 + self.fine.h, fx0 : fx0 + self.fine.w] = fine_y
         moved = cv2.remap(self.subject, map_x, map_y, cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        alpha = moved[:, :, 3].astype(np.float32) * (1 / 255)
         frame = self.plate.copy()
-        region = frame[y0:y1, x0:x1]
-        frame[y0:y1, x0:x1] = cv2.blendLinear(moved, region, alpha, 1 - alpha)
+        _over(moved, frame[y0:y1, x0:x1])
         if mouth_open > 0.02:
             _draw_mouth(frame, positions[INNER_MOUTH], mouth_open)
         return frame
@@ -110,7 +107,7 @@ class Renderer:
         sound = np.abs(det) > 1e-3
         m[~sound] = np.eye(3)
         solved = np.linalg.solve(m, self.rig.rest[tri])  # (T, 3, 2): [x y 1] @ this = source
-        rows = np.empty((len(tri) + 1, 6), np.float32)
+        rows = np.empty((len(tri) + 1, 6), np.float32, order="F")
         rows[0] = (1, 0, 0, 0, 1, 0)
         rows[1:, 0:3] = solved[:, :, 0]
         rows[1:, 3:6] = solved[:, :, 1]
@@ -133,12 +130,28 @@ class Renderer:
         for i in order[visible[order]]:
             cv2.fillConvexPoly(index, corners[tri[i]], int(i) + 1, cv2.LINE_8, 4)
         gx, gy = self._lattice[grid]
-        a = rows[index]  # (gh, gw, 6)
-        sx = a[..., 0] * gx + a[..., 1] * gy + a[..., 2]
-        sy = a[..., 3] * gx + a[..., 4] * gy + a[..., 5]
+        a = [np.take(rows[:, j], index) for j in range(6)]
+        sx = a[0] * gx + a[1] * gy + a[2]
+        sy = a[3] * gx + a[4] * gy + a[5]
         size = (grid.w, grid.h)
         return (cv2.resize(sx, size, interpolation=cv2.INTER_LINEAR),
                 cv2.resize(sy, size, interpolation=cv2.INTER_LINEAR))  # fmt: skip
+
+
+def _over(subject: np.ndarray, region: np.ndarray) -> None:
+    """Lay the RGBA subject over `region` in place: copy where opaque, blend only the edge."""
+    alpha = subject[:, :, 3]
+    # Within 1/64 of opaque or clear is as good as either: the edge band stays a few px wide.
+    opaque = cv2.compare(alpha, 251, cv2.CMP_GT)
+    cv2.copyTo(subject, opaque, region)
+    edge = cv2.findNonZero(cv2.bitwise_xor(cv2.compare(alpha, 3, cv2.CMP_GT), opaque))
+    if edge is None:
+        return
+    edge = edge.reshape(-1, 2)
+    xs, ys = edge[:, 0], edge[:, 1]
+    a = alpha[ys, xs].astype(np.uint16)[:, None]
+    fg, bg = subject[ys, xs].astype(np.uint16), region[ys, xs].astype(np.uint16)
+    region[ys, xs] = ((fg * a + bg * (255 - a) + 127) // 255).astype(np.uint8)
 
 
 def _clip(box: tuple[int, int, int, int], w: int, h: int) -> tuple[int, int, int, int]:
@@ -147,7 +160,8 @@ def _clip(box: tuple[int, int, int, int], w: int, h: int) -> tuple[int, int, int
 
 
 def _draw_mouth(frame: np.ndarray, lips: np.ndarray, opening: float) -> None:
-    """Darken the parted lips' inside, with a hint of upper teeth when wide open."""
+    """Shade the inside of the parted lips: dark towards the throat, the stretched teeth and lip
+    texture still showing through near the upper lip, soft at the edge."""
     x0, y0 = np.floor(lips.min(0)).astype(int) - 3
     x1, y1 = np.ceil(lips.max(0)).astype(int) + 4
     h, w = frame.shape[:2]
@@ -157,23 +171,15 @@ def _draw_mouth(frame: np.ndarray, lips: np.ndarray, opening: float) -> None:
     local = (lips - [x0, y0]) * 16
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
     cv2.fillPoly(mask, [np.round(local).astype(np.int32)], 255, cv2.LINE_AA, 4)
-    gap = float(np.mean(lips[[7, 6, 5], 1] - lips[[1, 2, 3], 1]))
-    teeth = np.zeros_like(mask)
-    if gap > 4:
-        band = local[[0, 1, 2, 3, 4]].copy()
-        lower = band + [0, min(0.35 * gap, 6) * 16]
-        cv2.fillPoly(teeth, [np.round(np.concatenate([band, lower[::-1]])).astype(np.int32)],
-                     180, cv2.LINE_AA, 4)  # fmt: skip
-        teeth = cv2.min(teeth, mask)
-    weight = cv2.GaussianBlur(mask, (3, 3), 0).astype(np.float32) * (min(1.0, 3 * opening) / 255)
+    gap = max(1.0, float(np.mean(lips[[7, 6, 5], 1] - lips[[1, 2, 3], 1])))
+    top = float(np.mean(lips[[1, 2, 3], 1])) - y0
+    depth = np.clip((np.arange(y1 - y0, dtype=np.float32) - top) / (0.6 * gap), 0.25, 1.0)
+    soft = cv2.GaussianBlur(mask, (0, 0), max(0.6, 0.12 * gap)).astype(np.float32) / 255
+    weight = (soft * depth[:, None] * min(0.9, 2.5 * opening)).astype(np.float32)
     patch = frame[y0:y1, x0:x1]
     inside = np.empty_like(patch)
     inside[:] = MOUTH_COLOUR
-    if teeth.any():
-        t = teeth.astype(np.float32)[..., None] / 255
-        inside = (inside * (1 - t) + np.array(TEETH_COLOUR) * t).astype(np.uint8)
-    # Keep some of the lips' own shading so that the inside is not a flat sticker.
-    inside = cv2.addWeighted(inside, 0.85, patch, 0.15, 0)
+    inside = cv2.addWeighted(inside, 0.8, patch, 0.2, 0)
     frame[y0:y1, x0:x1] = cv2.blendLinear(inside, patch, weight, 1 - weight)
 
 
