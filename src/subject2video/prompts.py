@@ -108,9 +108,13 @@ def _modifiers(clause: str) -> tuple[float, float]:
     return slowness, intensity
 
 
-def _clause_motions(clause: str, previous: str | None) -> tuple[list[Motion], str | None]:
+def _clause_motions(
+    clause: str, previous: str | None, carried: tuple[float, float]
+) -> tuple[list[Motion], str | None]:
     """The motions one clause names; a bare "to the right" repeats the previous verb."""
     slowness, intensity = _modifiers(clause)
+    slowness = slowness if slowness != 1.0 else carried[0]
+    intensity = intensity if intensity != 1.0 else carried[1]
     found: list[tuple[int, str, str]] = []
     taken: list[tuple[int, int]] = []
     for kind, pattern in _VERB_RES:
@@ -146,15 +150,26 @@ def _clause_motions(clause: str, previous: str | None) -> tuple[list[Motion], st
     return motions, last
 
 
+def _only_modifiers(clause: str) -> bool:
+    """Whether a clause holds nothing but speed or intensity words ("slowly", "very gently")."""
+    rest = clause
+    for pattern in (_SLOW, _FAST, _GENTLE, _STRONG):
+        rest = pattern.sub(" ", rest)
+    return not (set(rest.split()) - {"she", "he", "they", "very", "so", "quite", "and"})
+
+
 def read_prompt(prompt: str) -> list[Motion]:
     """The motions a prompt names, in the order it names them (duplicates kept once)."""
     text = " ".join(prompt.lower().replace("’", "'").split())
     motions: list[Motion] = []
     previous: str | None = None
+    carried = (1.0, 1.0)
     for clause in _SPLIT.split(text):
         if not clause or not clause.strip():
             continue
-        found, previous = _clause_motions(clause, previous)
+        found, previous = _clause_motions(clause, previous, carried)
+        # "slowly and gently, she turns": words in a clause without a motion go to the next.
+        carried = _modifiers(clause) if not found and _only_modifiers(clause) else (1.0, 1.0)
         for motion in found:
             if all(m.kind != motion.kind for m in motions):
                 motions.append(motion)

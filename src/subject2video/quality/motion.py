@@ -11,8 +11,8 @@ plan. The table, with the measurement and what counts as found (baseline: the fi
 | tilt_left / tilt_right | head roll | falls / rises by 5° (left: top of the head to screen left) |
 | nod / shake | pitch / yaw | 3 swings of 4° / 5° |
 | blink / no_blink | eye aspect ratio, both eyes | dips under 75% of the median / never |
-| wink_left / wink_right | EAR of the screen-left / -right eye | dips under 75% while the other stays over 88% |
-| smile / frown | mouth width / corners below the lip centre | width +5% / corners drop by 3% of width |
+| wink_left / wink_right | EAR of the screen-left / -right eye | dips under 75% and under 80% of the other eye's |
+| smile / frown | mouth width / corners below the lip centre | width +5% / corners drop 3% of width, mouth no wider |
 | laugh | mouth width and inner-lip opening | width +4% and 4 swings of 0.05 |
 | talk / quiet | inner-lip opening / mouth width | 4 swings of 0.05 / at most 1 |
 | surprise | brow height over the eyes, EAR | brows +6% and eyes +8% |
@@ -22,7 +22,7 @@ plan. The table, with the measurement and what counts as found (baseline: the fi
 | push_in / pull_out | face scale (eye distance) | last/first at least 1.06 / at most 0.94 |
 | pan_left / pan_right | face x on screen | moves right / left by 2% of frame width |
 | static | background camera motion | zoom within 1%, shift within 0.5% of width |
-| still | head angles | yaw and pitch spread under 2° |
+| still | head angles | yaw and pitch spread under 3° |
 
 "turn", "tilt", "wink" and "pan" without a direction are found either way.
 """
@@ -145,7 +145,7 @@ def blink_count(s: Signals) -> int:
 def _wink(s: Signals, side: str) -> int:
     left, right = _eyes(s)
     eye, other = (left, right) if side == "l" else (right, left)
-    return sum(1 for a, b in _dips(eye, 0.75) if other[a:b].min() > 0.88)
+    return sum(1 for a, b in _dips(eye, 0.75) if np.any(eye[a:b] < 0.8 * other[a:b]))
 
 
 def _camera(s: Signals) -> tuple[float, float]:
@@ -166,6 +166,13 @@ def _walk(s: Signals, static: bool) -> tuple[bool, float]:
     bob = y - np.convolve(np.pad(y, 6, mode="edge"), np.ones(13) / 13, mode="valid")
     steps = swings(bob, 0.015)
     return steps >= 6 and (static or _scale_ratio(s) >= 1.03), float(steps)
+
+
+def _frown(s: Signals) -> float:
+    """The largest corner drop on a frame where the mouth is no wider than at rest."""
+    narrow = s["width"] <= np.median(s["width"][:3])
+    drop = s.delta("corners")
+    return float(drop[narrow].max()) if narrow.any() else 0.0
 
 
 def _breath(s: Signals) -> int:
@@ -218,7 +225,7 @@ def _rules() -> dict[str, Rule]:
         "wink_left": count("wink_left", lambda s: _wink(s, "l"), 1, "screen-left eye shuts alone"),
         "wink_right": count("wink_right", lambda s: _wink(s, "r"), 1, "screen-right eye shuts alone"),
         "smile": count("smile", width, 1.05, "mouth width +5%"),
-        "frown": count("frown", lambda s: float(s.delta("corners").max()), 0.03, "corners drop 3%"),
+        "frown": count("frown", _frown, 0.03, "corners drop 3% of width, mouth no wider"),
         "talk": count("talk", lambda s: swings(s["opening"], 0.05), 4, "4 lip-opening swings"),
         "quiet": lambda s, _k: Check("quiet", swings(s["opening"], 0.05) <= 1,
                                      swings(s["opening"], 0.05), "at most 1 lip swing"),  # fmt: skip
@@ -234,8 +241,8 @@ def _rules() -> dict[str, Rule]:
                                         "face scale x0.94"),  # fmt: skip
         "static": lambda s, _k: Check("static", _camera(s)[0] < 0.01 and _camera(s)[1] < 0.005 * _W(s),
                                       _camera(s)[1], "no camera motion"),  # fmt: skip
-        "still": lambda s, _k: Check("still", float(np.ptp(s["yaw"])) < 2 and float(np.ptp(s["pitch"])) < 2,
-                                     float(np.ptp(s["yaw"])), "head angles within 2°"),  # fmt: skip
+        "still": lambda s, _k: Check("still", float(np.ptp(s["yaw"])) < 3 and float(np.ptp(s["pitch"])) < 3,
+                                     float(np.ptp(s["yaw"])), "head angles within 3°"),  # fmt: skip
     }
     for verb in ("turn", "tilt", "wink", "pan"):
         a, b = rules[f"{verb}_left"], rules[f"{verb}_right"]

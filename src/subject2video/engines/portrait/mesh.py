@@ -146,9 +146,9 @@ def _expression(p: np.ndarray, geo: FaceGeometry, v: dict[str, float]) -> None:
         c, wide = v[f"blink_{eye}"], v["wide"]
         for up, low in pairs:
             gap = lm[low] - lm[up]
-            p[up] += gap * (0.82 * c - 0.3 * wide * (1 - c))
-            p[low] -= gap * (0.12 * c + 0.12 * max(v["smile"], 0))
-    brow = 0.2 * io * v["brows"] + 0.08 * io * v["wide"]
+            p[up] += gap * (0.93 * c - 0.22 * wide * (1 - c))
+            p[low] -= gap * (0.05 * c + 0.12 * max(v["smile"], 0))
+    brow = 0.14 * io * v["brows"] + 0.05 * io * v["wide"]
     p[17:27, 1] -= brow
     blink = (v["blink_l"], v["blink_r"])
     p[17:22, 1] += 0.06 * io * blink[0]

@@ -179,7 +179,7 @@ def _apply(b: _Builder, m: Motion, window: tuple[float, float], kinds: set[str])
         b.ramp("brows", min(1.4, a), onset, 0.3 * s)
         b.ramp("wide", min(1.4, a), onset, 0.3 * s)
         if "talk" not in kinds and "laugh" not in kinds:
-            b.ramp("mouth", 0.4 * a, onset, 0.3 * s)
+            b.ramp("mouth", 0.3 * a, onset, 0.3 * s)
     elif k == "sway":
         period = 3.0 * s
         b.wave("sway", 0.09 * a, period, 0.0, b.duration)
