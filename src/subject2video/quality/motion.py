@@ -12,7 +12,7 @@ plan. The table, with the measurement and what counts as found (baseline: the fi
 | nod / shake | pitch / yaw | 3 swings of 4° / 5° |
 | blink / no_blink | eye aspect ratio, both eyes | dips under 75% of the median / never |
 | wink_left / wink_right | EAR of the screen-left / -right eye | dips under 75% and under 80% of the other eye's |
-| smile / frown | mouth width / corners below the lip centre | width +5% / corners drop 3% of width, mouth no wider |
+| smile / frown | mouth width / corners below the lip centre | width +5% / corners drop 3% of width, the mouth never 3% wider |
 | laugh | mouth width and inner-lip opening | width +4% and 4 swings of 0.05 |
 | talk / quiet | inner-lip opening / mouth width | 4 swings of 0.05 / at most 1 |
 | surprise | brow height over the eyes, EAR | brows +6% and eyes +8% |
@@ -22,7 +22,7 @@ plan. The table, with the measurement and what counts as found (baseline: the fi
 | push_in / pull_out | face scale (eye distance) | last/first at least 1.06 / at most 0.94 |
 | pan_left / pan_right | face x on screen | moves right / left by 2% of frame width |
 | static | background camera motion | zoom within 1%, shift within 0.5% of width |
-| still | head angles | yaw and pitch spread under 3° |
+| still | head angles, smoothed over 0.5 s | yaw and pitch spread under 3° |
 
 "turn", "tilt", "wink" and "pan" without a direction are found either way.
 """
@@ -84,9 +84,9 @@ class Signals:
         return self.data[key]
 
     def delta(self, key: str) -> np.ndarray:
-        """The signal minus its baseline (median of the first 3 frames)."""
-        values = self.data[key]
-        return values - np.median(values[:3])
+        """The signal, smoothed over 3 frames (landmark jitter), minus its first 3 frames'."""
+        values = self.smooth(key, 3 / self.fps)
+        return values - np.median(self.data[key][:3])
 
     def smooth(self, key: str, seconds: float) -> np.ndarray:
         width = max(1, int(round(seconds * self.fps)))
@@ -169,10 +169,10 @@ def _walk(s: Signals, static: bool) -> tuple[bool, float]:
 
 
 def _frown(s: Signals) -> float:
-    """The largest corner drop on a frame where the mouth is no wider than at rest."""
-    narrow = s["width"] <= np.median(s["width"][:3])
-    drop = s.delta("corners")
-    return float(drop[narrow].max()) if narrow.any() else 0.0
+    """The corners' largest drop, in a video where the mouth never widens (a smile's corners
+    read as dropping when the head turns)."""
+    widest = float(np.max(s.smooth("width", 0.2)) / np.median(s["width"][:3]))
+    return float(s.delta("corners").max()) if widest < 1.03 else 0.0
 
 
 def _breath(s: Signals) -> int:
@@ -218,8 +218,8 @@ def _rules() -> dict[str, Rule]:
         "tilt_right": higher("roll", "tilt_right", 5, "°"),
         "pan_left": higher("x", "pan_left", 0.02, " of the width (face moves right)"),
         "pan_right": lower("x", "pan_right", 0.02, " of the width (face moves left)"),
-        "nod": count("nod", lambda s: swings(s["pitch"], 4.0), 3, "3 pitch swings of 4°"),
-        "shake": count("shake", lambda s: swings(s["yaw"], 5.0), 3, "3 yaw swings of 5°"),
+        "nod": count("nod", lambda s: swings(s.smooth("pitch", 0.12), 4.0), 3, "3 pitch swings of 4°"),
+        "shake": count("shake", lambda s: swings(s.smooth("yaw", 0.12), 5.0), 3, "3 yaw swings of 5°"),
         "blink": count("blink", blink_count, 1, "an EAR dip under 75% in both eyes"),
         "no_blink": lambda s, _k: Check("no_blink", blink_count(s) == 0, blink_count(s), "no EAR dip"),
         "wink_left": count("wink_left", lambda s: _wink(s, "l"), 1, "screen-left eye shuts alone"),
@@ -241,8 +241,8 @@ def _rules() -> dict[str, Rule]:
                                         "face scale x0.94"),  # fmt: skip
         "static": lambda s, _k: Check("static", _camera(s)[0] < 0.01 and _camera(s)[1] < 0.005 * _W(s),
                                       _camera(s)[1], "no camera motion"),  # fmt: skip
-        "still": lambda s, _k: Check("still", float(np.ptp(s["yaw"])) < 3 and float(np.ptp(s["pitch"])) < 3,
-                                     float(np.ptp(s["yaw"])), "head angles within 3°"),  # fmt: skip
+        "still": lambda s, _k: Check("still", float(np.ptp(s.smooth("yaw", 0.5))) < 3 and float(np.ptp(s.smooth("pitch", 0.5))) < 3,
+                                     float(np.ptp(s.smooth("pitch", 0.5))), "head angles within 3°"),  # fmt: skip
     }
     for verb in ("turn", "tilt", "wink", "pan"):
         a, b = rules[f"{verb}_left"], rules[f"{verb}_right"]
