@@ -7,6 +7,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.utils.images import face_rgb, second_face_rgb  # noqa: E402
+from tests.utils.images import face_rgb, second_face_rgb
 
 FACES = {"astronaut": face_rgb, "hopper": second_face_rgb}

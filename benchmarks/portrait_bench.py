@@ -54,8 +54,14 @@ def bench(name: str, image: np.ndarray, out: Path) -> dict[str, float]:
         for frame in frames:
             writer.write(frame)
     encode = time.perf_counter() - started
-    return {"size": f"{request.width}x{request.height}", "total": total, "engine": alone,
-            "encode": encode, "peak": peak, **stages}  # fmt: skip
+    return {
+        "size": f"{request.width}x{request.height}",
+        "total": total,
+        "engine": alone,
+        "encode": encode,
+        "peak": peak,
+        **stages,
+    }
 
 
 def main() -> None:
@@ -67,14 +73,18 @@ def main() -> None:
         for name, make in FACES.items():
             rows.append((name, bench(name, make(), Path(tmp) / f"{name}.mp4")))
     print(f"Portrait engine speed, prompt {PROMPT!r} (face models loaded once: {load:.1f} s)\n")
-    print("| face | output | analysis | matte | plan | render | engine alone | encode alone "
-          "| engine + encode (wall) | ratio to encode | peak RSS |")
+    print(
+        "| face | output | analysis | matte | plan | render | engine alone | encode alone "
+        "| engine + encode (wall) | ratio to encode | peak RSS |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in rows:
-        print(f"| {name} | {r['size']} | {r['analysis']:.2f} s | {r['matte']:.2f} s | "
-              f"{r['plan']:.2f} s | {r['render']:.2f} s | {r['engine']:.2f} s | "
-              f"{r['encode']:.2f} s | {r['total']:.2f} s | {r['total'] / r['encode']:.2f}x | "
-              f"{r['peak']:.0f} MB |")  # fmt: skip
+        print(
+            f"| {name} | {r['size']} | {r['analysis']:.2f} s | {r['matte']:.2f} s | "
+            f"{r['plan']:.2f} s | {r['render']:.2f} s | {r['engine']:.2f} s | "
+            f"{r['encode']:.2f} s | {r['total']:.2f} s | {r['total'] / r['encode']:.2f}x | "
+            f"{r['peak']:.0f} MB |"
+        )
 
 
 if __name__ == "__main__":

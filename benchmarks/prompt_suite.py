@@ -71,8 +71,9 @@ def run(prompt: str, face: str, workdir: Path) -> tuple[Report, float]:
     image = FACES[face]()
     subject = get_analyzer().subject(image)
     width, height = output_size(image.shape[1], image.shape[0])
-    request = GenerationRequest(image=image, face=subject, prompt=prompt, seed=11,
-                                width=width, height=height)  # fmt: skip
+    request = GenerationRequest(
+        image=image, face=subject, prompt=prompt, seed=11, width=width, height=height
+    )
     path = workdir / "video.mp4"
     started = time.perf_counter()
     with Mp4Writer(path, width, height) as writer:
@@ -90,22 +91,34 @@ def main() -> None:
             face = names[i % len(names)]
             report, seconds = run(prompt, face, Path(tmp))
             rows.append((prompt, face, report, seconds))
-            print(f"{i + 1}/{len(PROMPTS)} {face}: {report.found_share} {prompt[:60]}",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"{i + 1}/{len(PROMPTS)} {face}: {report.found_share} {prompt[:60]}",
+                file=sys.stderr,
+            )
     checks = [c for _, _, r, _ in rows for c in r.motions]
     found = sum(c.found for c in checks)
     means = [r.identity_mean for _, _, r, _ in rows if r.identity_mean is not None]
     maxes = [r.identity_max for _, _, r, _ in rows if r.identity_max is not None]
-    still = [r.background_max for p, _, r, _ in rows
-             if r.background_max is not None and r.camera_zoom < 0.005 and r.camera_shift < 1]  # fmt: skip
+    still = [
+        r.background_max
+        for p, _, r, _ in rows
+        if r.background_max is not None and r.camera_zoom < 0.005 and r.camera_shift < 1
+    ]
     print(f"Prompt suite: {len(PROMPTS)} prompts over {len(names)} faces ({', '.join(names)})\n")
-    print(f"- named motions found in the named direction: {found}/{len(checks)} "
-          f"({100 * found / max(1, len(checks)):.0f}%)")
-    print(f"- identity (descriptor distance, every 5th frame): mean of means {sum(means) / len(means):.3f}, "
-          f"worst mean {max(means):.3f}, worst frame {max(maxes):.3f}")
+    print(
+        f"- named motions found in the named direction: {found}/{len(checks)} "
+        f"({100 * found / max(1, len(checks)):.0f}%)"
+    )
+    print(
+        "- identity (descriptor distance, every 5th frame): mean of means "
+        f"{sum(means) / len(means):.3f}, "
+        f"worst mean {max(means):.3f}, worst frame {max(maxes):.3f}"
+    )
     if still:
-        print(f"- background residual with a still camera ({len(still)} videos): worst "
-              f"{max(still):.2f} grey levels")
+        print(
+            f"- background residual with a still camera ({len(still)} videos): worst "
+            f"{max(still):.2f} grey levels"
+        )
     print("\n| # | face | prompt | found | missed | id mean/max | bg max |")
     print("|---|---|---|---|---|---|---|")
     for i, (prompt, face, r, _) in enumerate(rows, 1):
@@ -113,8 +126,10 @@ def main() -> None:
         miss = ", ".join(c.kind for c in r.motions if not c.found) or "-"
         short = prompt if len(prompt) < 70 else prompt[:67] + "..."
         bg = "n/a" if r.background_max is None else f"{r.background_max:.2f}"
-        print(f"| {i} | {face} | {short} | {hit} | {miss} | "
-              f"{r.identity_mean:.2f}/{r.identity_max:.2f} | {bg} |")  # fmt: skip
+        print(
+            f"| {i} | {face} | {short} | {hit} | {miss} | "
+            f"{r.identity_mean:.2f}/{r.identity_max:.2f} | {bg} |"
+        )
 
 
 if __name__ == "__main__":

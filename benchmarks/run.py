@@ -11,8 +11,11 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> int:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), str(HERE.parent)])}
-    scripts = sorted(HERE.glob("*_bench.py")) + [HERE / "prompt_suite.py"]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), str(HERE.parent)]),
+    }
+    scripts = [*sorted(HERE.glob("*_bench.py")), HERE / "prompt_suite.py"]
     failed = 0
     for script in scripts:
         print(f"\n## {script.stem}\n", flush=True)

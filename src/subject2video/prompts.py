@@ -27,12 +27,21 @@ DIRECTIONAL = {
 
 #: Every kind the reader can return, with the words that name it (regular expressions).
 _VERBS: list[tuple[str, str]] = [
-    ("static", r"static|locked[- ]off|locked down|fixed camera|still camera|tripod|"
-     r"camera (?:stays|remains|is) (?:still|static|fixed)|no camera (?:move|motion)"),
-    ("push_in", r"push(?:es|ing)? in|zoom(?:s|ing)? in|dolly(?:ing)? in|dollies in|"
-     r"mov(?:es|ing)? (?:in )?closer|punch(?:es)? in|creeps? in"),
-    ("pull_out", r"pull(?:s|ing)? (?:out|back|away)|zoom(?:s|ing)? out|dolly(?:ing)? out|"
-     r"dollies out|dollies back|pulls away|widens"),
+    (
+        "static",
+        r"static|locked[- ]off|locked down|fixed camera|still camera|tripod|"
+        r"camera (?:stays|remains|is) (?:still|static|fixed)|no camera (?:move|motion)",
+    ),
+    (
+        "push_in",
+        r"push(?:es|ing)? in|zoom(?:s|ing)? in|dolly(?:ing)? in|dollies in|"
+        r"mov(?:es|ing)? (?:in )?closer|punch(?:es)? in|creeps? in",
+    ),
+    (
+        "pull_out",
+        r"pull(?:s|ing)? (?:out|back|away)|zoom(?:s|ing)? out|dolly(?:ing)? out|"
+        r"dollies out|dollies back|pulls away|widens",
+    ),
     ("pan", r"pan(?:s|ning|ned)?"),
     ("no_blink", r"without blinking|(?:does not|doesn't|never) blink|unblinking|stares?|staring"),
     ("hold_breath", r"holds? (?:her|his|their|a) breath|holding (?:her|his|their) breath"),
@@ -43,24 +52,40 @@ _VERBS: list[tuple[str, str]] = [
     ("laugh", r"laugh(?:s|ing|ed|ter)?|giggl\w*|chuckl\w*"),
     ("smile", r"smil\w*|grin\w*|beam(?:s|ing)?"),
     ("frown", r"frown\w*|scowl\w*|sad(?:ly|ness)?|sulk\w*"),
-    ("talk", r"talk\w*|speak\w*|says?|saying|chat\w*|sing(?:s|ing)?|explain\w*|tell(?:s|ing)?|"
-     r"whisper\w*|convers\w*|lip[- ]?sync\w*|mouth(?:s|ing)? words"),
-    ("surprise", r"surpris\w*|shock\w*|astonish\w*|amaz\w*|gasp\w*|"
-     r"rais(?:es|ing|ed)? (?:her|his|their) (?:eye)?brows|wide[- ]eyed"),
+    (
+        "talk",
+        r"talk\w*|speak\w*|says?|saying|chat\w*|sing(?:s|ing)?|explain\w*|tell(?:s|ing)?|"
+        r"whisper\w*|convers\w*|lip[- ]?sync\w*|mouth(?:s|ing)? words",
+    ),
+    (
+        "surprise",
+        r"surpris\w*|shock\w*|astonish\w*|amaz\w*|gasp\w*|"
+        r"rais(?:es|ing|ed)? (?:her|his|their) (?:eye)?brows|wide[- ]eyed",
+    ),
     ("nod", r"nod(?:s|ding|ded)?"),
     ("shake", r"shak(?:es|ing) (?:her|his|their|the) head|head ?shake"),
-    ("tilt", r"tilt(?:s|ing|ed)?|cock(?:s|ing)? (?:her|his|their) head|lean(?:s|ing)? (?:her|his|their) head"),
+    (
+        "tilt",
+        r"tilt(?:s|ing|ed)?|cock(?:s|ing)? (?:her|his|their) head|"
+        r"lean(?:s|ing)? (?:her|his|their) head",
+    ),
     ("walk", r"walk(?:s|ing|ed)?|strid(?:e|es|ing)|stroll\w*|march\w*|steps? forward"),
     ("sway", r"sway\w*|rock(?:s|ing)? (?:gently|slowly|back)"),
     ("breathe", r"breath\w*|sigh\w*|inhal\w*|exhal\w*"),
     ("turn", r"turn(?:s|ing|ed)?|rotat\w*|swivel\w*|glanc\w*"),
-    ("look", r"look(?:s|ing|ed)?|gaz(?:e|es|ing)|peer\w*|rais(?:es|ing)? (?:her|his|their) (?:head|chin)|"
-     r"lower(?:s|ing)? (?:her|his|their) (?:head|chin|gaze)|glanc\w*"),
+    (
+        "look",
+        r"look(?:s|ing|ed)?|gaz(?:e|es|ing)|peer\w*|"
+        r"rais(?:es|ing)? (?:her|his|their) (?:head|chin)|"
+        r"lower(?:s|ing)? (?:her|his|their) (?:head|chin|gaze)|glanc\w*",
+    ),
 ]
 _VERB_RES = [(kind, re.compile(rf"\b(?:{words})\b")) for kind, words in _VERBS]
 
 _SLOW = re.compile(r"\b(?:slow(?:ly)?|gradual(?:ly)?|leisurely|lazily|unhurried(?:ly)?)\b")
-_FAST = re.compile(r"\b(?:quick(?:ly)?|fast|rapid(?:ly)?|sudden(?:ly)?|brisk(?:ly)?|swift(?:ly)?)\b")
+_FAST = re.compile(
+    r"\b(?:quick(?:ly)?|fast|rapid(?:ly)?|sudden(?:ly)?|brisk(?:ly)?|swift(?:ly)?)\b"
+)
 _GENTLE = re.compile(
     r"\b(?:gentl[ey]|subtl[ey]|slight(?:ly)?|soft(?:ly)?|a little|barely|faint(?:ly)?|small)\b"
 )
@@ -160,7 +185,7 @@ def _only_modifiers(clause: str) -> bool:
 
 def read_prompt(prompt: str) -> list[Motion]:
     """The motions a prompt names, in the order it names them (duplicates kept once)."""
-    text = " ".join(prompt.lower().replace("’", "'").split())
+    text = " ".join(prompt.lower().replace("\u2019", "'").split())
     motions: list[Motion] = []
     previous: str | None = None
     carried = (1.0, 1.0)

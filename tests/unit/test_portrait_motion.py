@@ -25,7 +25,7 @@ VIDEOS = {
     "laugh": "She laughs and blinks",
     "surprise": "Surprised, she breathes deeply",
     "wink_l": "She winks with her left eye and sways",
-    "wink_r": "She winks with her right eye, perfectly still, without blinking; she holds her breath",
+    "wink_r": "She winks with her right eye, perfectly still, without blinking; holds her breath",
     "walk": "She walks towards the camera",
 }
 

@@ -1,4 +1,4 @@
-"""Measurements of a result video from any engine: identity, motion, background, prompt adherence."""
+"""Measurements of a video from any engine: identity, motion, background, prompt adherence."""
 
 from subject2video.quality.motion import RULES, Check, Signals, swings
 from subject2video.quality.report import SAME_PERSON, Report, evaluate, format_report

@@ -11,14 +11,14 @@ plan. The table, with the measurement and what counts as found (baseline: the fi
 | tilt_left / tilt_right | head roll | falls / rises by 5° (left: top of the head to screen left) |
 | nod / shake | pitch / yaw | 3 swings of 4° / 5° |
 | blink / no_blink | eye aspect ratio, both eyes | dips under 75% of the median / never |
-| wink_left / wink_right | EAR of the screen-left / -right eye | dips under 75% and under 80% of the other eye's |
-| smile / frown | mouth width / corners below the lip centre | width +5% / corners drop 3% of width, the mouth never 3% wider |
+| wink_left / _right | EAR of the screen-left / -right eye | under 75%, and 80% of the other's |
+| smile / frown | mouth width / corners below lip centre | +5% / drop 3% of width, never wider |
 | laugh | mouth width and inner-lip opening | width +4% and 4 swings of 0.05 |
 | talk / quiet | inner-lip opening / mouth width | 4 swings of 0.05 / at most 1 |
 | surprise | brow height over the eyes, EAR | brows +6% and eyes +8% |
-| breathe / hold_breath | face height on screen, smoothed over 0.5 s | 2 swings of 3% of face height / none |
+| breathe / hold_breath | face y, smoothed over 0.5 s | 2 swings of 3% of face height / none |
 | sway | face x, smoothed | 2 swings of 8% of face width |
-| walk | face y, high-passed; face scale | 6 swings of 1.5% of face height, and scale +3% unless static |
+| walk | face y, high-passed; face scale | 6 swings of 1.5% face height; scale +3% unless static |
 | push_in / pull_out | face scale (eye distance) | last/first at least 1.06 / at most 0.94 |
 | pan_left / pan_right | face x on screen | moves right / left by 2% of frame width |
 | static | background camera motion | zoom within 1%, shift within 0.5% of width |
@@ -53,8 +53,21 @@ class Signals:
 
     def __init__(self, tr: Track) -> None:
         n = len(tr.landmarks)
-        names = ("yaw", "pitch", "roll", "ear_l", "ear_r", "width", "opening", "corners",
-                 "brows", "scale", "x", "y", "face_h")  # fmt: skip
+        names = (
+            "yaw",
+            "pitch",
+            "roll",
+            "ear_l",
+            "ear_r",
+            "width",
+            "opening",
+            "corners",
+            "brows",
+            "scale",
+            "x",
+            "y",
+            "face_h",
+        )
         data = {k: np.full(n, np.nan) for k in names}
         for i, p in enumerate(tr.landmarks):
             if p is None:
@@ -89,7 +102,7 @@ class Signals:
         return values - np.median(self.data[key][:3])
 
     def smooth(self, key: str, seconds: float) -> np.ndarray:
-        width = max(1, int(round(seconds * self.fps)))
+        width = max(1, round(seconds * self.fps))
         kernel = np.ones(width) / width
         values = self.data[key]
         padded = np.pad(values, (width // 2, width - 1 - width // 2), mode="edge")
@@ -190,12 +203,20 @@ Rule = Callable[[Signals, set[str]], Check]
 
 def _rules() -> dict[str, Rule]:
     def lower(key: str, kind: str, limit: float, unit: str) -> Rule:
-        return lambda s, _k: Check(kind, float(s.delta(key).min()) <= -limit,
-                                   float(s.delta(key).min()), f"{key} falls by {limit}{unit}")  # fmt: skip
+        return lambda s, _k: Check(
+            kind,
+            float(s.delta(key).min()) <= -limit,
+            float(s.delta(key).min()),
+            f"{key} falls by {limit}{unit}",
+        )
 
     def higher(key: str, kind: str, limit: float, unit: str) -> Rule:
-        return lambda s, _k: Check(kind, float(s.delta(key).max()) >= limit,
-                                   float(s.delta(key).max()), f"{key} rises by {limit}{unit}")  # fmt: skip
+        return lambda s, _k: Check(
+            kind,
+            float(s.delta(key).max()) >= limit,
+            float(s.delta(key).max()),
+            f"{key} rises by {limit}{unit}",
+        )
 
     def count(kind: str, fn: Callable[[Signals], float], least: float, text: str) -> Rule:
         return lambda s, _k: Check(kind, fn(s) >= least, float(fn(s)), text)
@@ -218,31 +239,56 @@ def _rules() -> dict[str, Rule]:
         "tilt_right": higher("roll", "tilt_right", 5, "°"),
         "pan_left": higher("x", "pan_left", 0.02, " of the width (face moves right)"),
         "pan_right": lower("x", "pan_right", 0.02, " of the width (face moves left)"),
-        "nod": count("nod", lambda s: swings(s.smooth("pitch", 0.12), 4.0), 3, "3 pitch swings of 4°"),
-        "shake": count("shake", lambda s: swings(s.smooth("yaw", 0.12), 5.0), 3, "3 yaw swings of 5°"),
+        "nod": count(
+            "nod", lambda s: swings(s.smooth("pitch", 0.12), 4.0), 3, "3 pitch swings of 4°"
+        ),
+        "shake": count(
+            "shake", lambda s: swings(s.smooth("yaw", 0.12), 5.0), 3, "3 yaw swings of 5°"
+        ),
         "blink": count("blink", blink_count, 1, "an EAR dip under 75% in both eyes"),
-        "no_blink": lambda s, _k: Check("no_blink", blink_count(s) == 0, blink_count(s), "no EAR dip"),
+        "no_blink": lambda s, _k: Check(
+            "no_blink", blink_count(s) == 0, blink_count(s), "no EAR dip"
+        ),
         "wink_left": count("wink_left", lambda s: _wink(s, "l"), 1, "screen-left eye shuts alone"),
-        "wink_right": count("wink_right", lambda s: _wink(s, "r"), 1, "screen-right eye shuts alone"),
+        "wink_right": count(
+            "wink_right", lambda s: _wink(s, "r"), 1, "screen-right eye shuts alone"
+        ),
         "smile": count("smile", width, 1.05, "mouth width +5%"),
         "frown": count("frown", _frown, 0.03, "corners drop 3% of width, mouth no wider"),
         "talk": count("talk", lambda s: swings(s["opening"], 0.05), 4, "4 lip-opening swings"),
-        "quiet": lambda s, _k: Check("quiet", swings(s["opening"], 0.05) <= 1,
-                                     swings(s["opening"], 0.05), "at most 1 lip swing"),  # fmt: skip
-        "laugh": lambda s, _k: Check("laugh", width(s) >= 1.04 and swings(s["opening"], 0.05) >= 4,
-                                     swings(s["opening"], 0.05), "width +4% and 4 lip swings"),  # fmt: skip
+        "quiet": lambda s, _k: Check(
+            "quiet",
+            swings(s["opening"], 0.05) <= 1,
+            swings(s["opening"], 0.05),
+            "at most 1 lip swing",
+        ),
+        "laugh": lambda s, _k: Check(
+            "laugh",
+            width(s) >= 1.04 and swings(s["opening"], 0.05) >= 4,
+            swings(s["opening"], 0.05),
+            "width +4% and 4 lip swings",
+        ),
         "surprise": surprise,
         "breathe": count("breathe", _breath, 2, "2 vertical swings of 3% of face height"),
         "hold_breath": lambda s, _k: Check("hold_breath", _breath(s) == 0, _breath(s), "none"),
         "sway": count("sway", lambda s: swings(s.smooth("x", 0.3) * _w(s), 0.08), 2, "2 swings"),
         "walk": lambda s, k: Check("walk", *_walk(s, "static" in k), "6 bobs and a move forward"),
         "push_in": count("push_in", _scale_ratio, 1.06, "face scale x1.06"),
-        "pull_out": lambda s, _k: Check("pull_out", _scale_ratio(s) <= 0.94, _scale_ratio(s),
-                                        "face scale x0.94"),  # fmt: skip
-        "static": lambda s, _k: Check("static", _camera(s)[0] < 0.01 and _camera(s)[1] < 0.005 * _W(s),
-                                      _camera(s)[1], "no camera motion"),  # fmt: skip
-        "still": lambda s, _k: Check("still", float(np.ptp(s.smooth("yaw", 0.5))) < 3 and float(np.ptp(s.smooth("pitch", 0.5))) < 3,
-                                     float(np.ptp(s.smooth("pitch", 0.5))), "head angles within 3°"),  # fmt: skip
+        "pull_out": lambda s, _k: Check(
+            "pull_out", _scale_ratio(s) <= 0.94, _scale_ratio(s), "face scale x0.94"
+        ),
+        "static": lambda s, _k: Check(
+            "static",
+            _camera(s)[0] < 0.01 and _camera(s)[1] < 0.005 * _W(s),
+            _camera(s)[1],
+            "no camera motion",
+        ),
+        "still": lambda s, _k: Check(
+            "still",
+            float(np.ptp(s.smooth("yaw", 0.5))) < 3 and float(np.ptp(s.smooth("pitch", 0.5))) < 3,
+            float(np.ptp(s.smooth("pitch", 0.5))),
+            "head angles within 3°",
+        ),
     }
     for verb in ("turn", "tilt", "wink", "pan"):
         a, b = rules[f"{verb}_left"], rules[f"{verb}_right"]
@@ -255,7 +301,7 @@ def _w(s: Signals) -> float:
     return s.width_px / max(2.4 * float(np.median(s["scale"])), 1e-6)
 
 
-def _W(s: Signals) -> float:  # noqa: N802
+def _W(s: Signals) -> float:
     return float(s.width_px)
 
 

@@ -1,4 +1,4 @@
-"""One video's quality report: identity kept, subject motion, background stillness, prompt adherence.
+"""One video's quality report: identity, subject motion, background stillness, prompt adherence.
 
 Example::
 

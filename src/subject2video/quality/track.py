@@ -40,7 +40,7 @@ def _box_from(points: np.ndarray, offsets: np.ndarray) -> tuple[int, int, int, i
     lo, hi = points.min(0), points.max(0)
     size = np.concatenate([hi - lo, hi - lo])
     box = np.concatenate([lo, hi]) + offsets * size
-    return tuple(int(round(v)) for v in box)  # type: ignore[return-value]
+    return tuple(round(v) for v in box)  # type: ignore[return-value]
 
 
 def subject_region(points: np.ndarray, size: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -137,15 +137,25 @@ def _background(result: Track, greys: list[tuple[int, np.ndarray]]) -> None:
             moved, ok, _ = cv2.calcOpticalFlowPyrLK(first, grey, corners, None)
             good = ok.ravel() == 1
             if good.sum() >= 8:
-                found, _ = cv2.estimateAffinePartial2D(corners[good], moved[good], method=cv2.RANSAC)
+                found, _ = cv2.estimateAffinePartial2D(
+                    corners[good], moved[good], method=cv2.RANSAC
+                )
                 if found is not None:
                     matrix = found
         zoom = float(np.hypot(matrix[0, 0], matrix[1, 0]))
-        back = cv2.warpAffine(grey, cv2.invertAffineTransform(matrix), (gw, gh),
-                              flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+        back = cv2.warpAffine(
+            grey,
+            cv2.invertAffineTransform(matrix),
+            (gw, gh),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
         seen = cv2.warpAffine(np.full_like(grey, 255), cv2.invertAffineTransform(matrix), (gw, gh))
         valid = cv2.erode(cv2.bitwise_and(mask, seen), np.ones((5, 5), np.uint8)) > 0
-        residual = float(np.abs(back.astype(np.float32) - first)[valid].mean()) if valid.any() else 0.0
+        residual = (
+            float(np.abs(back.astype(np.float32) - first)[valid].mean()) if valid.any() else 0.0
+        )
         result.background.append(
             (index, zoom, float(matrix[0, 2] / scale), float(matrix[1, 2] / scale), residual)
         )

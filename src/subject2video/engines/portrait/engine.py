@@ -78,8 +78,9 @@ class PortraitEngine:
             frame = renderer.render(rig.positions(values), values["mouth"])
             matrix = camera_matrix(size, target, values["zoom"], values["pan"])
             if matrix is not None:
-                frame = cv2.warpAffine(frame, matrix, size, flags=cv2.INTER_LINEAR,
-                                       borderMode=cv2.BORDER_REFLECT_101)  # fmt: skip
+                frame = cv2.warpAffine(
+                    frame, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+                )
             yield cv2.cvtColor(frame, cv2.COLOR_RGBA2RGB)
             context.progress(index + 1, request.frames)
         self.timings["render"] = time.perf_counter() - mark
@@ -93,7 +94,9 @@ def _analyse(request: GenerationRequest, size: tuple[int, int]) -> tuple[np.ndar
     """The photo at output size and the subject's landmarks in its pixels."""
     h, w = request.image.shape[:2]
     shrink = size[0] < w
-    image = cv2.resize(request.image, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+    image = cv2.resize(
+        request.image, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
+    )
     scale = np.array([size[0] / w, size[1] / h])
     if request.face.landmarks is not None:
         return image, np.asarray(request.face.landmarks, np.float64) * scale

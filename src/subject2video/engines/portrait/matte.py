@@ -86,8 +86,14 @@ def _prior(size: tuple[int, int], geo: FaceGeometry, scale: float) -> np.ndarray
     body(cv2.GC_PR_FGD, 1.0)
     hull = cv2.convexHull(np.round(geo.landmarks * s).astype(np.int32))
     cv2.fillConvexPoly(mask, hull, cv2.GC_FGD)
-    core = np.array([[cx - 0.18 * fw, chin], [cx + 0.18 * fw, chin],
-                     [cx + 0.18 * fw, chin + 0.45 * fh], [cx - 0.18 * fw, chin + 0.45 * fh]])  # fmt: skip
+    core = np.array(
+        [
+            [cx - 0.18 * fw, chin],
+            [cx + 0.18 * fw, chin],
+            [cx + 0.18 * fw, chin + 0.45 * fh],
+            [cx - 0.18 * fw, chin + 0.45 * fh],
+        ]
+    )
     cv2.fillConvexPoly(mask, np.round(core).astype(np.int32), cv2.GC_FGD)
     return mask
 
@@ -137,7 +143,9 @@ def subject_matte(image: np.ndarray, geo: FaceGeometry) -> np.ndarray:
     # Open away specks, then smooth the outline at small size before enlarging: the threshold
     # of a blurred, bilinearly enlarged mask is a smooth curve at full size.
     k = max(3, round(0.03 * geo.width * scale) | 1)
-    region = cv2.morphologyEx(region, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    region = cv2.morphologyEx(
+        region, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    )
     soft = cv2.GaussianBlur(region.astype(np.float32), (0, 0), 1.2)
     big = cv2.resize(soft, (w, h), interpolation=cv2.INTER_LINEAR)
     hard = (big > 0.5).astype(np.float32)
@@ -160,7 +168,9 @@ def background_plate(image: np.ndarray, alpha: np.ndarray, grow: int) -> np.ndar
     filled = cv2.GaussianBlur(filled, (0, 0), 1.5)
     filled = np.where(small_mask[..., None] > 0, filled, small)
     big = cv2.resize(filled, (w, h), interpolation=cv2.INTER_CUBIC)
-    # Only what the subject covers is replaced: beside it the plate is the photo itself.
-    weight = np.clip(alpha * 4.0, 0, 1)[..., None]
+    # Only what the subject covers, soft edge and 3 px beyond, is replaced (no colour of the
+    # subject may stay behind as a ghost outline when it moves); further out, the photo itself.
+    edge = cv2.dilate((alpha > 0.02).astype(np.uint8), np.ones((7, 7), np.uint8))
+    weight = cv2.GaussianBlur(edge.astype(np.float32), (0, 0), 1.2)[..., None]
     plate = image.astype(np.float32) * (1 - weight) + big.astype(np.float32) * weight
     return np.clip(plate + 0.5, 0, 255).astype(np.uint8)

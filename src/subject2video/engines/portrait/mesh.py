@@ -63,7 +63,9 @@ class Rig:
         if len(outline):
             normals = _normals(outline)
             ring = outline + normals * (0.18 * fw + 4)
-            inside = (ring[:, 0] > 2) & (ring[:, 0] < w - 3) & (ring[:, 1] > 2) & (ring[:, 1] < h - 3)
+            inside = (
+                (ring[:, 0] > 2) & (ring[:, 0] < w - 3) & (ring[:, 1] > 2) & (ring[:, 1] < h - 3)
+            )
             points += [outline, ring[inside]]
             kinds += [np.full(len(outline), 3), np.full(int(inside.sum()), 3)]
         # The base of the neck and the chest: they anchor the body while the head turns.
@@ -156,10 +158,24 @@ def _expression(p: np.ndarray, geo: FaceGeometry, v: dict[str, float]) -> None:
     m = v["smile"]
     out = np.sign(lm[48:68, 0] - mouth_c[0])
     if m >= 0:
-        lift = {48: (0.1, 0.08), 54: (0.1, 0.08), 60: (0.08, 0.06), 64: (0.08, 0.06),
-                49: (0.05, 0.035), 53: (0.05, 0.035), 59: (0.06, 0.03), 55: (0.06, 0.03),
-                61: (0.03, 0.02), 63: (0.03, 0.02), 67: (0.03, 0.015), 65: (0.03, 0.015),
-                50: (0.015, 0.015), 52: (0.015, 0.015), 58: (0.02, 0.0), 56: (0.02, 0.0)}  # fmt: skip
+        lift = {
+            48: (0.1, 0.08),
+            54: (0.1, 0.08),
+            60: (0.08, 0.06),
+            64: (0.08, 0.06),
+            49: (0.05, 0.035),
+            53: (0.05, 0.035),
+            59: (0.06, 0.03),
+            55: (0.06, 0.03),
+            61: (0.03, 0.02),
+            63: (0.03, 0.02),
+            67: (0.03, 0.015),
+            65: (0.03, 0.015),
+            50: (0.015, 0.015),
+            52: (0.015, 0.015),
+            58: (0.02, 0.0),
+            56: (0.02, 0.0),
+        }
         for i, (dx, dy) in lift.items():
             p[i, 0] += out[i - 48] * dx * mw * m
             p[i, 1] -= dy * mw * m
@@ -172,8 +188,16 @@ def _expression(p: np.ndarray, geo: FaceGeometry, v: dict[str, float]) -> None:
         p[[21, 22], 0] += np.array([1, -1]) * 0.04 * io * -m
     o = v["mouth"]
     if o > 0:
-        for i, k in ((56, 1.0), (57, 1.0), (58, 1.0), (65, 1.0), (66, 1.0), (67, 1.0),
-                     (55, 0.6), (59, 0.6)):  # fmt: skip
+        for i, k in (
+            (56, 1.0),
+            (57, 1.0),
+            (58, 1.0),
+            (65, 1.0),
+            (66, 1.0),
+            (67, 1.0),
+            (55, 0.6),
+            (59, 0.6),
+        ):
             p[i, 1] += 0.34 * mw * o * k
         for i in (48, 54, 60, 64):
             p[i, 1] += 0.12 * mw * o

@@ -83,7 +83,9 @@ class _Builder:
         e = ease((self.t - start) / max(seconds, 1e-3))
         mask = self.t >= start
         curve[mask] = base + (target - base) * e[mask]
-        self.notes.append(f"{name}: {base:+.2f} -> {target:+.2f} at {start:.1f}-{start + seconds:.1f} s")
+        self.notes.append(
+            f"{name}: {base:+.2f} -> {target:+.2f} at {start:.1f}-{start + seconds:.1f} s"
+        )
 
     def pulse(self, name: str, at: float, close: float, hold: float, opened: float) -> None:
         """A closure pulse (blinks, winks): 0 -> 1 over `close`, hold, back to 0 over `opened`."""
@@ -118,10 +120,19 @@ def _windows(motions: list[Motion], duration: float) -> dict[str, tuple[float, f
 
 def _channel_of(kind: str) -> str:
     for prefix, channel in (
-        ("turn", "yaw"), ("shake", "yaw"), ("look", "pitch"), ("nod", "pitch"),
-        ("tilt", "roll"), ("push", "camera"), ("pull", "camera"), ("pan", "camera"),
-        ("smile", "smile"), ("frown", "smile"), ("laugh", "mouth"), ("talk", "mouth"),
-    ):  # fmt: skip
+        ("turn", "yaw"),
+        ("shake", "yaw"),
+        ("look", "pitch"),
+        ("nod", "pitch"),
+        ("tilt", "roll"),
+        ("push", "camera"),
+        ("pull", "camera"),
+        ("pan", "camera"),
+        ("smile", "smile"),
+        ("frown", "smile"),
+        ("laugh", "mouth"),
+        ("talk", "mouth"),
+    ):
         if kind.startswith(prefix):
             return channel
     return kind
@@ -245,7 +256,9 @@ def _idle(b: _Builder, kinds: set[str]) -> None:
     """Blinks, breathing and a little head motion: life that every prompt gets."""
     rng = b.rng
     if "no_blink" not in kinds:
-        winks = [i / len(b.t) * b.duration for i in np.flatnonzero(b.c["blink_l"] != b.c["blink_r"])]
+        winks = [
+            i / len(b.t) * b.duration for i in np.flatnonzero(b.c["blink_l"] != b.c["blink_r"])
+        ]
         at, times = float(rng.uniform(0.5, 1.4)), []
         while at < b.duration - 0.4:
             if all(abs(at - w) > 0.6 for w in winks):

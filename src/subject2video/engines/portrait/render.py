@@ -62,14 +62,21 @@ class Renderer:
         geo = rig.geo
         margin = int(0.4 * geo.width + 10)
         ys, xs = np.nonzero(alpha > 0.01)
-        self.roi = _clip((xs.min() - margin, ys.min() - margin, xs.max() + margin + 1,
-                          ys.max() + margin + 1), w, h)  # fmt: skip
+        self.roi = _clip(
+            (xs.min() - margin, ys.min() - margin, xs.max() + margin + 1, ys.max() + margin + 1),
+            w,
+            h,
+        )
         lm = geo.landmarks
         fx0, fy0 = lm.min(0) - np.array([0.3, 0.5]) * geo.width
         fx1, fy1 = lm.max(0) + np.array([0.3, 0.35]) * geo.width
         rx0, ry0, rx1, ry1 = self.roi
-        self.face_box = (max(rx0, int(fx0)), max(ry0, int(fy0)),
-                         min(rx1, int(fx1) + 1), min(ry1, int(fy1) + 1))  # fmt: skip
+        self.face_box = (
+            max(rx0, int(fx0)),
+            max(ry0, int(fy0)),
+            min(rx1, int(fx1) + 1),
+            min(ry1, int(fy1) + 1),
+        )
         self.coarse = Grid.over(self.roi, 0.25)
         fine = min(1.0, 180.0 / max(1, self.face_box[2] - self.face_box[0]))
         self.fine = Grid.over(self.face_box, fine)
@@ -89,8 +96,9 @@ class Renderer:
         fx0, fy0 = self.face_box[0] - x0, self.face_box[1] - y0
         map_x[fy0 : fy0 + self.fine.h, fx0 : fx0 + self.fine.w] = fine_x
         map_y[fy0 : fy0 + self.fine.h, fx0 : fx0 + self.fine.w] = fine_y
-        moved = cv2.remap(self.subject, map_x, map_y, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        moved = cv2.remap(
+            self.subject, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
         frame = self.plate.copy()
         _over(moved, frame[y0:y1, x0:x1])
         if mouth_open > 0.02:
@@ -134,8 +142,10 @@ class Renderer:
         sx = a[0] * gx + a[1] * gy + a[2]
         sy = a[3] * gx + a[4] * gy + a[5]
         size = (grid.w, grid.h)
-        return (cv2.resize(sx, size, interpolation=cv2.INTER_LINEAR),
-                cv2.resize(sy, size, interpolation=cv2.INTER_LINEAR))  # fmt: skip
+        return (
+            cv2.resize(sx, size, interpolation=cv2.INTER_LINEAR),
+            cv2.resize(sy, size, interpolation=cv2.INTER_LINEAR),
+        )
 
 
 def _over(subject: np.ndarray, region: np.ndarray) -> None:
@@ -183,8 +193,9 @@ def _draw_mouth(frame: np.ndarray, lips: np.ndarray, opening: float) -> None:
     frame[y0:y1, x0:x1] = cv2.blendLinear(inside, patch, weight, 1 - weight)
 
 
-def camera_matrix(size: tuple[int, int], target: tuple[float, float], zoom: float,
-                  pan: float) -> np.ndarray | None:  # fmt: skip
+def camera_matrix(
+    size: tuple[int, int], target: tuple[float, float], zoom: float, pan: float
+) -> np.ndarray | None:
     """The 2x3 affine of a camera zoomed by `zoom` towards `target`, panned by `pan` widths."""
     if abs(zoom - 1) < 1e-4 and abs(pan) < 1e-6:
         return None
