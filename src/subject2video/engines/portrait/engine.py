@@ -9,9 +9,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -30,7 +33,9 @@ class PortraitEngine:
 
     name = "portrait"
 
-    def __init__(self) -> None:
+    def __init__(self, prefetch: bool = True) -> None:
+        #: Render the next frames in a thread while the caller encodes this one.
+        self.prefetch = prefetch
         #: Seconds spent in each stage of the last video (render includes the consumer's time).
         self.timings: dict[str, float] = {}
         self.plan: MotionPlan | None = None
@@ -71,23 +76,96 @@ class PortraitEngine:
             f"mesh {len(rig.rest)} vertices, {len(rig.triangles)} triangles"
         )
         target = geo.center if not np.any(plan.curves["pan"]) else (size[0] / 2, size[1] / 2)
-        mark = time.perf_counter()
-        for index in range(request.frames):
-            context.check_cancelled()
+
+        body = _BodyMaps(renderer, rig, plan)
+
+        def render(index: int) -> np.ndarray:
             values = plan.at(index)
-            frame = renderer.render(rig.positions(values), values["mouth"])
+            positions = rig.positions(values)
+            frame = renderer.render(positions, values["mouth"], body.at(index))
             matrix = camera_matrix(size, target, values["zoom"], values["pan"])
             if matrix is not None:
                 frame = cv2.warpAffine(
                     frame, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
                 )
-            yield cv2.cvtColor(frame, cv2.COLOR_RGBA2RGB)
-            context.progress(index + 1, request.frames)
+            return cv2.cvtColor(frame, cv2.COLOR_RGBA2RGB)
+
+        mark = time.perf_counter()
+        count = request.frames
+        frames = _ahead(render, count) if self.prefetch else map(render, range(count))
+        for index, frame in enumerate(frames):
+            context.check_cancelled()
+            yield frame
+            context.progress(index + 1, count)
         self.timings["render"] = time.perf_counter() - mark
         context.log(
             "portrait timings: "
             + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in self.timings.items())
         )
+
+
+class _BodyMaps:
+    """The coarse (whole-subject) remap tables, made for even frames and blended for odd ones.
+
+    Head and body move smoothly at 25 fps, so halfway tables are as good as made ones there; the
+    face's own grid (blinks, lips) is still made for every frame. This halves the costliest step.
+    """
+
+    def __init__(self, renderer: Renderer, rig: Rig, plan: MotionPlan) -> None:
+        self.renderer, self.rig, self.plan = renderer, rig, plan
+        self.made: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _made(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        if index not in self.made:
+            positions = self.rig.positions(self.plan.at(index))
+            self.made[index] = self.renderer.body_maps(positions)
+            for old in [k for k in self.made if k < index - 2]:
+                del self.made[old]
+        return self.made[index]
+
+    def at(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        last = self.plan.frames - 1
+        if index % 2 == 0 or index == last:
+            return self._made(index)
+        before, after = self._made(index - 1), self._made(index + 1)
+        return (
+            cv2.addWeighted(before[0], 0.5, after[0], 0.5, 0),
+            cv2.addWeighted(before[1], 0.5, after[1], 0.5, 0),
+        )
+
+
+def _ahead(render: Callable[[int], np.ndarray], count: int, depth: int = 3) -> Iterator[np.ndarray]:
+    """`render(0)`, `render(1)`, ... made by a worker thread up to `depth` frames ahead.
+
+    OpenCV and NumPy release the GIL in their heavy calls, and so does the H.264 encoder, so the
+    two overlap on a machine with spare cores. Closing the iterator (a kill) stops the worker.
+    """
+    slots: queue.Queue[np.ndarray | BaseException] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for index in range(count):
+                if stop.is_set():
+                    return
+                slots.put(render(index))
+        except BaseException as exc:  # handed to the consumer, raised there
+            slots.put(exc)
+
+    worker = threading.Thread(target=work, name="portrait-render", daemon=True)
+    worker.start()
+    try:
+        for _ in range(count):
+            item = slots.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():
+            with contextlib.suppress(queue.Empty):
+                slots.get(timeout=0.05)
+        worker.join()
 
 
 def _analyse(request: GenerationRequest, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

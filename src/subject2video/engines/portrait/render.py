@@ -1,6 +1,6 @@
 """Rendering one frame: a piecewise-affine backward warp of the subject over the still plate.
 
-For each frame the deformed mesh is rasterised on two small grids (the subject's box at a quarter
+For each frame the deformed mesh is rasterised on two small grids (the subject's box at a fifth
 of full size, the face at up to full size so that eyelids and lips stay sharp), each grid point
 takes the affine map of its triangle back to the photo, the grids are enlarged to full-size remap
 tables, and one `cv2.remap` moves the subject (colour and matte together, as RGBA). The subject is
@@ -77,30 +77,59 @@ class Renderer:
             min(rx1, int(fx1) + 1),
             min(ry1, int(fy1) + 1),
         )
-        self.coarse = Grid.over(self.roi, 0.25)
-        fine = min(1.0, 180.0 / max(1, self.face_box[2] - self.face_box[0]))
+        self.coarse = Grid.over(self.roi, 0.2)
+        fine = min(1.0, 160.0 / max(1, self.face_box[2] - self.face_box[0]))
         self.fine = Grid.over(self.face_box, fine)
         self._lattice = {
             g: tuple(c.astype(np.float32) for c in g.points()) for g in (self.coarse, self.fine)
         }
+        self._frame = self.plate.copy()
+        x0, y0, x1, y1 = self.roi
+        self._moved = np.empty((y1 - y0, x1 - x0, 4), np.uint8)
+        self._map_x = np.empty((y1 - y0, x1 - x0), np.float32)
+        self._map_y = np.empty((y1 - y0, x1 - x0), np.float32)
         tri = rig.rest[rig.triangles]
         e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
         self._rest_area = np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) / 2
 
-    def render(self, positions: np.ndarray, mouth_open: float) -> np.ndarray:
-        """The frame (RGBA, before the camera) for deformed vertex positions."""
+    def body_maps(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The remap tables of the whole subject box (the coarse grid) for vertex positions."""
+        return self._maps(self.coarse, positions, self._affines(positions))
+
+    def render(
+        self,
+        positions: np.ndarray,
+        mouth_open: float,
+        body: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """The frame (RGBA, before the camera) for deformed vertex positions.
+
+        `body` may give the coarse grid's tables, made in advance (see `PortraitEngine`: the body
+        moves smoothly, so its tables can be made for every other frame and blended).
+        """
         affines = self._affines(positions)
-        map_x, map_y = self._maps(self.coarse, positions, affines)
+        if body is None:
+            body = self._maps(self.coarse, positions, affines)
+        map_x, map_y = self._map_x, self._map_y
+        np.copyto(map_x, body[0])
+        np.copyto(map_y, body[1])
         fine_x, fine_y = self._maps(self.fine, positions, affines)
         x0, y0, x1, y1 = self.roi
         fx0, fy0 = self.face_box[0] - x0, self.face_box[1] - y0
         map_x[fy0 : fy0 + self.fine.h, fx0 : fx0 + self.fine.w] = fine_x
         map_y[fy0 : fy0 + self.fine.h, fx0 : fx0 + self.fine.w] = fine_y
         moved = cv2.remap(
-            self.subject, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            self.subject,
+            map_x,
+            map_y,
+            cv2.INTER_LINEAR,
+            dst=self._moved,
+            borderMode=cv2.BORDER_REPLICATE,
         )
-        frame = self.plate.copy()
-        _over(moved, frame[y0:y1, x0:x1])
+        # One frame buffer, reused: only the subject's box changes from frame to frame.
+        frame = self._frame
+        np.copyto(frame[y0:y1, x0:x1], self.plate[y0:y1, x0:x1])
+        _over(moved, frame, (x0, y0))
         if mouth_open > 0.02:
             _draw_mouth(frame, positions[INNER_MOUTH], mouth_open)
         return frame
@@ -148,20 +177,24 @@ class Renderer:
         )
 
 
-def _over(subject: np.ndarray, region: np.ndarray) -> None:
-    """Lay the RGBA subject over `region` in place: copy where opaque, blend only the edge."""
+def _over(subject: np.ndarray, frame: np.ndarray, at: tuple[int, int]) -> None:
+    """Lay the RGBA subject over `frame` at (x, y), in place: copy where opaque, blend the edge."""
+    x0, y0 = at
+    h, w = subject.shape[:2]
     alpha = subject[:, :, 3]
-    # Within 1/64 of opaque or clear is as good as either: the edge band stays a few px wide.
-    opaque = cv2.compare(alpha, 251, cv2.CMP_GT)
-    cv2.copyTo(subject, opaque, region)
-    edge = cv2.findNonZero(cv2.bitwise_xor(cv2.compare(alpha, 3, cv2.CMP_GT), opaque))
+    # Within 1/50 of opaque or clear is as good as either: the edge band stays a few px wide.
+    cv2.copyTo(subject, cv2.compare(alpha, 250, cv2.CMP_GT), frame[y0 : y0 + h, x0 : x0 + w])
+    edge = cv2.findNonZero(cv2.inRange(alpha, 5, 250))
     if edge is None:
         return
     edge = edge.reshape(-1, 2)
-    xs, ys = edge[:, 0], edge[:, 1]
-    a = alpha[ys, xs].astype(np.uint16)[:, None]
-    fg, bg = subject[ys, xs].astype(np.uint16), region[ys, xs].astype(np.uint16)
-    region[ys, xs] = ((fg * a + bg * (255 - a) + 127) // 255).astype(np.uint8)
+    inside = edge[:, 1] * w + edge[:, 0]
+    outside = (edge[:, 1] + y0) * frame.shape[1] + edge[:, 0] + x0
+    pixels, canvas = subject.reshape(-1, 4), frame.reshape(-1, 4)
+    fg = np.take(pixels, inside, axis=0).astype(np.uint16)
+    bg = np.take(canvas, outside, axis=0).astype(np.uint16)
+    a = fg[:, 3:4]
+    canvas[outside] = ((fg * a + bg * (255 - a) + 127) // 255).astype(np.uint8)
 
 
 def _clip(box: tuple[int, int, int, int], w: int, h: int) -> tuple[int, int, int, int]:
