@@ -53,3 +53,17 @@ def test_default_engine_animates_the_portrait(default_server: Server, tmp_path: 
     report = json.loads(out.stdout)
     assert report["found_share"] == 1.0, report["motions"]
     assert report["identity_max"] < 0.6 and report["identity_mean"] < 0.35, report
+
+
+def test_generate_command_writes_a_contract_video(tmp_path: Path) -> None:
+    image = tmp_path / "face.jpg"
+    image.write_bytes(face_jpeg())
+    video = tmp_path / "local.mp4"
+    out = subprocess.run(
+        [sys.executable, "-m", "subject2video", "generate", str(image), "--prompt", "She nods",
+         "-o", str(video), "--seed", "3", "--engine", "camera"],
+        check=True, capture_output=True, text=True, cwd=tmp_path,
+        env={"PYTHONPATH": f"{REPO / 'src'}:{REPO}", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert f"wrote {video}" in out.stdout
+    assert_contract_video(video, aspect=1.0)

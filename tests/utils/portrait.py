@@ -16,7 +16,7 @@ from tests.utils.images import face_rgb, second_face_rgb
 
 
 def face(which: str) -> np.ndarray:
-    """ "astronaut" (Eileen Collins) or "hopper" (Grace Hopper)."""
+    """The astronaut, Eileen Collins, or for `which="hopper"` Grace Hopper."""
     return face_rgb() if which == "astronaut" else second_face_rgb()
 
 

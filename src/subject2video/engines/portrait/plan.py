@@ -171,7 +171,7 @@ def _apply(b: _Builder, m: Motion, window: tuple[float, float], kinds: set[str])
         b.wave("pitch", -NOD_DEG * a, 0.9 * s, onset, min(end, onset + 2.9 * s))
     elif k == "shake":
         b.wave("yaw", SHAKE_DEG * a, 0.9 * s, onset, min(end, onset + 2.9 * s))
-    elif k in ("blink",):
+    elif k == "blink":
         for i in range(3):
             b.blink(onset + 0.2 + i * 0.9 * s, s)
         b.notes.append(f"blinks at {onset + 0.2:.1f} s and then every {0.9 * s:.1f} s")
