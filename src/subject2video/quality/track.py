@@ -1,9 +1,9 @@
 """Following the subject through a video: 68 landmarks on every frame, identity on some, and the
 background's motion against the first frame.
 
-Detection (dlib's HOG) runs on the first frame only; later frames place the shape predictor's box
-from the previous frame's landmarks, the way the detector placed it on the first, which is both
-faster and steadier than detecting again. Works on any engine's video.
+Detection (dlib's HOG) runs on every tenth frame; the frames between place the shape predictor's
+box from the previous frame's landmarks, the way the detector placed it, which is faster and
+steadier than detecting every frame. Works on any engine's video.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ import numpy as np
 
 from subject2video.media.faces import FaceAnalyzer
 
+#: The detector runs again on every this-many-th frame: tracking from landmarks alone drifts on
+#: a face that keeps moving (a pan), and a fresh detection re-anchors it.
+DETECT_EVERY = 10
 #: Background motion is measured on every this-many-th frame, at this short side.
 BACKGROUND_STEP = 5
 BACKGROUND_SIDE = 360
@@ -70,7 +73,7 @@ def track(
         if result is None:
             result = Track(size=(frame.shape[1], frame.shape[0]), fps=fps)
         points = None
-        if previous is not None and offsets is not None:
+        if previous is not None and offsets is not None and index % DETECT_EVERY:
             points = analyzer.landmarks(frame, _clip(_box_from(previous, offsets), result.size))
             if not _plausible(points, previous):
                 points = None
