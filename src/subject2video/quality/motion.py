@@ -12,7 +12,7 @@ plan. The table, with the measurement and what counts as found (baseline: the fi
 | nod / shake | pitch / yaw | 3 swings of 4° / 5° |
 | blink / no_blink | eye aspect ratio, both eyes | dips under 75% of the median / never |
 | wink_left / _right | EAR of the screen-left / -right eye | under 75%, and 80% of the other's |
-| smile / frown | mouth width / corners below lip centre | +5% / drop 3% of width, never wider |
+| smile / frown | mouth width, 0.5 s / corners below lip centre | +6% / drop 3%, never 6% wider |
 | laugh | mouth width and inner-lip opening | width +4% and 4 swings of 0.05 |
 | talk / quiet | inner-lip opening / mouth width | 4 swings of 0.05 / at most 1 |
 | surprise | brow height over the eyes, EAR | brows +6% and eyes +8% |
@@ -182,10 +182,10 @@ def _walk(s: Signals, static: bool) -> tuple[bool, float]:
 
 
 def _frown(s: Signals) -> float:
-    """The corners' largest drop, in a video where the mouth never widens (a smile's corners
+    """The corners' largest drop, in a video where the mouth never widens by 6% (a smile's corners
     read as dropping when the head turns)."""
-    widest = float(np.max(s.smooth("width", 0.2)) / np.median(s["width"][:3]))
-    return float(s.delta("corners").max()) if widest < 1.03 else 0.0
+    widest = float(np.max(s.smooth("width", 0.5)) / np.median(s["width"][:3]))
+    return float(s.delta("corners").max()) if widest < 1.06 else 0.0
 
 
 def _breath(s: Signals) -> int:
@@ -222,7 +222,7 @@ def _rules() -> dict[str, Rule]:
         return lambda s, _k: Check(kind, fn(s) >= least, float(fn(s)), text)
 
     def width(s: Signals) -> float:
-        return float(np.max(s.smooth("width", 0.2)) / np.median(s["width"][:3]))
+        return float(np.max(s.smooth("width", 0.5)) / np.median(s["width"][:3]))
 
     def surprise(s: Signals, _k: set[str]) -> Check:
         brows = float(np.max(s.smooth("brows", 0.2)) / np.median(s["brows"][:3]))
@@ -253,7 +253,7 @@ def _rules() -> dict[str, Rule]:
         "wink_right": count(
             "wink_right", lambda s: _wink(s, "r"), 1, "screen-right eye shuts alone"
         ),
-        "smile": count("smile", width, 1.05, "mouth width +5%"),
+        "smile": count("smile", width, 1.06, "mouth width +6%"),
         "frown": count("frown", _frown, 0.03, "corners drop 3% of width, mouth no wider"),
         "talk": count("talk", lambda s: swings(s["opening"], 0.05), 4, "4 lip-opening swings"),
         "quiet": lambda s, _k: Check(
