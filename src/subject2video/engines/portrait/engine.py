@@ -33,8 +33,9 @@ class PortraitEngine:
 
     name = "portrait"
 
-    def __init__(self, prefetch: bool = True) -> None:
-        #: Render the next frames in a thread while the caller encodes this one.
+    def __init__(self, prefetch: bool = False) -> None:
+        #: Render the next frames in a thread while the caller encodes this one. Off by default:
+        #: on two busy cores it gained nothing in two of three benchmark runs (README).
         self.prefetch = prefetch
         #: Seconds spent in each stage of the last video (render includes the consumer's time).
         self.timings: dict[str, float] = {}
