@@ -3,8 +3,8 @@ background's motion against the first frame.
 
 Detection (dlib's HOG) runs on every tenth frame; the other frames place the shape predictor's
 box from the previous frame's landmarks, the way the detector placed it, which is faster and
-steadier than detecting every frame. Where a detection disagrees with the tracked landmarks
-(their boxes overlap by under 90%: tracking has drifted), it takes over. Any engine's video.
+steadier than detecting every frame; the regular detection stops the drift that tracking alone
+shows on a face that keeps moving. Works on any engine's video.
 """
 
 from __future__ import annotations
@@ -81,13 +81,10 @@ def track(
         if points is None or index % DETECT_EVERY == 0:
             faces = analyzer.detect(frame)
             if faces and faces[0].landmarks is not None:
-                tracked = points
                 points = faces[0].landmarks
                 lo, hi = points.min(0), points.max(0)
                 size = np.concatenate([hi - lo, hi - lo])
                 offsets = (np.array(faces[0].box, float) - np.concatenate([lo, hi])) / size
-                if tracked is not None and _overlap(tracked, points) > 0.9:
-                    points = tracked  # still on the face: keep the smoother tracked landmarks
         result.landmarks.append(points)
         previous = points if points is not None else previous
         if points is not None and reference is not None and index % identity_step == 0:
@@ -113,14 +110,6 @@ def _plausible(points: np.ndarray, previous: np.ndarray) -> bool:
     now = np.linalg.norm(points[16] - points[0])
     moved = np.linalg.norm(points.mean(0) - previous.mean(0))
     return bool(0.7 < now / max(span, 1e-6) < 1.4 and moved < 0.5 * span)
-
-
-def _overlap(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of the boxes around two sets of landmarks."""
-    lo, hi = np.maximum(a.min(0), b.min(0)), np.minimum(a.max(0), b.max(0))
-    inter = float(np.prod(np.clip(hi - lo, 0, None)))
-    union = float(np.prod(a.max(0) - a.min(0)) + np.prod(b.max(0) - b.min(0))) - inter
-    return inter / max(union, 1e-6)
 
 
 def _grey(frame: np.ndarray) -> np.ndarray:
