@@ -1,27 +1,24 @@
-"""`make bench`: run every benchmark, print its markdown table, keep the raw figures.
+"""`make bench`: run the benchmarks and print their markdown tables, after the machine they ran on.
 
-Figures go to benchmarks/results/<name>.json (git-ignored); copy the tables into README.md with the
-machine they ran on (printed first).
+`make bench` runs the CPU benchmarks below; `make bench BENCH="api_bench load_bench"` runs the named
+ones; `gpu_bench` (a CUDA device needed) is only run when named. Each is a script in this folder
+that prints its own tables; copy them into README.md with the machine line.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
 import os
 import platform
+import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-#: Module names under benchmarks/, each with main() -> dict and report(dict) -> str.
-BENCHMARKS = ["api_bench", "load_bench"]
+HERE = Path(__file__).resolve().parent
+DEFAULT = ["api_bench", "portrait_bench", "prompt_suite", "scaleout_bench", "load_bench"]
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
+    cpu = platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -32,16 +29,19 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def main(names: list[str]) -> None:
-    results = REPO / "benchmarks" / "results"
-    results.mkdir(exist_ok=True)
-    print(f"Machine: {machine()}\n")
-    for name in names or BENCHMARKS:
-        module = importlib.import_module(f"benchmarks.{name}")
-        outcome = module.main()
-        (results / f"{name}.json").write_text(json.dumps(outcome, indent=2))
-        print(f"## {name}\n\n{module.report(outcome)}\n", flush=True)
+def main(names: list[str]) -> int:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), str(HERE.parent)]),
+    }
+    print(f"Machine: {machine()}", flush=True)
+    failed = 0
+    for name in names or DEFAULT:
+        print(f"\n## {name}\n", flush=True)
+        script = HERE / f"{name}.py"
+        failed |= subprocess.call([sys.executable, str(script)], cwd=HERE.parent, env=env) != 0
+    return failed
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     #: Base URL put into output URLs; default: the URL the server listens on.
     public_url: str | None = None
 
-    engine: str = "camera"
+    engine: str = "portrait"
     nonce_policy: NoncePolicy = NoncePolicy.compat
     nonce_skew_seconds: int = Field(300, ge=1)
 

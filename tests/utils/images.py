@@ -14,6 +14,18 @@ def face_rgb() -> np.ndarray:
     return np.ascontiguousarray(data.astronaut())
 
 
+def second_face_rgb() -> np.ndarray:
+    """Grace Hopper (US Navy photo, public domain), as Matplotlib ships it: 512x600 RGB uint8.
+
+    A second, different person (dlib descriptor distance 0.70 from the astronaut); scikit-image
+    has no other human face.
+    """
+    from matplotlib import cbook
+
+    path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
 def cat_rgb(short_side: int = 360) -> np.ndarray:
     """Chelsea the cat, enlarged so its short side is `short_side`: a valid picture with no face."""
     image = Image.fromarray(data.chelsea())

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 _FACTORIES: dict[str, str | Callable[..., Engine]] = {
     "camera": "subject2video.engines.camera:CameraEngine",
     "diffusion": "subject2video.engines.diffusion.engine:DiffusionEngine",
+    "portrait": "subject2video.engines.portrait:PortraitEngine",
 }
 
 

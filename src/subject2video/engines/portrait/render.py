@@ -1,0 +1,240 @@
+"""Rendering one frame: a piecewise-affine backward warp of the subject over the still plate.
+
+For each frame the deformed mesh is rasterised on two small grids (the subject's box at a fifth
+of full size, the face at up to full size so that eyelids and lips stay sharp), each grid point
+takes the affine map of its triangle back to the photo, the grids are enlarged to full-size remap
+tables, and one `cv2.remap` moves the subject (colour and matte together, as RGBA). The subject is
+laid over the plate, the inner mouth is drawn where the lips part, and the camera moves last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from subject2video.engines.portrait.mesh import INNER_MOUTH, Rig
+
+MOUTH_COLOUR = (52, 20, 22, 255)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A rectangle of the frame (x0, y0, w, h) sampled on a (gw, gh) lattice."""
+
+    x0: int
+    y0: int
+    w: int
+    h: int
+    gw: int
+    gh: int
+
+    @classmethod
+    def over(cls, box: tuple[int, int, int, int], scale: float) -> Grid:
+        x0, y0, x1, y1 = box
+        w, h = x1 - x0, y1 - y0
+        return cls(x0, y0, w, h, max(2, round(w * scale)), max(2, round(h * scale)))
+
+    def points(self) -> tuple[np.ndarray, np.ndarray]:
+        """Frame coordinates of the lattice's points (pixel centres, cv2.resize's convention)."""
+        xs = self.x0 + (np.arange(self.gw) + 0.5) * self.w / self.gw - 0.5
+        ys = self.y0 + (np.arange(self.gh) + 0.5) * self.h / self.gh - 0.5
+        return np.meshgrid(xs, ys)
+
+    def to_grid(self, p: np.ndarray) -> np.ndarray:
+        """Frame coordinates to lattice coordinates."""
+        return np.stack(
+            [(p[:, 0] - self.x0 + 0.5) * self.gw / self.w - 0.5,
+             (p[:, 1] - self.y0 + 0.5) * self.gh / self.h - 0.5], 1,
+        )  # fmt: skip
+
+
+class Renderer:
+    """Holds what every frame shares: the RGBA subject, the plate, the grids, the rig."""
+
+    def __init__(self, image: np.ndarray, alpha: np.ndarray, plate: np.ndarray, rig: Rig) -> None:
+        h, w = alpha.shape
+        self.rig = rig
+        self.size = (w, h)
+        self.subject = np.dstack([image, np.round(alpha * 255).astype(np.uint8)])
+        self.plate = cv2.cvtColor(plate, cv2.COLOR_RGB2RGBA)
+        geo = rig.geo
+        margin = int(0.4 * geo.width + 10)
+        ys, xs = np.nonzero(alpha > 0.01)
+        self.roi = _clip(
+            (xs.min() - margin, ys.min() - margin, xs.max() + margin + 1, ys.max() + margin + 1),
+            w,
+            h,
+        )
+        lm = geo.landmarks
+        fx0, fy0 = lm.min(0) - np.array([0.3, 0.5]) * geo.width
+        fx1, fy1 = lm.max(0) + np.array([0.3, 0.35]) * geo.width
+        rx0, ry0, rx1, ry1 = self.roi
+        self.face_box = (
+            max(rx0, int(fx0)),
+            max(ry0, int(fy0)),
+            min(rx1, int(fx1) + 1),
+            min(ry1, int(fy1) + 1),
+        )
+        self.coarse = Grid.over(self.roi, 0.2)
+        fine = min(1.0, 160.0 / max(1, self.face_box[2] - self.face_box[0]))
+        self.fine = Grid.over(self.face_box, fine)
+        self._lattice = {
+            g: tuple(c.astype(np.float32) for c in g.points()) for g in (self.coarse, self.fine)
+        }
+        self._frame = self.plate.copy()
+        x0, y0, x1, y1 = self.roi
+        self._moved = np.empty((y1 - y0, x1 - x0, 4), np.uint8)
+        self._map_x = np.empty((y1 - y0, x1 - x0), np.float32)
+        self._map_y = np.empty((y1 - y0, x1 - x0), np.float32)
+        tri = rig.rest[rig.triangles]
+        e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
+        self._rest_area = np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) / 2
+
+    def body_maps(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The remap tables of the whole subject box (the coarse grid) for vertex positions."""
+        return self._maps(self.coarse, positions, self._affines(positions))
+
+    def render(
+        self,
+        positions: np.ndarray,
+        mouth_open: float,
+        body: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """The frame (RGBA, before the camera) for deformed vertex positions.
+
+        `body` may give the coarse grid's tables, made in advance (see `PortraitEngine`: the body
+        moves smoothly, so its tables can be made for every other frame and blended).
+        """
+        affines = self._affines(positions)
+        if body is None:
+            body = self._maps(self.coarse, positions, affines)
+        map_x, map_y = self._map_x, self._map_y
+        np.copyto(map_x, body[0])
+        np.copyto(map_y, body[1])
+        fine_x, fine_y = self._maps(self.fine, positions, affines)
+        x0, y0, x1, y1 = self.roi
+        fx0, fy0 = self.face_box[0] - x0, self.face_box[1] - y0
+        map_x[fy0 : fy0 + self.fine.h, fx0 : fx0 + self.fine.w] = fine_x
+        map_y[fy0 : fy0 + self.fine.h, fx0 : fx0 + self.fine.w] = fine_y
+        moved = cv2.remap(
+            self.subject,
+            map_x,
+            map_y,
+            cv2.INTER_LINEAR,
+            dst=self._moved,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        # One frame buffer, reused: only the subject's box changes from frame to frame.
+        frame = self._frame
+        np.copyto(frame[y0:y1, x0:x1], self.plate[y0:y1, x0:x1])
+        _over(moved, frame, (x0, y0))
+        if mouth_open > 0.02:
+            _draw_mouth(frame, positions[INNER_MOUTH], mouth_open)
+        return frame
+
+    def _affines(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per triangle, the affine map from the frame back to the photo, as rows of 6, after a
+        first row for the identity; and the order to draw the triangles in."""
+        tri = self.rig.triangles
+        dst = positions[tri]
+        m = np.concatenate([dst, np.ones((len(tri), 3, 1))], axis=2)
+        det = np.linalg.det(m)
+        sound = np.abs(det) > 1e-3
+        m[~sound] = np.eye(3)
+        solved = np.linalg.solve(m, self.rig.rest[tri])  # (T, 3, 2): [x y 1] @ this = source
+        rows = np.empty((len(tri) + 1, 6), np.float32, order="F")
+        rows[0] = (1, 0, 0, 0, 1, 0)
+        rows[1:, 0:3] = solved[:, :, 0]
+        rows[1:, 3:6] = solved[:, :, 1]
+        rows[1:][~sound] = (1, 0, 0, 0, 1, 0)
+        # Rasterised triangles also claim pixels just past their edges, where the last one drawn
+        # wins and extrapolates its map. Draw the most squeezed triangles (a closing eyelid)
+        # first, so that their steep maps never reach past them into a neighbour's pixels.
+        squeeze = self._rest_area / np.maximum(np.abs(det) / 2, 1e-6)
+        order = np.argsort(-squeeze)
+        return rows, order[sound[order]]
+
+    def _maps(self, grid: Grid, positions: np.ndarray, affines: tuple) -> tuple:
+        """Full-size remap tables over `grid`'s rectangle."""
+        rows, order = affines
+        index = np.zeros((grid.gh, grid.gw), np.int32)
+        corners = np.round(grid.to_grid(positions) * 16).astype(np.int32)
+        tri = self.rig.triangles
+        lo, hi = corners[tri].min(axis=1) >> 4, corners[tri].max(axis=1) >> 4
+        visible = (hi[:, 0] >= 0) & (hi[:, 1] >= 0) & (lo[:, 0] < grid.gw) & (lo[:, 1] < grid.gh)
+        for i in order[visible[order]]:
+            cv2.fillConvexPoly(index, corners[tri[i]], int(i) + 1, cv2.LINE_8, 4)
+        gx, gy = self._lattice[grid]
+        a = [np.take(rows[:, j], index) for j in range(6)]
+        sx = a[0] * gx + a[1] * gy + a[2]
+        sy = a[3] * gx + a[4] * gy + a[5]
+        size = (grid.w, grid.h)
+        return (
+            cv2.resize(sx, size, interpolation=cv2.INTER_LINEAR),
+            cv2.resize(sy, size, interpolation=cv2.INTER_LINEAR),
+        )
+
+
+def _over(subject: np.ndarray, frame: np.ndarray, at: tuple[int, int]) -> None:
+    """Lay the RGBA subject over `frame` at (x, y), in place: copy where opaque, blend the edge."""
+    x0, y0 = at
+    h, w = subject.shape[:2]
+    alpha = subject[:, :, 3]
+    # Within 1/50 of opaque or clear is as good as either: the edge band stays a few px wide.
+    cv2.copyTo(subject, cv2.compare(alpha, 250, cv2.CMP_GT), frame[y0 : y0 + h, x0 : x0 + w])
+    edge = cv2.findNonZero(cv2.inRange(alpha, 5, 250))
+    if edge is None:
+        return
+    edge = edge.reshape(-1, 2)
+    inside = edge[:, 1] * w + edge[:, 0]
+    outside = (edge[:, 1] + y0) * frame.shape[1] + edge[:, 0] + x0
+    pixels, canvas = subject.reshape(-1, 4), frame.reshape(-1, 4)
+    fg = np.take(pixels, inside, axis=0).astype(np.uint16)
+    bg = np.take(canvas, outside, axis=0).astype(np.uint16)
+    a = fg[:, 3:4]
+    canvas[outside] = ((fg * a + bg * (255 - a) + 127) // 255).astype(np.uint8)
+
+
+def _clip(box: tuple[int, int, int, int], w: int, h: int) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = (int(v) for v in box)
+    return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+
+
+def _draw_mouth(frame: np.ndarray, lips: np.ndarray, opening: float) -> None:
+    """Shade the inside of the parted lips: dark towards the throat, the stretched teeth and lip
+    texture still showing through near the upper lip, soft at the edge."""
+    x0, y0 = np.floor(lips.min(0)).astype(int) - 3
+    x1, y1 = np.ceil(lips.max(0)).astype(int) + 4
+    h, w = frame.shape[:2]
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return
+    local = (lips - [x0, y0]) * 16
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(mask, [np.round(local).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    gap = max(1.0, float(np.mean(lips[[7, 6, 5], 1] - lips[[1, 2, 3], 1])))
+    top = float(np.mean(lips[[1, 2, 3], 1])) - y0
+    depth = np.clip((np.arange(y1 - y0, dtype=np.float32) - top) / (0.6 * gap), 0.25, 1.0)
+    soft = cv2.GaussianBlur(mask, (0, 0), max(0.6, 0.12 * gap)).astype(np.float32) / 255
+    weight = (soft * depth[:, None] * min(0.9, 2.5 * opening)).astype(np.float32)
+    patch = frame[y0:y1, x0:x1]
+    inside = np.empty_like(patch)
+    inside[:] = MOUTH_COLOUR
+    inside = cv2.addWeighted(inside, 0.8, patch, 0.2, 0)
+    frame[y0:y1, x0:x1] = cv2.blendLinear(inside, patch, weight, 1 - weight)
+
+
+def camera_matrix(
+    size: tuple[int, int], target: tuple[float, float], zoom: float, pan: float
+) -> np.ndarray | None:
+    """The 2x3 affine of a camera zoomed by `zoom` towards `target`, panned by `pan` widths."""
+    if abs(zoom - 1) < 1e-4 and abs(pan) < 1e-6:
+        return None
+    w, h = size
+    half_w, half_h = w / zoom / 2, h / zoom / 2
+    cx = target[0] + pan * w
+    cx = min(max(cx, half_w), w - half_w)
+    cy = min(max(target[1], half_h), h - half_h)
+    return np.array([[zoom, 0, w / 2 - zoom * cx], [0, zoom, h / 2 - zoom * cy]], np.float64)

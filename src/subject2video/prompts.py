@@ -1,0 +1,210 @@
+"""Reading motion words from a prompt: one vocabulary for the portrait planner and the evaluator.
+
+A prompt is cut into clauses (at punctuation and at "and", "while", "then", "as"); each clause may
+name motions, a direction (left and right are screen left and right, as the viewer sees them) and
+speed or intensity words, which apply to the motions of their own clause only. "dramatic shadows"
+therefore changes nothing, while "dramatically turns left" makes a bigger turn.
+
+Example::
+
+    [m.kind for m in read_prompt("She smiles and slowly turns her head to the left")]
+    # ['smile', 'turn_left']
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: Motion kinds with a direction: the kind is `<verb>_<direction>`.
+DIRECTIONAL = {
+    "turn": ("left", "right"),
+    "look": ("up", "down"),
+    "tilt": ("left", "right"),
+    "pan": ("left", "right"),
+    "wink": ("left", "right"),
+}
+
+#: Every kind the reader can return, with the words that name it (regular expressions).
+_VERBS: list[tuple[str, str]] = [
+    (
+        "static",
+        r"static|locked[- ]off|locked down|fixed camera|still camera|tripod|"
+        r"camera (?:stays|remains|is) (?:still|static|fixed)|no camera (?:move|motion)",
+    ),
+    (
+        "push_in",
+        r"push(?:es|ing)? in|zoom(?:s|ing)? in|dolly(?:ing)? in|dollies in|"
+        r"mov(?:es|ing)? (?:in )?closer|punch(?:es)? in|creeps? in",
+    ),
+    (
+        "pull_out",
+        r"pull(?:s|ing)? (?:out|back|away)|zoom(?:s|ing)? out|dolly(?:ing)? out|"
+        r"dollies out|dollies back|pulls away|widens",
+    ),
+    ("pan", r"pan(?:s|ning|ned)?"),
+    ("no_blink", r"without blinking|(?:does not|doesn't|never) blink|unblinking|stares?|staring"),
+    ("hold_breath", r"holds? (?:her|his|their|a) breath|holding (?:her|his|their) breath"),
+    ("still", r"perfectly still|motionless|frozen|stays? still|remains? still|keeps? still"),
+    ("quiet", r"(?:mouth|lips) (?:stays? |remains? |kept )?(?:closed|shut)|silent(?:ly)?"),
+    ("blink", r"blink(?:s|ing|ed)?"),
+    ("wink", r"wink(?:s|ing|ed)?"),
+    ("laugh", r"laugh(?:s|ing|ed|ter)?|giggl\w*|chuckl\w*"),
+    ("smile", r"smil\w*|grin\w*|beam(?:s|ing)?"),
+    ("frown", r"frown\w*|scowl\w*|sad(?:ly|ness)?|sulk\w*"),
+    (
+        "talk",
+        r"talk\w*|speak\w*|says?|saying|chat\w*|sing(?:s|ing)?|explain\w*|tell(?:s|ing)?|"
+        r"whisper\w*|convers\w*|lip[- ]?sync\w*|mouth(?:s|ing)? words",
+    ),
+    (
+        "surprise",
+        r"surpris\w*|shock\w*|astonish\w*|amaz\w*|gasp\w*|"
+        r"rais(?:es|ing|ed)? (?:her|his|their) (?:eye)?brows|wide[- ]eyed",
+    ),
+    ("nod", r"nod(?:s|ding|ded)?"),
+    ("shake", r"shak(?:es|ing) (?:her|his|their|the) head|head ?shake"),
+    (
+        "tilt",
+        r"tilt(?:s|ing|ed)?|cock(?:s|ing)? (?:her|his|their) head|"
+        r"lean(?:s|ing)? (?:her|his|their) head",
+    ),
+    ("walk", r"walk(?:s|ing|ed)?|strid(?:e|es|ing)|stroll\w*|march\w*|steps? forward"),
+    ("sway", r"sway\w*|rock(?:s|ing)? (?:gently|slowly|back)"),
+    ("breathe", r"breath\w*|sigh\w*|inhal\w*|exhal\w*"),
+    ("turn", r"turn(?:s|ing|ed)?|rotat\w*|swivel\w*|glanc\w*"),
+    (
+        "look",
+        r"look(?:s|ing|ed)?|gaz(?:e|es|ing)|peer\w*|"
+        r"rais(?:es|ing)? (?:her|his|their) (?:head|chin)|"
+        r"lower(?:s|ing)? (?:her|his|their) (?:head|chin|gaze)|glanc\w*",
+    ),
+]
+_VERB_RES = [(kind, re.compile(rf"\b(?:{words})\b")) for kind, words in _VERBS]
+
+_SLOW = re.compile(r"\b(?:slow(?:ly)?|gradual(?:ly)?|leisurely|lazily|unhurried(?:ly)?)\b")
+_FAST = re.compile(
+    r"\b(?:quick(?:ly)?|fast|rapid(?:ly)?|sudden(?:ly)?|brisk(?:ly)?|swift(?:ly)?)\b"
+)
+_GENTLE = re.compile(
+    r"\b(?:gentl[ey]|subtl[ey]|slight(?:ly)?|soft(?:ly)?|a little|barely|faint(?:ly)?|small)\b"
+)
+_STRONG = re.compile(
+    r"\b(?:dramatic(?:ally)?|big|broad(?:ly)?|wide(?:ly)?|vigorous(?:ly)?|energetic(?:ally)?|"
+    r"exaggerated(?:ly)?|strong(?:ly)?|hard|deep(?:ly)?|sharp(?:ly)?|far)\b"
+)
+_DIRECTION = re.compile(r"\b(left|right|up|upward|upwards|down|downward|downwards)\b")
+_SPLIT = re.compile(r"[.,;:!?]+|\b(?:and|while|then|as|before|after|until|with)\b")
+_CAMERA = re.compile(r"\b(?:camera|shot|lens|frame|view|zoom\w*|dolly|pan\w*)\b")
+_LOOK_VERBS = ("turn", "look", "tilt", "pan", "wink")
+
+
+@dataclass(frozen=True)
+class Motion:
+    """One motion a prompt names, with its clause's speed and intensity factors."""
+
+    #: For example "turn_left", "nod", "push_in" (see `KINDS`).
+    kind: str
+    #: Duration factor: above 1 is slower ("slowly"), below 1 quicker ("quickly").
+    slowness: float = 1.0
+    #: Amplitude factor: below 1 is gentler ("subtly"), above 1 stronger ("dramatically").
+    intensity: float = 1.0
+    #: The words that named it.
+    words: str = ""
+
+
+def _direction(text: str, verb: str) -> str | None:
+    """The direction word in `text` that fits `verb` (left/right or up/down), if any."""
+    wanted = DIRECTIONAL.get(verb, ())
+    for match in _DIRECTION.finditer(text):
+        word = match.group(1).removesuffix("wards").removesuffix("ward")
+        if word in wanted:
+            return word
+        if verb == "turn" and word in ("up", "down"):
+            return word  # "turns her face up" is a look up
+        if verb == "look" and word in ("left", "right"):
+            return word
+    return None
+
+
+def _modifiers(clause: str) -> tuple[float, float]:
+    slowness = 1.6 if _SLOW.search(clause) else 0.6 if _FAST.search(clause) else 1.0
+    intensity = 0.6 if _GENTLE.search(clause) else 1.5 if _STRONG.search(clause) else 1.0
+    return slowness, intensity
+
+
+def _clause_motions(
+    clause: str, previous: str | None, carried: tuple[float, float]
+) -> tuple[list[Motion], str | None]:
+    """The motions one clause names; a bare "to the right" repeats the previous verb."""
+    slowness, intensity = _modifiers(clause)
+    slowness = slowness if slowness != 1.0 else carried[0]
+    intensity = intensity if intensity != 1.0 else carried[1]
+    found: list[tuple[int, str, str]] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _VERB_RES:
+        for match in pattern.finditer(clause):
+            span = match.span()
+            if any(a < span[1] and span[0] < b for a, b in taken):
+                continue
+            if kind == "pan" and not _CAMERA.search(clause):
+                continue
+            if kind == "still" and _CAMERA.search(clause):
+                kind = "static"
+            taken.append(span)
+            found.append((span[0], kind, match.group(0)))
+    if not found and previous and _direction(clause, previous):
+        found.append((0, previous, clause.strip()))
+    motions = []
+    last = previous
+    for _, verb, words in sorted(found):
+        kind = verb
+        if verb in DIRECTIONAL or verb == "look":
+            direction = _direction(clause, verb)
+            if verb == "turn" and direction in ("up", "down"):
+                verb = "look"
+            if verb == "look" and direction in ("left", "right"):
+                verb = "turn"
+            if direction is None and verb == "look":
+                continue  # "looks at the camera": no motion named
+            # Without a direction the kind is the bare verb: either way will do.
+            kind = verb if direction is None else f"{verb}_{direction}"
+        if verb in _LOOK_VERBS:
+            last = verb
+        motions.append(Motion(kind, slowness, intensity, words))
+    return motions, last
+
+
+def _only_modifiers(clause: str) -> bool:
+    """Whether a clause holds nothing but speed or intensity words ("slowly", "very gently")."""
+    rest = clause
+    for pattern in (_SLOW, _FAST, _GENTLE, _STRONG):
+        rest = pattern.sub(" ", rest)
+    return not (set(rest.split()) - {"she", "he", "they", "very", "so", "quite", "and"})
+
+
+def read_prompt(prompt: str) -> list[Motion]:
+    """The motions a prompt names, in the order it names them (duplicates kept once)."""
+    text = " ".join(prompt.lower().replace("\u2019", "'").split())
+    motions: list[Motion] = []
+    previous: str | None = None
+    carried = (1.0, 1.0)
+    for clause in _SPLIT.split(text):
+        if not clause or not clause.strip():
+            continue
+        found, previous = _clause_motions(clause, previous, carried)
+        # "slowly and gently, she turns": words in a clause without a motion go to the next.
+        carried = _modifiers(clause) if not found and _only_modifiers(clause) else (1.0, 1.0)
+        for motion in found:
+            if all(m.kind != motion.kind for m in motions):
+                motions.append(motion)
+    # "winks ... with her left eye" names the wink twice: keep the directed one.
+    kinds = {m.kind for m in motions}
+    return [m for m in motions if not any(k.startswith(m.kind + "_") for k in kinds)]
+
+
+#: Every motion kind the reader returns.
+KINDS = sorted(
+    {k for k, _ in _VERBS if k != "look"}
+    | {f"{verb}_{d}" for verb, ds in DIRECTIONAL.items() for d in ds}
+)

@@ -1,0 +1,75 @@
+"""The prompt reader and the motion plan: pure and fast."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from subject2video.engines.portrait.plan import plan_motion
+from subject2video.prompts import read_prompt
+from subject2video.tasks.runner import DEFAULT_PROMPT
+
+
+def kinds(prompt: str) -> list[str]:
+    return [m.kind for m in read_prompt(prompt)]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "expected"),
+    [
+        ("She smiles and slowly turns her head to the left while the camera pushes in",
+         ["smile", "turn_left", "push_in"]),
+        ("he looks up, then looks down", ["look_up", "look_down"]),
+        ("turns her head left and then to the right", ["turn_left", "turn_right"]),
+        ("tilts her head to the right", ["tilt_right"]),
+        ("nods; shakes his head", ["nod", "shake"]),
+        ("blinks and winks with the left eye", ["blink", "wink_left"]),
+        ("laughs, talks, then looks surprised", ["laugh", "talk", "surprise"]),
+        ("breathes slowly and sways", ["breathe", "sway"]),
+        ("walks down the street", ["walk"]),
+        ("the camera zooms out", ["pull_out"]),
+        ("the camera pans right", ["pan_right"]),
+        ("a static camera; she speaks", ["static", "talk"]),
+        ("a locked-off shot of a woman", ["static"]),
+        ("she frowns", ["frown"]),
+        ("looks at the camera", []),
+    ],
+)  # fmt: skip
+def test_reads_motion_words(prompt: str, expected: list[str]) -> None:
+    assert kinds(prompt) == expected
+
+
+def test_modifiers_apply_to_their_own_clause() -> None:
+    motions = {m.kind: m for m in read_prompt("She quickly smiles and slowly turns left")}
+    assert motions["smile"].slowness < 1 < motions["turn_left"].slowness
+    dramatic = read_prompt("creating long, dramatic shadows; she turns left")
+    assert dramatic[0].intensity == 1.0
+    assert read_prompt("gently, she turns left")[0].intensity < 1
+    assert read_prompt("she turns left dramatically")[0].intensity > 1
+
+
+def test_default_prompt_reads_a_gentle_walk() -> None:
+    assert kinds(DEFAULT_PROMPT) == ["walk", "sway"]
+
+
+def test_plan_is_seeded_and_directional() -> None:
+    a = plan_motion("turns her head to the left and smiles", seed=1)
+    b = plan_motion("turns her head to the left and smiles", seed=1)
+    c = plan_motion("turns her head to the left and smiles", seed=2)
+    for name in a.curves:
+        np.testing.assert_array_equal(a.curves[name], b.curves[name])
+    assert any(not np.array_equal(a.curves[n], c.curves[n]) for n in a.curves)
+    assert a.curves["yaw"][-1] < -10 and a.curves["smile"][-1] > 0.9
+    right = plan_motion("turns her head to the right", seed=1)
+    assert right.curves["yaw"][-1] > 10
+
+
+def test_every_plan_has_idle_life() -> None:
+    plan = plan_motion("a portrait of a woman", seed=3)
+    blink = np.minimum(plan.curves["blink_l"], plan.curves["blink_r"])
+    assert blink.max() > 0.99  # at least one full blink
+    assert np.ptp(plan.curves["breath"]) > 1.5
+    assert 0.5 < np.ptp(plan.curves["yaw"]) < 6
+    assert "idle blinks" in plan.describe()
+    still = plan_motion("perfectly still, without blinking", seed=3)
+    assert still.curves["blink_l"].max() == 0 and np.ptp(still.curves["yaw"]) < 1
