@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 import time
@@ -91,6 +92,9 @@ def create_app(settings: Settings) -> FastAPI:
                 name="s2v-expiry",
                 daemon=True,
             ).start()
+        # Everything built so far lives as long as the process: keep it out of the collector's
+        # full passes, which otherwise stall requests for tens of milliseconds (the tail latency).
+        gc.freeze()
         services.ready = True
         logger.info("server ready", extra={"url": settings.base_url, "engine": settings.engine})
         try:
