@@ -117,6 +117,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     openapi.install(app)
+    app.router.routes[0:0] = routes.FAST_ROUTES
     app.include_router(routes.router)
     app.include_router(minimax.router)
     app.include_router(files.router)

@@ -75,31 +75,33 @@ class _SqliteReader:
         self.task_columns = [c.name for c in _TASKS.columns]
         self.output_columns = [c.name for c in _OUTPUTS.columns]
         self.json_columns = {c.name for c in _TASKS.columns if isinstance(c.type, JSON)}
-        task_list = ", ".join(self.task_columns)
-        self.by_id = f"SELECT {task_list} FROM tasks WHERE project_id = ? AND id = ?"
-        self.by_token = (
-            f"SELECT {task_list} FROM tasks WHERE project_id = ? AND socketaccesstoken = ?"
+        # One statement: the task and its outputs (none: one row of NULL output columns).
+        columns = [f"t.{c}" for c in self.task_columns] + [f"o.{c}" for c in self.output_columns]
+        select_join = (
+            f"SELECT {', '.join(columns)} FROM tasks AS t "
+            "LEFT JOIN outputs AS o ON o.task_id = t.id WHERE t.project_id = ? AND "
         )
-        self.outputs = (
-            f"SELECT {', '.join(self.output_columns)} FROM outputs WHERE task_id = ? ORDER BY id"
-        )
+        self.by_id = select_join + "t.id = ? ORDER BY o.id"
+        self.by_token = select_join + "t.socketaccesstoken = ? ORDER BY o.id"
 
     def find_with_outputs(
         self, project_id: int, task_id: int | None, tasktoken: str | None
     ) -> tuple[Any, list[Any]] | None:
         if task_id is not None:
-            row = self.conn.execute(self.by_id, (project_id, task_id)).fetchone()
+            rows = self.conn.execute(self.by_id, (project_id, task_id)).fetchall()
         else:
-            row = self.conn.execute(self.by_token, (project_id, tasktoken)).fetchone()
-        if row is None:
+            rows = self.conn.execute(self.by_token, (project_id, tasktoken)).fetchall()
+        if not rows:
             return None
-        task = dict(zip(self.task_columns, row, strict=True))
+        split = len(self.task_columns)
+        task = dict(zip(self.task_columns, rows[0][:split], strict=True))
         for name in self.json_columns:
             if task[name] is not None:
                 task[name] = json.loads(task[name])
         outputs = [
-            SimpleNamespace(**dict(zip(self.output_columns, out, strict=True)))
-            for out in self.conn.execute(self.outputs, (task["id"],))
+            SimpleNamespace(**dict(zip(self.output_columns, row[split:], strict=True)))
+            for row in rows
+            if row[split] is not None
         ]
         return SimpleNamespace(**task), outputs
 
