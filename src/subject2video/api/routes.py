@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -16,7 +17,7 @@ from subject2video.api.deps import Services, authorize
 from subject2video.api.errors import NOT_FOUND, ApiError
 from subject2video.api.openapi import LIST_FIELDS, REF_FIELDS, RUN_FIELDS, TOOL_FIELDS, route
 from subject2video.api.tool import tool_detail
-from subject2video.tasks.models import Task
+from subject2video.tasks.models import Project, Task
 from subject2video.tasks.service import TaskRef, model_slug_ok
 from subject2video.tasks.wire import task_dict
 
@@ -61,6 +62,19 @@ async def run_task(owner: str, project: str, request: Request) -> dict[str, Any]
     }
 
 
+async def _change_task(
+    request: Request, change: Callable[[Services, Project, TaskRef], Any]
+) -> dict[str, Any]:
+    """Authorize, name the task, apply `change` on the thread pool; answer like Detail."""
+    services, caller = await authorize(request)
+    ref = await _ref(request, services)
+
+    def work() -> dict[str, Any]:
+        return _tasklist(services, [change(services, caller, ref)])
+
+    return await run_in_threadpool(work)
+
+
 async def _ref(request: Request, services: Services) -> TaskRef:
     fields, _ = await read_fields(request, services.settings.max_body_bytes)
     return TaskRef.parse(fields)
@@ -84,13 +98,7 @@ async def task_detail(request: Request) -> FastJSONResponse:
     openapi_extra=route(REF_FIELDS, 409),
 )
 async def task_cancel(request: Request) -> dict[str, Any]:
-    services, caller = await authorize(request)
-    ref = await _ref(request, services)
-
-    def work() -> dict[str, Any]:
-        return _tasklist(services, [services.tasks.cancel(caller, ref)])
-
-    return await run_in_threadpool(work)
+    return await _change_task(request, lambda s, caller, ref: s.tasks.cancel(caller, ref))
 
 
 @router.post(
@@ -99,13 +107,7 @@ async def task_cancel(request: Request) -> dict[str, Any]:
     openapi_extra=route(REF_FIELDS, 409),
 )
 async def task_kill(request: Request) -> dict[str, Any]:
-    services, caller = await authorize(request)
-    ref = await _ref(request, services)
-
-    def work() -> dict[str, Any]:
-        return _tasklist(services, [services.tasks.kill(caller, ref)])
-
-    return await run_in_threadpool(work)
+    return await _change_task(request, lambda s, caller, ref: s.tasks.kill(caller, ref))
 
 
 @router.post(
@@ -130,13 +132,9 @@ async def task_list(request: Request) -> dict[str, Any]:
     openapi_extra=route(REF_FIELDS, 409),
 )
 async def task_io_delete(request: Request) -> dict[str, Any]:
-    services, caller = await authorize(request)
-    ref = await _ref(request, services)
-
-    def work() -> dict[str, Any]:
-        return _tasklist(services, [services.tasks.delete_io(caller, ref, services.outputs)])
-
-    return await run_in_threadpool(work)
+    return await _change_task(
+        request, lambda s, caller, ref: s.tasks.delete_io(caller, ref, s.outputs)
+    )
 
 
 @router.post("/Tool/Detail", summary="The model's parameters", openapi_extra=route(TOOL_FIELDS))
