@@ -14,6 +14,8 @@ from subject2video.tasks.status import FINAL, Status
 from subject2video.tasks.store import Store
 from subject2video.tasks.wire import elapsed_seconds
 
+_FINAL = frozenset(s.value for s in FINAL)
+
 
 class StoreCollector(Collector):
     """Counts read from the store, so every API replica reports the same truth."""
@@ -50,7 +52,7 @@ class Metrics:
 
     def on_event(self, event: Event) -> None:
         """Observe a task's duration when it reaches a final status."""
-        if event.type not in {s.value for s in FINAL}:
+        if event.type not in _FINAL:
             return
         task = self.store.get(event.task_id)
         if task is not None:

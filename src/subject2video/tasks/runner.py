@@ -66,7 +66,6 @@ class TaskContext:
     _last_poll: float = 0.0
     _last_pct: int = -100
     _last_emit: float = 0.0
-    lines: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
     def check_cancelled(self) -> None:
@@ -109,7 +108,6 @@ class TaskContext:
         self.runner.announce_progress(self.task, message)
 
     def log(self, line: str) -> None:
-        self.lines.append(line)
         self.runner.store.append_debug(self.task.id, line)
 
 

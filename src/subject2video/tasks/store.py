@@ -514,7 +514,3 @@ class Store:
                     )
                 )
             )
-
-    def delivery_for(self, task_id: int) -> Delivery | None:
-        with self.session() as s:
-            return s.scalar(select(Delivery).where(Delivery.task_id == task_id))
