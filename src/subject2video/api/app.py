@@ -139,8 +139,7 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_extra={"responses": {"503": {"description": "Starting: not ready yet"}}},
     )
     async def readyz(services: ServicesDep) -> JSONResponse:
-        ready = app.state.dispatcher.ready
-        worker = ready.is_set() if isinstance(ready, threading.Event) else bool(ready)
+        worker = app.state.dispatcher.is_ready()
         ok = services.ready and worker
         return JSONResponse(
             {"status": "ready" if ok else "starting", "worker": worker}, 200 if ok else 503

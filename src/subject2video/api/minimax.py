@@ -41,12 +41,21 @@ from starlette.concurrency import run_in_threadpool
 
 from subject2video.api.body import read_body
 from subject2video.api.deps import Services
-from subject2video.api.errors import CONCURRENCY, ApiError
+from subject2video.api.errors import ApiError
 from subject2video.api.openapi import MINIMAX_GENERATION, MINIMAX_READ
-from subject2video.errors import ImageError, InputError
+from subject2video.contract import IMAGE_PARAM, parse_run
+from subject2video.errors import (
+    Conflict,
+    Failure,
+    FetchError,
+    ImageError,
+    InputError,
+    LimitReached,
+    NotFound,
+    ServiceError,
+)
 from subject2video.media.images import load_image, sniff_format
 from subject2video.tasks.models import Output, Project, Task
-from subject2video.tasks.runner import IMAGE_PARAM
 from subject2video.tasks.service import TaskRef, Upload
 from subject2video.tasks.status import Status
 from subject2video.tasks.wire import output_url
@@ -101,22 +110,36 @@ def invalid(message: str) -> MinimaxError:
     return MinimaxError(Code.invalid_params, f"invalid params, {message}")
 
 
+#: Domain error → MiniMax code, for errors raised while answering a request. The first class in
+#: an error's MRO that is here wins; any other error is 1000.
+REQUEST_ERRORS: dict[type[ServiceError], Code] = {
+    LimitReached: Code.rate_limit,
+    FetchError: Code.invalid_params,
+    ImageError: Code.image_rejected,
+    InputError: Code.invalid_params,
+    NotFound: Code.invalid_params,
+    Conflict: Code.invalid_params,
+}
+#: A failed task's stored failure kind → the code its query answer carries (others: 1000).
+FAILURE_CODES: dict[str, Code] = {Failure.image.value: Code.image_rejected}
+_WORDING = {Code.rate_limit: "rate limit exceeded: ", Code.invalid_params: "invalid params, "}
+
+
 def error_code(exc: Exception) -> tuple[Code, str]:
     """The MiniMax code and message for an exception raised while answering a request."""
     if isinstance(exc, MinimaxError):
         return exc.code, exc.message
-    if isinstance(exc, ApiError):
-        if exc.code == CONCURRENCY:
-            return Code.rate_limit, f"rate limit exceeded: {exc.message}"
+    if isinstance(exc, ServiceError):
+        code = next((REQUEST_ERRORS[c] for c in type(exc).__mro__ if c in REQUEST_ERRORS), None)
+        if code is None:
+            return Code.unknown, exc.message
+        return code, _WORDING.get(code, "") + exc.message
+    if isinstance(exc, ApiError):  # what only HTTP knows: authentication, an unreadable body
         if exc.status == 401:
             return Code.not_authorized, exc.message
-        if exc.status in (400, 404, 409, 413):
+        if exc.status in (400, 413):
             return Code.invalid_params, f"invalid params, {exc.message}"
         return Code.unknown, exc.message
-    if isinstance(exc, ImageError):
-        return Code.image_rejected, exc.message
-    if isinstance(exc, InputError):
-        return Code.invalid_params, f"invalid params, {exc.message}"
     return Code.unknown, "unknown error; the server log has the details"
 
 
@@ -148,9 +171,7 @@ def failure(task: Task) -> tuple[Code, str]:
     if task.status == Status.cancel.value:
         return Code.unknown, "task was cancelled"
     reason = task.debugerror or "task failed"
-    if f"[{IMAGE_PARAM}]" in reason:
-        return Code.image_rejected, reason
-    return Code.unknown, reason
+    return FAILURE_CODES.get(task.failure or "", Code.unknown), reason
 
 
 def query_body(
@@ -271,7 +292,7 @@ async def _answer(
         body = await work()
     except Exception as exc:
         code, message = error_code(exc)
-        if code == Code.unknown and not isinstance(exc, ApiError):
+        if code == Code.unknown and not isinstance(exc, ApiError | ServiceError):
             logger.exception("MiniMax route failed")
         return JSONResponse({**empty, "base_resp": base_resp(code, message)})
     return JSONResponse({"base_resp": OK, **body})
@@ -310,12 +331,15 @@ async def video_generation(request: Request) -> JSONResponse:
         except ValueError:
             raise invalid("the body is not valid JSON") from None
         fields, image = parse_request(data)
-        image_fields, upload = await run_in_threadpool(image_input, image)
-        task = await run_in_threadpool(
-            lambda: services.tasks.run(
-                caller, {**fields, **image_fields}, upload, callback_dialect=DIALECT
-            )
-        )
+
+        def create() -> Task:
+            image_fields, upload = image_input(image)
+            size = len(upload.data) if upload is not None else None
+            checks = services.tasks.check_url
+            run = parse_run({**fields, **image_fields}, upload_size=size, check_url=checks)
+            return services.tasks.run(caller, run, upload, callback_dialect=DIALECT)
+
+        task = await run_in_threadpool(create)
         return {"task_id": str(task.id)}
 
     return await _answer(work, {"task_id": ""})

@@ -12,6 +12,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from subject2video.contract import CALLBACK, IMAGE, PROMPT, SEED, Param
+
 #: The Wiro envelope: every JSON answer of a Wiro route has these.
 ENVELOPE: dict[str, Any] = {
     "type": "object",
@@ -55,12 +57,24 @@ SECURITY_SCHEMES: dict[str, Any] = {
 }
 
 _TEXT = {"type": "string"}
+
+
+def _field(param: Param) -> dict[str, Any]:
+    """A Run parameter's OpenAPI schema, from its contract declaration."""
+    schema: dict[str, Any] = dict(_TEXT)
+    if param.description:
+        schema["description"] = param.description
+    if "maxlength" in param.limits:
+        schema["maxLength"] = param.limits["maxlength"]
+    return schema
+
+
 RUN_FIELDS: dict[str, Any] = {
-    "inputImageFirstUrl": {**_TEXT, "description": "http(s) URL of a JPEG, PNG or WebP"},
-    "inputImageUrl": {**_TEXT, "description": "alias of inputImageFirstUrl"},
-    "prompt": {**_TEXT, "maxLength": 2000},
-    "callbackUrl": {**_TEXT, "description": "http(s) URL that receives the final Detail"},
-    "seed": _TEXT,
+    IMAGE.name: _field(IMAGE),
+    "inputImageUrl": {**_TEXT, "description": f"alias of {IMAGE.name}"},
+    PROMPT.name: _field(PROMPT),
+    CALLBACK.name: _field(CALLBACK),
+    SEED.name: _field(SEED),
 }
 REF_FIELDS: dict[str, Any] = {"taskid": _TEXT, "tasktoken": _TEXT, "socketaccesstoken": _TEXT}
 LIST_FIELDS: dict[str, Any] = {

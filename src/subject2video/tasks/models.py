@@ -62,6 +62,8 @@ class Task(Base):
     pexit: Mapped[str | None] = mapped_column(String(4), nullable=True)
     debugoutput: Mapped[str] = mapped_column(Text, default="")
     debugerror: Mapped[str] = mapped_column(Text, default="")
+    #: Why the task ended without a video (errors.Failure), so no dialect parses `debugerror`.
+    failure: Mapped[str | None] = mapped_column(String(20), nullable=True)
     #: How many times a worker claimed it (a claim after a worker died is a retry).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[str] = mapped_column(String(200), default="")

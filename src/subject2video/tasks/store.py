@@ -15,7 +15,6 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -34,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from subject2video.tasks.models import TIME_FIELDS, Delivery, Nonce, Output, Project, Task
-from subject2video.tasks.status import FINAL, RUNNING, Status
+from subject2video.tasks.status import FINAL, Status
 
 logger = logging.getLogger(__name__)
 
@@ -111,14 +110,6 @@ class _SqliteReader:
 
 class ActiveLimitReached(Exception):
     """The project already has as many unfinished tasks as it may."""
-
-
-@dataclass(frozen=True)
-class Recovery:
-    """What `recover()` found after a restart."""
-
-    requeued: list[int]
-    failed: list[int]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -355,50 +346,9 @@ class Store:
             )
             return list(rows)
 
-    def recover(self, *, max_attempts: int, worker: str | None = None) -> Recovery:
-        """Requeue tasks a dead worker held (all, or `worker`'s); fail them past `max_attempts`."""
-        requeued: list[int] = []
-        failed: list[int] = []
-        for task in self.unfinished():
-            status = Status(task.status)
-            if status not in RUNNING or (worker is not None and task.worker != worker):
-                continue
-            if task.attempts < max_attempts:
-                note = (
-                    f"worker stopped during {status.value}; retrying (attempt {task.attempts + 1})"
-                )
-                requeue = self.transition(
-                    task.id, Status.queue, allowed_from=[status], worker="", claim=""
-                )
-                if requeue:
-                    self.append_debug(task.id, note)
-                    requeued.append(task.id)
-            else:
-                reason = (
-                    f"the worker stopped while running this task {task.attempts} times; "
-                    "giving up (see the server log)"
-                )
-                if self.fail(task.id, reason, allowed_from=[status]):
-                    failed.append(task.id)
-        return Recovery(requeued=requeued, failed=failed)
-
-    def fail(
-        self,
-        task_id: int,
-        reason: str,
-        *,
-        allowed_from: Iterable[Status],
-        holder: str | None = None,
-    ) -> bool:
-        """End a task at task_postprocess_end with pexit 1 and `reason` in debugerror."""
-        return self.transition(
-            task_id,
-            Status.postprocess_end,
-            allowed_from=allowed_from,
-            holder=holder,
-            pexit="1",
-            debugerror=reason,
-        )
+    def requeue(self, task_id: int, status: Status) -> bool:
+        """Put a task a dead worker held at `status` back in the queue, its claim cleared."""
+        return self.transition(task_id, Status.queue, allowed_from=[status], worker="", claim="")
 
     def queued_ids(self) -> list[int]:
         with self.session() as s:

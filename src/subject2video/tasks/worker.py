@@ -12,7 +12,6 @@ from typing import Any
 from subject2video.config import Settings
 from subject2video.engines.registry import create_engine
 from subject2video.logs import configure_logging
-from subject2video.tasks import callbacks
 from subject2video.tasks.events import Event
 from subject2video.tasks.runner import Runner
 from subject2video.tasks.store import Store
@@ -24,13 +23,7 @@ def build_runner(settings: Settings, store: Store, **kwargs: Any) -> Runner:
     """A runner with its engine loaded (the slow part of a worker's start)."""
     engine = create_engine(settings.engine, settings)
     engine.setup()
-    return Runner(
-        settings,
-        store,
-        engine,
-        on_final=lambda task_id: callbacks.enqueue(store, settings, task_id),
-        **kwargs,
-    )
+    return Runner(settings, store, engine, **kwargs)
 
 
 def _die_with_parent() -> None:

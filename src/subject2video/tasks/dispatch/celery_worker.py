@@ -19,7 +19,7 @@ import redis
 from subject2video.config import Settings
 from subject2video.tasks.bus import KILLS, RedisBus, Subscriber
 from subject2video.tasks.dispatch.celery import RUN_TASK, make_celery, queue_name, worker_argv
-from subject2video.tasks.dispatch.local import LocalDispatcher
+from subject2video.tasks.dispatch.supervisor import Supervisor
 from subject2video.tasks.status import Status
 from subject2video.tasks.store import Store
 
@@ -39,8 +39,8 @@ class WorkerProcess:
         self.name = f"{socket.gethostname()}.{os.getpid()}"
         self.store = Store(settings.db_url)
         self.bus = RedisBus(settings.events_url)
-        self.supervisor = LocalDispatcher(
-            settings, self.store, self.bus.publish, prefix=f"celery@{self.name}", standalone=False
+        self.supervisor = Supervisor(
+            settings, self.store, self.bus.publish, prefix=f"celery@{self.name}"
         )
         self.kills = Subscriber(settings.events_url, KILLS, self._on_kill)
         self._stop = threading.Event()

@@ -1,231 +1,47 @@
-"""The embedded deployment's dispatcher: one worker process beside the API, fed through a queue.
+"""The embedded deployment's dispatcher: one engine process beside the API, fed from the store.
 
-The store stays the source of truth: the queue carries task ids only, and after any worker death the
-queue is rebuilt from the store. Kill is cooperative first (a shared flag the engine checks between
-frames); if the worker has not let go of the task after the grace period, the process is ended and
-replaced.
-
-The same supervisor runs inside each `s2v worker` of the scale-out deployment (`standalone=False`):
-there the broker, not the store, says which task runs next, and `run_and_wait` runs one.
+The store stays the source of truth: the queue to the child carries task ids only, and each new
+child (at start, after a death, after a kill it ignored) is given every queued task again. At
+start-up the tasks a previous run left running are recovered first (requeued, or failed after
+`S2V_TASK_MAX_ATTEMPTS`).
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
-import queue
-import threading
-import time
-from typing import Any
 
 from subject2video.config import Settings
-from subject2video.tasks import callbacks
-from subject2video.tasks.events import Event, EventSink
-from subject2video.tasks.status import ORDER, Status
+from subject2video.tasks.dispatch.supervisor import Supervisor
+from subject2video.tasks.events import EventSink
+from subject2video.tasks.lifecycle import Lifecycle
 from subject2video.tasks.store import Store
-from subject2video.tasks.worker import local_worker_main
 
 logger = logging.getLogger(__name__)
 
 
 class LocalDispatcher:
-    """Owns one worker process and replaces it when it dies or must be killed."""
+    """The `Dispatcher` of `s2v serve` without a broker: a supervised local engine process."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        store: Store,
-        publish: EventSink,
-        *,
-        prefix: str = "local",
-        standalone: bool = True,
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.publish = publish
-        #: The child's name in the store is `<prefix>-<pid>`: what recovery looks for.
-        self.prefix = prefix
-        #: Standalone: this process owns every task (recover all, feed all queued at start).
-        self.standalone = standalone
-        self._ctx = mp.get_context("spawn")
-        self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._proc: Any = None
-        self._tasks: Any = None
-        self._events: Any = None
-        self._kill: Any = None
-        self._current: int | None = None
-        self._reader: threading.Thread | None = None
-        self._done = threading.Condition(self._lock)
-        self._finished: set[int] = set()
-        self._waiting: set[int] = set()
-        self.ready = threading.Event()
-
-    # -- lifecycle --------------------------------------------------------------------------
+    def __init__(self, settings: Settings, store: Store, publish: EventSink) -> None:
+        self.lifecycle = Lifecycle(settings, store, publish)
+        self.supervisor = Supervisor(
+            settings, store, publish, prefix="local", feed=store.queued_ids
+        )
 
     def start(self) -> None:
-        """Recover what a previous run left, start the worker, queue every queued task."""
-        if self.standalone:
-            recovery = self.store.recover(max_attempts=self.settings.task_max_attempts)
-            if recovery.requeued or recovery.failed:
-                logger.info(
-                    "recovered tasks",
-                    extra={"requeued": recovery.requeued, "failed": recovery.failed},
-                )
-            for task_id in recovery.failed:
-                callbacks.enqueue(self.store, self.settings, task_id)
-        self._spawn()
-        self._reader = threading.Thread(target=self._read_events, name="s2v-dispatch", daemon=True)
-        self._reader.start()
+        """Recover what a previous run left, then start the engine process."""
+        self.lifecycle.recover()
+        self.supervisor.start()
 
-    def stop(self, timeout: float = 3.0) -> None:
-        """Stop the worker; a task it was running is retried at the next start."""
-        self._stopping.set()
-        with self._lock:
-            proc = self._proc
-            if proc is not None and proc.is_alive():
-                self._tasks.put(None)
-                proc.join(timeout if self._current is None else 0.2)
-                if proc.is_alive():
-                    proc.kill()
-                    proc.join(5)
-        if self._reader is not None:
-            self._reader.join(timeout=2)
-
-    # -- the dispatcher protocol ----------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop the engine process; a task it was running is retried at the next start."""
+        self.supervisor.stop()
 
     def submit(self, task_id: int) -> None:
-        with self._lock:
-            self._tasks.put(task_id)
+        self.supervisor.submit(task_id)
 
     def kill(self, task_id: int) -> None:
-        """Ask the worker to drop `task_id`; end the worker if it has not after the grace period."""
-        with self._lock:
-            if self._current != task_id or self._kill.value == task_id:
-                return
-            self._kill.value = task_id
-        timer = threading.Timer(self.settings.kill_grace_seconds, self._enforce_kill, (task_id,))
-        timer.daemon = True
-        timer.start()
+        self.supervisor.kill(task_id)
 
-    def run_and_wait(self, task_id: int, timeout: float) -> bool:
-        """Hand `task_id` to the child and wait until it let go of it (done, killed or died)."""
-        with self._done:
-            self._finished.discard(task_id)
-            self._waiting.add(task_id)
-            self._tasks.put(task_id)
-            try:
-                return self._done.wait_for(lambda: task_id in self._finished, timeout)
-            finally:
-                self._waiting.discard(task_id)
-                self._finished.discard(task_id)
-
-    @property
-    def label(self) -> str | None:
-        """The running child's worker name in the store."""
-        return f"{self.prefix}-{self._proc.pid}" if self._proc is not None else None
-
-    @property
-    def current(self) -> int | None:
-        return self._current
-
-    @property
-    def worker_pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    # -- internals --------------------------------------------------------------------------
-
-    def _spawn(self) -> None:
-        """Start a worker with fresh queues (a killed process can leave a queue's lock held)."""
-        with self._lock:
-            self._tasks = self._ctx.Queue()
-            self._events = self._ctx.Queue()
-            self._kill = self._ctx.RawValue("q", -1)
-            self._current = None
-            self.ready.clear()
-            settings_data = self.settings.model_dump()
-            self._proc = self._ctx.Process(
-                target=local_worker_main,
-                args=(settings_data, self._tasks, self._events, self._kill, self.prefix),
-                name="s2v-worker",
-                daemon=True,
-            )
-            self._proc.start()
-            if self.standalone:
-                for task_id in self.store.queued_ids():
-                    self._tasks.put(task_id)
-        logger.info("worker started", extra={"pid": self._proc.pid})
-
-    def _read_events(self) -> None:
-        while not self._stopping.is_set():
-            events, proc = self._events, self._proc
-            try:
-                item = events.get(timeout=0.2)
-            except queue.Empty:
-                if not proc.is_alive() and not self._stopping.is_set():
-                    self._worker_died(proc)
-                continue
-            except (EOFError, OSError):
-                time.sleep(0.05)
-                continue
-            self._handle(item)
-
-    def _handle(self, item: dict[str, Any]) -> None:
-        kind = item.pop("kind")
-        if kind == "event":
-            self.publish(Event.from_dict(item))
-        elif kind == "busy":
-            self._current = item["task_id"]
-        elif kind == "idle":
-            with self._lock:
-                self._current = None
-                self._kill.value = -1
-                self._let_go(item["task_id"])
-        elif kind == "ready":
-            self.ready.set()
-
-    def _enforce_kill(self, task_id: int) -> None:
-        with self._lock:
-            if self._current != task_id or self._stopping.is_set():
-                return
-            logger.warning("worker ignored a kill; ending it", extra={"task_id": task_id})
-            proc = self._proc
-            proc.kill()
-            proc.join(5)
-            self._finish_killed(task_id)
-            self._let_go(task_id)
-            self._spawn()
-
-    def _finish_killed(self, task_id: int) -> None:
-        task = self.store.get(task_id)
-        allowed = [s for s in ORDER if not s.is_final]
-        if task and self.store.transition(task_id, Status.cancel, allowed_from=allowed):
-            self.publish(Event(Status.cancel.value, task_id, task.socketaccesstoken))
-            callbacks.enqueue(self.store, self.settings, task_id)
-
-    def _worker_died(self, proc: Any) -> None:
-        with self._lock:
-            if proc is not self._proc:
-                return
-            logger.error(
-                "worker died",
-                extra={"pid": proc.pid, "exitcode": proc.exitcode, "task_id": self._current},
-            )
-            recovery = self.store.recover(
-                max_attempts=self.settings.task_max_attempts, worker=f"{self.prefix}-{proc.pid}"
-            )
-            for task_id in recovery.failed:
-                task = self.store.get(task_id)
-                if task:
-                    self.publish(
-                        Event(Status.postprocess_end.value, task_id, task.socketaccesstoken, [])
-                    )
-                callbacks.enqueue(self.store, self.settings, task_id)
-            for waiting in list(self._waiting):
-                self._let_go(waiting)
-            self._spawn()
-
-    def _let_go(self, task_id: int) -> None:
-        """Wake `run_and_wait`: the child no longer holds `task_id`. Call with the lock held."""
-        self._finished.add(task_id)
-        self._done.notify_all()
+    def is_ready(self) -> bool:
+        return self.supervisor.is_ready()

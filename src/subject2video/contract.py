@@ -1,0 +1,283 @@
+"""The Run contract, declared once: the model, its parameters, their aliases, defaults and limits.
+
+Every dialect parses its request into one `RunInput`; the service stores it, the runner reads it
+back, and Tool/Detail, the OpenAPI document, the image checks and the face preview all read the
+declarations below. Nothing else spells a parameter name, a default or a limit. (In the spirit of
+cog's typed inputs: one declaration feeds validation and the published schema.)
+
+Wiro's Run is fixed by the hosted model: 6 s at 25 fps (150 frames), the short side 720. The other
+dialects may ask for lengths and sizes within `SECONDS` and `SHORT_SIDES`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from subject2video.errors import InputError, TooLarge
+
+# -- the model ------------------------------------------------------------------------------
+
+#: The hosted model this server stands in for; its slug is served by the Run route.
+MODEL_OWNER = "MiniMax"
+MODEL_PROJECT = "image-to-video-hailuo-01-subject"
+
+# -- the output -----------------------------------------------------------------------------
+
+FPS = 25
+#: Wiro's length: six seconds.
+DEFAULT_SECONDS = 6
+FRAMES = DEFAULT_SECONDS * FPS
+#: Wiro's output size: the photo's aspect with this short side.
+SHORT_SIDE = 720
+#: Lengths (seconds) and short sides (pixels) a dialect may ask for, both ends included.
+SECONDS = (2, 12)
+SHORT_SIDES = (480, 1080)
+
+# -- the image ------------------------------------------------------------------------------
+
+#: The image URL parameter, the name every image error is reported under.
+IMAGE_PARAM = "inputImageFirstUrl"
+#: The multipart upload field (also accepted as a URL when it is text).
+UPLOAD_PARAM = "inputImageFirst"
+#: Where a URL may come, in order of precedence.
+IMAGE_URL_ALIASES = (IMAGE_PARAM, "inputImageUrl", UPLOAD_PARAM)
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+MIN_SHORT_SIDE = 300
+#: Accepted width:height ratios, both ends included: 2:5 (portrait) to 5:2 (landscape).
+ASPECT_MIN = (2, 5)
+ASPECT_MAX = (5, 2)
+IMAGE_FORMATS = ("jpeg", "png", "webp")
+
+# -- text -----------------------------------------------------------------------------------
+
+MAX_PROMPT = 2000
+MAX_SEED_DIGITS = 20
+_SEED = re.compile(rf"-?[0-9]{{1,{MAX_SEED_DIGITS}}}")
+DEFAULT_PROMPT = (
+    "A cinematic, sun-drenched photograph of a stylish woman walking on a sidewalk in Los "
+    "Angeles. The scene is framed by a row of iconic palm trees lining the street, their "
+    "fronds swaying gently against a clear blue sky. The woman is dressed in fashionable, "
+    "casual clothing suitable for the warm weather, and she has a relaxed and confident "
+    "stride. The light is golden, suggesting either early morning or late afternoon, creating "
+    "long, dramatic shadows. In the background, there are hints of classic L.A. architecture "
+    "and the cityscape. The image should be captured with a wide-angle lens to emphasize the "
+    "scale of the palm trees and the expansive urban environment, with a shallow depth of "
+    "field to focus on the woman."
+)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of Run, as Tool/Detail publishes it and the parsers check it."""
+
+    name: str
+    label: str
+    help: str
+    #: Tool/Detail's input type: "text", "textarea" or "number".
+    type: str
+    required: bool = False
+    default: Any = ""
+    #: Other names a caller may use, as Tool/Detail lists them.
+    alternatives: tuple[str, ...] = ()
+    #: Tool/Detail's `limits` object (omitted when empty).
+    limits: Mapping[str, Any] = field(default_factory=dict)
+    #: For the OpenAPI document.
+    description: str = ""
+
+
+IMAGE = Param(
+    name=IMAGE_PARAM,
+    label="Subject Reference Image URL",
+    help="The model will generate a video based on the subject uploaded through this parameter. "
+    "Currently, only a human face accepted.",
+    type="text",
+    required=True,
+    alternatives=(f"{UPLOAD_PARAM} (file upload)", "inputImageUrl"),
+    limits={
+        "formats": list(IMAGE_FORMATS),
+        "maxbytes": MAX_IMAGE_BYTES,
+        "minshortside": MIN_SHORT_SIDE,
+        "aspect": [f"{ASPECT_MIN[0]}:{ASPECT_MIN[1]}", f"{ASPECT_MAX[0]}:{ASPECT_MAX[1]}"],
+        "maxpixels": MAX_PIXELS,
+    },
+    description="http(s) URL of a JPEG, PNG or WebP",
+)
+PROMPT = Param(
+    name="prompt",
+    label="prompt",
+    help="The prompt to generate the video.",
+    type="textarea",
+    default=DEFAULT_PROMPT,
+    limits={"maxlength": MAX_PROMPT},
+)
+SEED = Param(
+    name="seed",
+    label="seed",
+    help="Optional integer: the same seed and inputs give the same video.",
+    type="number",
+)
+CALLBACK = Param(
+    name="callbackUrl",
+    label="callback URL",
+    help="An http(s) URL that receives the task's Detail body when it ends.",
+    type="text",
+    description="http(s) URL that receives the final Detail",
+)
+#: Run's parameters, in Tool/Detail's order. Other fields of a Run body are ignored.
+PARAMETERS: tuple[Param, ...] = (IMAGE, PROMPT, SEED, CALLBACK)
+
+
+@dataclass(frozen=True)
+class RunInput:
+    """One validated Run, whatever dialect asked for it."""
+
+    #: The image URL; None when the image was uploaded (the upload's file name is then `upload`).
+    image_url: str | None = None
+    upload: str | None = None
+    prompt: str | None = None
+    #: The seed as the caller wrote it (kept as given, as Detail shows it).
+    seed: str | None = None
+    callback_url: str | None = None
+    seconds: int = DEFAULT_SECONDS
+    short_side: int = SHORT_SIDE
+
+    @property
+    def frames(self) -> int:
+        return self.seconds * FPS
+
+    @property
+    def prompt_or_default(self) -> str:
+        return self.prompt or DEFAULT_PROMPT
+
+    def with_upload(self, filename: str) -> RunInput:
+        return replace(self, image_url=None, upload=filename)
+
+    def parameters(self) -> dict[str, Any]:
+        """The task's stored parameters (Detail shows them): the caller's inputs as given."""
+        params: dict[str, Any] = {}
+        if self.upload is not None:
+            params[UPLOAD_PARAM] = self.upload
+        elif self.image_url:
+            params[IMAGE_PARAM] = self.image_url
+        for name, value in (
+            (PROMPT.name, self.prompt),
+            (SEED.name, self.seed),
+            (CALLBACK.name, self.callback_url),
+        ):
+            if value:
+                params[name] = value
+        if self.seconds != DEFAULT_SECONDS:
+            params["seconds"] = self.seconds
+        if self.short_side != SHORT_SIDE:
+            params["shortSide"] = self.short_side
+        return params
+
+    @classmethod
+    def from_parameters(cls, params: Mapping[str, Any]) -> RunInput:
+        """A stored task's input, read back (the runner's side of `parameters()`)."""
+        url = _text(params.get(IMAGE_PARAM)) or _text(params.get("inputImageUrl"))
+        return cls(
+            image_url=url or None,
+            upload=_text(params.get(UPLOAD_PARAM)) or None,
+            prompt=_text(params.get(PROMPT.name)) or None,
+            seed=_text(params.get(SEED.name)) or None,
+            callback_url=_text(params.get(CALLBACK.name)) or None,
+            seconds=int(params.get("seconds") or DEFAULT_SECONDS),
+            short_side=int(params.get("shortSide") or SHORT_SIDE),
+        )
+
+    def seed_value(self, task_uuid: str) -> int:
+        """The seed to render with: the caller's, or one derived from the task, so that a rerun
+        of the task repeats it."""
+        parsed = parse_seed(self.seed)
+        if parsed is not None:
+            return parsed % 2**32
+        return int(hashlib.sha256(task_uuid.encode()).hexdigest()[:8], 16)
+
+
+def image_url_of(fields: Mapping[str, Any]) -> str:
+    """The image URL a request names, under any of its aliases ('' if none is text)."""
+    for name in IMAGE_URL_ALIASES:
+        value = _text(fields.get(name))
+        if value:
+            return value
+    return ""
+
+
+def check_upload(size: int) -> None:
+    """Refuse an empty or oversized uploaded image before it is stored."""
+    if size > MAX_IMAGE_BYTES:
+        raise TooLarge(
+            f"Request parameter [{UPLOAD_PARAM}] is {size} bytes; at most 20 MB are accepted",
+            parameter=UPLOAD_PARAM,
+        )
+    if size == 0:
+        raise InputError(
+            f"Request parameter [{UPLOAD_PARAM}] is an empty file", parameter=UPLOAD_PARAM
+        )
+
+
+def parse_seed(value: Any) -> int | None:
+    """A seed as an integer; None when none was given. Refuses anything but a decimal integer of
+    at most `MAX_SEED_DIGITS` ASCII digits (so "²", "--5" or 5000 digits fail at Run)."""
+    text = _text(value) if not isinstance(value, int) else str(value)
+    if not text:
+        return None
+    if not _SEED.fullmatch(text):
+        raise InputError(
+            f"Request parameter [{SEED.name}] must be an integer, got {text!r}",
+            parameter=SEED.name,
+        )
+    return int(text)
+
+
+#: Checks a URL against the server's fetch rules, raising InputError naming the parameter.
+UrlCheck = Callable[[str, str], None]
+
+
+def parse_run(
+    fields: Mapping[str, Any], *, upload_size: int | None = None, check_url: UrlCheck | None = None
+) -> RunInput:
+    """Check Wiro-named Run fields (any dialect's request, renamed) and return the input.
+
+    `upload_size` is the uploaded image's size (None: no upload, so an image URL is required).
+    `check_url(url, parameter)` applies the server's fetch rules to the callback and image URLs.
+    """
+    callback = str(fields.get(CALLBACK.name) or "").strip()
+    if callback and check_url is not None:
+        check_url(callback, CALLBACK.name)
+    url = ""
+    if upload_size is not None:
+        check_upload(upload_size)
+    else:
+        url = image_url_of(fields)
+        if not url:
+            raise InputError(f"Request parameter [{IMAGE_PARAM}] required", parameter=IMAGE_PARAM)
+        if check_url is not None:
+            check_url(url, IMAGE_PARAM)
+    prompt = fields.get(PROMPT.name)
+    if prompt is not None and not isinstance(prompt, str):
+        raise InputError(f"Request parameter [{PROMPT.name}] must be text", parameter=PROMPT.name)
+    if prompt and len(prompt) > MAX_PROMPT:
+        raise InputError(
+            f"Request parameter [{PROMPT.name}] is {len(prompt)} characters; "
+            f"at most {MAX_PROMPT} are accepted",
+            parameter=PROMPT.name,
+        )
+    seed = _text(fields.get(SEED.name))
+    parse_seed(seed)
+    return RunInput(
+        image_url=url or None,
+        prompt=prompt or None,
+        seed=seed or None,
+        callback_url=callback or None,
+    )
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
