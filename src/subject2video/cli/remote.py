@@ -6,6 +6,7 @@ Their shared options (`--base-url`, `--api-key`, `--api-secret`, `--json`) live 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -140,40 +141,28 @@ def _task_call(
     typer.echo(json.dumps(task.raw) if as_json else _describe(task))
 
 
-@task_app.command("show")
-def task_show(
-    task: TaskArg,
-    base_url: BaseUrl = LOCAL_URL,
-    api_key: ApiKey = None,
-    api_secret: ApiSecret = None,
-    as_json: AsJson = False,
-) -> None:
-    """Show one task (Task/Detail)."""
-    _task_call("detail", task, base_url, api_key, api_secret, as_json)
+def _task_command(action: str, doc: str) -> Callable[..., None]:
+    """A `s2v task <verb> TASK` command calling the client's `action` on one task."""
+
+    def command(
+        task: TaskArg,
+        base_url: BaseUrl = LOCAL_URL,
+        api_key: ApiKey = None,
+        api_secret: ApiSecret = None,
+        as_json: AsJson = False,
+    ) -> None:
+        _task_call(action, task, base_url, api_key, api_secret, as_json)
+
+    command.__doc__ = doc
+    return command
 
 
-@task_app.command("cancel")
-def task_cancel(
-    task: TaskArg,
-    base_url: BaseUrl = LOCAL_URL,
-    api_key: ApiKey = None,
-    api_secret: ApiSecret = None,
-    as_json: AsJson = False,
-) -> None:
-    """Cancel a task that has not started (Task/Cancel)."""
-    _task_call("cancel", task, base_url, api_key, api_secret, as_json)
-
-
-@task_app.command("kill")
-def task_kill(
-    task: TaskArg,
-    base_url: BaseUrl = LOCAL_URL,
-    api_key: ApiKey = None,
-    api_secret: ApiSecret = None,
-    as_json: AsJson = False,
-) -> None:
-    """Stop a task at any non-final status (Task/Kill)."""
-    _task_call("kill", task, base_url, api_key, api_secret, as_json)
+for _name, _action, _doc in (
+    ("show", "detail", "Show one task (Task/Detail)."),
+    ("cancel", "cancel", "Cancel a task that has not started (Task/Cancel)."),
+    ("kill", "kill", "Stop a task at any non-final status (Task/Kill)."),
+):
+    task_app.command(_name)(_task_command(_action, _doc))
 
 
 @task_app.command("list")
