@@ -99,3 +99,32 @@ def test_ignored_kill_ends_the_process_and_the_task(local: tuple[Harness, Any]) 
         lambda: dispatcher.is_ready() and dispatcher.supervisor.worker_pid != first,
         "a new engine process",
     )
+
+
+def test_start_up_ends_what_a_dead_server_left(tmp_path: Path) -> None:
+    """A task whose worker died with the last server, its attempts spent, is ended at start-up."""
+    settings = make_settings(tmp_path / "data", task_max_attempts=1)
+    settings.data_dir.mkdir(parents=True)
+    store = Store(settings.db_url)
+    store.create_schema()
+    events: list[Event] = []
+    dispatcher = LocalDispatcher(settings, store, events.append)
+    harness = Harness(
+        settings,
+        store,
+        events,
+        RecordingDispatcher(),
+        TaskService(settings, store, RecordingDispatcher(), events.append),
+        store.create_project("p"),
+    )
+    task = harness.submit()
+    harness.start(task.id, worker="local-99999")
+    dispatcher.start()
+    try:
+        ended = harness.task(task.id)
+        assert (ended.status, ended.failure) == (Status.postprocess_end.value, "worker")
+        assert harness.types(task.id)[-2:] == ["task_error", "task_postprocess_end"]
+        assert len(harness.deliveries(task.id)) == 1
+    finally:
+        dispatcher.stop()
+        store.dispose()
