@@ -147,7 +147,7 @@ def test_slow_loris_does_not_hold_the_server(
     for thread in threads:
         thread.start()
     try:
-        time.sleep(1.0)
+        time.sleep(1.0)  # on purpose: the 20 slow clients are connected and trickling first
         started = time.monotonic()
         task = _finished(hardened, keyonly, face)
         assert task["pexit"] == "0"
