@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.server
@@ -9,6 +10,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -138,6 +140,22 @@ class Server:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:] if self.log_path else ""
+
+    def callbacks_settled(self, timeout: float = 30) -> None:
+        """Wait until the store holds no pending callback: each is delivered or given up, so no
+        further delivery can come. A bounded poll: the store belongs to the server's process."""
+        db = f"file:{self.data_dir / 's2v.db'}?mode=ro"
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.closing(sqlite3.connect(db, uri=True)) as conn:
+                (pending,) = conn.execute(
+                    "SELECT count(*) FROM deliveries WHERE state = 'pending'"
+                ).fetchone()
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{pending} callbacks still pending: {self.log()}")
+            time.sleep(0.1)
 
     # -- API helpers ------------------------------------------------------------------------
 
