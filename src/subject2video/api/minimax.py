@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import re
 import time
@@ -43,7 +42,7 @@ from subject2video.api.body import read_body
 from subject2video.api.deps import Services
 from subject2video.api.errors import ApiError
 from subject2video.api.openapi import MINIMAX_GENERATION, MINIMAX_READ
-from subject2video.contract import IMAGE_PARAM, parse_run
+from subject2video.contract import IMAGE_PARAM, load_json, parse_run, parse_task_id
 from subject2video.errors import (
     Conflict,
     Failure,
@@ -326,10 +325,7 @@ async def video_generation(request: Request) -> JSONResponse:
         services, caller = await _caller(request)
         limit = services.settings.max_body_bytes * 4 // 3 + 65536
         raw = await read_body(request, limit)
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise invalid("the body is not valid JSON") from None
+        data = load_json(raw)  # InputError (2013): not JSON, or nested too deep
         fields, image = parse_request(data)
 
         def create() -> Task:
@@ -354,9 +350,9 @@ async def query_video_generation(request: Request, task_id: str = "") -> JSONRes
     async def work() -> dict[str, Any]:
         services, caller = await _caller(request)
         raw = task_id.strip()
-        if not raw.isdigit():
+        if not raw:
             raise invalid("task_id is required and must be a task id")
-        ref = TaskRef(task_id=int(raw))
+        ref = TaskRef(task_id=parse_task_id(raw))
         task, outputs = await services.read(services.tasks.detail, caller, ref)
         size = None
         if outputs and outputs[0].width is None:

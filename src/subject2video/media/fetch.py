@@ -131,6 +131,8 @@ def _resolve(
     try:
         parsed = httpx.URL(url)
         host = parsed.raw_host.decode("ascii")
+        # Decoding the IDNA form can fail too ("http://xn--/" is a malformed A-label).
+        unicode_host = parsed.host
         port = parsed.port
     except (httpx.InvalidURL, UnicodeError, ValueError, TypeError) as exc:
         raise refuse("is not a valid URL") from exc
@@ -138,8 +140,10 @@ def _resolve(
         raise refuse("must be an http or https URL")
     if not host:
         raise refuse("has no host name")
+    if port is not None and not 0 < port < 65536:
+        raise refuse(f"has port {port}; a port is 1 to 65535")
     names, networks = _parse_allow(policy.allow)
-    named = _normal_host(host) in names or _normal_host(parsed.host) in names
+    named = _normal_host(host) in names or _normal_host(unicode_host) in names
     addresses: list[IPAddress] = []
     for address in _lookup(host, port or _DEFAULT_PORTS[parsed.scheme], refuse):
         # Judge and connect to the IPv4 address itself, not its IPv4-mapped IPv6 form.
