@@ -52,6 +52,7 @@ from subject2video.errors import (
     LimitReached,
     NotFound,
     ServiceError,
+    StorageError,
 )
 from subject2video.media.images import load_image, sniff_format
 from subject2video.tasks.models import Output, Project, Task
@@ -81,6 +82,8 @@ class Code(IntEnum):
     rate_limit = 1002
     #: No `Authorization: Bearer <key>` header.
     not_authorized = 1004
+    #: Internal service error: here, the server's storage failed (HTTP 503 with Retry-After).
+    service_error = 1013
     #: The input image was rejected (type, size, shape, no face, could not be fetched).
     image_rejected = 1026
     #: Invalid parameters.
@@ -118,6 +121,7 @@ REQUEST_ERRORS: dict[type[ServiceError], Code] = {
     InputError: Code.invalid_params,
     NotFound: Code.invalid_params,
     Conflict: Code.invalid_params,
+    StorageError: Code.service_error,
 }
 #: A failed task's stored failure kind → the code its query answer carries (others: 1000).
 FAILURE_CODES: dict[str, Code] = {Failure.image.value: Code.image_rejected}
@@ -293,7 +297,10 @@ async def _answer(
         code, message = error_code(exc)
         if code == Code.unknown and not isinstance(exc, ApiError | ServiceError):
             logger.exception("MiniMax route failed")
-        return JSONResponse({**empty, "base_resp": base_resp(code, message)})
+        body = {**empty, "base_resp": base_resp(code, message)}
+        if isinstance(exc, StorageError):  # the machine's fault: say when to come back
+            return JSONResponse(body, 503, headers={"Retry-After": str(exc.retry_after)})
+        return JSONResponse(body)
     return JSONResponse({"base_resp": OK, **body})
 
 

@@ -226,7 +226,7 @@ class Runner:
     def preprocess(self, task: Task, context: TaskContext) -> GenerationRequest:
         """Fetch and check the image, find the subject's face, fix the output form."""
         self._advance(task, Status.preprocess_start)
-        data = self._input_bytes(task)
+        data = self._input_bytes(task, context)
         context.check_cancelled()
         image = load_image(data, parameter=IMAGE_PARAM)
         face = self.analyzer.subject(image.array, parameter=IMAGE_PARAM)
@@ -318,13 +318,14 @@ class Runner:
         self.store.update_fields(task.id, progress=message)
         self.publish(Event(Status.output.value, task.id, task.socketaccesstoken, message))
 
-    def _input_bytes(self, task: Task) -> bytes:
+    def _input_bytes(self, task: Task, context: TaskContext) -> bytes:
         if task.input_path:
             return self.inputs.read(task.input_path.removeprefix("inputs/"))
         url = RunInput.from_parameters(task.parameters).image_url
         if not url:
             raise InputError(f"Request parameter [{IMAGE_PARAM}] required", parameter=IMAGE_PARAM)
-        return fetch(url, self.policy, parameter=IMAGE_PARAM)
+        # The task's kill and time limit reach into the fetch: a trickling host holds nobody.
+        return fetch(url, self.policy, parameter=IMAGE_PARAM, check=context.check_cancelled)
 
     def _advance(self, task: Task, to: Status, **fields: Any) -> None:
         """Move to the next (unfinished) status; a failed compare-and-set means it was killed."""

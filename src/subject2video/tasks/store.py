@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
@@ -466,9 +466,15 @@ class Store:
         return True
 
     def lease_due_deliveries(
-        self, now: float, *, lease_seconds: float, limit: int = 20
+        self,
+        now: float,
+        *,
+        lease_seconds: float,
+        limit: int = 20,
+        accept: Callable[[Delivery], bool] | None = None,
     ) -> list[Delivery]:
-        """Take the deliveries that are due and not leased by another process."""
+        """Take the deliveries that are due and not leased by another process; with `accept`,
+        only those it accepts (it is asked in order of due time, of a few times `limit`)."""
         taken: list[Delivery] = []
         with self.session() as s:
             due = list(
@@ -478,10 +484,14 @@ class Store:
                         Delivery.state == "pending", Delivery.due <= now, Delivery.lease_until < now
                     )
                     .order_by(Delivery.due)
-                    .limit(limit)
+                    .limit(limit if accept is None else limit * 5)
                 )
             )
         for d in due:
+            if len(taken) >= limit:
+                break
+            if accept is not None and not accept(d):
+                continue
             with self.session() as s:
                 result = s.execute(
                     update(Delivery)
