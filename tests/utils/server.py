@@ -75,6 +75,8 @@ class Server:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    #: Start in a process group of its own, so a test can signal the whole group (as systemd does).
+    own_group: bool = False
 
     @property
     def url(self) -> str:
@@ -107,6 +109,7 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=REPO,
+                start_new_session=self.own_group,
             )
         self.wait_ready(timeout)
         return self

@@ -20,9 +20,11 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
+from multiprocessing import resource_tracker
 from typing import Any
 
 from subject2video.config import Settings
@@ -31,6 +33,7 @@ from subject2video.tasks.events import Event, EventSink
 from subject2video.tasks.lifecycle import Lifecycle
 from subject2video.tasks.store import Store
 from subject2video.tasks.worker import local_worker_main
+from subject2video.tasks.workfiles import remove_work_files
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +84,7 @@ class Supervisor:
 
     def start(self) -> None:
         """Start the child and the thread that reads its events."""
+        _start_resource_tracker()
         self._spawn()
         self._reader = threading.Thread(target=self._read_events, name="s2v-dispatch", daemon=True)
         self._reader.start()
@@ -122,6 +126,7 @@ class Supervisor:
         proc.join(5)
         if task_id is None:
             return
+        remove_work_files(self.settings, task_id)
         try:
             self.lifecycle.release(task_id, why="the server stopped")
         except Exception:  # the store failed too: recovery at the next start counts it
@@ -272,6 +277,7 @@ class Supervisor:
             proc = self._proc
             proc.kill()
             proc.join(5)
+            remove_work_files(self.settings, task_id)
             try:
                 # Usually the API already ended it (task_cancel); this ends it if it did not.
                 self.lifecycle.cancel(task_id)
@@ -289,6 +295,8 @@ class Supervisor:
                 extra={"pid": proc.pid, "exitcode": proc.exitcode, "task_id": self._current},
             )
             label = f"{self.prefix}-{proc.pid}"
+            if self._current is not None:
+                remove_work_files(self.settings, self._current)
             try:
                 self.lifecycle.recover(worker=label)
             except Exception as exc:  # the store failed: recover later, replace the child now
@@ -302,3 +310,17 @@ class Supervisor:
         """Wake `run_and_wait`: the child no longer holds `task_id`. Call with the lock held."""
         self._finished.add(task_id)
         self._done.notify_all()
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with SIGHUP ignored (it ignores SIGINT and SIGTERM
+    by itself): a SIGHUP to the process group must not end it, or it is relaunched and its
+    bookkeeping lost (tracebacks at exit)."""
+    if threading.current_thread() is not threading.main_thread():
+        resource_tracker.ensure_running()
+        return
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.signal(signal.SIGHUP, previous)
