@@ -47,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 #: How often the runner re-reads the store for a kill made elsewhere (another API replica).
 STORE_POLL_SECONDS = 0.5
+#: A task put back this many times for storage faults fails the next time (a storage failure).
+STORAGE_RETRIES = 3
 #: A progress step that took at least this long is announced even under 5% of the work.
 PROGRESS_EVERY_SECONDS = 0.5
 
@@ -133,6 +135,8 @@ class Runner:
         self.health = StorageHealth(settings, store)
         #: Tasks (id, claim) this runner could not end or put back because storage failed.
         self._stranded: list[tuple[int, str | None]] = []
+        #: How often each task was put back for a storage fault by this runner.
+        self._storage_tries: dict[int, int] = {}
 
     # -- the sentence -----------------------------------------------------------------------
 
@@ -188,16 +192,19 @@ class Runner:
     # -- storage faults -----------------------------------------------------------------------
 
     def _storage_failed(self, task: Task, exc: StorageError) -> None:
-        """The machine failed under a running task: while storage is unfit the task goes back to
-        the queue (no attempt spent) and waits; a one-off fault fails it as a storage failure."""
+        """The machine failed under a running task: the task goes back to the queue (no attempt
+        spent) and waits until storage is fit again; the same task failing on storage
+        `STORAGE_RETRIES` times here (its input file lost, say) fails, as a storage failure."""
         extra = {"task_id": task.id}
-        problem = self.health.problem()
-        if problem is None:
+        tries = self._storage_tries.get(task.id, 0) + 1
+        self._storage_tries[task.id] = tries
+        if tries > STORAGE_RETRIES:
             logger.warning("task failed on storage: %s", exc.message, extra=extra)
+            self._storage_tries.pop(task.id, None)
             fail = self.lifecycle.fail
             self._end(task, fail, task.id, exc.message, exc.failure, holder=task.claim)
             return
-        logger.warning("storage failed under a task; it waits: %s", problem, extra=extra)
+        logger.warning("storage failed under a task; it waits: %s", exc.message, extra=extra)
         self._end(task, self._release, task.id, task.claim)
         raise StorageError(exc.message, task_id=task.id) from exc
 
