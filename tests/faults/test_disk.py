@@ -26,15 +26,11 @@ from tests.utils.server import Server
 def fill(directory: Path) -> Path:
     """Write a file until the disk is full; returns it."""
     filler = directory / "filler.bin"
-    chunk = b"\0" * (1 << 20)
-    with filler.open("wb") as out, contextlib.suppress(OSError):
-        while True:
-            out.write(chunk)
-            out.flush()
-    with filler.open("ab") as out, contextlib.suppress(OSError):  # the last few KB
-        while True:
-            out.write(b"\0" * 4096)
-            out.flush()
+    with filler.open("wb", buffering=0) as out:
+        for size in (1 << 20, 4096):  # megabytes, then the last few kilobytes
+            with contextlib.suppress(OSError):
+                while True:
+                    out.write(b"\0" * size)
     return filler
 
 
