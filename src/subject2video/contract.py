@@ -12,12 +12,13 @@ dialects may ask for lengths and sizes within `SECONDS` and `SHORT_SIDES`.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from subject2video.errors import InputError, TooLarge
+from subject2video.errors import InputError, NotFound, TooLarge
 
 # -- the model ------------------------------------------------------------------------------
 
@@ -57,6 +58,16 @@ IMAGE_FORMATS = ("jpeg", "png", "webp")
 
 MAX_PROMPT = 2000
 MAX_SEED_DIGITS = 20
+#: Any URL a caller gives (image, callback): longer is refused before it is parsed.
+MAX_URL = 2048
+#: Any other text field of any request (names, tokens, orders...).
+MAX_TEXT = 4096
+#: How deep a JSON body may nest: Run's bodies are flat; 32 leaves room for any dialect.
+MAX_JSON_DEPTH = 32
+#: Task ids are 64-bit in the store: a longer number names no task (and must not overflow).
+MAX_TASK_ID_DIGITS = 18
+#: Socket access tokens are 30 characters; a token past this length names no task.
+MAX_TOKEN = 64
 _SEED = re.compile(rf"-?[0-9]{{1,{MAX_SEED_DIGITS}}}")
 DEFAULT_PROMPT = (
     "A cinematic, sun-drenched photograph of a stylish woman walking on a sidewalk in Los "
@@ -236,6 +247,94 @@ def parse_seed(value: Any) -> int | None:
     return int(text)
 
 
+def check_text(value: Any, parameter: str, limit: int = MAX_TEXT) -> str:
+    """`value` as text that a store, a log and a JSON answer can all hold: valid Unicode (JSON
+    may smuggle a lone surrogate in as "\\ud800"), without NUL, at most `limit` characters."""
+    if not isinstance(value, str):
+        raise InputError(f"Request parameter [{parameter}] must be text", parameter=parameter)
+    if len(value) > limit:
+        raise InputError(
+            f"Request parameter [{parameter}] is {len(value)} characters; "
+            f"at most {limit} are accepted",
+            parameter=parameter,
+        )
+    if "\x00" in value or not _encodable(value):
+        raise InputError(
+            f"Request parameter [{parameter}] is not valid Unicode text "
+            "(a lone surrogate or a NUL character)",
+            parameter=parameter,
+        )
+    return value
+
+
+def check_fields(fields: Mapping[str, Any]) -> None:
+    """Every text field of a parsed body is valid Unicode and within `MAX_TEXT`, whether read or
+    ignored later (field names included): what the door lets in, every later step can hold."""
+    for name, value in fields.items():
+        check_text(name, "(a field name)", 256)
+        if isinstance(value, str):
+            limit = max(MAX_TEXT, MAX_PROMPT, MAX_URL)
+            check_text(value, name, limit)
+
+
+def load_json(raw: bytes | str) -> Any:
+    """A JSON document nested at most `MAX_JSON_DEPTH` deep; InputError for anything else (the
+    parser's own recursion limit is never reached)."""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise InputError(
+            f"Request body nests JSON more than {MAX_JSON_DEPTH} levels deep", parameter="body"
+        )
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise InputError("Request body is not valid JSON", parameter="body") from None
+
+
+def parse_task_id(raw: Any) -> int:
+    """A task id as the store holds it; NotFound for anything that cannot name a task (a
+    non-ASCII digit such as "²", a sign, more than 18 digits)."""
+    text = raw.strip() if isinstance(raw, str) else str(raw)
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_TASK_ID_DIGITS:
+        raise NotFound("There is no task yet.")
+    return int(text)
+
+
+def token_ok(value: str) -> bool:
+    """Whether `value` could be a socket access token (ASCII letters and digits, bounded)."""
+    return 0 < len(value) <= MAX_TOKEN and value.isascii() and value.isalnum()
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of [ and { in a JSON text, strings skipped (linear, no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 #: Checks a URL against the server's fetch rules, raising InputError naming the parameter.
 UrlCheck = Callable[[str, str], None]
 
@@ -248,7 +347,10 @@ def parse_run(
     `upload_size` is the uploaded image's size (None: no upload, so an image URL is required).
     `check_url(url, parameter)` applies the server's fetch rules to the callback and image URLs.
     """
+    check_fields(fields)
     callback = str(fields.get(CALLBACK.name) or "").strip()
+    if callback:
+        check_text(callback, CALLBACK.name, MAX_URL)
     if callback and check_url is not None:
         check_url(callback, CALLBACK.name)
     url = ""
@@ -258,17 +360,14 @@ def parse_run(
         url = image_url_of(fields)
         if not url:
             raise InputError(f"Request parameter [{IMAGE_PARAM}] required", parameter=IMAGE_PARAM)
+        check_text(url, IMAGE_PARAM, MAX_URL)
         if check_url is not None:
             check_url(url, IMAGE_PARAM)
     prompt = fields.get(PROMPT.name)
     if prompt is not None and not isinstance(prompt, str):
         raise InputError(f"Request parameter [{PROMPT.name}] must be text", parameter=PROMPT.name)
-    if prompt and len(prompt) > MAX_PROMPT:
-        raise InputError(
-            f"Request parameter [{PROMPT.name}] is {len(prompt)} characters; "
-            f"at most {MAX_PROMPT} are accepted",
-            parameter=PROMPT.name,
-        )
+    if prompt:
+        check_text(prompt, PROMPT.name, MAX_PROMPT)
     seed = _text(fields.get(SEED.name))
     parse_seed(seed)
     return RunInput(

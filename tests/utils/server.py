@@ -77,6 +77,10 @@ class Server:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    #: Start in a process group of its own, so a test can signal the whole group (as systemd does).
+    own_group: bool = False
+    #: Where the server's log goes (default: the data directory, unless that disk is the test's).
+    log_dir: Path | None = None
 
     @property
     def url(self) -> str:
@@ -101,7 +105,7 @@ class Server:
 
     def start(self, timeout: float = 60) -> Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.data_dir / f"server-{self.port}.log"
+        self.log_path = (self.log_dir or self.data_dir) / f"server-{self.port}.log"
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [*S2V, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
@@ -109,6 +113,7 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=REPO,
+                start_new_session=self.own_group,
             )
         self.wait_ready(timeout)
         return self

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import re
 import time
@@ -43,7 +42,7 @@ from subject2video.api.body import read_body
 from subject2video.api.deps import Services
 from subject2video.api.errors import ApiError
 from subject2video.api.openapi import MINIMAX_GENERATION, MINIMAX_READ
-from subject2video.contract import IMAGE_PARAM, parse_run
+from subject2video.contract import IMAGE_PARAM, load_json, parse_run, parse_task_id
 from subject2video.errors import (
     Conflict,
     Failure,
@@ -53,6 +52,7 @@ from subject2video.errors import (
     LimitReached,
     NotFound,
     ServiceError,
+    StorageError,
 )
 from subject2video.media.images import load_image, sniff_format
 from subject2video.tasks.models import Output, Project, Task
@@ -82,6 +82,8 @@ class Code(IntEnum):
     rate_limit = 1002
     #: No `Authorization: Bearer <key>` header.
     not_authorized = 1004
+    #: Internal service error: here, the server's storage failed (HTTP 503 with Retry-After).
+    service_error = 1013
     #: The input image was rejected (type, size, shape, no face, could not be fetched).
     image_rejected = 1026
     #: Invalid parameters.
@@ -119,6 +121,7 @@ REQUEST_ERRORS: dict[type[ServiceError], Code] = {
     InputError: Code.invalid_params,
     NotFound: Code.invalid_params,
     Conflict: Code.invalid_params,
+    StorageError: Code.service_error,
 }
 #: A failed task's stored failure kind → the code its query answer carries (others: 1000).
 FAILURE_CODES: dict[str, Code] = {Failure.image.value: Code.image_rejected}
@@ -294,7 +297,10 @@ async def _answer(
         code, message = error_code(exc)
         if code == Code.unknown and not isinstance(exc, ApiError | ServiceError):
             logger.exception("MiniMax route failed")
-        return JSONResponse({**empty, "base_resp": base_resp(code, message)})
+        body = {**empty, "base_resp": base_resp(code, message)}
+        if isinstance(exc, StorageError):  # the machine's fault: say when to come back
+            return JSONResponse(body, 503, headers={"Retry-After": str(exc.retry_after)})
+        return JSONResponse(body)
     return JSONResponse({"base_resp": OK, **body})
 
 
@@ -326,10 +332,7 @@ async def video_generation(request: Request) -> JSONResponse:
         services, caller = await _caller(request)
         limit = services.settings.max_body_bytes * 4 // 3 + 65536
         raw = await read_body(request, limit)
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise invalid("the body is not valid JSON") from None
+        data = load_json(raw)  # InputError (2013): not JSON, or nested too deep
         fields, image = parse_request(data)
 
         def create() -> Task:
@@ -354,9 +357,9 @@ async def query_video_generation(request: Request, task_id: str = "") -> JSONRes
     async def work() -> dict[str, Any]:
         services, caller = await _caller(request)
         raw = task_id.strip()
-        if not raw.isdigit():
+        if not raw:
             raise invalid("task_id is required and must be a task id")
-        ref = TaskRef(task_id=int(raw))
+        ref = TaskRef(task_id=parse_task_id(raw))
         task, outputs = await services.read(services.tasks.detail, caller, ref)
         size = None
         if outputs and outputs[0].width is None:

@@ -118,7 +118,7 @@ def test_bad_images(image: str, expected: int) -> None:
         (NotFound("There is no task yet."), 2013),
         (Conflict("Task is not in a cancellable state."), 2013),
         (TooLarge("too large"), 2013),
-        (StorageError("disk full"), 1000),
+        (StorageError("disk full"), 1013),
         (ApiError("too large", status=413), 2013),
         (ApiError("auth", status=401), 1004),
         (ApiError("fault", status=500), 1000),
