@@ -40,6 +40,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from subject2video.api import openai_content
+from subject2video.api import openai_openapi as doc
 from subject2video.api.body import read_body
 from subject2video.api.deps import Services
 from subject2video.api.errors import ApiError
@@ -241,7 +242,7 @@ def parse_create(
 # -- routes ---------------------------------------------------------------------------------
 
 
-@router.post("/videos", summary="OpenAI: create a video from a photo", include_in_schema=True)
+@router.post("/videos", summary="OpenAI: create a video from a photo", openapi_extra=doc.CREATE)
 async def create_video(request: Request) -> Response:
     """Create a video job: the person in `input_reference` animated as `prompt` asks."""
 
@@ -262,7 +263,7 @@ async def create_video(request: Request) -> Response:
     return await _answer(work)
 
 
-@router.get("/videos", summary="OpenAI: the project's videos")
+@router.get("/videos", summary="OpenAI: the project's videos", openapi_extra=doc.READ)
 async def list_videos(
     request: Request, after: str = "", limit: str = "", order: str = ""
 ) -> Response:
@@ -311,7 +312,7 @@ async def _task(services: Services, caller: Project, video: str) -> tuple[Any, l
         raise NotFound(f"No video found with id '{video[:80]}'.") from None
 
 
-@router.get("/videos/{video}", summary="OpenAI: one video")
+@router.get("/videos/{video}", summary="OpenAI: one video", openapi_extra=doc.READ)
 async def retrieve_video(video: str, request: Request) -> Response:
     """The video's status, progress, size, length and error."""
 
@@ -323,7 +324,11 @@ async def retrieve_video(video: str, request: Request) -> Response:
     return await _answer(work)
 
 
-@router.delete("/videos/{video}", summary="OpenAI: delete a video (killing it if unfinished)")
+@router.delete(
+    "/videos/{video}",
+    summary="OpenAI: delete a video (killing it if unfinished)",
+    openapi_extra=doc.DELETE,
+)
 async def delete_video(video: str, request: Request) -> Response:
     """Kill the video if it is unfinished, then delete its photo and files."""
 
@@ -344,7 +349,11 @@ async def delete_video(video: str, request: Request) -> Response:
     return await _answer(work)
 
 
-@router.get("/videos/{video}/content", summary="OpenAI: the video's MP4, thumbnail or spritesheet")
+@router.get(
+    "/videos/{video}/content",
+    summary="OpenAI: the video's MP4, thumbnail or spritesheet",
+    openapi_extra=doc.CONTENT,
+)
 async def video_content(video: str, request: Request, variant: str = "video") -> Response:
     """The MP4 (`variant=video`), a WebP thumbnail, or a JPEG spritesheet of the video."""
 
@@ -358,7 +367,9 @@ async def video_content(video: str, request: Request, variant: str = "video") ->
     return await _answer(work)
 
 
-@router.post("/videos/{video}/remix", summary="OpenAI: the same photo, a new prompt")
+@router.post(
+    "/videos/{video}/remix", summary="OpenAI: the same photo, a new prompt", openapi_extra=doc.REMIX
+)
 async def remix_video(video: str, request: Request) -> Response:
     """A new video from the source video's photo, length and size, with a new prompt."""
 
@@ -382,7 +393,7 @@ async def remix_video(video: str, request: Request) -> Response:
     return await _answer(work)
 
 
-@router.get("/models", summary="OpenAI: the models served")
+@router.get("/models", summary="OpenAI: the models served", openapi_extra=doc.READ)
 async def list_models(request: Request) -> Response:
     async def work() -> dict[str, Any]:
         services, _ = await _caller(request)
@@ -391,7 +402,7 @@ async def list_models(request: Request) -> Response:
     return await _answer(work)
 
 
-@router.get("/models/{model}", summary="OpenAI: one model")
+@router.get("/models/{model}", summary="OpenAI: one model", openapi_extra=doc.READ)
 async def retrieve_model(model: str, request: Request) -> Response:
     async def work() -> dict[str, Any]:
         services, _ = await _caller(request)
