@@ -206,10 +206,13 @@ def test_one_task_model_under_three_dialects(server: Server, project: Project, f
         720,
     )
 
-    made = sdk.videos.create(prompt="smile", input_reference=_photo(face), seconds="4")
+    made = sdk.videos.create(
+        prompt="smile", input_reference=_photo(face), seconds="4", size="1280x720"
+    )
     task = server.wait(project, made.id.removeprefix("video_"))
     assert task["status"] == "task_postprocess_end" and task["pexit"] == "0"
     assert task["parameters"]["seconds"] == 4 and task["parameters"]["model"] == "s2v-1"
+    assert "framing: cropped 512x512 to 512x288 around the face" in task["debugoutput"]
 
 
 def test_delete_kills_a_running_video_and_wiro_sees_it(paced_server: Server, face: bytes) -> None:
