@@ -37,6 +37,8 @@ SHORT_SIDE = 720
 #: Lengths (seconds) and short sides (pixels) a dialect may ask for, both ends included.
 SECONDS = (2, 12)
 SHORT_SIDES = (480, 1080)
+#: The longest side an explicit output size may have (1080p's long side at 16:9).
+MAX_LONG_SIDE = 1920
 
 # -- the image ------------------------------------------------------------------------------
 
@@ -156,10 +158,43 @@ class RunInput:
     callback_url: str | None = None
     seconds: int = DEFAULT_SECONDS
     short_side: int = SHORT_SIDE
+    #: An explicit output (width, height); None: the photo's aspect with `short_side`. The photo
+    #: is then fitted to this aspect around the face (media/framing.py).
+    size: tuple[int, int] | None = None
+    #: The model name a dialect's caller asked for, as given (Detail shows it).
+    model: str | None = None
+    #: The task this one remixes (OpenAI's remix: the same photo, a new prompt).
+    remix_of: int | None = None
 
     @property
     def frames(self) -> int:
         return self.seconds * FPS
+
+    def with_output(
+        self,
+        *,
+        seconds: int | None = None,
+        short_side: int | None = None,
+        size: tuple[int, int] | None = None,
+        model: str | None = None,
+        remix_of: int | None = None,
+    ) -> RunInput:
+        """This input with a length, a size or a model a dialect asked for (checked here)."""
+        if seconds is not None:
+            check_seconds(seconds, "seconds")
+        if short_side is not None:
+            check_short_side(short_side, "short_side")
+        if size is not None:
+            check_size(size, "size")
+            short_side = min(size)
+        return replace(
+            self,
+            seconds=self.seconds if seconds is None else seconds,
+            short_side=self.short_side if short_side is None else short_side,
+            size=self.size if size is None else size,
+            model=self.model if model is None else model,
+            remix_of=self.remix_of if remix_of is None else remix_of,
+        )
 
     @property
     def prompt_or_default(self) -> str:
@@ -186,6 +221,12 @@ class RunInput:
             params["seconds"] = self.seconds
         if self.short_side != SHORT_SIDE:
             params["shortSide"] = self.short_side
+        if self.size is not None:
+            params["size"] = f"{self.size[0]}x{self.size[1]}"
+        if self.model:
+            params["model"] = self.model
+        if self.remix_of is not None:
+            params["remixOf"] = self.remix_of
         return params
 
     @classmethod
@@ -200,6 +241,9 @@ class RunInput:
             callback_url=_text(params.get(CALLBACK.name)) or None,
             seconds=int(params.get("seconds") or DEFAULT_SECONDS),
             short_side=int(params.get("shortSide") or SHORT_SIDE),
+            size=_stored_size(params.get("size")),
+            model=_text(params.get("model")) or None,
+            remix_of=int(params["remixOf"]) if params.get("remixOf") is not None else None,
         )
 
     def seed_value(self, task_uuid: str) -> int:
@@ -209,6 +253,100 @@ class RunInput:
         if parsed is not None:
             return parsed % 2**32
         return int(hashlib.sha256(task_uuid.encode()).hexdigest()[:8], 16)
+
+
+# -- length and size ------------------------------------------------------------------------
+
+
+def limits_text() -> str:
+    """The length and size limits in words, for error messages and docs."""
+    return (
+        f"lengths {SECONDS[0]}-{SECONDS[1]} s at {FPS} fps; short side {SHORT_SIDES[0]}-"
+        f"{SHORT_SIDES[1]} px, long side at most {MAX_LONG_SIDE} px, both even"
+    )
+
+
+def check_seconds(seconds: int, parameter: str) -> None:
+    if not SECONDS[0] <= seconds <= SECONDS[1]:
+        raise InputError(
+            f"Request parameter [{parameter}] is {seconds}; lengths from {SECONDS[0]} to "
+            f"{SECONDS[1]} seconds are served",
+            parameter=parameter,
+        )
+
+
+def check_short_side(short_side: int, parameter: str) -> None:
+    if not SHORT_SIDES[0] <= short_side <= SHORT_SIDES[1] or short_side % 2:
+        raise InputError(
+            f"Request parameter [{parameter}] asks for a short side of {short_side} px; an even "
+            f"number from {SHORT_SIDES[0]} to {SHORT_SIDES[1]} is served",
+            parameter=parameter,
+        )
+
+
+def check_size(size: tuple[int, int], parameter: str) -> None:
+    """An explicit output size: even sides, the short one within SHORT_SIDES, the long one at most
+    MAX_LONG_SIDE, the aspect within ASPECT_MIN..ASPECT_MAX."""
+    width, height = size
+    wrong = ""
+    if width % 2 or height % 2:
+        wrong = "both sides must be even"
+    elif not SHORT_SIDES[0] <= min(size) <= SHORT_SIDES[1]:
+        wrong = f"the short side must be {SHORT_SIDES[0]}-{SHORT_SIDES[1]} px"
+    elif max(size) > MAX_LONG_SIDE:
+        wrong = f"the long side must be at most {MAX_LONG_SIDE} px"
+    elif not ASPECT_MIN[0] * height <= ASPECT_MIN[1] * width or (
+        ASPECT_MAX[1] * width > ASPECT_MAX[0] * height
+    ):
+        wrong = (
+            f"the aspect must be between {ASPECT_MIN[0]}:{ASPECT_MIN[1]} and "
+            f"{ASPECT_MAX[0]}:{ASPECT_MAX[1]}"
+        )
+    if wrong:
+        raise InputError(
+            f"Request parameter [{parameter}] is {width}x{height}; {wrong}", parameter=parameter
+        )
+
+
+def parse_size(value: Any, parameter: str) -> tuple[int, int]:
+    """'1280x720' as (1280, 720), checked."""
+    text = _text(value).lower()
+    match = re.fullmatch(r"([0-9]{2,5})\s*[x*]\s*([0-9]{2,5})", text)
+    if match is None:
+        raise InputError(
+            f"Request parameter [{parameter}] must be WIDTHxHEIGHT, such as 1280x720; got "
+            f"{str(value)[:40]!r}",
+            parameter=parameter,
+        )
+    size = (int(match.group(1)), int(match.group(2)))
+    check_size(size, parameter)
+    return size
+
+
+def parse_seconds(value: Any, parameter: str) -> int:
+    """A whole number of seconds (a JSON number or a string of digits), checked."""
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip() if isinstance(value, int | str) else ""
+    if not re.fullmatch(r"[0-9]{1,3}", text):
+        raise InputError(
+            f"Request parameter [{parameter}] must be a whole number of seconds from "
+            f"{SECONDS[0]} to {SECONDS[1]}; got {str(value)[:40]!r}",
+            parameter=parameter,
+        )
+    seconds = int(text)
+    check_seconds(seconds, parameter)
+    return seconds
+
+
+def _stored_size(value: Any) -> tuple[int, int] | None:
+    text = _text(value)
+    if not text:
+        return None
+    width, _, height = text.partition("x")
+    return int(width), int(height)
 
 
 def image_url_of(fields: Mapping[str, Any]) -> str:

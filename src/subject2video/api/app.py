@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from subject2video import __version__
-from subject2video.api import face, files, minimax, openapi, routes, socket
+from subject2video.api import face, files, minimax, openai_videos, openapi, routes, socket
 from subject2video.api.auth import Authenticator
 from subject2video.api.deps import Services, ServicesDep
 from subject2video.api.errors import install_error_handlers
@@ -121,6 +121,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.router.routes[0:0] = routes.FAST_ROUTES
     app.include_router(routes.router)
     app.include_router(minimax.router)
+    app.include_router(openai_videos.router)
     app.include_router(files.router)
     app.include_router(socket.router)
     app.include_router(face.router)

@@ -18,24 +18,35 @@ def keys_create(
     key_only: Annotated[
         bool, typer.Option("--key-only", help="No secret: x-api-key alone")
     ] = False,
+    webhook_url: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook-url",
+            help="Where the OpenAI dialect's video.completed / video.failed events go",
+        ),
+    ] = None,
     as_json: PrintJson = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Create a project and print its API key (and secret, unless --key-only)."""
+    """Create a project and print its API key (and secret, unless --key-only; and the webhook
+    secret, with --webhook-url)."""
+    if webhook_url is not None and not webhook_url.lower().startswith(("http://", "https://")):
+        raise typer.BadParameter("must be an http(s) URL", param_hint="--webhook-url")
     store = open_store(load_settings(data_dir=data_dir))
-    project = store.create_project(name, key_only=key_only)
+    project = store.create_project(name, key_only=key_only, webhook_url=webhook_url)
     store.dispose()
     if as_json:
-        typer.echo(
-            json.dumps(
-                {"name": project.name, "apikey": project.apikey, "apisecret": project.apisecret}
-            )
-        )
+        shown = {"name": project.name, "apikey": project.apikey, "apisecret": project.apisecret}
+        if project.webhook_url:
+            shown |= {"webhook_url": project.webhook_url, "webhook_secret": project.webhook_secret}
+        typer.echo(json.dumps(shown))
     else:
         typer.echo(
             f"name:      {project.name}\napikey:    {project.apikey}\n"
             f"apisecret: {project.apisecret or '(none: key-only project)'}"
         )
+        if project.webhook_url:
+            typer.echo(f"webhook:   {project.webhook_url}\nwhsecret:  {project.webhook_secret}")
 
 
 @keys_app.command("list")

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from subject2video.config import Settings
 from subject2video.errors import FetchError
 from subject2video.media.fetch import FetchPolicy, post
+from subject2video.tasks import openai_webhooks
 from subject2video.tasks.models import Delivery
 from subject2video.tasks.store import Store, token
 from subject2video.tasks.wire import task_dict
@@ -38,16 +39,19 @@ MAX_IN_FLIGHT = 16
 MAX_PER_HOST = 2
 
 
-def sign(secret: str, webhook_id: str, timestamp: int, body: str) -> str:
+def sign(secret: str | bytes, webhook_id: str, timestamp: int, body: str) -> str:
     """The webhook-signature header: `v1,` + base64 HMAC-SHA256 over `id.timestamp.body`."""
     message = f"{webhook_id}.{timestamp}.{body}".encode()
-    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    key = secret if isinstance(secret, bytes) else secret.encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()
 
 
 def enqueue(store: Store, settings: Settings, task_id: int) -> bool:
     """Record the delivery of a final task's Wiro callback, if it has a callbackUrl; idempotent."""
     task = store.get(task_id)
+    if task is not None and task.callbackurl and task.callback_dialect == openai_webhooks.DIALECT:
+        return openai_webhooks.enqueue(store, task)
     if task is None or not task.callbackurl or task.callback_dialect is not None:
         # Tasks of another dialect (MiniMax) have their own callbacks.
         return False
@@ -155,7 +159,9 @@ class CallbackDeliverer:
     def _deliver(self, delivery: Delivery) -> None:
         task = self.store.get(delivery.task_id)
         project = self.store.project(task.project_id) if task else None
-        secret = (project.apisecret or project.apikey) if project else ""
+        secret: str | bytes = (project.apisecret or project.apikey) if project else ""
+        if task is not None and task.callback_dialect == openai_webhooks.DIALECT:
+            secret = openai_webhooks.signing_key(project)
         timestamp = int(time.time())
         headers = {
             "content-type": "application/json",

@@ -34,6 +34,10 @@ class Project(Base):
     #: None for a key-only project (no signature).
     apisecret: Mapped[str | None] = mapped_column(String(128), nullable=True)
     createtime: Mapped[float] = mapped_column(Float)
+    #: Where the OpenAI dialect's `video.completed` / `video.failed` events go (None: nowhere),
+    #: and the `whsec_` secret they are signed with (Standard Webhooks).
+    webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    webhook_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 class Task(Base):

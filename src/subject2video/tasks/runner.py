@@ -32,6 +32,7 @@ from subject2video.errors import (
 )
 from subject2video.media.faces import FaceAnalyzer
 from subject2video.media.fetch import FetchPolicy, fetch
+from subject2video.media.framing import fit_to_aspect
 from subject2video.media.images import load_image
 from subject2video.media.storage import disk_errors, open_storage
 from subject2video.media.video import Mp4Writer, output_size
@@ -238,16 +239,23 @@ class Runner:
         image = load_image(data, parameter=IMAGE_PARAM)
         face = self.analyzer.subject(image.array, parameter=IMAGE_PARAM)
         run = RunInput.from_parameters(task.parameters)
-        width, height = output_size(image.width, image.height, run.short_side)
+        pixels = image.array
+        if run.size is not None:
+            width, height = run.size
+            framed = fit_to_aspect(pixels, face, run.size)
+            pixels, face = framed.image, framed.face
+            context.log(framed.note)
+        else:
+            width, height = output_size(image.width, image.height, run.short_side)
         seed = run.seed_value(task.uuid)
         context.log(
             f"input {image.format} {image.width}x{image.height}; face at {list(face.box)}; "
-            f"output {width}x{height} {run.frames} frames at {FPS} fps; seed {seed}; "
-            f"engine {self.engine.name}"
+            f"output {width}x{height} {run.frames} frames ({run.seconds} s) at {FPS} fps; "
+            f"seed {seed}; engine {self.engine.name}"
         )
         self._advance(task, Status.preprocess_end)
         return GenerationRequest(
-            image=image.array,
+            image=pixels,
             face=face,
             prompt=run.prompt_or_default,
             seed=seed,

@@ -89,10 +89,13 @@ class TaskService:
         upload: Upload | None,
         *,
         callback_dialect: str | None = None,
+        callback_url: str | None = None,
     ) -> Task:
         """Create and dispatch a task for a checked input (contract.parse_run made it).
 
-        `callback_dialect` says whose callback rules the task follows (None: Wiro's).
+        `callback_dialect` says whose callback rules the task follows (None: Wiro's);
+        `callback_url`, where given, is where they go instead of the input's callback URL (the
+        OpenAI dialect's project webhook).
         """
         # A machine that cannot keep the task says so before anything is written (503).
         self.health.require()
@@ -114,7 +117,7 @@ class TaskService:
                 modelslugproject=MODEL_PROJECT,
                 engine=self.settings.engine,
                 parameters=run.parameters(),
-                callbackurl=run.callback_url or "",
+                callbackurl=callback_url or run.callback_url or "",
                 input_path=input_path,
                 callback_dialect=callback_dialect,
             )

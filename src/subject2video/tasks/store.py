@@ -6,6 +6,7 @@ never runs a task twice and a final task is never reopened.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import secrets
@@ -45,6 +46,11 @@ _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 def token(length: int = 30) -> str:
     """A random [A-Za-z0-9] token; 30 characters carry about 178 bits."""
     return "".join(secrets.choice(_ALNUM) for _ in range(length))
+
+
+def webhook_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 24 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 _TASKS = Task.__table__
@@ -208,12 +214,17 @@ class Store:
 
     # -- projects ---------------------------------------------------------------------------
 
-    def create_project(self, name: str, *, key_only: bool = False) -> Project:
+    def create_project(
+        self, name: str, *, key_only: bool = False, webhook_url: str | None = None
+    ) -> Project:
+        """A new project; with `webhook_url`, a `whsec_` secret its webhooks are signed with."""
         project = Project(
             name=name,
             apikey=token(32),
             apisecret=None if key_only else token(40),
             createtime=time.time(),
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret() if webhook_url else None,
         )
         with self.session() as s:
             s.add(project)
@@ -322,6 +333,17 @@ class Store:
             total = s.scalar(select(func.count(Task.id)).where(*where)) or 0
             rows = s.scalars(select(Task).where(*where).order_by(order).offset(start).limit(limit))
             return total, list(rows)
+
+    def tasks_page(
+        self, project_id: int, after_id: int | None, limit: int, descending: bool
+    ) -> list[Task]:
+        """Up to `limit` of a project's tasks after task `after_id` in id order (a cursor page)."""
+        where = [Task.project_id == project_id]
+        if after_id is not None:
+            where.append(Task.id < after_id if descending else Task.id > after_id)
+        order = Task.id.desc() if descending else Task.id.asc()
+        with self.session() as s:
+            return list(s.scalars(select(Task).where(*where).order_by(order).limit(limit)))
 
     def transition(
         self,
@@ -522,7 +544,8 @@ class Store:
                     select(Task.id).where(
                         Task.status.in_([f.value for f in FINAL]),
                         Task.callbackurl != "",
-                        Task.callback_dialect.is_(None),
+                        # Wiro's callbacks and OpenAI's webhooks are durable deliveries.
+                        Task.callback_dialect.is_(None) | (Task.callback_dialect == "openai"),
                         ~has_delivery,
                     )
                 )

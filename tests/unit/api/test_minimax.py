@@ -44,7 +44,7 @@ def code_of(exc: Exception) -> Code:
 
 
 def test_a_good_request_parses() -> None:
-    fields, image = minimax.parse_request(
+    fields, image, _ = minimax.parse_request(
         {**GOOD, "callback_url": "https://example.com/cb", "prompt_optimizer": False}
     )
     assert fields == {"prompt": "smile", "callbackUrl": "https://example.com/cb"}
