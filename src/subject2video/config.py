@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     #: Per-project limit on tasks that are not yet final (error code 96, HTTP 429).
     max_active_tasks: int = Field(16, ge=1)
 
+    #: Engine processes of `s2v serve` (embedded deployment); 0: the engine's default
+    #: (CPU engines: cores / the engine's cores per task; GPU engines: one per visible GPU).
+    workers: int = Field(0, ge=0, le=256)
+    #: The GPU a worker process is pinned to (its CUDA_VISIBLE_DEVICES); set per child by the
+    #: dispatcher, not by the operator.
+    worker_device: str | None = None
+
     kill_grace_seconds: float = Field(10.0, ge=0)
     task_timeout_seconds: float = Field(600.0, gt=0)
     #: How often a task whose worker died is run again before it fails.

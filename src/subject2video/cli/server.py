@@ -22,16 +22,25 @@ def serve(
         str | None, typer.Option(help="Address to listen on [default: 127.0.0.1]")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8000]")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=256,
+            help="Engine processes, one task each [default: S2V_WORKERS, else the engine's: "
+            "cores / its cores per task, or one per visible GPU]",
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Start the API and a local worker process (the embedded default: no other service needed).
+    """Start the API and local worker processes (the embedded default: no other service needed).
 
     With S2V_BROKER_URL set, start the API only: `s2v worker` processes run the tasks."""
     import uvicorn
 
     from subject2video.api.app import create_app
 
-    settings = load_settings(host=host, port=port, data_dir=data_dir)
+    settings = load_settings(host=host, port=port, data_dir=data_dir, workers=workers)
     configure_logging(settings)
     store = open_store(settings)
     projects = store.projects()
