@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     public_url: str | None = None
 
     engine: str = "portrait"
+    #: Fernet key that seals API secrets in the store (tasks/keyring.py); none: in clear.
+    master_key: SecretStr | None = None
+    #: Price per engine second, for Detail's `cps` and `totalcost` and `s2v usage`.
+    price_per_second: float = Field(0.0, ge=0)
+
     nonce_policy: NoncePolicy = NoncePolicy.compat
     nonce_skew_seconds: int = Field(300, ge=1)
 

@@ -46,7 +46,9 @@ def serve(
     projects = store.projects()
     # Scale-out replicas start together: projects come from `s2v keys create` there.
     if not projects and not settings.broker_url:
-        project = store.create_project("default")
+        from subject2video.tasks.keyring import Keyring
+
+        project = store.create_project("default", seal=Keyring.from_settings(settings).seal)
         _print_welcome(settings, project.apikey, project.apisecret)
     store.dispose()
     uvicorn.run(

@@ -18,6 +18,7 @@ import time
 from subject2video.config import Settings
 from subject2video.errors import FetchError
 from subject2video.media.fetch import FetchPolicy, post
+from subject2video.tasks.keyring import Keyring
 from subject2video.tasks.models import Delivery
 from subject2video.tasks.store import Store, token
 from subject2video.tasks.wire import task_dict
@@ -68,6 +69,8 @@ class CallbackDeliverer:
         self.store = store
         self.interval = interval
         self.policy = FetchPolicy.from_settings(settings)
+        #: Callbacks are signed with the project's secret, which may be sealed at rest.
+        self.keyring = Keyring.from_settings(settings)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -101,7 +104,8 @@ class CallbackDeliverer:
     def _deliver(self, delivery: Delivery) -> None:
         task = self.store.get(delivery.task_id)
         project = self.store.project(task.project_id) if task else None
-        secret = (project.apisecret or project.apikey) if project else ""
+        stored = self.keyring.open(project.apisecret) if project else None
+        secret = (stored or project.apikey) if project else ""
         timestamp = int(time.time())
         headers = {
             "content-type": "application/json",

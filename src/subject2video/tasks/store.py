@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
@@ -25,6 +25,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    or_,
     select,
     update,
 )
@@ -168,16 +169,38 @@ class Store:
 
     # -- projects ---------------------------------------------------------------------------
 
-    def create_project(self, name: str, *, key_only: bool = False) -> Project:
+    def create_project(
+        self, name: str, *, key_only: bool = False, seal: Callable[[str], str] | None = None
+    ) -> Project:
+        """A new project with a new key (and secret, stored as `seal` makes it: keyring.py)."""
+        secret = None if key_only else token(40)
         project = Project(
             name=name,
             apikey=token(32),
-            apisecret=None if key_only else token(40),
+            apisecret=seal(secret) if seal and secret else secret,
             createtime=time.time(),
         )
         with self.session() as s:
             s.add(project)
+        # The caller shows the secret once, in clear; the store keeps what `seal` made of it.
+        project.apisecret = secret
         return project
+
+    def project_by_any_key(self, apikey: str) -> Project | None:
+        """The project whose current key, or key replaced by a rotation, is `apikey`."""
+        where = or_(Project.apikey == apikey, Project.previous_apikey == apikey)
+        with self.session() as s:
+            return s.scalar(select(Project).where(where))
+
+    def update_project(self, project_id: int, **fields: Any) -> bool:
+        with self.session() as s:
+            result = s.execute(update(Project).where(Project.id == project_id).values(**fields))
+            return result.rowcount == 1
+
+    def task_counts_by_project(self) -> dict[int, int]:
+        with self.session() as s:
+            rows = s.execute(select(Task.project_id, func.count(Task.id)).group_by(Task.project_id))
+            return {project_id: count for project_id, count in rows}
 
     def projects(self) -> list[Project]:
         with self.session() as s:
