@@ -45,7 +45,7 @@ def enqueue(store: Store, settings: Settings, task_id: int) -> bool:
     detail = {
         "total": "1",
         "errors": [],
-        "tasklist": [task_dict(task, outputs, settings.base_url)],
+        "tasklist": [task_dict(task, outputs, settings.base_url, settings.price_per_second)],
         "result": True,
     }
     delivery = Delivery(

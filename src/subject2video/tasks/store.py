@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     bindparam,
+    case,
     create_engine,
     delete,
     event,
@@ -107,6 +108,12 @@ class _SqliteReader:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def held_seconds(now: float) -> Any:
+    """SQL for the seconds since the task's claim (0 for a task never claimed): what a final
+    transition records as the task's engine seconds, in the same statement."""
+    return case((Task.accepttime.is_(None), 0.0), else_=now - Task.accepttime)
 
 
 class ActiveLimitReached(Exception):
