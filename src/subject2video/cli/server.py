@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlencode
 
 import typer
@@ -14,7 +14,10 @@ from subject2video.cli._common import DataDir, load_settings, open_store
 from subject2video.config import Settings
 from subject2video.logs import configure_logging
 
-db_app = typer.Typer(help="The task store's schema.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from subject2video.tasks.backup import Report
+
+db_app = typer.Typer(help="The task store: schema, backup, restore.", no_args_is_help=True)
 
 
 def serve(
@@ -122,6 +125,53 @@ def db_upgrade(data_dir: DataDir = None) -> None:
     settings = load_settings(data_dir=data_dir)
     open_store(settings).dispose()
     typer.echo(f"store at the newest schema: {_redact(settings.db_url)}")
+
+
+@db_app.command("backup")
+def db_backup(
+    dest: Annotated[Path, typer.Argument(help="A new (or empty) folder for the backup")],
+    data_dir: DataDir = None,
+) -> None:
+    """Copy the store and its outputs while the server runs (SQLite's backup API; a manifest of
+    every file with its SHA-256). PostgreSQL: checks it is reachable and says to use pg_dump."""
+    from subject2video.tasks.backup import BackupError, backup
+
+    settings = load_settings(data_dir=data_dir)
+    open_store(settings).dispose()  # the newest schema, so the copy restores without surprises
+    try:
+        report = backup(settings, dest)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    _print_report("backed up", dest, report)
+
+
+@db_app.command("restore")
+def db_restore(
+    source: Annotated[Path, typer.Argument(help="A folder made by `s2v db backup`")],
+    data_dir: DataDir = None,
+) -> None:
+    """Restore a backup into an empty data dir (checksums checked first), then migrate it."""
+    from subject2video.tasks.backup import BackupError, restore
+
+    settings = load_settings(data_dir=data_dir)
+    try:
+        report = restore(settings, source)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    open_store(settings).dispose()
+    _print_report("restored", settings.data_dir, report)
+    where = shlex.quote(str(settings.data_dir))
+    typer.echo(f"start a server on it: s2v serve --data-dir {where}")
+
+
+def _print_report(done: str, where: Path, report: Report) -> None:
+    typer.echo(f"{done}: {where} ({report.files} files, {report.bytes} bytes)")
+    for key in report.missing:
+        typer.echo(f"  missing (deleted or expired after the snapshot): {key}")
+    for note in report.notes:
+        typer.echo(f"  note: {note}")
 
 
 def _redact(url: str) -> str:
