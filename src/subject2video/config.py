@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     public_url: str | None = None
 
     engine: str = "portrait"
+    #: Fernet key that seals API secrets in the store (tasks/keyring.py); none: in clear.
+    master_key: SecretStr | None = None
+    #: Price per engine second, for Detail's `cps` and `totalcost` and `s2v usage`.
+    price_per_second: float = Field(0.0, ge=0)
+
     nonce_policy: NoncePolicy = NoncePolicy.compat
     nonce_skew_seconds: int = Field(300, ge=1)
 
@@ -57,6 +62,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024)
     #: Per-project limit on tasks that are not yet final (error code 96, HTTP 429).
     max_active_tasks: int = Field(16, ge=1)
+
+    #: Engine processes of `s2v serve` (embedded deployment); 0: the engine's default
+    #: (CPU engines: cores / the engine's cores per task; GPU engines: one per visible GPU).
+    workers: int = Field(0, ge=0, le=256)
+    #: The GPU a worker process is pinned to (its CUDA_VISIBLE_DEVICES); set per child by the
+    #: dispatcher, not by the operator.
+    worker_device: str | None = None
 
     kill_grace_seconds: float = Field(10.0, ge=0)
     #: Seconds a stop (SIGTERM, SIGINT, SIGHUP) waits for the running task to finish before it

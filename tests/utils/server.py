@@ -74,6 +74,8 @@ class Server:
 
     data_dir: Path
     env: dict[str, str] = field(default_factory=dict)
+    #: More `s2v serve` options (`["--workers", "2"]`).
+    args: list[str] = field(default_factory=list)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -91,6 +93,9 @@ class Server:
             **os.environ,
             "PYTHONPATH": f"{REPO / 'src'}:{REPO}",
             "S2V_FETCH_ALLOW_HOSTS": FIXTURE_HOST,
+            # One engine process unless a test asks for more: tests that catch a task queued
+            # behind a running one need it (the default is one per core).
+            "S2V_WORKERS": "1",
             **self.env,
         }
         return env
@@ -108,7 +113,15 @@ class Server:
         self.log_path = (self.log_dir or self.data_dir) / f"server-{self.port}.log"
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [*S2V, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+                [
+                    *S2V,
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--data-dir",
+                    str(self.data_dir),
+                    *self.args,
+                ],
                 env=self._env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -64,7 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
             store.bind_read_thread()
         hub = EventHub()
         hub.bind(asyncio.get_running_loop())
-        metrics = Metrics(store)
+        metrics = Metrics(store, price=settings.price_per_second)
         hub.add_listener(metrics.on_event)
         dispatcher, publish, subscriber = _dispatch(settings, store, hub)
         outputs = open_storage(settings, "outputs")

@@ -33,11 +33,11 @@ class FastJSONResponse(JSONResponse):
 
 def _tasklist(services: Services, tasks: list[Task], total: int | None = None) -> dict[str, Any]:
     outputs = services.store.outputs(t.id for t in tasks)
-    base = services.settings.base_url
+    base, price = services.settings.base_url, services.settings.price_per_second
     return {
         "total": str(len(tasks) if total is None else total),
         "errors": [],
-        "tasklist": [task_dict(t, outputs[t.id], base) for t in tasks],
+        "tasklist": [task_dict(t, outputs[t.id], base, price) for t in tasks],
         "result": True,
     }
 
@@ -94,7 +94,8 @@ async def task_detail(request: Request) -> FastJSONResponse:
     services, caller = await authorize(request)
     ref = await _ref(request, services)
     task, outputs = await services.read(services.tasks.detail, caller, ref)
-    document = task_dict(task, outputs, services.settings.base_url)
+    settings = services.settings
+    document = task_dict(task, outputs, settings.base_url, settings.price_per_second)
     return FastJSONResponse({"total": "1", "errors": [], "tasklist": [document], "result": True})
 
 

@@ -2,6 +2,7 @@
 
 - `server`: the operator's `serve`, `worker` and `db`;
 - `keys`: the operator's projects and API keys;
+- `usage`: the operator's usage figures per project;
 - `remote`: the client's `run`, `task` and `tool`, against this server or the hosted API;
 - `local`: the local tools `generate` and `eval`, with no server;
 - `_common`: what they share, the remote commands' options among it.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import typer
 
-from subject2video.cli import keys, local, remote, server
+from subject2video.cli import keys, local, remote, server, usage
 
 __all__ = ["app", "main"]
 
@@ -28,6 +29,7 @@ app.command()(server.worker)
 app.command("run")(remote.run_command)
 app.command()(local.generate)
 app.command("eval")(local.eval_video)
+app.command("usage")(usage.usage)
 
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(remote.task_app, name="task")

@@ -1,15 +1,69 @@
-"""The operator's `s2v keys` commands: projects and their API keys, straight in the store."""
+"""The operator's `s2v keys` commands: projects and their API keys, straight in the store.
+
+create, list, revoke, rotate and re-encrypt; the lifecycle itself is in tasks/keys.py. Each change
+touches the data directory's stamp, so a server on the same data directory sees it at its next
+request.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
 from subject2video.cli._common import DataDir, PrintJson, load_settings, open_store
+from subject2video.config import Settings
+from subject2video.tasks import keys
+from subject2video.tasks.keyring import Keyring, KeyringError, touch_stamp
+from subject2video.tasks.store import Store
 
 keys_app = typer.Typer(help="Manage projects and their API keys.", no_args_is_help=True)
+
+KeyRef = Annotated[
+    str, typer.Argument(help="The project: its API key (or previous key), id, or unique name")
+]
+
+
+@contextlib.contextmanager
+def _keys_store(data_dir: DataDir, *, changes: bool = True) -> Iterator[tuple[Settings, Store]]:
+    """The settings and store; errors as one line and exit status 1; the stamp touched after."""
+    settings = load_settings(data_dir=data_dir)
+    store = open_store(settings)
+    try:
+        yield settings, store
+    except (keys.KeyNotFound, KeyringError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        store.dispose()
+    if changes:
+        touch_stamp(settings)
+
+
+def _keyring(settings: Settings, old_key: str | None = None) -> Keyring:
+    try:
+        return Keyring.from_settings(settings, old_key=old_key)
+    except KeyringError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _credentials(
+    name: str, apikey: str, apisecret: str | None, as_json: bool, **more: object
+) -> None:
+    if as_json:
+        typer.echo(json.dumps({"name": name, "apikey": apikey, "apisecret": apisecret, **more}))
+    else:
+        typer.echo(
+            f"name:      {name}\napikey:    {apikey}\n"
+            f"apisecret: {apisecret or '(none: key-only project)'}"
+        )
+        if more.get("webhook_url"):
+            typer.echo(f"webhook:   {more['webhook_url']}\nwhsecret:  {more['webhook_secret']}")
 
 
 @keys_app.command("create")
@@ -32,40 +86,96 @@ def keys_create(
     secret, with --webhook-url)."""
     if webhook_url is not None and not webhook_url.lower().startswith(("http://", "https://")):
         raise typer.BadParameter("must be an http(s) URL", param_hint="--webhook-url")
-    store = open_store(load_settings(data_dir=data_dir))
-    project = store.create_project(name, key_only=key_only, webhook_url=webhook_url)
-    store.dispose()
-    if as_json:
-        shown = {"name": project.name, "apikey": project.apikey, "apisecret": project.apisecret}
-        if project.webhook_url:
-            shown |= {"webhook_url": project.webhook_url, "webhook_secret": project.webhook_secret}
-        typer.echo(json.dumps(shown))
-    else:
-        typer.echo(
-            f"name:      {project.name}\napikey:    {project.apikey}\n"
-            f"apisecret: {project.apisecret or '(none: key-only project)'}"
+    with _keys_store(data_dir) as (settings, store):
+        project = store.create_project(
+            name, key_only=key_only, seal=_keyring(settings).seal, webhook_url=webhook_url
         )
-        if project.webhook_url:
-            typer.echo(f"webhook:   {project.webhook_url}\nwhsecret:  {project.webhook_secret}")
+    more = {}
+    if project.webhook_url:
+        more = {"webhook_url": project.webhook_url, "webhook_secret": project.webhook_secret}
+    _credentials(project.name, project.apikey, project.apisecret, as_json, **more)
+
+
+def _when(stamp: float | None) -> str:
+    if not stamp:
+        return "never"
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @keys_app.command("list")
 def keys_list(as_json: PrintJson = False, data_dir: DataDir = None) -> None:
-    """List projects and their API keys (secrets are not shown)."""
-    store = open_store(load_settings(data_dir=data_dir))
-    projects = store.projects()
-    store.dispose()
-    rows = [
-        {
-            "id": p.id,
-            "name": p.name,
-            "apikey": p.apikey,
-            "auth": "key-only" if p.apisecret is None else "signature",
-        }
-        for p in projects
-    ]
+    """List projects and their keys: created, last used, tasks, state (secrets are not shown).
+
+    "last used" is exact to within the server's key cache (30 s)."""
+    with _keys_store(data_dir, changes=False) as (_settings, store):
+        rows = keys.rows(store)
     if as_json:
         typer.echo(json.dumps(rows))
         return
+    typer.echo(
+        f"{'id':>4}  {'name':<16} {'apikey':<32}  {'auth':<9} {'state':<8} "
+        f"{'created (UTC)':<19}  {'last used (UTC)':<19}  tasks"
+    )
     for row in rows:
-        typer.echo(f"{row['id']:>4}  {row['name']:<20} {row['apikey']}  {row['auth']}")
+        typer.echo(
+            f"{row['id']:>4}  {row['name'][:16]:<16} {row['apikey']}  {row['auth']:<9} "
+            f"{row['state']:<8} {_when(row['created']):<19}  {_when(row['lastused']):<19}  "
+            f"{row['tasks']}"
+        )
+        if row["state"] == "rotating":
+            until = _when(row["previous_until"])
+            typer.echo(f"{'':>6}previous key {row['previous_apikey']} accepted until {until}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(ref: KeyRef, data_dir: DataDir = None) -> None:
+    """Stop a project's keys now (a previous key, given by its value: that key only).
+
+    A server on this data directory refuses them at the next request; other API replicas within
+    their key cache's 30 s. The project's tasks and outputs stay."""
+    with _keys_store(data_dir) as (_settings, store):
+        project, what = keys.revoke(store, ref)
+    typer.echo(f"project {project.id} ({project.name}): {what}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    ref: KeyRef,
+    grace: Annotated[
+        float,
+        typer.Option(min=0, help="Seconds the old key and secret are still accepted"),
+    ] = 0.0,
+    as_json: PrintJson = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Give a project a new key and secret; the old ones work --grace more seconds."""
+    with _keys_store(data_dir) as (settings, store):
+        rotated = keys.rotate(store, _keyring(settings), ref, grace=grace)
+    _credentials(
+        rotated.project.name,
+        rotated.apikey,
+        rotated.apisecret,
+        as_json,
+        previous_until=rotated.previous_until,
+    )
+    if not as_json:
+        until = _when(rotated.previous_until) if rotated.previous_until else "now (refused)"
+        typer.echo(f"old key:   accepted until {until}")
+
+
+@keys_app.command("re-encrypt")
+def keys_reencrypt(
+    old_master_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="S2V_OLD_MASTER_KEY", help="The master key that sealed them, if not the current"
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Seal every stored API secret with S2V_MASTER_KEY (unset: store them in clear again)."""
+    with _keys_store(data_dir) as (settings, store):
+        keyring = _keyring(settings, old_master_key)
+        changed = keys.reencrypt(store, keyring)
+    sealed = "sealed with S2V_MASTER_KEY" if keyring.sealing else "stored in clear"
+    typer.echo(f"{changed} projects' secrets re-written; every secret is now {sealed}")

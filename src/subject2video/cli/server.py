@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlencode
 
 import typer
@@ -14,7 +14,10 @@ from subject2video.cli._common import DataDir, load_settings, open_store
 from subject2video.config import Settings
 from subject2video.logs import configure_logging
 
-db_app = typer.Typer(help="The task store's schema.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from subject2video.tasks.backup import Report
+
+db_app = typer.Typer(help="The task store: schema, backup, restore.", no_args_is_help=True)
 
 
 def serve(
@@ -22,16 +25,25 @@ def serve(
         str | None, typer.Option(help="Address to listen on [default: 127.0.0.1]")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8000]")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=256,
+            help="Engine processes, one task each [default: S2V_WORKERS, else the engine's: "
+            "cores / its cores per task, or one per visible GPU]",
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Start the API and a local worker process (the embedded default: no other service needed).
+    """Start the API and local worker processes (the embedded default: no other service needed).
 
     With S2V_BROKER_URL set, start the API only: `s2v worker` processes run the tasks.
     SIGTERM, SIGINT or SIGHUP stop it gracefully (S2V_STOP_GRACE_SECONDS); a second, at once."""
     from subject2video.api.app import create_app
     from subject2video.api.serving import DataDirBusy, lock_data_dir, serve
 
-    settings = load_settings(host=host, port=port, data_dir=data_dir)
+    settings = load_settings(host=host, port=port, data_dir=data_dir, workers=workers)
     configure_logging(settings)
     lock = None
     if not settings.broker_url:  # one local worker per SQLite file and work directory
@@ -44,7 +56,9 @@ def serve(
     projects = store.projects()
     # Scale-out replicas start together: projects come from `s2v keys create` there.
     if not projects and not settings.broker_url:
-        project = store.create_project("default")
+        from subject2video.tasks.keyring import Keyring
+
+        project = store.create_project("default", seal=Keyring.from_settings(settings).seal)
         _print_welcome(settings, project.apikey, project.apisecret)
     store.dispose()
     try:
@@ -115,6 +129,53 @@ def db_upgrade(data_dir: DataDir = None) -> None:
     settings = load_settings(data_dir=data_dir)
     open_store(settings).dispose()
     typer.echo(f"store at the newest schema: {_redact(settings.db_url)}")
+
+
+@db_app.command("backup")
+def db_backup(
+    dest: Annotated[Path, typer.Argument(help="A new (or empty) folder for the backup")],
+    data_dir: DataDir = None,
+) -> None:
+    """Copy the store and its outputs while the server runs (SQLite's backup API; a manifest of
+    every file with its SHA-256). PostgreSQL: checks it is reachable and says to use pg_dump."""
+    from subject2video.tasks.backup import BackupError, backup
+
+    settings = load_settings(data_dir=data_dir)
+    open_store(settings).dispose()  # the newest schema, so the copy restores without surprises
+    try:
+        report = backup(settings, dest)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    _print_report("backed up", dest, report)
+
+
+@db_app.command("restore")
+def db_restore(
+    source: Annotated[Path, typer.Argument(help="A folder made by `s2v db backup`")],
+    data_dir: DataDir = None,
+) -> None:
+    """Restore a backup into an empty data dir (checksums checked first), then migrate it."""
+    from subject2video.tasks.backup import BackupError, restore
+
+    settings = load_settings(data_dir=data_dir)
+    try:
+        report = restore(settings, source)
+    except BackupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    open_store(settings).dispose()
+    _print_report("restored", settings.data_dir, report)
+    where = shlex.quote(str(settings.data_dir))
+    typer.echo(f"start a server on it: s2v serve --data-dir {where}")
+
+
+def _print_report(done: str, where: Path, report: Report) -> None:
+    typer.echo(f"{done}: {where} ({report.files} files, {report.bytes} bytes)")
+    for key in report.missing:
+        typer.echo(f"  missing (deleted or expired after the snapshot): {key}")
+    for note in report.notes:
+        typer.echo(f"  note: {note}")
 
 
 def _redact(url: str) -> str:

@@ -50,7 +50,11 @@ class GenerationContext(Protocol):
 
 @runtime_checkable
 class Engine(Protocol):
-    """A video engine. `setup()` loads models once; `frames()` renders one video."""
+    """A video engine. `setup()` loads models once; `frames()` renders one video.
+
+    Optional class attributes, read by `s2v serve`'s default worker count (tasks/dispatch/sizing):
+    `cpu_threads` (cores one task keeps busy; 1 if absent) and `uses_gpu` (one worker per GPU).
+    """
 
     name: str
 

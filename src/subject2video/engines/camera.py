@@ -93,6 +93,9 @@ class CameraEngine:
     """Frames the subject's face and pushes a virtual camera slowly in towards it."""
 
     name = "camera"
+    #: Cores one task keeps busy, encoding included (S2V_WORKERS' default): measured 0.6-0.7 CPU
+    #: seconds per wall second on a shared 2-core machine (benchmarks/workers_bench.py), so one.
+    cpu_threads = 1.0
 
     def __init__(self, zoom: float = 1.18) -> None:
         if not 1.0 <= zoom <= 3.0:

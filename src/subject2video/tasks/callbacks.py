@@ -27,6 +27,7 @@ from subject2video.config import Settings
 from subject2video.errors import FetchError
 from subject2video.media.fetch import FetchPolicy, post
 from subject2video.tasks import openai_webhooks
+from subject2video.tasks.keyring import Keyring
 from subject2video.tasks.models import Delivery
 from subject2video.tasks.store import Store, token
 from subject2video.tasks.wire import task_dict
@@ -59,7 +60,7 @@ def enqueue(store: Store, settings: Settings, task_id: int) -> bool:
     detail = {
         "total": "1",
         "errors": [],
-        "tasklist": [task_dict(task, outputs, settings.base_url)],
+        "tasklist": [task_dict(task, outputs, settings.base_url, settings.price_per_second)],
         "result": True,
     }
     delivery = Delivery(
@@ -90,6 +91,8 @@ class CallbackDeliverer:
         self.store = store
         self.interval = interval
         self.policy = FetchPolicy.from_settings(settings)
+        #: Callbacks are signed with the project's secret, which may be sealed at rest.
+        self.keyring = Keyring.from_settings(settings)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(MAX_IN_FLIGHT, thread_name_prefix="s2v-callback")
@@ -159,7 +162,8 @@ class CallbackDeliverer:
     def _deliver(self, delivery: Delivery) -> None:
         task = self.store.get(delivery.task_id)
         project = self.store.project(task.project_id) if task else None
-        secret: str | bytes = (project.apisecret or project.apikey) if project else ""
+        stored = self.keyring.open(project.apisecret) if project else None
+        secret: str | bytes = (stored or project.apikey) if project else ""
         if task is not None and task.callback_dialect == openai_webhooks.DIALECT:
             secret = openai_webhooks.signing_key(project)
         timestamp = int(time.time())

@@ -22,6 +22,7 @@ is not an ending; nor is `release`, which puts back a task whose worker was stop
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,7 @@ from subject2video.errors import Failure
 from subject2video.tasks import callbacks
 from subject2video.tasks.events import Event, EventSink
 from subject2video.tasks.status import RUNNING, UNFINISHED, Status
-from subject2video.tasks.store import Store
+from subject2video.tasks.store import Store, held_seconds
 from subject2video.tasks.wire import output_dict
 
 logger = logging.getLogger(__name__)
@@ -107,6 +108,8 @@ class Lifecycle:
         """Make the final transition by compare-and-set; the winner publishes and enqueues."""
         if not to.is_final:
             raise ValueError(f"{to.value} is not a final status")
+        # Usage: the seconds a worker held it, from its last claim to this ending.
+        fields.setdefault("engine_seconds", held_seconds(time.time()))
         if not self.store.transition(
             task_id, to, allowed_from=allowed_from, holder=holder, **fields
         ):

@@ -27,6 +27,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    or_,
     select,
     update,
 )
@@ -136,6 +137,12 @@ def database_errors() -> Iterator[None]:
         raise StorageError(message) from exc
 
 
+def held_seconds(now: float) -> Any:
+    """SQL for the seconds since the task's claim (0 for a task never claimed): what a final
+    transition records as the task's engine seconds, in the same statement."""
+    return case((Task.accepttime.is_(None), 0.0), else_=now - Task.accepttime)
+
+
 class ActiveLimitReached(Exception):
     """The project already has as many unfinished tasks as it may."""
 
@@ -215,20 +222,45 @@ class Store:
     # -- projects ---------------------------------------------------------------------------
 
     def create_project(
-        self, name: str, *, key_only: bool = False, webhook_url: str | None = None
+        self,
+        name: str,
+        *,
+        key_only: bool = False,
+        seal: Callable[[str], str] | None = None,
+        webhook_url: str | None = None,
     ) -> Project:
-        """A new project; with `webhook_url`, a `whsec_` secret its webhooks are signed with."""
+        """A new project with a new key (and secret, stored as `seal` makes it: keyring.py);
+        with `webhook_url`, a `whsec_` secret its OpenAI webhooks are signed with."""
+        secret = None if key_only else token(40)
         project = Project(
             name=name,
             apikey=token(32),
-            apisecret=None if key_only else token(40),
+            apisecret=seal(secret) if seal and secret else secret,
             createtime=time.time(),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret() if webhook_url else None,
         )
         with self.session() as s:
             s.add(project)
+        # The caller shows the secret once, in clear; the store keeps what `seal` made of it.
+        project.apisecret = secret
         return project
+
+    def project_by_any_key(self, apikey: str) -> Project | None:
+        """The project whose current key, or key replaced by a rotation, is `apikey`."""
+        where = or_(Project.apikey == apikey, Project.previous_apikey == apikey)
+        with self.session() as s:
+            return s.scalar(select(Project).where(where))
+
+    def update_project(self, project_id: int, **fields: Any) -> bool:
+        with self.session() as s:
+            result = s.execute(update(Project).where(Project.id == project_id).values(**fields))
+            return result.rowcount == 1
+
+    def task_counts_by_project(self) -> dict[int, int]:
+        with self.session() as s:
+            rows = s.execute(select(Task.project_id, func.count(Task.id)).group_by(Task.project_id))
+            return {project_id: count for project_id, count in rows}
 
     def projects(self) -> list[Project]:
         with self.session() as s:

@@ -81,6 +81,9 @@ def local_worker_main(
         signal.signal(sig, signal.SIG_IGN)
     _die_with_parent()
     settings = Settings(**settings_data)
+    if settings.worker_device is not None:
+        # Before the engine loads: CUDA reads it once, at its first use in this process.
+        os.environ["CUDA_VISIBLE_DEVICES"] = settings.worker_device
     configure_logging(settings)
     store = Store(settings.db_url, busy_timeout=settings.db_busy_timeout_seconds)
 

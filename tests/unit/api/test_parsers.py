@@ -203,6 +203,12 @@ class _Store:
     def project_by_key(self, apikey: str) -> Project | None:
         return self.projects.get(apikey)
 
+    def project_by_any_key(self, apikey: str) -> Project | None:
+        return self.projects.get(apikey)
+
+    def update_project(self, project_id: int, **fields: object) -> bool:
+        return True
+
     def use_nonce(self, apikey: str, nonce: str, *, keep_seconds: float) -> bool:
         if (apikey, nonce) in self.nonces:
             return False

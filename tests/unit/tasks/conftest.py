@@ -107,6 +107,7 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "engine": "camera",
         "fetch_allow_hosts": "127.0.0.2",
         "task_max_attempts": 2,
+        "workers": 1,
         **overrides,
     }
     return Settings(data_dir=data_dir, **values)

@@ -45,6 +45,8 @@ class DiffusionEngine:
     """Generative subject-to-video with Wan2.1 VACE from local weights (GPU; CPU for tests)."""
 
     name = "diffusion"
+    #: One worker per visible GPU by default, each pinned to its device (tasks/dispatch/sizing.py).
+    uses_gpu = True
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()

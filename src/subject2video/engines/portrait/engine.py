@@ -32,6 +32,9 @@ class PortraitEngine:
     """Animates the subject of a face photo as the prompt asks; the background stays still."""
 
     name = "portrait"
+    #: Cores one task keeps busy, encoding included (S2V_WORKERS' default): measured 0.5-0.7 CPU
+    #: seconds per wall second on a shared 2-core machine (benchmarks/workers_bench.py), so one.
+    cpu_threads = 1.0
 
     def __init__(self, prefetch: bool = False) -> None:
         #: Render the next frames in a thread while the caller encodes this one. Off by default:
