@@ -25,7 +25,7 @@ from tests.unit.tasks.conftest import Harness, RecordingDispatcher, make_setting
 from tests.utils.engines import STUBBORN_LINE
 
 
-def wait_for(check: Callable[[], Any], reason: str, timeout: float = 30.0) -> Any:
+def wait_for(check: Callable[[], Any], reason: str, timeout: float = 90.0) -> Any:
     """Poll `check` until it is truthy; fail saying `reason` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
