@@ -70,6 +70,8 @@ def test_worker_died_fails_the_task_and_is_replaced(local: tuple[Harness, Any]) 
     first = dispatcher.supervisor.worker_pid
     os.kill(first, signal.SIGKILL)
     wait_for(lambda: Status(harness.task(task.id).status).is_final, "the task to end")
+    # The callback is recorded just after the final transition: wait for it, not a race.
+    wait_for(lambda: harness.deliveries(task.id), "the callback to be recorded")
     ended = harness.task(task.id)
     assert (ended.status, ended.pexit, ended.failure) == (
         Status.postprocess_end.value,
@@ -92,6 +94,7 @@ def test_ignored_kill_ends_the_process_and_the_task(local: tuple[Harness, Any]) 
     first = dispatcher.supervisor.worker_pid
     dispatcher.kill(task.id)  # the store still says it runs: the supervisor must end it
     wait_for(lambda: harness.task(task.id).status == Status.cancel.value, "the task to end")
+    wait_for(lambda: harness.deliveries(task.id), "the callback to be recorded")
     assert harness.task(task.id).failure == Failure.killed.value
     assert harness.types(task.id)[-1] == "task_cancel"
     assert len(harness.deliveries(task.id)) == 1
