@@ -228,6 +228,34 @@ def test_delete_kills_a_running_video_and_wiro_sees_it(paced_server: Server, fac
     failed = sdk.videos.retrieve(video.id)
     assert failed.status == "failed" and failed.error and failed.error.code == "cancelled"
 
+    # The other way round: Wiro's Task/Kill ends an OpenAI video; OpenAI's DELETE a MiniMax task.
+    second = sdk.videos.create(prompt="smile", input_reference=_photo(face), seconds="12")
+    taskid = second.id.removeprefix("video_")
+    paced_server.wait(project, taskid, until=lambda t: t["status"] == "task_start")
+    killed = paced_server.post("/v1/Task/Kill", project, json={"taskid": taskid})
+    assert killed.status_code == 200, killed.text
+    assert sdk.videos.retrieve(second.id).status == "failed"
+    bearer = {"Authorization": f"Bearer {project.apikey}"}
+    body = {
+        "model": "I2V-01",
+        "prompt": "smile",
+        "first_frame_image": "data:image/jpeg;base64," + base64.b64encode(face).decode(),
+    }
+    made = httpx.post(
+        f"{paced_server.url}/v1/video_generation", json=body, headers=bearer, timeout=30
+    ).json()
+    minimax_id = made["task_id"]
+    assert made["base_resp"]["status_code"] == 0, made
+    paced_server.wait(project, minimax_id, until=lambda t: t["status"] == "task_start")
+    assert sdk.videos.delete(f"video_{minimax_id}").deleted
+    query = httpx.get(
+        f"{paced_server.url}/v1/query/video_generation",
+        params={"task_id": minimax_id},
+        headers=bearer,
+        timeout=30,
+    ).json()
+    assert query["status"] == "Fail", query
+
 
 @pytest.fixture
 def receiver() -> Iterator[tuple[str, Recorder]]:

@@ -1,4 +1,5 @@
-"""The camera and diffusion engines over other lengths: same speed of motion, not stretched."""
+"""The camera and diffusion engines over other lengths (same speed of motion, not stretched), and
+the diffusion prompt's camera instructions."""
 
 from __future__ import annotations
 
@@ -22,3 +23,14 @@ def test_camera_push_is_capped() -> None:
 def test_diffusion_generates_in_proportion_to_length(frames: int, generated: int) -> None:
     made = generated_frames(97, frames)
     assert made == generated and made % 4 == 1
+
+
+def test_diffusion_prompt_writes_camera_instructions_out() -> None:
+    from subject2video.engines.diffusion.prompts import build_prompt
+
+    built = build_prompt("[Pan left, Pedestal up] A woman smiles [Push in]")
+    assert built == (
+        "A woman smiles. The camera pans to the left. The camera rises. "
+        "The camera pushes in towards the person."
+    )
+    assert "[" not in build_prompt("[Static shot] a portrait")
