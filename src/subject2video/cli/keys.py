@@ -1,8 +1,8 @@
 """The operator's `s2v keys` commands: projects and their API keys, straight in the store.
 
 create, list, revoke, rotate and re-encrypt; the lifecycle itself is in tasks/keys.py. Each change
-touches the data directory's stamp, so a server on the same data directory sees it at its next
-request.
+is announced (keyring.announce_change): a server on the same data directory, or in scale-out any
+API replica on the same Redis, sees it at its next request.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import typer
 from subject2video.cli._common import DataDir, PrintJson, load_settings, open_store
 from subject2video.config import Settings
 from subject2video.tasks import keys
-from subject2video.tasks.keyring import Keyring, KeyringError, touch_stamp
+from subject2video.tasks.keyring import Keyring, KeyringError, announce_change
 from subject2video.tasks.store import Store
 
 keys_app = typer.Typer(help="Manage projects and their API keys.", no_args_is_help=True)
@@ -41,7 +41,7 @@ def _keys_store(data_dir: DataDir, *, changes: bool = True) -> Iterator[tuple[Se
     finally:
         store.dispose()
     if changes:
-        touch_stamp(settings)
+        announce_change(settings)
 
 
 def _keyring(settings: Settings, old_key: str | None = None) -> Keyring:

@@ -69,12 +69,19 @@ class LocalDispatcher:
             self._queue.put(task_id)
 
     def stop(self) -> None:
-        """Stop the engine processes; a task one was running is retried at the next start."""
+        """Stop the engine processes, all at once (each stop may wait for its running task);
+        a task one was running is retried at the next start."""
         self._stopping.set()
         for _ in self._feeders:
             self._queue.put(None)
-        for supervisor in self.supervisors:
-            supervisor.stop()
+        stops = [
+            threading.Thread(target=s.stop, name=f"s2v-stop-{i}", daemon=True)
+            for i, s in enumerate(self.supervisors)
+        ]
+        for thread in stops:
+            thread.start()
+        for thread in stops:
+            thread.join()
 
     def submit(self, task_id: int) -> None:
         self._queue.put(task_id)
