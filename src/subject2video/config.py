@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     worker_device: str | None = None
 
     kill_grace_seconds: float = Field(10.0, ge=0)
+    #: Seconds a stop (SIGTERM, SIGINT, SIGHUP) waits for the running task to finish before it
+    #: puts the task back in the queue; default: the task timeout. A second signal stops at once.
+    stop_grace_seconds: float | None = Field(None, ge=0)
+    #: Under this much free space on the data directory's disk the server is not ready: Run
+    #: answers 503 and queued tasks wait.
+    min_free_megabytes: int = Field(100, ge=0)
+    #: Seconds a database write waits for another writer's lock before it fails (503).
+    db_busy_timeout_seconds: float = Field(30.0, gt=0)
     task_timeout_seconds: float = Field(600.0, gt=0)
     #: How often a task whose worker died is run again before it fails.
     task_max_attempts: int = Field(2, ge=1)
@@ -139,6 +147,13 @@ class Settings(BaseSettings):
     def events_url(self) -> str | None:
         """The Redis URL for events, kills and heartbeats; None in the embedded deployment."""
         return self.redis_url or self.broker_url
+
+    @property
+    def stop_grace(self) -> float:
+        """Seconds a stop lets the running task finish."""
+        if self.stop_grace_seconds is None:
+            return self.task_timeout_seconds
+        return self.stop_grace_seconds
 
     @property
     def visibility_timeout(self) -> int:

@@ -12,12 +12,13 @@ dialects may ask for lengths and sizes within `SECONDS` and `SHORT_SIDES`.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from subject2video.errors import InputError, TooLarge
+from subject2video.errors import InputError, NotFound, TooLarge
 
 # -- the model ------------------------------------------------------------------------------
 
@@ -36,6 +37,8 @@ SHORT_SIDE = 720
 #: Lengths (seconds) and short sides (pixels) a dialect may ask for, both ends included.
 SECONDS = (2, 12)
 SHORT_SIDES = (480, 1080)
+#: The longest side an explicit output size may have (1080p's long side at 16:9).
+MAX_LONG_SIDE = 1920
 
 # -- the image ------------------------------------------------------------------------------
 
@@ -57,6 +60,16 @@ IMAGE_FORMATS = ("jpeg", "png", "webp")
 
 MAX_PROMPT = 2000
 MAX_SEED_DIGITS = 20
+#: Any URL a caller gives (image, callback): longer is refused before it is parsed.
+MAX_URL = 2048
+#: Any other text field of any request (names, tokens, orders...).
+MAX_TEXT = 4096
+#: How deep a JSON body may nest: Run's bodies are flat; 32 leaves room for any dialect.
+MAX_JSON_DEPTH = 32
+#: Task ids are 64-bit in the store: a longer number names no task (and must not overflow).
+MAX_TASK_ID_DIGITS = 18
+#: Socket access tokens are 30 characters; a token past this length names no task.
+MAX_TOKEN = 64
 _SEED = re.compile(rf"-?[0-9]{{1,{MAX_SEED_DIGITS}}}")
 DEFAULT_PROMPT = (
     "A cinematic, sun-drenched photograph of a stylish woman walking on a sidewalk in Los "
@@ -145,10 +158,43 @@ class RunInput:
     callback_url: str | None = None
     seconds: int = DEFAULT_SECONDS
     short_side: int = SHORT_SIDE
+    #: An explicit output (width, height); None: the photo's aspect with `short_side`. The photo
+    #: is then fitted to this aspect around the face (media/framing.py).
+    size: tuple[int, int] | None = None
+    #: The model name a dialect's caller asked for, as given (Detail shows it).
+    model: str | None = None
+    #: The task this one remixes (OpenAI's remix: the same photo, a new prompt).
+    remix_of: int | None = None
 
     @property
     def frames(self) -> int:
         return self.seconds * FPS
+
+    def with_output(
+        self,
+        *,
+        seconds: int | None = None,
+        short_side: int | None = None,
+        size: tuple[int, int] | None = None,
+        model: str | None = None,
+        remix_of: int | None = None,
+    ) -> RunInput:
+        """This input with a length, a size or a model a dialect asked for (checked here)."""
+        if seconds is not None:
+            check_seconds(seconds, "seconds")
+        if short_side is not None:
+            check_short_side(short_side, "short_side")
+        if size is not None:
+            check_size(size, "size")
+            short_side = min(size)
+        return replace(
+            self,
+            seconds=self.seconds if seconds is None else seconds,
+            short_side=self.short_side if short_side is None else short_side,
+            size=self.size if size is None else size,
+            model=self.model if model is None else model,
+            remix_of=self.remix_of if remix_of is None else remix_of,
+        )
 
     @property
     def prompt_or_default(self) -> str:
@@ -175,6 +221,12 @@ class RunInput:
             params["seconds"] = self.seconds
         if self.short_side != SHORT_SIDE:
             params["shortSide"] = self.short_side
+        if self.size is not None:
+            params["size"] = f"{self.size[0]}x{self.size[1]}"
+        if self.model:
+            params["model"] = self.model
+        if self.remix_of is not None:
+            params["remixOf"] = self.remix_of
         return params
 
     @classmethod
@@ -189,6 +241,9 @@ class RunInput:
             callback_url=_text(params.get(CALLBACK.name)) or None,
             seconds=int(params.get("seconds") or DEFAULT_SECONDS),
             short_side=int(params.get("shortSide") or SHORT_SIDE),
+            size=_stored_size(params.get("size")),
+            model=_text(params.get("model")) or None,
+            remix_of=int(params["remixOf"]) if params.get("remixOf") is not None else None,
         )
 
     def seed_value(self, task_uuid: str) -> int:
@@ -198,6 +253,100 @@ class RunInput:
         if parsed is not None:
             return parsed % 2**32
         return int(hashlib.sha256(task_uuid.encode()).hexdigest()[:8], 16)
+
+
+# -- length and size ------------------------------------------------------------------------
+
+
+def limits_text() -> str:
+    """The length and size limits in words, for error messages and docs."""
+    return (
+        f"lengths {SECONDS[0]}-{SECONDS[1]} s at {FPS} fps; short side {SHORT_SIDES[0]}-"
+        f"{SHORT_SIDES[1]} px, long side at most {MAX_LONG_SIDE} px, both even"
+    )
+
+
+def check_seconds(seconds: int, parameter: str) -> None:
+    if not SECONDS[0] <= seconds <= SECONDS[1]:
+        raise InputError(
+            f"Request parameter [{parameter}] is {seconds}; lengths from {SECONDS[0]} to "
+            f"{SECONDS[1]} seconds are served",
+            parameter=parameter,
+        )
+
+
+def check_short_side(short_side: int, parameter: str) -> None:
+    if not SHORT_SIDES[0] <= short_side <= SHORT_SIDES[1] or short_side % 2:
+        raise InputError(
+            f"Request parameter [{parameter}] asks for a short side of {short_side} px; an even "
+            f"number from {SHORT_SIDES[0]} to {SHORT_SIDES[1]} is served",
+            parameter=parameter,
+        )
+
+
+def check_size(size: tuple[int, int], parameter: str) -> None:
+    """An explicit output size: even sides, the short one within SHORT_SIDES, the long one at most
+    MAX_LONG_SIDE, the aspect within ASPECT_MIN..ASPECT_MAX."""
+    width, height = size
+    wrong = ""
+    if width % 2 or height % 2:
+        wrong = "both sides must be even"
+    elif not SHORT_SIDES[0] <= min(size) <= SHORT_SIDES[1]:
+        wrong = f"the short side must be {SHORT_SIDES[0]}-{SHORT_SIDES[1]} px"
+    elif max(size) > MAX_LONG_SIDE:
+        wrong = f"the long side must be at most {MAX_LONG_SIDE} px"
+    elif not ASPECT_MIN[0] * height <= ASPECT_MIN[1] * width or (
+        ASPECT_MAX[1] * width > ASPECT_MAX[0] * height
+    ):
+        wrong = (
+            f"the aspect must be between {ASPECT_MIN[0]}:{ASPECT_MIN[1]} and "
+            f"{ASPECT_MAX[0]}:{ASPECT_MAX[1]}"
+        )
+    if wrong:
+        raise InputError(
+            f"Request parameter [{parameter}] is {width}x{height}; {wrong}", parameter=parameter
+        )
+
+
+def parse_size(value: Any, parameter: str) -> tuple[int, int]:
+    """'1280x720' as (1280, 720), checked."""
+    text = _text(value).lower()
+    match = re.fullmatch(r"([0-9]{2,5})\s*[x*]\s*([0-9]{2,5})", text)
+    if match is None:
+        raise InputError(
+            f"Request parameter [{parameter}] must be WIDTHxHEIGHT, such as 1280x720; got "
+            f"{str(value)[:40]!r}",
+            parameter=parameter,
+        )
+    size = (int(match.group(1)), int(match.group(2)))
+    check_size(size, parameter)
+    return size
+
+
+def parse_seconds(value: Any, parameter: str) -> int:
+    """A whole number of seconds (a JSON number or a string of digits), checked."""
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip() if isinstance(value, int | str) else ""
+    if not re.fullmatch(r"[0-9]{1,3}", text):
+        raise InputError(
+            f"Request parameter [{parameter}] must be a whole number of seconds from "
+            f"{SECONDS[0]} to {SECONDS[1]}; got {str(value)[:40]!r}",
+            parameter=parameter,
+        )
+    seconds = int(text)
+    check_seconds(seconds, parameter)
+    return seconds
+
+
+def _stored_size(value: Any) -> tuple[int, int] | None:
+    text = _text(value)
+    if not text:
+        return None
+    width, _, height = text.partition("x")
+    return int(width), int(height)
 
 
 def image_url_of(fields: Mapping[str, Any]) -> str:
@@ -236,6 +385,94 @@ def parse_seed(value: Any) -> int | None:
     return int(text)
 
 
+def check_text(value: Any, parameter: str, limit: int = MAX_TEXT) -> str:
+    """`value` as text that a store, a log and a JSON answer can all hold: valid Unicode (JSON
+    may smuggle a lone surrogate in as "\\ud800"), without NUL, at most `limit` characters."""
+    if not isinstance(value, str):
+        raise InputError(f"Request parameter [{parameter}] must be text", parameter=parameter)
+    if len(value) > limit:
+        raise InputError(
+            f"Request parameter [{parameter}] is {len(value)} characters; "
+            f"at most {limit} are accepted",
+            parameter=parameter,
+        )
+    if "\x00" in value or not _encodable(value):
+        raise InputError(
+            f"Request parameter [{parameter}] is not valid Unicode text "
+            "(a lone surrogate or a NUL character)",
+            parameter=parameter,
+        )
+    return value
+
+
+def check_fields(fields: Mapping[str, Any]) -> None:
+    """Every text field of a parsed body is valid Unicode and within `MAX_TEXT`, whether read or
+    ignored later (field names included): what the door lets in, every later step can hold."""
+    for name, value in fields.items():
+        check_text(name, "(a field name)", 256)
+        if isinstance(value, str):
+            limit = max(MAX_TEXT, MAX_PROMPT, MAX_URL)
+            check_text(value, name, limit)
+
+
+def load_json(raw: bytes | str) -> Any:
+    """A JSON document nested at most `MAX_JSON_DEPTH` deep; InputError for anything else (the
+    parser's own recursion limit is never reached)."""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise InputError(
+            f"Request body nests JSON more than {MAX_JSON_DEPTH} levels deep", parameter="body"
+        )
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise InputError("Request body is not valid JSON", parameter="body") from None
+
+
+def parse_task_id(raw: Any) -> int:
+    """A task id as the store holds it; NotFound for anything that cannot name a task (a
+    non-ASCII digit such as "²", a sign, more than 18 digits)."""
+    text = raw.strip() if isinstance(raw, str) else str(raw)
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_TASK_ID_DIGITS:
+        raise NotFound("There is no task yet.")
+    return int(text)
+
+
+def token_ok(value: str) -> bool:
+    """Whether `value` could be a socket access token (ASCII letters and digits, bounded)."""
+    return 0 < len(value) <= MAX_TOKEN and value.isascii() and value.isalnum()
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of [ and { in a JSON text, strings skipped (linear, no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 #: Checks a URL against the server's fetch rules, raising InputError naming the parameter.
 UrlCheck = Callable[[str, str], None]
 
@@ -248,7 +485,10 @@ def parse_run(
     `upload_size` is the uploaded image's size (None: no upload, so an image URL is required).
     `check_url(url, parameter)` applies the server's fetch rules to the callback and image URLs.
     """
+    check_fields(fields)
     callback = str(fields.get(CALLBACK.name) or "").strip()
+    if callback:
+        check_text(callback, CALLBACK.name, MAX_URL)
     if callback and check_url is not None:
         check_url(callback, CALLBACK.name)
     url = ""
@@ -258,17 +498,14 @@ def parse_run(
         url = image_url_of(fields)
         if not url:
             raise InputError(f"Request parameter [{IMAGE_PARAM}] required", parameter=IMAGE_PARAM)
+        check_text(url, IMAGE_PARAM, MAX_URL)
         if check_url is not None:
             check_url(url, IMAGE_PARAM)
     prompt = fields.get(PROMPT.name)
     if prompt is not None and not isinstance(prompt, str):
         raise InputError(f"Request parameter [{PROMPT.name}] must be text", parameter=PROMPT.name)
-    if prompt and len(prompt) > MAX_PROMPT:
-        raise InputError(
-            f"Request parameter [{PROMPT.name}] is {len(prompt)} characters; "
-            f"at most {MAX_PROMPT} are accepted",
-            parameter=PROMPT.name,
-        )
+    if prompt:
+        check_text(prompt, PROMPT.name, MAX_PROMPT)
     seed = _text(fields.get(SEED.name))
     parse_seed(seed)
     return RunInput(

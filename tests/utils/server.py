@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.server
@@ -9,6 +10,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -77,6 +79,10 @@ class Server:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    #: Start in a process group of its own, so a test can signal the whole group (as systemd does).
+    own_group: bool = False
+    #: Where the server's log goes (default: the data directory, unless that disk is the test's).
+    log_dir: Path | None = None
 
     @property
     def url(self) -> str:
@@ -104,7 +110,7 @@ class Server:
 
     def start(self, timeout: float = 60) -> Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.data_dir / f"server-{self.port}.log"
+        self.log_path = (self.log_dir or self.data_dir) / f"server-{self.port}.log"
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [
@@ -120,6 +126,7 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=REPO,
+                start_new_session=self.own_group,
             )
         self.wait_ready(timeout)
         return self
@@ -151,6 +158,22 @@ class Server:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:] if self.log_path else ""
+
+    def callbacks_settled(self, timeout: float = 30) -> None:
+        """Wait until the store holds no pending callback: each is delivered or given up, so no
+        further delivery can come. A bounded poll: the store belongs to the server's process."""
+        db = f"file:{self.data_dir / 's2v.db'}?mode=ro"
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.closing(sqlite3.connect(db, uri=True)) as conn:
+                (pending,) = conn.execute(
+                    "SELECT count(*) FROM deliveries WHERE state = 'pending'"
+                ).fetchone()
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{pending} callbacks still pending: {self.log()}")
+            time.sleep(0.1)
 
     # -- API helpers ------------------------------------------------------------------------
 

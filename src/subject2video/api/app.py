@@ -14,9 +14,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from subject2video import __version__
-from subject2video.api import face, files, minimax, openapi, routes, socket
+from subject2video.api import face, files, minimax, openai_videos, openapi, routes, socket
 from subject2video.api.auth import Authenticator
 from subject2video.api.deps import Services, ServicesDep
 from subject2video.api.errors import install_error_handlers
@@ -63,7 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = Store(settings.db_url)
+        store = Store(settings.db_url, busy_timeout=settings.db_busy_timeout_seconds)
         store.create_schema()
         if store.local_reads:
             store.bind_read_thread()
@@ -129,6 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.router.routes[0:0] = routes.FAST_ROUTES
     app.include_router(routes.router)
     app.include_router(minimax.router)
+    app.include_router(openai_videos.router)
     app.include_router(files.router)
     app.include_router(socket.router)
     app.include_router(face.router)
@@ -144,15 +146,22 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get(
         "/readyz",
-        summary="Readiness: the store answers and a worker is up",
-        openapi_extra={"responses": {"503": {"description": "Starting: not ready yet"}}},
+        summary="Readiness: storage is fit for work and a worker is up",
+        openapi_extra={
+            "responses": {"503": {"description": "Starting, or not ready: `reason` says why"}}
+        },
     )
     async def readyz(services: ServicesDep) -> JSONResponse:
+        if not services.ready:
+            return JSONResponse({"status": "starting", "worker": False, "reason": "starting"}, 503)
         worker = app.state.dispatcher.is_ready()
-        ok = services.ready and worker
-        return JSONResponse(
-            {"status": "ready" if ok else "starting", "worker": worker}, 200 if ok else 503
-        )
+        # A few system calls (a probe file, free space, the database's inode), off the loop.
+        reason = await run_in_threadpool(services.tasks.health.problem)
+        if reason is None and not worker:
+            reason = "no worker is running (it is starting, or being replaced)"
+        status = "ready" if reason is None else "not ready"
+        body = {"status": status, "worker": worker, "reason": reason}
+        return JSONResponse(body, 200 if reason is None else 503)
 
     @app.get("/metrics", summary="Prometheus metrics")
     async def metrics_route() -> Response:

@@ -162,8 +162,22 @@ MINIMAX_GENERATION: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "properties": {
-                        "model": {"type": "string", "enum": ["S2V-01"]},
+                        "model": {
+                            "type": "string",
+                            "enum": [
+                                "S2V-01",
+                                "I2V-01",
+                                "I2V-01-Director",
+                                "I2V-01-live",
+                                "MiniMax-Hailuo-02",
+                                "MiniMax-Hailuo-2.3",
+                                "MiniMax-Hailuo-2.3-Fast",
+                            ],
+                        },
                         "prompt": {"type": "string", "maxLength": 2000},
+                        "first_frame_image": _TEXT,
+                        "duration": {"type": "integer", "enum": [6, 10]},
+                        "resolution": {"type": "string", "enum": ["512P", "720P", "768P", "1080P"]},
                         "callback_url": _TEXT,
                         "prompt_optimizer": {"type": "boolean"},
                         "subject_reference": {

@@ -8,11 +8,15 @@ from subject2video.config import Settings
 from subject2video.contract import (
     FPS,
     FRAMES,
+    MAX_LONG_SIDE,
     MODEL_OWNER,
     MODEL_PROJECT,
     PARAMETERS,
+    SECONDS,
     SHORT_SIDE,
+    SHORT_SIDES,
     Param,
+    limits_text,
 )
 from subject2video.engines.registry import available_engines
 
@@ -54,6 +58,13 @@ def tool_detail(settings: Settings) -> dict[str, Any]:
             "frames": FRAMES,
             "duration": FRAMES / FPS,
             "shortside": SHORT_SIDE,
+            # Run is fixed at the above; the MiniMax and OpenAI dialects may ask within these.
+            "dialects": {
+                "seconds": list(SECONDS),
+                "shortside": list(SHORT_SIDES),
+                "maxlongside": MAX_LONG_SIDE,
+                "limits": limits_text(),
+            },
         },
         "parameters": [parameter_detail(p) for p in PARAMETERS],
     }

@@ -43,7 +43,7 @@ def load_settings(**overrides: Any) -> Settings:
 def open_store(settings: Settings) -> Store:
     """The task store, its directory made and its schema at the newest version."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(settings.db_url)
+    store = Store(settings.db_url, busy_timeout=settings.db_busy_timeout_seconds)
     store.create_schema()
     return store
 

@@ -62,6 +62,8 @@ def _credentials(
             f"name:      {name}\napikey:    {apikey}\n"
             f"apisecret: {apisecret or '(none: key-only project)'}"
         )
+        if more.get("webhook_url"):
+            typer.echo(f"webhook:   {more['webhook_url']}\nwhsecret:  {more['webhook_secret']}")
 
 
 @keys_app.command("create")
@@ -70,13 +72,28 @@ def keys_create(
     key_only: Annotated[
         bool, typer.Option("--key-only", help="No secret: x-api-key alone")
     ] = False,
+    webhook_url: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook-url",
+            help="Where the OpenAI dialect's video.completed / video.failed events go",
+        ),
+    ] = None,
     as_json: PrintJson = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Create a project and print its API key (and secret, unless --key-only)."""
+    """Create a project and print its API key (and secret, unless --key-only; and the webhook
+    secret, with --webhook-url)."""
+    if webhook_url is not None and not webhook_url.lower().startswith(("http://", "https://")):
+        raise typer.BadParameter("must be an http(s) URL", param_hint="--webhook-url")
     with _keys_store(data_dir) as (settings, store):
-        project = store.create_project(name, key_only=key_only, seal=_keyring(settings).seal)
-    _credentials(project.name, project.apikey, project.apisecret, as_json)
+        project = store.create_project(
+            name, key_only=key_only, seal=_keyring(settings).seal, webhook_url=webhook_url
+        )
+    more = {}
+    if project.webhook_url:
+        more = {"webhook_url": project.webhook_url, "webhook_secret": project.webhook_secret}
+    _credentials(project.name, project.apikey, project.apisecret, as_json, **more)
 
 
 def _when(stamp: float | None) -> str:

@@ -38,15 +38,22 @@ def serve(
 ) -> None:
     """Start the API and local worker processes (the embedded default: no other service needed).
 
-    With S2V_BROKER_URL set, start the API only: `s2v worker` processes run the tasks."""
-    import uvicorn
-
+    With S2V_BROKER_URL set, start the API only: `s2v worker` processes run the tasks.
+    SIGTERM, SIGINT or SIGHUP stop it gracefully (S2V_STOP_GRACE_SECONDS); a second, at once."""
     from subject2video.api.app import create_app
+    from subject2video.api.serving import DataDirBusy, lock_data_dir, serve
 
     settings = load_settings(host=host, port=port, data_dir=data_dir, workers=workers)
-    configure_logging(settings)
     from subject2video.tasks.keyring import Keyring, KeyringError
 
+    configure_logging(settings)
+    lock = None
+    if not settings.broker_url:  # one local worker per SQLite file and work directory
+        try:
+            lock = lock_data_dir(settings.data_dir)
+        except DataDirBusy as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
     store = open_store(settings)
     projects = store.projects()
     try:
@@ -61,14 +68,11 @@ def serve(
         project = store.create_project("default", seal=keyring.seal)
         _print_welcome(settings, project.apikey, project.apisecret)
     store.dispose()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        ws_max_size=1 << 20,
-        timeout_graceful_shutdown=5,
-    )
+    try:
+        serve(create_app(settings), host=settings.host, port=settings.port)
+    finally:
+        if lock is not None:
+            lock.close()
 
 
 def _print_welcome(settings: Settings, apikey: str, apisecret: str | None) -> None:

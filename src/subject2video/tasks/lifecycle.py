@@ -15,7 +15,8 @@ Every path that ends a task calls `Lifecycle.end` (through `done`, `fail` or `ca
 The transition is a compare-and-set on the status (and, for a worker, its claim token), so of two
 racing endings exactly one wins, and only the winner publishes the final event and records the
 callback. A task a dead worker held and that may still be retried is requeued by `recover`, which
-is not an ending.
+is not an ending; nor is `release`, which puts back a task whose worker was stopped on purpose
+(a graceful stop past its grace) or whose storage failed under it, without spending an attempt.
 """
 
 from __future__ import annotations
@@ -126,6 +127,24 @@ class Lifecycle:
             self.publish(Event("task_error", task_id, task.socketaccesstoken, task.debugerror))
             self.publish(Event(to.value, task_id, task.socketaccesstoken, []))
         callbacks.enqueue(self.store, self.settings, task_id)
+        return True
+
+    # -- a stopped worker's task ----------------------------------------------------------------
+
+    def release(self, task_id: int, *, holder: str | None = None, why: str) -> bool:
+        """Put a running task back in the queue without spending an attempt: its worker was
+        stopped (not dead), or storage failed under it. `holder` is the claim it ran under
+        (None: whoever holds it). False if it was not running (it ended, or was released)."""
+        status = self.store.status_of(task_id)
+        if status is None or status not in RUNNING:
+            return False
+        if not self.store.requeue(task_id, status, holder=holder, refund=True):
+            return False
+        self.store.append_debug(task_id, f"{why} during {status.value}; back in the queue")
+        task = self.store.get(task_id)
+        if task is not None:
+            self.publish(Event(Status.queue.value, task_id, task.socketaccesstoken))
+        logger.warning("task put back in the queue: %s", why, extra={"task_id": task_id})
         return True
 
     # -- a dead worker's tasks --------------------------------------------------------------

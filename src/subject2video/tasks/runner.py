@@ -27,23 +27,29 @@ from subject2video.errors import (
     Failure,
     InputError,
     ServiceError,
+    StorageError,
     TimedOut,
 )
 from subject2video.media.faces import FaceAnalyzer
 from subject2video.media.fetch import FetchPolicy, fetch
+from subject2video.media.framing import fit_to_aspect
 from subject2video.media.images import load_image
-from subject2video.media.storage import open_storage
+from subject2video.media.storage import disk_errors, open_storage
 from subject2video.media.video import Mp4Writer, output_size
 from subject2video.tasks.events import Event, EventSink
+from subject2video.tasks.health import StorageHealth
 from subject2video.tasks.lifecycle import Lifecycle
 from subject2video.tasks.models import Output, Task
 from subject2video.tasks.status import Status
 from subject2video.tasks.store import Store, token
+from subject2video.tasks.workfiles import remove_work_files, work_dir
 
 logger = logging.getLogger(__name__)
 
 #: How often the runner re-reads the store for a kill made elsewhere (another API replica).
 STORE_POLL_SECONDS = 0.5
+#: A task put back this many times for storage faults fails the next time (a storage failure).
+STORAGE_RETRIES = 3
 #: A progress step that took at least this long is announced even under 5% of the work.
 PROGRESS_EVERY_SECONDS = 0.5
 
@@ -127,15 +133,31 @@ class Runner:
         self.storage = open_storage(settings, "outputs")
         self.inputs = open_storage(settings, "inputs")
         self.policy = FetchPolicy.from_settings(settings)
+        self.health = StorageHealth(settings, store)
+        #: Tasks (id, claim) this runner could not end or put back because storage failed.
+        self._stranded: list[tuple[int, str | None]] = []
+        #: How often each task was put back for a storage fault by this runner.
+        self._storage_tries: dict[int, int] = {}
 
     # -- the sentence -----------------------------------------------------------------------
 
     def run(self, task_id: int) -> Status | None:
-        """Run one task to a final status; None if it was not ours to run (claimed or ended)."""
+        """Run one task to a final status; None if it was not ours to run (claimed or ended).
+
+        Raises StorageError, before claiming, while storage is unfit for work: the caller waits
+        and calls again (the task stays queued)."""
+        self._settle_stranded()
+        self.health.require()
         task = self.store.claim(task_id, self.worker)
         if task is None:
             logger.info("task not claimable; skipped", extra={"task_id": task_id})
             return None
+        try:
+            return self._run_claimed(task)
+        finally:
+            remove_work_files(self.settings, task.id)
+
+    def _run_claimed(self, task: Task) -> Status | None:
         self._emit(task, Status.accept)
         log_extra = {"task_id": task.id, "attempt": task.attempts}
         logger.info("task claimed", extra=log_extra)
@@ -153,37 +175,87 @@ class Runner:
             logger.info("task killed", extra=log_extra)
             # A kill seen through the flag: the store may not say so yet (the API's own ending
             # wins the compare-and-set otherwise, and this one changes nothing).
-            self.lifecycle.cancel(task.id, holder=task.claim)
+            self._end(task, self.lifecycle.cancel, task.id, holder=task.claim)
             return Status.cancel
+        except StorageError as exc:
+            self._storage_failed(task, exc)
         except ServiceError as exc:
             logger.info("task failed: %s", exc.message, extra=log_extra)
-            self.lifecycle.fail(task.id, exc.message, exc.failure, holder=task.claim)
+            fail = self.lifecycle.fail
+            self._end(task, fail, task.id, exc.message, exc.failure, holder=task.claim)
         except Exception as exc:
             logger.exception("task crashed", extra=log_extra)
             reason = f"internal error in the {self.engine.name} engine: {type(exc).__name__}"
-            self.lifecycle.fail(task.id, reason, Failure.engine, holder=task.claim)
+            fail = self.lifecycle.fail
+            self._end(task, fail, task.id, reason, Failure.engine, holder=task.claim)
         return self.store.status_of(task.id)
+
+    # -- storage faults -----------------------------------------------------------------------
+
+    def _storage_failed(self, task: Task, exc: StorageError) -> None:
+        """The machine failed under a running task: the task goes back to the queue (no attempt
+        spent) and waits until storage is fit again; the same task failing on storage
+        `STORAGE_RETRIES` times here (its input file lost, say) fails, as a storage failure."""
+        extra = {"task_id": task.id}
+        tries = self._storage_tries.get(task.id, 0) + 1
+        self._storage_tries[task.id] = tries
+        if tries > STORAGE_RETRIES:
+            logger.warning("task failed on storage: %s", exc.message, extra=extra)
+            self._storage_tries.pop(task.id, None)
+            fail = self.lifecycle.fail
+            self._end(task, fail, task.id, exc.message, exc.failure, holder=task.claim)
+            return
+        logger.warning("storage failed under a task; it waits: %s", exc.message, extra=extra)
+        self._end(task, self._release, task.id, task.claim)
+        raise StorageError(exc.message, task_id=task.id) from exc
+
+    def _release(self, task_id: int, claim: str | None) -> bool:
+        return self.lifecycle.release(task_id, holder=claim, why="storage failed")
+
+    def _end(self, task: Task, ending: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+        """Apply an ending; if storage fails under it, keep the task to put back later (a task
+        left running under a live worker would never be recovered)."""
+        try:
+            ending(*args, **kwargs)
+        except StorageError:
+            self._stranded.append((task.id, task.claim))
+            raise
+
+    def _settle_stranded(self) -> None:
+        """Put back the tasks an earlier storage fault left running; StorageError while it still
+        cannot."""
+        while self._stranded:
+            task_id, claim = self._stranded[0]
+            self._release(task_id, claim)
+            self._stranded.pop(0)
 
     # -- stages -----------------------------------------------------------------------------
 
     def preprocess(self, task: Task, context: TaskContext) -> GenerationRequest:
         """Fetch and check the image, find the subject's face, fix the output form."""
         self._advance(task, Status.preprocess_start)
-        data = self._input_bytes(task)
+        data = self._input_bytes(task, context)
         context.check_cancelled()
         image = load_image(data, parameter=IMAGE_PARAM)
         face = self.analyzer.subject(image.array, parameter=IMAGE_PARAM)
         run = RunInput.from_parameters(task.parameters)
-        width, height = output_size(image.width, image.height, run.short_side)
+        pixels = image.array
+        if run.size is not None:
+            width, height = run.size
+            framed = fit_to_aspect(pixels, face, run.size)
+            pixels, face = framed.image, framed.face
+            context.log(framed.note)
+        else:
+            width, height = output_size(image.width, image.height, run.short_side)
         seed = run.seed_value(task.uuid)
         context.log(
             f"input {image.format} {image.width}x{image.height}; face at {list(face.box)}; "
-            f"output {width}x{height} {run.frames} frames at {FPS} fps; seed {seed}; "
-            f"engine {self.engine.name}"
+            f"output {width}x{height} {run.frames} frames ({run.seconds} s) at {FPS} fps; "
+            f"seed {seed}; engine {self.engine.name}"
         )
         self._advance(task, Status.preprocess_end)
         return GenerationRequest(
-            image=image.array,
+            image=pixels,
             face=face,
             prompt=run.prompt_or_default,
             seed=seed,
@@ -198,14 +270,18 @@ class Runner:
         """Run the engine, encoding its frames as they come; returns the finished MP4 file."""
         self._advance(task, Status.assign)
         self._advance(task, Status.start)
-        workdir = self.settings.data_dir / "work"
-        workdir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(suffix=".mp4", prefix=f"task{task.id}-", dir=workdir)
-        os.close(fd)
+        workdir = work_dir(self.settings)
+        with disk_errors("write a work file"):
+            workdir.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(suffix=".mp4", prefix=f"task{task.id}-", dir=workdir)
+            os.close(fd)
         path = Path(name)
         count = 0
         try:
-            with Mp4Writer(path, request.width, request.height, request.fps) as writer:
+            with (
+                disk_errors("write the video", partial=path),
+                Mp4Writer(path, request.width, request.height, request.fps) as writer,
+            ):
                 for frame in self.engine.frames(request, context):
                     context.check_cancelled()
                     writer.write(frame)
@@ -257,13 +333,14 @@ class Runner:
         self.store.update_fields(task.id, progress=message)
         self.publish(Event(Status.output.value, task.id, task.socketaccesstoken, message))
 
-    def _input_bytes(self, task: Task) -> bytes:
+    def _input_bytes(self, task: Task, context: TaskContext) -> bytes:
         if task.input_path:
             return self.inputs.read(task.input_path.removeprefix("inputs/"))
         url = RunInput.from_parameters(task.parameters).image_url
         if not url:
             raise InputError(f"Request parameter [{IMAGE_PARAM}] required", parameter=IMAGE_PARAM)
-        return fetch(url, self.policy, parameter=IMAGE_PARAM)
+        # The task's kill and time limit reach into the fetch: a trickling host holds nobody.
+        return fetch(url, self.policy, parameter=IMAGE_PARAM, check=context.check_cancelled)
 
     def _advance(self, task: Task, to: Status, **fields: Any) -> None:
         """Move to the next (unfinished) status; a failed compare-and-set means it was killed."""

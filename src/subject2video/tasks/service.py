@@ -11,12 +11,19 @@ from typing import Any
 from sqlalchemy.engine import Row
 
 from subject2video.config import Settings
-from subject2video.contract import MODEL_OWNER, MODEL_PROJECT, RunInput
-from subject2video.errors import Conflict, InputError, LimitReached, NotFound
+from subject2video.contract import (
+    MODEL_OWNER,
+    MODEL_PROJECT,
+    RunInput,
+    parse_task_id,
+    token_ok,
+)
+from subject2video.errors import Conflict, InputError, LimitReached, NotFound, StorageError
 from subject2video.media.fetch import FetchPolicy, check_url
 from subject2video.media.storage import Storage, open_storage
 from subject2video.tasks.dispatch import Dispatcher
 from subject2video.tasks.events import Event, EventSink
+from subject2video.tasks.health import StorageHealth
 from subject2video.tasks.lifecycle import Lifecycle
 from subject2video.tasks.models import Project, Task
 from subject2video.tasks.status import CANCELLABLE, UNFINISHED, Status
@@ -47,11 +54,10 @@ class TaskRef:
         raw_id = str(fields.get("taskid") or "").strip()
         tok = str(fields.get("tasktoken") or fields.get("socketaccesstoken") or "").strip()
         if raw_id:
-            # Ids are 64-bit in the store: a longer number names no task (and must not overflow).
-            if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
-                raise NotFound(NO_TASK)
-            return cls(task_id=int(raw_id))
+            return cls(task_id=parse_task_id(raw_id))
         if tok:
+            if not token_ok(tok):  # a token that no task can have (a surrogate, 5 MB...)
+                raise NotFound(NO_TASK)
             return cls(tasktoken=tok)
         raise InputError("Request parameter [taskid] or [tasktoken] required", parameter="taskid")
 
@@ -74,6 +80,7 @@ class TaskService:
         self.lifecycle = Lifecycle(settings, store, publish)
         self.policy = FetchPolicy.from_settings(settings)
         self.inputs = open_storage(settings, "inputs")
+        self.health = StorageHealth(settings, store)
 
     def run(
         self,
@@ -82,11 +89,16 @@ class TaskService:
         upload: Upload | None,
         *,
         callback_dialect: str | None = None,
+        callback_url: str | None = None,
     ) -> Task:
         """Create and dispatch a task for a checked input (contract.parse_run made it).
 
-        `callback_dialect` says whose callback rules the task follows (None: Wiro's).
+        `callback_dialect` says whose callback rules the task follows (None: Wiro's);
+        `callback_url`, where given, is where they go instead of the input's callback URL (the
+        OpenAI dialect's project webhook).
         """
+        # A machine that cannot keep the task says so before anything is written (503).
+        self.health.require()
         # The input is on disk before the task row exists, so a crash between the two leaves an
         # orphan file at worst, never a task without its input.
         task_uuid = str(uuid.uuid4())
@@ -105,13 +117,15 @@ class TaskService:
                 modelslugproject=MODEL_PROJECT,
                 engine=self.settings.engine,
                 parameters=run.parameters(),
-                callbackurl=run.callback_url or "",
+                callbackurl=callback_url or run.callback_url or "",
                 input_path=input_path,
                 callback_dialect=callback_dialect,
             )
+        except StorageError:
+            self._forget_input(input_path)  # nothing half-written stays behind
+            raise
         except ActiveLimitReached:
-            if input_path is not None:
-                self.inputs.delete(input_path.removeprefix("inputs/"))
+            self._forget_input(input_path)
             raise LimitReached(
                 f"Concurrency limit reached: at most {self.settings.max_active_tasks} unfinished "
                 "tasks per project; wait for one to finish",
@@ -121,6 +135,14 @@ class TaskService:
         self.publish(Event(Status.queue.value, task.id, task.socketaccesstoken))
         self.dispatcher.submit(task.id)
         return task
+
+    def _forget_input(self, input_path: str | None) -> None:
+        if input_path is None:
+            return
+        try:
+            self.inputs.delete(input_path.removeprefix("inputs/"))
+        except StorageError:
+            logger.warning("input of a task not created left behind", extra={"path": input_path})
 
     def check_url(self, url: str, parameter: str) -> None:
         """Apply the fetch rules to a URL a caller gave (FetchError names `parameter`)."""

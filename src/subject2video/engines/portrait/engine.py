@@ -79,7 +79,8 @@ class PortraitEngine:
             f"{geo.center[1]:.0f}); matte {100 * float(alpha.mean()):.0f}% of the frame; "
             f"mesh {len(rig.rest)} vertices, {len(rig.triangles)} triangles"
         )
-        target = geo.center if not np.any(plan.curves["pan"]) else (size[0] / 2, size[1] / 2)
+        moving = np.any(plan.curves["pan"]) or np.any(plan.curves["lift"])
+        target = (size[0] / 2, size[1] / 2) if moving else geo.center
 
         body = _BodyMaps(renderer, rig, plan)
 
@@ -87,7 +88,7 @@ class PortraitEngine:
             values = plan.at(index)
             positions = rig.positions(values)
             frame = renderer.render(positions, values["mouth"], body.at(index))
-            matrix = camera_matrix(size, target, values["zoom"], values["pan"])
+            matrix = camera_matrix(size, target, values["zoom"], values["pan"], values["lift"])
             if matrix is not None:
                 frame = cv2.warpAffine(
                     frame, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101

@@ -6,7 +6,8 @@ own supervisor with `run_and_wait`, as each `s2v worker` does under Celery, so a
 whichever worker frees first and a dead worker's queue never strands a task. A task that a dead
 worker left requeued is run again by the same feeder, on that worker's replacement. At start-up the
 tasks a previous run left running are recovered first (requeued, or failed after
-`S2V_TASK_MAX_ATTEMPTS`), then every queued task is put in the queue.
+`S2V_TASK_MAX_ATTEMPTS`), the work files a stop or a crash left are removed, then every queued
+task is put in the queue. A stop is graceful for every worker at once (`Supervisor.stop`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from subject2video.tasks.events import EventSink
 from subject2video.tasks.lifecycle import Lifecycle
 from subject2video.tasks.status import Status
 from subject2video.tasks.store import Store
+from subject2video.tasks.workfiles import remove_work_files
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,9 @@ class LocalDispatcher:
     def start(self) -> None:
         """Recover what a previous run left, start the engine processes, queue the queued tasks."""
         self.lifecycle.recover()
+        removed = remove_work_files(self.settings)
+        if removed:
+            logger.info("work files of a previous run removed", extra={"count": removed})
         logger.info(
             "starting %d worker processes (%s)",
             len(self.supervisors),
@@ -69,14 +74,15 @@ class LocalDispatcher:
             self._queue.put(task_id)
 
     def stop(self) -> None:
-        """Stop the engine processes, all at once (each stop may wait for its running task);
-        a task one was running is retried at the next start."""
+        """Stop gracefully, every worker at once: a running task may finish within
+        `S2V_STOP_GRACE_SECONDS`, else it goes back to the queue (no attempt spent) and resumes
+        at the next start."""
         self._stopping.set()
         for _ in self._feeders:
             self._queue.put(None)
         stops = [
-            threading.Thread(target=s.stop, name=f"s2v-stop-{i}", daemon=True)
-            for i, s in enumerate(self.supervisors)
+            threading.Thread(target=supervisor.stop, name=f"s2v-stop-{index}")
+            for index, supervisor in enumerate(self.supervisors)
         ]
         for thread in stops:
             thread.start()

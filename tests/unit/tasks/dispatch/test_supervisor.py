@@ -25,7 +25,7 @@ from tests.unit.tasks.conftest import Harness, RecordingDispatcher, make_setting
 from tests.utils.engines import STUBBORN_LINE
 
 
-def wait_for(check: Callable[[], Any], reason: str, timeout: float = 30.0) -> Any:
+def wait_for(check: Callable[[], Any], reason: str, timeout: float = 90.0) -> Any:
     """Poll `check` until it is truthy; fail saying `reason` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -99,3 +99,32 @@ def test_ignored_kill_ends_the_process_and_the_task(local: tuple[Harness, Any]) 
         lambda: dispatcher.is_ready() and dispatcher.supervisor.worker_pid != first,
         "a new engine process",
     )
+
+
+def test_start_up_ends_what_a_dead_server_left(tmp_path: Path) -> None:
+    """A task whose worker died with the last server, its attempts spent, is ended at start-up."""
+    settings = make_settings(tmp_path / "data", task_max_attempts=1)
+    settings.data_dir.mkdir(parents=True)
+    store = Store(settings.db_url)
+    store.create_schema()
+    events: list[Event] = []
+    dispatcher = LocalDispatcher(settings, store, events.append)
+    harness = Harness(
+        settings,
+        store,
+        events,
+        RecordingDispatcher(),
+        TaskService(settings, store, RecordingDispatcher(), events.append),
+        store.create_project("p"),
+    )
+    task = harness.submit()
+    harness.start(task.id, worker="local-99999")
+    dispatcher.start()
+    try:
+        ended = harness.task(task.id)
+        assert (ended.status, ended.failure) == (Status.postprocess_end.value, "worker")
+        assert harness.types(task.id)[-2:] == ["task_error", "task_postprocess_end"]
+        assert len(harness.deliveries(task.id)) == 1
+    finally:
+        dispatcher.stop()
+        store.dispose()

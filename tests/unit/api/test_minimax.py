@@ -44,7 +44,7 @@ def code_of(exc: Exception) -> Code:
 
 
 def test_a_good_request_parses() -> None:
-    fields, image = minimax.parse_request(
+    fields, image, _ = minimax.parse_request(
         {**GOOD, "callback_url": "https://example.com/cb", "prompt_optimizer": False}
     )
     assert fields == {"prompt": "smile", "callbackUrl": "https://example.com/cb"}
@@ -118,7 +118,7 @@ def test_bad_images(image: str, expected: int) -> None:
         (NotFound("There is no task yet."), 2013),
         (Conflict("Task is not in a cancellable state."), 2013),
         (TooLarge("too large"), 2013),
-        (StorageError("disk full"), 1000),
+        (StorageError("disk full"), 1013),
         (ApiError("too large", status=413), 2013),
         (ApiError("auth", status=401), 1004),
         (ApiError("fault", status=500), 1000),
