@@ -131,8 +131,9 @@ def keys_list(as_json: PrintJson = False, data_dir: DataDir = None) -> None:
 def keys_revoke(ref: KeyRef, data_dir: DataDir = None) -> None:
     """Stop a project's keys now (a previous key, given by its value: that key only).
 
-    A server on this data directory refuses them at the next request; other API replicas within
-    their key cache's 30 s. The project's tasks and outputs stay."""
+    A server on this data directory, or a replica on the same Redis (S2V_BROKER_URL), refuses
+    them at the next request; one that missed the news, within its key cache's 30 s. The
+    project's tasks and outputs stay."""
     with _keys_store(data_dir) as (_settings, store):
         project, what = keys.revoke(store, ref)
     typer.echo(f"project {project.id} ({project.name}): {what}")
