@@ -118,8 +118,16 @@ def test_secrets_sealed_at_rest_with_a_master_key(tmp_path: Path) -> None:
         assert _detail(srv, wrong, "1").status_code == 401
     finally:
         srv.stop()
-    # Without the master key the store cannot be opened, and says how to fix it.
+    # Without the master key the server does not start, and says how to fix it.
     no_key = Server(srv.data_dir, env={"S2V_ENGINE": "camera", "S2V_MASTER_KEY": ""})
+    serve = subprocess.run(
+        [*S2V, "serve", "--port", str(no_key.port), "--data-dir", str(srv.data_dir)],
+        env=no_key._env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert serve.returncode == 2 and "set S2V_MASTER_KEY" in serve.stderr, serve.stderr
     result = subprocess.run(
         [*S2V, "keys", "rotate", "before", "--data-dir", str(srv.data_dir)],
         env=no_key._env(),

@@ -42,6 +42,11 @@ def test_two_workers_run_two_tasks_and_a_kill_spares_the_other(tmp_path: Path, f
         srv.wait(project, second, until=_running)
         assert _running(srv.detail(project, first)), "the first task stopped running"
         assert _worker_of(srv, first) != _worker_of(srv, second)
+        # Progress (task_output events, kept in Detail's `progress`) comes from both at once.
+        for taskid in (first, second):
+            task = srv.wait(project, taskid, until=lambda t: _running(t) and bool(t["progress"]))
+            assert int(task["progress"]["percentage"]) < 100, task["progress"]
+        assert _running(srv.detail(project, first)), "the first task stopped running"
         assert "starting 2 worker processes (set by --workers" in _full_log(srv)
 
         response = srv.post("/v1/Task/Kill", project, json={"taskid": first})

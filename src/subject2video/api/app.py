@@ -24,7 +24,13 @@ from subject2video.api.errors import install_error_handlers
 from subject2video.api.metrics import Metrics
 from subject2video.config import Settings
 from subject2video.media.storage import Storage, open_storage
-from subject2video.tasks.bus import RedisBus, Subscriber, event_subscriber, wait_connected
+from subject2video.tasks.bus import (
+    KEYS,
+    RedisBus,
+    Subscriber,
+    event_subscriber,
+    wait_connected,
+)
 from subject2video.tasks.callbacks import CallbackDeliverer
 from subject2video.tasks.dispatch import Dispatcher
 from subject2video.tasks.dispatch.local import LocalDispatcher
@@ -77,6 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
             outputs=outputs,
         )
         app.state.services = services
+        keys_subscriber = _key_changes(settings, services.auth)
         app.state.metrics = metrics
         app.state.dispatcher = dispatcher
         dispatcher.start()
@@ -108,6 +115,8 @@ def create_app(settings: Settings) -> FastAPI:
             dispatcher.stop()
             if subscriber is not None:
                 subscriber.stop()
+            if keys_subscriber is not None:
+                keys_subscriber.stop()
             store.dispose()
 
     app = FastAPI(
@@ -175,6 +184,13 @@ def _dispatch(
     if not wait_connected(subscriber):
         logger.warning("redis not reachable yet; events will flow once it is")
     return CeleryDispatcher(settings, store, bus), bus.publish, subscriber
+
+
+def _key_changes(settings: Settings, auth: Authenticator) -> Subscriber | None:
+    """In scale-out, drop the key cache whenever `s2v keys` announces a change on Redis."""
+    if not settings.events_url:
+        return None
+    return Subscriber(settings.events_url, KEYS, lambda _data: auth.forget()).start()
 
 
 def _sweep_expired(store: Store, outputs: Storage, stop: threading.Event) -> None:

@@ -25,10 +25,10 @@ NEEDS_SIGNATURE = (
     "Project requires signature authentication. x-signature and x-nonce headers are required."
 )
 INVALID = "Project authorization is not valid."
-#: Projects are cached briefly so that a hot Detail loop costs no key lookup. It is also how long
-#: a revoked key may still be accepted by an API process that does not share the data directory of
-#: the `s2v keys` that revoked it (scale-out replicas): processes that share it drop their cache
-#: at the next request (tasks/keyring.py, the stamp).
+#: Projects are cached briefly so that a hot Detail loop costs no key lookup. `s2v keys` announces
+#: each change (tasks/keyring.py): processes on its data directory see the stamp at their next
+#: request, scale-out replicas get it on Redis's `s2v:keys` channel. This is how long a revoked key
+#: may still be accepted by a process that missed both (Redis away, no shared directory).
 CACHE_SECONDS = 30.0
 #: Beyond this many cached keys, the cache starts again (a flood of unknown keys costs nothing).
 CACHE_MAX = 10_000
@@ -128,6 +128,11 @@ class Authenticator:
         self._check_stamp()
         cached = self._cache.get(apikey)
         return cached is not None and cached[1] > time.monotonic()
+
+    def forget(self) -> None:
+        """Drop every cached key: one changed (the `s2v:keys` channel in scale-out)."""
+        with self._lock:
+            self._cache.clear()
 
     # -- the cache ------------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """The operator's `s2v keys` commands: projects and their API keys, straight in the store.
 
 create, list, revoke, rotate and re-encrypt; the lifecycle itself is in tasks/keys.py. Each change
-touches the data directory's stamp, so a server on the same data directory sees it at its next
-request.
+is announced (keyring.announce_change): a server on the same data directory, or in scale-out any
+API replica on the same Redis, sees it at its next request.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import typer
 from subject2video.cli._common import DataDir, PrintJson, load_settings, open_store
 from subject2video.config import Settings
 from subject2video.tasks import keys
-from subject2video.tasks.keyring import Keyring, KeyringError, touch_stamp
+from subject2video.tasks.keyring import Keyring, KeyringError, announce_change
 from subject2video.tasks.store import Store
 
 keys_app = typer.Typer(help="Manage projects and their API keys.", no_args_is_help=True)
@@ -41,7 +41,7 @@ def _keys_store(data_dir: DataDir, *, changes: bool = True) -> Iterator[tuple[Se
     finally:
         store.dispose()
     if changes:
-        touch_stamp(settings)
+        announce_change(settings)
 
 
 def _keyring(settings: Settings, old_key: str | None = None) -> Keyring:
@@ -131,8 +131,9 @@ def keys_list(as_json: PrintJson = False, data_dir: DataDir = None) -> None:
 def keys_revoke(ref: KeyRef, data_dir: DataDir = None) -> None:
     """Stop a project's keys now (a previous key, given by its value: that key only).
 
-    A server on this data directory refuses them at the next request; other API replicas within
-    their key cache's 30 s. The project's tasks and outputs stay."""
+    A server on this data directory, or a replica on the same Redis (S2V_BROKER_URL), refuses
+    them at the next request; one that missed the news, within its key cache's 30 s. The
+    project's tasks and outputs stay."""
     with _keys_store(data_dir) as (_settings, store):
         project, what = keys.revoke(store, ref)
     typer.echo(f"project {project.id} ({project.name}): {what}")

@@ -44,6 +44,8 @@ def serve(
     from subject2video.api.serving import DataDirBusy, lock_data_dir, serve
 
     settings = load_settings(host=host, port=port, data_dir=data_dir, workers=workers)
+    from subject2video.tasks.keyring import Keyring, KeyringError
+
     configure_logging(settings)
     lock = None
     if not settings.broker_url:  # one local worker per SQLite file and work directory
@@ -54,11 +56,16 @@ def serve(
             raise typer.Exit(1) from None
     store = open_store(settings)
     projects = store.projects()
+    try:
+        keyring = Keyring.from_settings(settings)
+        for stored in projects:  # fail here, not at each signed request, if they cannot be read
+            keyring.open(stored.apisecret)
+    except KeyringError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     # Scale-out replicas start together: projects come from `s2v keys create` there.
     if not projects and not settings.broker_url:
-        from subject2video.tasks.keyring import Keyring
-
-        project = store.create_project("default", seal=Keyring.from_settings(settings).seal)
+        project = store.create_project("default", seal=keyring.seal)
         _print_welcome(settings, project.apikey, project.apisecret)
     store.dispose()
     try:

@@ -91,3 +91,18 @@ def touch_stamp(settings: Settings) -> None:
     path = stamp_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("keys changed; API processes drop their key cache when this file changes\n")
+
+
+def announce_change(settings: Settings) -> None:
+    """Tell every API process that keys changed: the data directory's stamp, and in scale-out
+    (S2V_BROKER_URL or S2V_REDIS_URL set) the `s2v:keys` channel that every replica listens to.
+    A replica that misses it (Redis away) still sees the change within its key cache's life."""
+    touch_stamp(settings)
+    if settings.events_url:
+        from subject2video.tasks.bus import RedisBus
+
+        bus = RedisBus(settings.events_url)
+        try:
+            bus.keys_changed()
+        finally:
+            bus.close()

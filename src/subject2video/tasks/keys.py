@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from subject2video.tasks.keyring import Keyring
+from subject2video.tasks.keyring import PREFIX, Keyring
 from subject2video.tasks.models import Project
 from subject2video.tasks.store import Store, token
 
@@ -112,22 +112,25 @@ def rows(store: Store) -> list[dict[str, Any]]:
     """Each project's key: created, last used, tasks, state, auth kind (no secrets)."""
     counts = store.task_counts_by_project()
     now = time.time()
-    return [
-        {
-            "id": p.id,
-            "name": p.name,
-            "apikey": p.apikey,
-            "auth": "key-only" if p.apisecret is None else "signature",
-            "state": state(p, now),
-            "created": p.createtime,
-            "lastused": p.lastusedtime,
-            "tasks": counts.get(p.id, 0),
-            "previous_apikey": p.previous_apikey if state(p, now) == "rotating" else None,
-            "previous_until": p.previous_until if state(p, now) == "rotating" else None,
-            "encrypted": bool(p.apisecret and p.apisecret.startswith("fernet:")),
-        }
-        for p in store.projects()
-    ]
+    found = []
+    for p in store.projects():
+        rotating = state(p, now) == "rotating"
+        found.append(
+            {
+                "id": p.id,
+                "name": p.name,
+                "apikey": p.apikey,
+                "auth": "key-only" if p.apisecret is None else "signature",
+                "state": state(p, now),
+                "created": p.createtime,
+                "lastused": p.lastusedtime,
+                "tasks": counts.get(p.id, 0),
+                "previous_apikey": p.previous_apikey if rotating else None,
+                "previous_until": p.previous_until if rotating else None,
+                "encrypted": bool(p.apisecret and p.apisecret.startswith(PREFIX)),
+            }
+        )
+    return found
 
 
 def reencrypt(store: Store, keyring: Keyring) -> int:

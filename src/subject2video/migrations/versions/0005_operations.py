@@ -1,7 +1,7 @@
 """key lifecycle and usage: projects.revokedtime, lastusedtime, previous_*; tasks.engine_seconds
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-02 04:00:00
 """
 
