@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -103,9 +104,19 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
         subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)
 
 
-def remount(path: Path, mode: str) -> None:
-    """Remount a tmpfs read-only ("ro") or read-write ("rw")."""
-    subprocess.run(["mount", "-o", f"remount,{mode}", str(path)], check=True)
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """Make `path` read-only for every new open, as a read-only remount would, by binding it
+    onto itself read-only (a remount of its own filesystem is refused while files are open for
+    writing); skip where mounting is not allowed."""
+    bound = subprocess.run(["mount", "--bind", str(path), str(path)], capture_output=True)
+    if bound.returncode != 0:
+        pytest.skip(f"cannot bind-mount here: {bound.stderr.decode().strip()}")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(path)], check=True)
+        yield
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)
 
 
 @pytest.fixture
