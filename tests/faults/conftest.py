@@ -6,6 +6,7 @@ servers it starts are stopped, the mounts it makes are unmounted.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import time
@@ -78,6 +79,21 @@ def no_server_errors(server: Server) -> None:
     assert '" 500' not in log, log[-3000:]
     assert "worker died" not in log, log[-3000:]
     assert "Traceback" not in log, log[-3000:]
+
+
+def worker_pid(server: Server) -> int | None:
+    """The engine process's pid, from the server's last 'worker started' log line; None until
+    there is one (or while that process is not alive)."""
+    log = server.log_path.read_text(errors="replace") if server.log_path else ""
+    lines = [line for line in log.splitlines() if "worker started pid=" in line]
+    if not lines:
+        return None
+    pid = int(lines[-1].rsplit("pid=", 1)[1].split()[0])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    return pid
 
 
 @pytest.fixture
