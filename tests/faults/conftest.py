@@ -6,10 +6,12 @@ servers it starts are stopped, the mounts it makes are unmounted.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,21 @@ def no_server_errors(server: Server) -> None:
     assert "Traceback" not in log, log[-3000:]
 
 
+def worker_pid(server: Server) -> int | None:
+    """The engine process's pid, from the server's last 'worker started' log line; None until
+    there is one (or while that process is not alive)."""
+    log = server.log_path.read_text(errors="replace") if server.log_path else ""
+    lines = [line for line in log.splitlines() if "worker started pid=" in line]
+    if not lines:
+        return None
+    pid = int(lines[-1].rsplit("pid=", 1)[1].split()[0])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    return pid
+
+
 @pytest.fixture
 def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
     """Mount a small tmpfs (`size` as mount(8) takes it: "48m"); skip where mounting is not
@@ -103,9 +120,19 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
         subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)
 
 
-def remount(path: Path, mode: str) -> None:
-    """Remount a tmpfs read-only ("ro") or read-write ("rw")."""
-    subprocess.run(["mount", "-o", f"remount,{mode}", str(path)], check=True)
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """Make `path` read-only for every new open, as a read-only remount would, by binding it
+    onto itself read-only (a remount of its own filesystem is refused while files are open for
+    writing); skip where mounting is not allowed."""
+    bound = subprocess.run(["mount", "--bind", str(path), str(path)], capture_output=True)
+    if bound.returncode != 0:
+        pytest.skip(f"cannot bind-mount here: {bound.stderr.decode().strip()}")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(path)], check=True)
+        yield
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ and green again by itself, and nothing half-written stays behind."""
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from tests.faults.conftest import (
     submit,
     upload,
     wait_for,
+    worker_pid,
 )
 from tests.utils.figures import record
 from tests.utils.server import Server
@@ -43,7 +43,7 @@ def test_full_disk_makes_the_server_wait_not_fail(
     servers.append(srv)
     srv.start()
     project = srv.keys("p")
-    worker_pid = wait_for("the worker's pid", lambda: _worker_pid(srv))
+    pid = wait_for("the worker's pid", lambda: worker_pid(srv))
     first, second = submit(srv, project, face), submit(srv, project, face)
     srv.wait(project, first, until=running)
 
@@ -68,7 +68,7 @@ def test_full_disk_makes_the_server_wait_not_fail(
         assert row(srv, task_id)["attempts"] == 1
     third = submit(srv, project, face)
     assert srv.wait(project, third, timeout=60)["pexit"] == "0"
-    assert _worker_pid(srv) == worker_pid  # the same worker all along
+    assert worker_pid(srv) == pid  # the same worker all along
     assert list((srv.data_dir / "work").glob("task*")) == []
     no_server_errors(srv)
     record("faults: full disk", tried=4, handled=4, got_through=0)
@@ -77,14 +77,3 @@ def test_full_disk_makes_the_server_wait_not_fail(
 def _red(srv: Server) -> tuple[int, str] | None:
     status, reason = ready_state(srv)
     return (status, reason or "") if status == 503 else None
-
-
-def _worker_pid(srv: Server) -> int | None:
-    """The engine process's pid, from the server's 'worker started' log lines (the last one)."""
-    log = srv.log_path.read_text(errors="replace") if srv.log_path else ""
-    lines = [line for line in log.splitlines() if "worker started pid=" in line]
-    if not lines:
-        return None
-    pid = int(lines[-1].rsplit("pid=", 1)[1].split()[0])
-    os.kill(pid, 0)  # alive
-    return pid

@@ -11,7 +11,16 @@ from pathlib import Path
 
 import httpx
 
-from tests.faults.conftest import PACED, no_server_errors, row, running, submit
+from tests.faults.conftest import (
+    PACED,
+    no_server_errors,
+    ready_state,
+    row,
+    running,
+    submit,
+    wait_for,
+    worker_pid,
+)
 from tests.utils.figures import record
 from tests.utils.server import Server
 from tests.utils.video import assert_contract_video
@@ -105,3 +114,25 @@ def test_second_server_on_one_data_dir_refuses_to_start(
         servers.append(second)
         raise AssertionError("a second server started on the same data directory")
     assert httpx.get(f"{first.url}/readyz", timeout=10).status_code == 200
+
+
+def test_readyz_names_a_dead_worker_until_it_is_replaced(
+    tmp_path: Path, face: bytes, servers: list[Server]
+) -> None:
+    srv = Server(tmp_path / "dead", env={"S2V_ENGINE": "camera"})
+    servers.append(srv)
+    srv.start()
+    project = srv.keys("p")
+    pid = wait_for("the worker's pid", lambda: worker_pid(srv))
+    os.kill(pid, signal.SIGKILL)
+    status, reason = wait_for("readyz red", lambda: _red(srv), 30)
+    assert status == 503 and "no worker is running" in reason, reason
+    wait_for("readyz green", lambda: ready_state(srv)[0] == 200, 60)
+    assert worker_pid(srv) not in (None, pid)
+    task_id = submit(srv, project, face)
+    assert srv.wait(project, task_id, timeout=60)["pexit"] == "0"
+
+
+def _red(srv: Server) -> tuple[int, str] | None:
+    status, reason = ready_state(srv)
+    return (status, reason or "") if status == 503 else None

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 from tests.faults.conftest import (
     PACED,
     no_server_errors,
+    read_only,
     ready_state,
-    remount,
     row,
     running,
     submit,
@@ -42,26 +41,22 @@ def _finished_once(srv: Server, project: Project, task_id: str) -> None:
     assert row(srv, task_id)["attempts"] == 1
 
 
-def test_read_only_data_dir(
-    tmpfs: Callable[[str], Path], face: bytes, servers: list[Server]
-) -> None:
-    data = tmpfs("64m")
+def test_read_only_data_dir(tmp_path: Path, face: bytes, servers: list[Server]) -> None:
     env = {"S2V_ENGINE": PACED, "S2V_TEST_FRAME_DELAY": "0.03"}
-    srv = Server(data / "s2v", env=env, log_dir=data.parent)
+    srv = Server(tmp_path / "s2v", env=env, log_dir=tmp_path)
     servers.append(srv)
     srv.start()
     project = srv.keys("p")
     first, second = submit(srv, project, face), submit(srv, project, face)
     srv.wait(project, first, until=running)
-    remount(data, "ro")
-    try:
+    with read_only(srv.data_dir):
         _status, reason = wait_for("readyz red", lambda: _red(srv))
         assert "is not writable" in reason, reason
         assert "Storage unavailable" in _refused(srv, project, face)
-        for task_id in (first, second):  # waiting, not failed
+        # The running task cannot store its video: it waits, as the queued one does.
+        wait_for("the task to meet the read-only disk", lambda: "waits" in srv.log(), 60)
+        for task_id in (first, second):
             assert srv.detail(project, task_id)["pexit"] != "1"
-    finally:
-        remount(data, "rw")
     wait_for("readyz green", lambda: ready_state(srv)[0] == 200)
     for task_id in (first, second):
         _finished_once(srv, project, task_id)
@@ -92,7 +87,7 @@ def test_database_locked_past_the_busy_timeout(
         assert sorted((srv.data_dir / "inputs").rglob("*")) == inputs_before
         assert srv.detail(project, task_id)["pexit"] != "1"  # reads go on under the lock
         # The running task meets the lock when it writes its progress, and waits.
-        wait_for("the task to meet the lock", lambda: "it waits" in srv.log())
+        wait_for("the task to meet the lock", lambda: "waits" in srv.log())
     finally:
         release.set()
         holder.join()

@@ -13,7 +13,6 @@ from subject2video.api.auth import signature, signature_hex
 from subject2video.api.body import parse_text_body
 from subject2video.api.errors import ApiError
 from subject2video.config import Settings
-from subject2video.errors import InputError
 from subject2video.tasks.callbacks import enqueue, sign
 from subject2video.tasks.status import CANCELLABLE, FINAL, ORDER, RUNNING, Status
 from subject2video.tasks.store import ActiveLimitReached, Store
@@ -45,7 +44,7 @@ def test_text_bodies() -> None:
         "taskid": "3",
         "prompt": "a b",
     }
-    with pytest.raises(InputError, match="not valid JSON"):
+    with pytest.raises(ApiError):
         parse_text_body(b"{broken", "application/json")
     with pytest.raises(ApiError):
         parse_text_body(b"[1, 2]", "application/json")

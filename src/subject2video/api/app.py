@@ -110,9 +110,10 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             services.ready = False
             stop_sweep.set()
+            # The running task may finish during the stop: its callbacks go out before the end.
+            dispatcher.stop()
             deliverer.stop()
             minimax_callbacks.stop()
-            dispatcher.stop()
             if subscriber is not None:
                 subscriber.stop()
             if keys_subscriber is not None:

@@ -15,6 +15,7 @@ from starlette.requests import ClientDisconnect
 
 from subject2video.api.errors import ApiError
 from subject2video.contract import check_fields, load_json
+from subject2video.errors import InputError
 from subject2video.tasks.service import Upload
 
 FILE_FIELDS = ("inputImageFirst",)
@@ -51,7 +52,10 @@ async def read_fields(request: Request, max_bytes: int) -> tuple[dict[str, Any],
         return {}, None
     else:
         fields, upload = parse_text_body(body, content_type), None
-    check_fields(fields)
+    try:
+        check_fields(fields)  # valid Unicode within limits, whatever the route reads later
+    except InputError as exc:
+        raise ApiError(exc.message) from None
     return fields, upload
 
 
@@ -59,7 +63,10 @@ def parse_text_body(body: bytes, content_type: str) -> dict[str, Any]:
     """A JSON or urlencoded body, whichever it is (the header is not trusted)."""
     text = body.decode("utf-8", errors="replace").strip()
     if text.startswith("{") or "json" in content_type:
-        data = load_json(text)
+        try:
+            data = load_json(text)
+        except InputError as exc:
+            raise ApiError(exc.message) from None
         if not isinstance(data, dict):
             raise ApiError("Request body must be a JSON object")
         return {k: _scalar(v) for k, v in data.items() if not _empty(v)}

@@ -8,6 +8,7 @@ or a set kill flag, and ends the work at the next check.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -291,7 +292,9 @@ class Runner:
                     f"the {self.engine.name} engine made {count} frames, not {request.frames}"
                 )
         except BaseException:
-            path.unlink(missing_ok=True)
+            # Best effort: on a read-only or vanished disk the file stays, for the next start.
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
             raise
         self._advance(task, Status.output_full)
         self._advance(task, Status.end)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import itertools
 import logging
 import os
 import queue
@@ -45,7 +46,7 @@ def run_patiently(runner: Runner, task_id: int, halt: Any = None) -> None:
     """Run `task_id`; while storage is unfit for work, wait and try again (the task stays queued,
     or is put back), until it runs or a stop is asked. Any other failure of the runner's own
     bookkeeping is logged, never the end of the worker."""
-    for attempt in range(1_000_000):
+    for attempt in itertools.count():
         try:
             runner.run(task_id)
             return

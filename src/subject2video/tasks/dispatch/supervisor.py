@@ -124,6 +124,9 @@ class Supervisor:
         task_id = self._current
         proc.kill()
         proc.join(5)
+        with self._lock:  # a Celery task waiting on the child is let go
+            for waiting in list(self._waiting):
+                self._let_go(waiting)
         if task_id is None:
             return
         remove_work_files(self.settings, task_id)

@@ -97,7 +97,8 @@ def test_ignored_kill_ends_the_process_and_the_task(local: tuple[Harness, Any]) 
     wait_for(lambda: harness.deliveries(task.id), "the callback to be recorded")
     assert harness.task(task.id).failure == Failure.killed.value
     assert harness.types(task.id)[-1] == "task_cancel"
-    assert len(harness.deliveries(task.id)) == 1
+    # The callback is recorded just after the final status: wait for it, do not race it.
+    wait_for(lambda: len(harness.deliveries(task.id)) == 1, "the callback to be recorded")
     wait_for(
         lambda: dispatcher.is_ready() and dispatcher.supervisor.worker_pid != first,
         "a new engine process",
