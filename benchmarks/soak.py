@@ -86,7 +86,10 @@ class Soak:
         self.tally = Tally()
         self.face = face_jpeg()
         self.stop = threading.Event()
-        self.rss: list[tuple[float, float]] = []
+        #: (incarnation, seconds since it started, MB) every 10 s.
+        self.rss: list[tuple[int, float, float]] = []
+        self.incarnation = 1
+        self.started = time.monotonic()
         self.events: list[str] = []
         self.t0 = time.monotonic()
 
@@ -118,7 +121,8 @@ class Soak:
         next_fill = self.t0 + self.fill_every * 2 / 3
         while time.monotonic() - self.t0 < self.seconds:
             now = time.monotonic()
-            if now >= next_stop:
+            # No stop in the last 90 s: the run ends on a server old enough to be measured.
+            if now >= next_stop and now - self.t0 < self.seconds - 90:
                 self._restart(kinds[n % len(kinds)])
                 n += 1
                 next_stop = time.monotonic() + self.stop_every
@@ -137,6 +141,8 @@ class Soak:
         self.server.proc = None
         down = time.monotonic() - began
         self.server.start()
+        self.incarnation += 1
+        self.started = time.monotonic()
         names = "+".join(signal.Signals(s).name for s in send)
         self._event(f"{names}: stopped in {down:.1f} s (exit {code}), restarted")
 
@@ -243,7 +249,29 @@ class Soak:
 
     def _sample_rss(self) -> None:
         while not self.stop.wait(10):
-            self.rss.append((time.monotonic() - self.t0, self._rss()))
+            mb = self._rss()
+            if mb:
+                self.rss.append((self.incarnation, time.monotonic() - self.started, mb))
+
+    def rss_figures(self) -> tuple[float, float]:
+        """RSS one minute into the first server's life, and one minute into the last's (the
+        same age, so the same warm-up: restarts make the end of the run a young process)."""
+        aged = [(n, mb) for n, age, mb in self.rss if age >= 60]
+        if not aged:
+            return 0.0, 0.0
+        first = aged[0][1]
+        last_run = aged[-1][0]
+        last = next(mb for n, mb in aged if n == last_run)
+        return first, last
+
+    def growth_within_runs(self) -> float:
+        """The largest growth of one server's RSS from one minute into its life to its end, %."""
+        worst = 0.0
+        for n in {n for n, _, _ in self.rss}:
+            samples = [mb for m, age, mb in self.rss if m == n and age >= 60]
+            if len(samples) >= 2:
+                worst = max(worst, (samples[-1] - samples[0]) / samples[0] * 100)
+        return worst
 
     def _event(self, text: str) -> None:
         line = f"{time.monotonic() - self.t0:6.0f} s  {text}"
@@ -256,9 +284,7 @@ class Soak:
         accepted = len(self.tally.accepted)
         outcomes = Counter(self.tally.final.values())
         lost = accepted - len(self.tally.final)
-        warm = [mb for t, mb in self.rss if t >= 60 and mb > 0]
-        start = warm[0] if warm else 0.0
-        end = self.rss_end
+        start, end = self.rss_figures()
         change = (end - start) / start * 100 if start else 0.0
         lines = [
             f"Soak: {minutes:g} min, {self.clients} clients, camera engine, "
@@ -278,8 +304,10 @@ class Soak:
         for name, count in sorted(self.tally.counts.items()):
             lines.append(f"| {name} | {count} |")
         lines += [
-            f"| RSS, server and worker, 60 s in | {start:.0f} MB |",
-            f"| RSS, server and worker, at the end | {end:.0f} MB ({change:+.1f}%) |",
+            f"| RSS, server and worker, 60 s into the first run | {start:.0f} MB |",
+            f"| RSS, server and worker, 60 s into the last run | {end:.0f} MB ({change:+.1f}%) |",
+            f"| RSS, server and worker, at the end | {self.rss_end:.0f} MB |",
+            f"| largest growth within one server's life | {self.growth_within_runs():+.1f}% |",
             "",
             *self.events,
         ]
