@@ -22,6 +22,7 @@ import contextlib
 import os
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -92,6 +93,7 @@ class Soak:
         self.started = time.monotonic()
         self.events: list[str] = []
         self.t0 = time.monotonic()
+        self.verbose = bool(os.environ.get("SOAK_VERBOSE"))
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -121,8 +123,8 @@ class Soak:
         next_fill = self.t0 + self.fill_every * 2 / 3
         while time.monotonic() - self.t0 < self.seconds:
             now = time.monotonic()
-            # No stop in the last 90 s: the run ends on a server old enough to be measured.
-            if now >= next_stop and now - self.t0 < self.seconds - 90:
+            # No stop in the last 150 s: the run ends on a server old enough to be measured.
+            if now >= next_stop and now - self.t0 < self.seconds - 150:
                 self._restart(kinds[n % len(kinds)])
                 n += 1
                 next_stop = time.monotonic() + self.stop_every
@@ -154,6 +156,7 @@ class Soak:
                 with contextlib.suppress(OSError):
                     while True:
                         out.write(b"\0" * size)
+        time.sleep(1.5)  # readiness is checked at most once a second
         red = httpx.get(f"{self.server.url}/readyz", timeout=10)
         time.sleep(20)
         filler.unlink()
@@ -238,39 +241,52 @@ class Soak:
 
     def _rss(self) -> float:
         """MB resident of the server process and its children (the engine worker)."""
+        return sum(self._rss_by_process().values())
+
+    def _rss_by_process(self) -> dict[str, float]:
         if self.server.proc is None:
-            return 0.0
+            return {}
         try:
             root = psutil.Process(self.server.proc.pid)
-            procs = [root, *root.children(recursive=True)]
-            return sum(p.memory_info().rss for p in procs) / 1e6
+            procs = {"api": root}
+            for child in root.children(recursive=True):
+                line = " ".join(child.cmdline())
+                procs["tracker" if "resource_tracker" in line else "worker"] = child
+            return {name: p.memory_info().rss / 1e6 for name, p in procs.items()}
         except psutil.Error:
-            return 0.0
+            return {}
 
     def _sample_rss(self) -> None:
         while not self.stop.wait(10):
-            mb = self._rss()
+            parts = self._rss_by_process()
+            mb = sum(parts.values())
             if mb:
-                self.rss.append((self.incarnation, time.monotonic() - self.started, mb))
+                age = time.monotonic() - self.started
+                self.rss.append((self.incarnation, age, mb))
+                if self.verbose:
+                    detail = ", ".join(f"{name} {v:.0f}" for name, v in parts.items())
+                    print(f"rss run {self.incarnation} age {age:.0f} s: {detail}", flush=True)
 
     def rss_figures(self) -> tuple[float, float]:
-        """RSS one minute into the first server's life, and one minute into the last's (the
-        same age, so the same warm-up: restarts make the end of the run a young process)."""
-        aged = [(n, mb) for n, age, mb in self.rss if age >= 60]
-        if not aged:
+        """RSS of the first server, and of the last one, at the same ages (from one minute into
+        its life on): medians, since a sample taken while a video is being made holds its frames
+        (about 40 MB more than between tasks). Restarts make the run's end a young process."""
+        first_run = [mb for n, age, mb in self.rss if n == 1 and age >= 60]
+        last = max((n for n, _, _ in self.rss), default=1)
+        last_run = [mb for n, age, mb in self.rss if n == last and age >= 60]
+        if not first_run or not last_run:
             return 0.0, 0.0
-        first = aged[0][1]
-        last_run = aged[-1][0]
-        last = next(mb for n, mb in aged if n == last_run)
-        return first, last
+        return statistics.median(first_run), statistics.median(last_run)
 
     def growth_within_runs(self) -> float:
-        """The largest growth of one server's RSS from one minute into its life to its end, %."""
+        """The largest change of one server's median RSS from its first to its second half, %."""
         worst = 0.0
         for n in {n for n, _, _ in self.rss}:
             samples = [mb for m, age, mb in self.rss if m == n and age >= 60]
-            if len(samples) >= 2:
-                worst = max(worst, (samples[-1] - samples[0]) / samples[0] * 100)
+            if len(samples) >= 4:
+                half = len(samples) // 2
+                early, late = statistics.median(samples[:half]), statistics.median(samples[half:])
+                worst = max(worst, (late - early) / early * 100, key=abs)
         return worst
 
     def _event(self, text: str) -> None:
@@ -304,10 +320,12 @@ class Soak:
         for name, count in sorted(self.tally.counts.items()):
             lines.append(f"| {name} | {count} |")
         lines += [
-            f"| RSS, server and worker, 60 s into the first run | {start:.0f} MB |",
-            f"| RSS, server and worker, 60 s into the last run | {end:.0f} MB ({change:+.1f}%) |",
-            f"| RSS, server and worker, at the end | {self.rss_end:.0f} MB |",
-            f"| largest growth within one server's life | {self.growth_within_runs():+.1f}% |",
+            f"| RSS, server and worker, first server (median from 60 s) | {start:.0f} MB |",
+            f"| RSS, server and worker, last server (median from 60 s) | {end:.0f} MB "
+            f"({change:+.1f}%) |",
+            f"| RSS, server and worker, at the very end | {self.rss_end:.0f} MB |",
+            f"| largest change within one server's life (median, 1st vs 2nd half) | "
+            f"{self.growth_within_runs():+.1f}% |",
             "",
             *self.events,
         ]
