@@ -22,6 +22,7 @@ import contextlib
 import os
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -86,9 +87,13 @@ class Soak:
         self.tally = Tally()
         self.face = face_jpeg()
         self.stop = threading.Event()
-        self.rss: list[tuple[float, float]] = []
+        #: (incarnation, seconds since it started, MB) every 10 s.
+        self.rss: list[tuple[int, float, float]] = []
+        self.incarnation = 1
+        self.started = time.monotonic()
         self.events: list[str] = []
         self.t0 = time.monotonic()
+        self.verbose = bool(os.environ.get("SOAK_VERBOSE"))
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -118,7 +123,8 @@ class Soak:
         next_fill = self.t0 + self.fill_every * 2 / 3
         while time.monotonic() - self.t0 < self.seconds:
             now = time.monotonic()
-            if now >= next_stop:
+            # No stop in the last 150 s: the run ends on a server old enough to be measured.
+            if now >= next_stop and now - self.t0 < self.seconds - 150:
                 self._restart(kinds[n % len(kinds)])
                 n += 1
                 next_stop = time.monotonic() + self.stop_every
@@ -137,6 +143,8 @@ class Soak:
         self.server.proc = None
         down = time.monotonic() - began
         self.server.start()
+        self.incarnation += 1
+        self.started = time.monotonic()
         names = "+".join(signal.Signals(s).name for s in send)
         self._event(f"{names}: stopped in {down:.1f} s (exit {code}), restarted")
 
@@ -148,6 +156,7 @@ class Soak:
                 with contextlib.suppress(OSError):
                     while True:
                         out.write(b"\0" * size)
+        time.sleep(1.5)  # readiness is checked at most once a second
         red = httpx.get(f"{self.server.url}/readyz", timeout=10)
         time.sleep(20)
         filler.unlink()
@@ -232,18 +241,53 @@ class Soak:
 
     def _rss(self) -> float:
         """MB resident of the server process and its children (the engine worker)."""
+        return sum(self._rss_by_process().values())
+
+    def _rss_by_process(self) -> dict[str, float]:
         if self.server.proc is None:
-            return 0.0
+            return {}
         try:
             root = psutil.Process(self.server.proc.pid)
-            procs = [root, *root.children(recursive=True)]
-            return sum(p.memory_info().rss for p in procs) / 1e6
+            procs = {"api": root}
+            for child in root.children(recursive=True):
+                line = " ".join(child.cmdline())
+                procs["tracker" if "resource_tracker" in line else "worker"] = child
+            return {name: p.memory_info().rss / 1e6 for name, p in procs.items()}
         except psutil.Error:
-            return 0.0
+            return {}
 
     def _sample_rss(self) -> None:
         while not self.stop.wait(10):
-            self.rss.append((time.monotonic() - self.t0, self._rss()))
+            parts = self._rss_by_process()
+            mb = sum(parts.values())
+            if mb:
+                age = time.monotonic() - self.started
+                self.rss.append((self.incarnation, age, mb))
+                if self.verbose:
+                    detail = ", ".join(f"{name} {v:.0f}" for name, v in parts.items())
+                    print(f"rss run {self.incarnation} age {age:.0f} s: {detail}", flush=True)
+
+    def rss_figures(self) -> tuple[float, float]:
+        """RSS of the first server, and of the last one, at the same ages (from one minute into
+        its life on): medians, since a sample taken while a video is being made holds its frames
+        (about 40 MB more than between tasks). Restarts make the run's end a young process."""
+        first_run = [mb for n, age, mb in self.rss if n == 1 and age >= 60]
+        last = max((n for n, _, _ in self.rss), default=1)
+        last_run = [mb for n, age, mb in self.rss if n == last and age >= 60]
+        if not first_run or not last_run:
+            return 0.0, 0.0
+        return statistics.median(first_run), statistics.median(last_run)
+
+    def growth_within_runs(self) -> float:
+        """The largest change of one server's median RSS from its first to its second half, %."""
+        worst = 0.0
+        for n in {n for n, _, _ in self.rss}:
+            samples = [mb for m, age, mb in self.rss if m == n and age >= 60]
+            if len(samples) >= 4:
+                half = len(samples) // 2
+                early, late = statistics.median(samples[:half]), statistics.median(samples[half:])
+                worst = max(worst, (late - early) / early * 100, key=abs)
+        return worst
 
     def _event(self, text: str) -> None:
         line = f"{time.monotonic() - self.t0:6.0f} s  {text}"
@@ -256,9 +300,7 @@ class Soak:
         accepted = len(self.tally.accepted)
         outcomes = Counter(self.tally.final.values())
         lost = accepted - len(self.tally.final)
-        warm = [mb for t, mb in self.rss if t >= 60 and mb > 0]
-        start = warm[0] if warm else 0.0
-        end = self.rss_end
+        start, end = self.rss_figures()
         change = (end - start) / start * 100 if start else 0.0
         lines = [
             f"Soak: {minutes:g} min, {self.clients} clients, camera engine, "
@@ -278,8 +320,12 @@ class Soak:
         for name, count in sorted(self.tally.counts.items()):
             lines.append(f"| {name} | {count} |")
         lines += [
-            f"| RSS, server and worker, 60 s in | {start:.0f} MB |",
-            f"| RSS, server and worker, at the end | {end:.0f} MB ({change:+.1f}%) |",
+            f"| RSS, server and worker, first server (median from 60 s) | {start:.0f} MB |",
+            f"| RSS, server and worker, last server (median from 60 s) | {end:.0f} MB "
+            f"({change:+.1f}%) |",
+            f"| RSS, server and worker, at the very end | {self.rss_end:.0f} MB |",
+            f"| largest change within one server's life (median, 1st vs 2nd half) | "
+            f"{self.growth_within_runs():+.1f}% |",
             "",
             *self.events,
         ]

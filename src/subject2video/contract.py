@@ -409,7 +409,12 @@ def check_fields(fields: Mapping[str, Any]) -> None:
     """Every text field of a parsed body is valid Unicode and within `MAX_TEXT`, whether read or
     ignored later (field names included): what the door lets in, every later step can hold."""
     for name, value in fields.items():
-        check_text(name, "(a field name)", 256)
+        if len(name) > 256 or "\x00" in name or not _encodable(name):
+            raise InputError(
+                "Request body has a field name that is not valid Unicode text or is longer "
+                "than 256 characters",
+                parameter="body",
+            )
         if isinstance(value, str):
             limit = max(MAX_TEXT, MAX_PROMPT, MAX_URL)
             check_text(value, name, limit)

@@ -114,7 +114,8 @@ def test_websocket_junk_and_unknown_tokens(hardened: Server, keyonly: Project, f
         for i in range(99):  # unknown tokens are not subscriptions
             ws.send(json.dumps({"type": "task_info", "tasktoken": f"nope{i}"}))
             assert json.loads(ws.recv(5))["message"] == "There is no task yet."
-        ws.send("not json")
+        ws.send("not json")  # answered with an error frame; the connection lives on
+        assert json.loads(ws.recv(5))["message"] == "The frame is not valid JSON"
         ws.send(json.dumps(["a list"]))
         ws.send(json.dumps({"type": "task_info", "tasktoken": task["socketaccesstoken"]}))
         ws.send(json.dumps({"type": "ping"}))

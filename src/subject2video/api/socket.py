@@ -95,8 +95,10 @@ async def _receive(websocket: WebSocket, queue: asyncio.Queue[Event]) -> Any:
         return None
     try:
         return load_json(text)
-    except InputError as exc:
-        await queue.put(Event("task_error", 0, "", exc.message))
+    except InputError as exc:  # "Request body is not valid JSON" → "The frame is ..."
+        await queue.put(
+            Event("task_error", 0, "", exc.message.replace("Request body", "The frame"))
+        )
         return None
 
 
