@@ -9,7 +9,7 @@ shows on a face that keeps moving. Works on any engine's video.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import cv2
@@ -64,8 +64,12 @@ def track(
     fps: float = 25.0,
     reference: np.ndarray | None = None,
     identity_step: int = 1,
+    on_frame: Callable[[np.ndarray, np.ndarray | None], None] | None = None,
 ) -> Track:
-    """Landmarks of the largest face in every frame; identity every `identity_step` frames."""
+    """Landmarks of the largest face in every frame; identity every `identity_step` frames.
+
+    `on_frame(frame, landmarks)` is called for every frame, for measures that need pixels.
+    """
     result: Track | None = None
     offsets: np.ndarray | None = None
     previous: np.ndarray | None = None
@@ -86,6 +90,8 @@ def track(
                 size = np.concatenate([hi - lo, hi - lo])
                 offsets = (np.array(faces[0].box, float) - np.concatenate([lo, hi])) / size
         result.landmarks.append(points)
+        if on_frame is not None:
+            on_frame(frame, points)
         previous = points if points is not None else previous
         if points is not None and reference is not None and index % identity_step == 0:
             distance = float(np.linalg.norm(analyzer.descriptor(frame, points) - reference))

@@ -21,7 +21,7 @@ TURN_DEG, LOOK_DEG, TILT_DEG, NOD_DEG, SHAKE_DEG = 18.0, 12.0, 10.0, 8.0, 12.0
 PUSH_ZOOM = 1.22
 CHANNELS = (
     "yaw", "pitch", "roll", "sway", "rise", "breath", "blink_l", "blink_r",
-    "smile", "mouth", "brows", "wide", "zoom", "pan",
+    "smile", "mouth", "brows", "wide", "zoom", "pan", "gaze_x", "gaze_y",
 )  # fmt: skip
 
 
@@ -148,6 +148,7 @@ def plan_motion(prompt: str, seed: int, frames: int = 150, fps: int = 25) -> Mot
     for motion in motions:
         _apply(b, motion, windows[motion.kind], kinds)
     _idle(b, kinds)
+    _gaze(b, kinds)
     return MotionPlan(frames, fps, motions, b.c, b.notes)
 
 
@@ -279,3 +280,26 @@ def _idle(b: _Builder, kinds: set[str]) -> None:
         wave = 0.65 * np.sin(2 * np.pi * b.t / f1 + p1) + 0.35 * np.sin(2 * np.pi * b.t / f2 + p2)
         b.c[name] += calm * amplitude * (wave - wave[0])
     b.notes.append(f"idle head motion x{calm:.2f}")
+
+
+def _gaze(b: _Builder, kinds: set[str]) -> None:
+    """The eyes lead the head (they reach a turn's direction first, then the head catches up),
+    and between moves they rest on one point, then another, a few times a video."""
+    lead = max(1, round(0.3 * len(b.t) / max(b.duration, 1e-6)))
+
+    def ahead(curve: np.ndarray) -> np.ndarray:
+        return np.concatenate([curve[lead:], np.repeat(curve[-1:], lead)]) - curve
+
+    b.c["gaze_x"] += np.clip(ahead(b.c["yaw"]) / 12.0, -0.6, 0.6)
+    b.c["gaze_y"] -= np.clip(ahead(b.c["pitch"]) / 10.0, -0.6, 0.6)
+    if "still" in kinds or "no_blink" in kinds:
+        return
+    at, spots = float(b.rng.uniform(1.0, 2.0)), 0
+    while at < b.duration - 0.5:
+        x, y = b.rng.uniform(-0.25, 0.25), b.rng.uniform(-0.15, 0.15)
+        glance = ease((b.t - at) / 0.08) * (1 - ease((b.t - at - 1.2) / 0.08))
+        b.c["gaze_x"] += x * glance
+        b.c["gaze_y"] += y * glance
+        spots += 1
+        at += float(b.rng.uniform(2.0, 3.5))
+    b.notes.append(f"gaze: leads the head's moves; {spots} glances")
