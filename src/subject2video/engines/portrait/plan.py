@@ -288,7 +288,8 @@ def _gaze(b: _Builder, kinds: set[str]) -> None:
     lead = max(1, round(0.3 * len(b.t) / max(b.duration, 1e-6)))
 
     def ahead(curve: np.ndarray) -> np.ndarray:
-        return np.concatenate([curve[lead:], np.repeat(curve[-1:], lead)]) - curve
+        shift = min(lead, len(curve))
+        return np.concatenate([curve[shift:], np.repeat(curve[-1:], shift)]) - curve
 
     b.c["gaze_x"] += np.clip(ahead(b.c["yaw"]) / 12.0, -0.6, 0.6)
     b.c["gaze_y"] -= np.clip(ahead(b.c["pitch"]) / 10.0, -0.6, 0.6)
