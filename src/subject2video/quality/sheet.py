@@ -32,10 +32,16 @@ def picks(total: int, count: int = 8) -> list[int]:
     return sorted({round(i * (total - 1) / max(count - 1, 1)) for i in range(count)})
 
 
-def _face_crop(frame: np.ndarray, analyzer: FaceAnalyzer) -> np.ndarray:
-    """A square around the largest face (with its hair and chin), or the frame's centre."""
+def _face_crop(
+    frame: np.ndarray, analyzer: FaceAnalyzer, around: np.ndarray | None = None
+) -> np.ndarray:
+    """A square around the largest face (with its hair and chin), or the frame's centre.
+
+    With `around`, the square is placed on that frame's face instead (the same crop for a run
+    of frames, so that motion shows as motion).
+    """
     h, w = frame.shape[:2]
-    faces = analyzer.detect(frame)
+    faces = analyzer.detect(frame if around is None else around)
     if faces:
         cx, cy = faces[0].center
         half = 0.9 * max(faces[0].width, faces[0].height)

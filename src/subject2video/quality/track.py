@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from subject2video.engines.base import Face
 from subject2video.media.faces import FaceAnalyzer
 
 #: The detector runs again on every this-many-th frame: tracking from landmarks alone drifts on
@@ -83,12 +84,12 @@ def track(
             if not _plausible(points, previous):
                 points = None
         if points is None or index % DETECT_EVERY == 0:
-            faces = analyzer.detect(frame)
-            if faces and faces[0].landmarks is not None:
-                points = faces[0].landmarks
+            found = _subject(analyzer.detect(frame), previous)
+            if found is not None and found.landmarks is not None:
+                points = found.landmarks
                 lo, hi = points.min(0), points.max(0)
                 size = np.concatenate([hi - lo, hi - lo])
-                offsets = (np.array(faces[0].box, float) - np.concatenate([lo, hi])) / size
+                offsets = (np.array(found.box, float) - np.concatenate([lo, hi])) / size
         result.landmarks.append(points)
         if on_frame is not None:
             on_frame(frame, points)
@@ -102,6 +103,21 @@ def track(
         raise ValueError("the video has no frames")
     _background(result, greys)
     return result
+
+
+def _subject(faces: list[Face], previous: np.ndarray | None) -> Face | None:
+    """The subject among a frame's faces: the largest at first (as the runner chooses it), then
+    the one where the subject was, so that a photo of several people is measured on one."""
+    if not faces:
+        return None
+    if previous is None:
+        return faces[0]
+    span = float(np.linalg.norm(previous[16] - previous[0]))
+    centre = previous.mean(0)
+    nearest = min(faces, key=lambda f: float(np.hypot(*(np.array(f.center) - centre))))
+    if float(np.hypot(*(np.array(nearest.center) - centre))) < 0.6 * max(span, 1.0):
+        return nearest
+    return faces[0]
 
 
 def _clip(box: tuple[int, int, int, int], size: tuple[int, int]) -> tuple[int, int, int, int]:

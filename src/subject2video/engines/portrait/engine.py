@@ -125,6 +125,12 @@ class PortraitEngine:
             f"portrait: matte {100 * float(alpha.mean()):.0f}% of the frame; rig "
             f"{len(rig.rest)} vertices, {len(rig.triangles)} triangles; mouth palette "
             f"{'the photo' + chr(39) + 's own teeth' if renderer.mouth.own else 'painted teeth'}"
+            + (
+                f"; turned {rig.photo_yaw:+.0f}° in the photo, so turns back towards the camera "
+                f"go {100 * rig.reveal:.0f}% of the way"
+                if rig.reveal < 1
+                else ""
+            )
         )
         cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 

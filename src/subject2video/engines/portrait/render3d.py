@@ -37,6 +37,7 @@ class Renderer3D(Renderer):
         self._skin = rig.layer == SKIN
         self._depth = np.zeros(len(rig.rest))
         self.mouth = MouthPainter.of(image, rig.mesh)
+        self.lashes = {eye: _lash_colour(image, rig.mesh, eye) for eye in ("l", "r")}
         # The photo's own interior, as copies that follow the upper jaw (see Rig3D).
         copies = {int(v): rig.interior_first + i for i, v in enumerate(rig.interior_of)}
         self._own = [copies.get(i, i) for i in INNER]
@@ -75,10 +76,26 @@ class Renderer3D(Renderer):
         frame = self.render(positions, 0.0, body)
         for eye, closure in zip(("l", "r"), closures, strict=True):
             if closure > 0.2:
-                _smooth_lid(frame, positions, eye, closure)
+                _close_lid(frame, positions, eye, closure, self.lashes[eye])
         if mouth_open > 0.01:
             self.mouth.paint(frame, positions[INNER], positions[self._own])
         return frame
+
+    def _maps(self, grid, positions: np.ndarray, affines: tuple) -> tuple:
+        """As the 2D renderer's, but the coarse grid leaves out the face's triangles that lie
+        well inside the fine grid's rectangle, which replaces the coarse tables there."""
+        if grid is not self.coarse:
+            return super()._maps(grid, positions, affines)
+        rows, order = affines
+        x0, y0, x1, y1 = self.face_box
+        margin = 3.0 / 0.2 + 2  # a few coarse cells: the tables are blended near the edge
+        corners = positions[self.rig3d.triangles]
+        lo, hi = corners.min(axis=1), corners.max(axis=1)
+        inside = (
+            (lo[:, 0] > x0 + margin) & (lo[:, 1] > y0 + margin)
+            & (hi[:, 0] < x1 - margin) & (hi[:, 1] < y1 - margin)
+        )  # fmt: skip
+        return super()._maps(grid, positions, (rows, order[~inside[order]]))
 
     def _affines(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per triangle, the affine map from the frame back to the photo (after an identity
@@ -107,22 +124,46 @@ class Renderer3D(Renderer):
         return rows, order[keep[order]]
 
 
-def _smooth_lid(frame: np.ndarray, positions: np.ndarray, eye: str, closure: float) -> None:
-    """Soften a closing lid, in place: stretched from a thin strip of the photo, it carries the
-    strip's lines and lashes drawn out into streaks, where a lid is smooth skin."""
+def _lash_colour(image: np.ndarray, mesh: np.ndarray, eye: str) -> np.ndarray:
+    """The colour of the lashes along an eye's upper lid: the darkest third of a band there."""
+    upper = mesh[list(T.EYES[eye][0]), :2]
+    mask = np.zeros(image.shape[:2], np.uint8)
+    width = float(np.linalg.norm(upper[0] - upper[-1]))
+    cv2.polylines(mask, [np.round(upper).astype(np.int32)], False, 255, max(1, round(0.08 * width)))
+    pixels = image[mask > 0][:, :3].astype(np.float32)
+    if len(pixels) < 3:
+        return np.array([40.0, 30.0, 30.0])
+    light = pixels.sum(1)
+    return np.median(pixels[light <= np.quantile(light, 0.33)], axis=0)
+
+
+def _close_lid(
+    frame: np.ndarray, positions: np.ndarray, eye: str, closure: float, lash: np.ndarray
+) -> None:
+    """Finish a closing lid, in place: soften it (stretched from a thin strip of the photo, it
+    carries the strip's lines drawn out into streaks, where a lid is smooth skin), and draw the
+    lashes along its edge, as a closed eye shows them."""
     upper, _, crease, _ = T.EYES[eye]
     polygon = np.concatenate([positions[list(crease)], positions[list(upper)][::-1]])
-    x0, y0 = np.floor(polygon.min(0)).astype(int) - 3
-    x1, y1 = np.ceil(polygon.max(0)).astype(int) + 4
+    x0, y0 = np.floor(polygon.min(0)).astype(int) - 4
+    x1, y1 = np.ceil(polygon.max(0)).astype(int) + 5
     h, w = frame.shape[:2]
     x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
     if x1 - x0 < 4 or y1 - y0 < 4:
         return
+    origin = np.array([x0, y0])
     mask = np.zeros((y1 - y0, x1 - x0), np.float32)
-    cv2.fillPoly(mask, [np.round(polygon - [x0, y0]).astype(np.int32)], 1.0)
+    cv2.fillPoly(mask, [np.round(polygon - origin).astype(np.int32)], 1.0)
     width = float(np.linalg.norm(positions[upper[0]] - positions[upper[-1]]))
-    mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, 0.06 * width)) * min(1.0, closure) * 0.9
+    mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, 0.05 * width)) * min(1.0, closure) * 0.8
     patch = frame[y0:y1, x0:x1, :3]
-    soft = cv2.GaussianBlur(patch, (0, 0), max(1.0, 0.07 * width)).astype(np.float32)
+    soft = cv2.GaussianBlur(patch, (0, 0), max(0.8, 0.04 * width)).astype(np.float32)
     weight = mask[..., None]
-    frame[y0:y1, x0:x1, :3] = (soft * weight + patch * (1 - weight) + 0.5).astype(np.uint8)
+    lid = soft * weight + patch * (1 - weight)
+    line = np.zeros(mask.shape, np.float32)
+    edge = np.round((positions[list(upper)] - origin) * 16).astype(np.int32)
+    thick = max(1, round(0.09 * width))
+    cv2.polylines(line, [edge], False, 1.0, thick, cv2.LINE_AA, 4)
+    line = cv2.GaussianBlur(line, (0, 0), 0.6) * float(np.clip((closure - 0.5) / 0.4, 0, 1))
+    lid = lid * (1 - line[..., None]) + lash * line[..., None]
+    frame[y0:y1, x0:x1, :3] = np.clip(lid + 0.5, 0, 255).astype(np.uint8)

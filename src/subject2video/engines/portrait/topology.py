@@ -45,6 +45,8 @@ FACE_OVAL = (
 BROWS = (70, 63, 105, 66, 107, 46, 53, 52, 65, 55, 300, 293, 334, 296, 336, 276, 283, 282, 295, 285)
 
 NOSE_TIP, CHIN, FOREHEAD = 1, 152, 10
+#: The nose's ridge, tip, wings and base: its relief is what a turn shows first.
+NOSE_RIDGE = (168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 98, 327, 64, 294, 48, 278, 115, 344, 220, 440)
 CHEEK_L, CHEEK_R = 234, 454
 EYE_CORNERS = {"l": (33, 133), "r": (263, 362)}
 
