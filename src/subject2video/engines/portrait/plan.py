@@ -158,6 +158,11 @@ def _apply(b: _Builder, m: Motion, window: tuple[float, float], kinds: set[str])
     k, s, a = m.kind, m.slowness, m.intensity
     onset = start + 0.3
     move = min(1.4 * s, max(0.4, end - onset - 0.2))
+    if k.startswith(("turn", "look")) and any(o.startswith("look" if k[0] == "t" else "turn")
+                                              for o in kinds):  # fmt: skip
+        # Turning and looking up or down at once: a diagonal move, about as far in all as
+        # either alone, not the two added up.
+        a *= 0.8
     side = -1.0 if k.endswith("_left") or k.endswith("_down") else 1.0
     if k in ("turn", "tilt", "wink", "pan"):
         side = float(b.rng.choice([-1.0, 1.0]))
