@@ -140,9 +140,9 @@ def main() -> None:
 
 #: Old (2D warp) against new (3D mesh) sheets for the README: (file, face, prompt, frames).
 SHEETS = [
-    ("turn", "astronaut", "She turns her head to the left", [0, 25, 45, 70, 110, 149]),
-    ("laugh", "hopper", "She laughs", [0, 12, 30, 44, 62, 90]),
-    ("wink", "hopper", "He winks with his left eye", [0, 12, 16, 18, 21, 60]),
+    ("turn", "astronaut", "She turns her head to the left", [0, 25, 45, 70, 110, 149], 0.9),
+    ("laugh", "hopper", "She laughs", [0, 12, 30, 44, 62, 90], 0.55),
+    ("wink", "hopper", "He winks with his left eye", [0, 12, 16, 18, 21, 60], 0.55),
 ]
 
 
@@ -153,7 +153,7 @@ def sheets(folder: Path) -> None:
     from subject2video.quality.sheet import TILE, _face_crop
 
     folder.mkdir(parents=True, exist_ok=True)
-    for stem, name, prompt, picks in SHEETS:
+    for stem, name, prompt, picks, reach in SHEETS:
         image = FACES[name]()
         face = get_analyzer().subject(image)
         width, height = output_size(image.shape[1], image.shape[0])
@@ -164,7 +164,9 @@ def sheets(folder: Path) -> None:
         for mode in ("2d", "auto"):
             frames = list(PortraitEngine(mode=mode).frames(request, NullContext()))
             # The same crop for every frame and both engines: the first frame's face.
-            crops = [_face_crop(frames[i], get_analyzer(), around=frames[0]) for i in picks]
+            crops = [
+                _face_crop(frames[i], get_analyzer(), around=frames[0], reach=reach) for i in picks
+            ]
             rows.append(np.concatenate(crops, axis=1))
         sheet = Image.fromarray(np.concatenate(rows, axis=0)).resize(
             (len(picks) * TILE * 3 // 4, TILE * 3 // 2), Image.Resampling.LANCZOS

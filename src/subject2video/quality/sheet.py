@@ -33,18 +33,22 @@ def picks(total: int, count: int = 8) -> list[int]:
 
 
 def _face_crop(
-    frame: np.ndarray, analyzer: FaceAnalyzer, around: np.ndarray | None = None
+    frame: np.ndarray,
+    analyzer: FaceAnalyzer,
+    around: np.ndarray | None = None,
+    reach: float = 0.9,
 ) -> np.ndarray:
     """A square around the largest face (with its hair and chin), or the frame's centre.
 
     With `around`, the square is placed on that frame's face instead (the same crop for a run
-    of frames, so that motion shows as motion).
+    of frames, so that motion shows as motion). `reach` is half the square's side in face
+    sizes.
     """
     h, w = frame.shape[:2]
     faces = analyzer.detect(frame if around is None else around)
     if faces:
         cx, cy = faces[0].center
-        half = 0.9 * max(faces[0].width, faces[0].height)
+        half = reach * max(faces[0].width, faces[0].height)
     else:
         cx, cy, half = w / 2, h / 2, min(w, h) / 4
     x0, y0 = int(max(0, cx - half)), int(max(0, cy - 1.1 * half))

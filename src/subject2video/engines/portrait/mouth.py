@@ -79,7 +79,7 @@ class MouthPainter:
             white = np.mean(found, axis=0) if found else np.array([215.0, 205, 190])
             # Eye whites behind glasses or in shade read dim and tinted: keep their brightness,
             # half their tint, and lean to ivory.
-            light = float(np.clip(white.mean(), 150, 235))
+            light = float(np.clip(1.1 * white.mean(), 170, 230))
             teeth = 0.5 * white + 0.5 * light * np.array([1.0, 0.96, 0.86])
         # Teeth are never bluer than they are red: a cast from the eye whites' lighting.
         teeth = np.clip(teeth, 0, 255)
@@ -105,7 +105,15 @@ class MouthPainter:
         if mask.max() < 0.05:
             return
         n = len(T.LIP_INNER_UPPER)
-        patch = self._interior(shape, inner[:n] - origin, inner[n:][::-1] - origin)
+        upper = inner[:n] - origin
+        patch = self._interior(shape, upper, inner[n:][::-1] - origin)
+        # Soft at the edge, and fading into the lips' shadow at the corners, which a polygon
+        # would otherwise draw as sharp points.
+        mask = cv2.GaussianBlur(mask, (0, 0), 0.7)
+        centre_x = float(upper[0, 0] + upper[-1, 0]) / 2
+        half = max(1.0, float(abs(upper[-1, 0] - upper[0, 0])) / 2)
+        across = np.abs(np.arange(shape[1], dtype=np.float32) - centre_x) / half
+        mask *= np.clip((1.0 - across) / 0.18, 0.45, 1.0)[None, :]
         region = frame[y0:y1, x0:x1, :3].astype(np.float32)
         weight = mask[..., None]
         frame[y0:y1, x0:x1, :3] = np.clip(patch * weight + region * (1 - weight) + 0.5, 0, 255)
@@ -128,7 +136,7 @@ class MouthPainter:
         mw, max_gap = self.mouth_width, float(gap.max())
         central = across < 0.72
         if not self.own:
-            band = np.minimum(0.32 * gap, 0.09 * mw)
+            band = np.minimum(0.4 * gap, 0.11 * mw)
             _teeth(patch, ys, top, top + band, central, self.teeth, xs, mw)
         if max_gap > 0.12 * mw:
             strength = min(1.0, (max_gap - 0.12 * mw) / (0.12 * mw))
