@@ -14,7 +14,7 @@ import numpy as np
 
 from subject2video.engines.portrait import topology as T
 from subject2video.engines.portrait.mouth import MouthPainter
-from subject2video.engines.portrait.render import Renderer
+from subject2video.engines.portrait.render import Grid, Renderer
 from subject2video.engines.portrait.rig3d import SKIN, Rig3D
 
 INNER = list(T.LIP_INNER_UPPER) + list(T.LIP_INNER_LOWER[::-1])
@@ -81,7 +81,7 @@ class Renderer3D(Renderer):
             self.mouth.paint(frame, positions[INNER], positions[self._own])
         return frame
 
-    def _maps(self, grid, positions: np.ndarray, affines: tuple) -> tuple:
+    def _maps(self, grid: Grid, positions: np.ndarray, affines: tuple) -> tuple:
         """As the 2D renderer's, but the coarse grid leaves out the face's triangles that lie
         well inside the fine grid's rectangle, which replaces the coarse tables there."""
         if grid is not self.coarse:
