@@ -267,6 +267,6 @@ def _landmarks_2d(
         return np.asarray(request.face.landmarks, np.float64) * scale
     from subject2video.media.faces import get_analyzer
 
-    face = get_analyzer().subject(image)
-    assert face.landmarks is not None
-    return np.asarray(face.landmarks, np.float64)
+    x0, y0, x1, y1 = request.face.box
+    box = (round(x0 * scale[0]), round(y0 * scale[1]), round(x1 * scale[0]), round(y1 * scale[1]))
+    return np.asarray(get_analyzer().landmarks(image, box), np.float64)

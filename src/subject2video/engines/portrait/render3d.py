@@ -24,7 +24,7 @@ class Renderer3D(Renderer):
     """Holds what every frame shares; `render3d()` makes one frame from the rig's positions."""
 
     #: The fine grid covers the whole head (the turning head's outline is sharp, not blended).
-    FINE_WIDTH = 220.0
+    FINE_WIDTH = 160.0
 
     def __init__(self, image: np.ndarray, alpha: np.ndarray, plate: np.ndarray, rig: Rig3D) -> None:
         super().__init__(image, alpha, plate, rig)  # type: ignore[arg-type]

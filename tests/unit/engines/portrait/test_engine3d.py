@@ -103,3 +103,19 @@ def test_a_kill_stops_the_frames() -> None:
         for frame in PortraitEngine().frames(request, _KillAfter(5)):
             made.append(frame)
     assert len(made) == 5
+
+
+def test_a_box_is_all_the_engine_needs_even_to_fall_back() -> None:
+    """The runner may find the subject without dlib's 68 landmarks (only its box): the 3D path
+    needs none, and the 2D fallback computes them in the box."""
+    image = face_rgb()
+    face = get_analyzer().subject(image, landmarks=False)
+    assert face.landmarks is None
+    for size, used in (((512, 512), "3d"), ((160, 160), "2d")):
+        request = GenerationRequest(
+            image=image, face=face, prompt="She smiles", seed=1, width=size[0], height=size[1],
+            frames=4,
+        )  # fmt: skip
+        engine = PortraitEngine()
+        frames = list(engine.frames(request, NullContext()))
+        assert engine.used == used and len(frames) == 4
