@@ -8,7 +8,8 @@
 - **Mouth interior**: on frames where the lips part, the colour inside the inner lip and the
   lower lip's band, against the photo's own lips. A *cast* is an interior whose hue leaves the
   warm reds of the lips (grey-violet, blue, green) or that is grey; a *vanished lower lip* is a band
-  under the opening no longer lip-coloured, or under 35% of its thickness in the photo.
+  under the opening as dark as the cavity (nearer its lightness than the lips'), or under 35% of
+  its thickness in the photo.
 
 Example::
 
@@ -97,6 +98,7 @@ class MouthMeter:
         self.lip = _lab(lip).mean(0) if len(lip) else np.array([50.0, 20.0, 10.0])
         self.thickness = max(_thickness(points), 1e-3)
         self.interiors: list[np.ndarray] = []
+        self.darks: list[np.ndarray] = []
         self.bands: list[np.ndarray] = []
         self.ratios: list[float] = []
 
@@ -113,7 +115,10 @@ class MouthMeter:
         band = _region(frame, p[[60, 67, 66, 65, 64, 55, 56, 57, 58, 59]])
         if len(inside) < 6 or len(band) < 6:
             return
-        self.interiors.append(_lab(inside).mean(0))
+        lab = _lab(inside)
+        self.interiors.append(lab.mean(0))
+        # The darker half: the cavity itself, whatever teeth show above it.
+        self.darks.append(lab[lab[:, 0] <= np.median(lab[:, 0])].mean(0))
         self.bands.append(_lab(band).mean(0))
         self.ratios.append(_thickness(p) / self.thickness)
 
@@ -127,8 +132,10 @@ class MouthMeter:
         turn = abs((_hue(interior) - _hue(self.lip) + 180) % 360 - 180)
         cast = chroma < 4.0 or turn > CAST_HUE
         band = np.mean(self.bands, axis=0)
-        to_lip = float(np.linalg.norm(band - self.lip))
-        to_inside = float(np.linalg.norm(band - interior))
+        dark = np.mean(self.darks, axis=0)
+        # A lower lip painted over by the interior is as dark as the cavity, nearer its
+        # lightness than the lips'.
+        painted_over = bool(band[0] < (self.lip[0] + dark[0]) / 2)
         ratio = float(np.median(self.ratios))
         return {
             "frames_open": len(self.interiors),
@@ -136,5 +143,5 @@ class MouthMeter:
             "interior_hue_off": round(turn, 1),
             "cast": bool(cast),
             "lower_lip": round(ratio, 3),
-            "lower_lip_vanished": bool(ratio < VANISHED or to_inside < to_lip),
+            "lower_lip_vanished": bool(ratio < VANISHED or painted_over),
         }

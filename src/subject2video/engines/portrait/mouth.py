@@ -107,13 +107,13 @@ class MouthPainter:
         n = len(T.LIP_INNER_UPPER)
         upper = inner[:n] - origin
         patch = self._interior(shape, upper, inner[n:][::-1] - origin)
-        # Soft at the edge, and fading into the lips' shadow at the corners, which a polygon
-        # would otherwise draw as sharp points.
+        # Soft at the edge, and darker into the corners' shadow, which a polygon would otherwise
+        # draw as sharp bright points.
         mask = cv2.GaussianBlur(mask, (0, 0), 0.7)
         centre_x = float(upper[0, 0] + upper[-1, 0]) / 2
         half = max(1.0, float(abs(upper[-1, 0] - upper[0, 0])) / 2)
         across = np.abs(np.arange(shape[1], dtype=np.float32) - centre_x) / half
-        mask *= np.clip((1.0 - across) / 0.18, 0.45, 1.0)[None, :]
+        patch *= np.clip((1.0 - across) / 0.2, 0.5, 1.0)[None, :, None]
         region = frame[y0:y1, x0:x1, :3].astype(np.float32)
         weight = mask[..., None]
         frame[y0:y1, x0:x1, :3] = np.clip(patch * weight + region * (1 - weight) + 0.5, 0, 255)
@@ -139,7 +139,7 @@ class MouthPainter:
             band = np.minimum(0.4 * gap, 0.11 * mw)
             _teeth(patch, ys, top, top + band, central, self.teeth, xs, mw)
         if max_gap > 0.12 * mw:
-            strength = min(1.0, (max_gap - 0.12 * mw) / (0.12 * mw))
+            strength = min(1.0, (max_gap - 0.12 * mw) / (0.15 * mw))
             cx, cy = centre_x, float(np.max(bottom)) - 0.2 * max_gap
             tongue = np.zeros((hh, ww), np.float32)
             axes = (max(1, round(0.32 * mw)), max(1, round(0.32 * max_gap)))
@@ -147,8 +147,8 @@ class MouthPainter:
             tongue = cv2.GaussianBlur(tongue, (0, 0), max(1.0, 0.05 * mw)) * strength
             lit = (0.7 + 0.3 * (1 - depth))[..., None]
             patch = patch * (1 - tongue[..., None]) + (self.tongue * lit) * tongue[..., None]
-            band = np.minimum(0.16 * gap, 0.05 * mw) * strength
-            _teeth(patch, ys, bottom - band, bottom, across < 0.5, self.teeth * 0.85, xs, mw)
+            band = np.minimum(0.14 * gap, 0.045 * mw) * strength
+            _teeth(patch, ys, bottom - band, bottom, across < 0.45, self.teeth * 0.75, xs, mw)
         return patch
 
 

@@ -224,7 +224,7 @@ def _laugh(b: _Builder, start: float, end: float, s: float, a: float) -> None:
     period = 0.24 * s
     fade = ease((b.t - start) / 0.3) * ease((end - 0.2 - b.t) / 0.3)
     beat = np.abs(np.sin(np.pi * (b.t - start) / period))
-    b.c["mouth"] += fade * (0.2 + 0.35 * beat) * min(a, 1.3)
+    b.c["mouth"] += fade * (0.12 + 0.28 * beat) * min(a, 1.3)
     b.c["pitch"] += fade * 1.5 * a * np.sin(2 * np.pi * (b.t - start) / period)
     b.notes.append(f"laughter {start:.1f}-{end:.1f} s, a beat every {period:.2f} s")
 
