@@ -106,10 +106,10 @@ def smile(p: np.ndarray, rest: np.ndarray, m: FaceMeasures, amount: float) -> No
     mw = m.mouth_width
     for corner, out in ((61, -1.0), (291, 1.0)):
         if amount >= 0:
-            move = np.array([out * 0.1 * mw, -0.09 * mw]) * amount
+            move = np.array([out * 0.07 * mw, -0.065 * mw]) * amount
             _field(p, rest, rest[corner], move, 0.16 * mw)
             cheek = rest[corner] + np.array([out * 0.15 * mw, -0.35 * mw, 0])
-            _field(p, rest, cheek, np.array([0.0, -0.05 * mw]) * amount, 0.22 * mw)
+            _field(p, rest, cheek, np.array([0.0, -0.04 * mw]) * amount, 0.22 * mw)
         else:
             move = np.array([-out * 0.03 * mw, 0.08 * mw]) * -amount
             _field(p, rest, rest[corner], move, 0.14 * mw)

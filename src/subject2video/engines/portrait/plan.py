@@ -188,7 +188,7 @@ def _apply(b: _Builder, m: Motion, window: tuple[float, float], kinds: set[str])
     elif k in ("smile", "frown"):
         b.ramp("smile", (1.0 if k == "smile" else -1.0) * min(1.4, a), onset, 0.8 * s)
     elif k == "laugh":
-        b.ramp("smile", min(1.4, 1.1 * a), onset, 0.4 * s)
+        b.ramp("smile", min(1.2, 0.9 * a), onset, 0.4 * s)
         _laugh(b, onset, end, s, a)
     elif k == "talk":
         _talk(b, onset, end, s, a)
