@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench clean
+.PHONY: install run check test lint bench clean
 
 install: $(STAMP)
 
@@ -20,6 +20,11 @@ run: install
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/lint-imports --no-cache
+
+# The fast tier: every test that needs no server, browser, Redis or PostgreSQL (tests/conftest.py).
+check: install lint
+	$(VENV)/bin/pytest -m "not server" -n 2
 
 test: install lint
 	$(VENV)/bin/pytest

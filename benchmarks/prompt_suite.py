@@ -12,12 +12,12 @@ from pathlib import Path
 
 from _faces import FACES
 
+from subject2video.contract import DEFAULT_PROMPT
 from subject2video.engines.base import GenerationRequest, NullContext
 from subject2video.engines.portrait import PortraitEngine
 from subject2video.media.faces import get_analyzer
 from subject2video.media.video import Mp4Writer, output_size, read_frames
 from subject2video.quality import Report, evaluate
-from subject2video.tasks.runner import DEFAULT_PROMPT
 
 PROMPTS = [
     DEFAULT_PROMPT,

@@ -14,7 +14,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEFAULT = ["api_bench", "portrait_bench", "prompt_suite", "scaleout_bench", "load_bench"]
+DEFAULT = [
+    "api_bench",
+    "portrait_bench",
+    "prompt_suite",
+    "scaleout_bench",
+    "load_bench",
+    "workers_bench",
+]
 
 
 def machine() -> str:

@@ -1,6 +1,7 @@
 """Print the hardening figures that the security tests recorded (artifacts/security-figures.json).
 
-Run `make test` (or `pytest tests/security`) first, then `python -m benchmarks.security_report`.
+Run `make test` (or `pytest tests/security tests/unit`) first, then
+`python -m benchmarks.security_report`.
 """
 
 from __future__ import annotations

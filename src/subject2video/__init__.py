@@ -2,8 +2,6 @@
 
 __version__ = "0.1.0"
 
-#: The hosted model this server stands in for; its slug is served by the Run route.
-MODEL_OWNER = "MiniMax"
-MODEL_PROJECT = "image-to-video-hailuo-01-subject"
+from subject2video.contract import MODEL_OWNER, MODEL_PROJECT
 
 __all__ = ["MODEL_OWNER", "MODEL_PROJECT", "__version__"]

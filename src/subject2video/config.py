@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     public_url: str | None = None
 
     engine: str = "portrait"
+    #: Fernet key that seals API secrets in the store (tasks/keyring.py); none: in clear.
+    master_key: SecretStr | None = None
+    #: Price per engine second, for Detail's `cps` and `totalcost` and `s2v usage`.
+    price_per_second: float = Field(0.0, ge=0)
+
     nonce_policy: NoncePolicy = NoncePolicy.compat
     nonce_skew_seconds: int = Field(300, ge=1)
 
@@ -58,7 +63,22 @@ class Settings(BaseSettings):
     #: Per-project limit on tasks that are not yet final (error code 96, HTTP 429).
     max_active_tasks: int = Field(16, ge=1)
 
+    #: Engine processes of `s2v serve` (embedded deployment); 0: the engine's default
+    #: (CPU engines: cores / the engine's cores per task; GPU engines: one per visible GPU).
+    workers: int = Field(0, ge=0, le=256)
+    #: The GPU a worker process is pinned to (its CUDA_VISIBLE_DEVICES); set per child by the
+    #: dispatcher, not by the operator.
+    worker_device: str | None = None
+
     kill_grace_seconds: float = Field(10.0, ge=0)
+    #: Seconds a stop (SIGTERM, SIGINT, SIGHUP) waits for the running task to finish before it
+    #: puts the task back in the queue; default: the task timeout. A second signal stops at once.
+    stop_grace_seconds: float | None = Field(None, ge=0)
+    #: Under this much free space on the data directory's disk the server is not ready: Run
+    #: answers 503 and queued tasks wait.
+    min_free_megabytes: int = Field(100, ge=0)
+    #: Seconds a database write waits for another writer's lock before it fails (503).
+    db_busy_timeout_seconds: float = Field(30.0, gt=0)
     task_timeout_seconds: float = Field(600.0, gt=0)
     #: How often a task whose worker died is run again before it fails.
     task_max_attempts: int = Field(2, ge=1)
@@ -127,6 +147,13 @@ class Settings(BaseSettings):
     def events_url(self) -> str | None:
         """The Redis URL for events, kills and heartbeats; None in the embedded deployment."""
         return self.redis_url or self.broker_url
+
+    @property
+    def stop_grace(self) -> float:
+        """Seconds a stop lets the running task finish."""
+        if self.stop_grace_seconds is None:
+            return self.task_timeout_seconds
+        return self.stop_grace_seconds
 
     @property
     def visibility_timeout(self) -> int:

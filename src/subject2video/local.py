@@ -8,12 +8,12 @@ from pathlib import Path
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from subject2video.contract import DEFAULT_PROMPT, FPS, FRAMES
 from subject2video.engines.base import GenerationRequest, NullContext
 from subject2video.engines.registry import create_engine
 from subject2video.media.faces import get_analyzer
 from subject2video.media.images import load_image
 from subject2video.media.video import Mp4Writer, output_size
-from subject2video.tasks.runner import DEFAULT_PROMPT, FPS, FRAMES
 
 
 @dataclass

@@ -18,6 +18,10 @@ _STANDARD = set(logging.makeLogRecord({}).__dict__) | {
 }
 
 
+#: Libraries whose INFO lines are plumbing, not events an operator needs.
+QUIET = ("alembic",)
+
+
 class TextFormatter(logging.Formatter):
     """`time level logger message key=value ...`, the extras (task_id and friends) at the end."""
 
@@ -39,3 +43,7 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
+    # Alembic narrates every start-up ("Context impl SQLiteImpl", "Will assume transactional
+    # DDL"); migrations.upgrade logs what it changed itself. Its warnings still show.
+    for name in QUIET:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

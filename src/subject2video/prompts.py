@@ -111,6 +111,9 @@ class Motion:
     intensity: float = 1.0
     #: The words that named it.
     words: str = ""
+    #: For a bracketed camera instruction: its place in the prompt's sequence of brackets
+    #: (instructions in one bracket share it and run together); None for words.
+    step: int | None = None
 
 
 def _direction(text: str, verb: str) -> str | None:
@@ -183,10 +186,56 @@ def _only_modifiers(clause: str) -> bool:
     return not (set(rest.split()) - {"she", "he", "they", "very", "so", "quite", "and"})
 
 
+#: MiniMax's bracketed camera instructions (English and Chinese) -> motion kind. Up to three may
+#: share a bracket ("[Pan left, Pedestal up]"): they run together; brackets run in turn.
+DIRECTIVES: dict[str, str] = {
+    "truck left": "truck_left", "truck right": "truck_right",
+    "pan left": "pan_left", "pan right": "pan_right",
+    "push in": "push_in", "pull out": "pull_out",
+    "pedestal up": "pedestal_up", "pedestal down": "pedestal_down",
+    "tilt up": "cam_tilt_up", "tilt down": "cam_tilt_down",
+    "zoom in": "zoom_in", "zoom out": "zoom_out",
+    "shake": "cam_shake", "tracking shot": "tracking", "static shot": "static",
+    "左移": "truck_left", "右移": "truck_right", "左摇": "pan_left", "右摇": "pan_right",
+    "推进": "push_in", "拉远": "pull_out", "上升": "pedestal_up", "下降": "pedestal_down",
+    "上摇": "cam_tilt_up", "下摇": "cam_tilt_down", "变焦推近": "zoom_in", "变焦拉远": "zoom_out",
+    "晃动": "cam_shake", "跟随": "tracking", "固定": "static",
+}  # fmt: skip
+_BRACKET = re.compile(r"\[([^\[\]]{1,80})\]")
+
+
+def read_directives(prompt: str) -> tuple[list[Motion], str]:
+    """The bracketed camera instructions of a prompt, and the prompt without them.
+
+    A bracket that holds no known instruction is left in the text as it was.
+    """
+    motions: list[Motion] = []
+    step = 0
+
+    def take(match: re.Match[str]) -> str:
+        nonlocal step
+        names = [" ".join(n.lower().split()) for n in re.split("[,\uff0c\u3001]", match.group(1))]
+        kinds = [DIRECTIVES[n] for n in names if n in DIRECTIVES]
+        if not kinds:
+            return match.group(0)
+        for kind, name in zip(kinds, [n for n in names if n in DIRECTIVES], strict=True):
+            motions.append(Motion(kind, words=f"[{name}]", step=step))
+        step += 1
+        return ". "
+
+    text = _BRACKET.sub(take, prompt)
+    return motions, text
+
+
 def read_prompt(prompt: str) -> list[Motion]:
-    """The motions a prompt names, in the order it names them (duplicates kept once)."""
+    """The motions a prompt names, in the order it names them (duplicates kept once); bracketed
+    camera instructions first, in their own order."""
+    directed, prompt = read_directives(prompt)
     text = " ".join(prompt.lower().replace("\u2019", "'").split())
     motions: list[Motion] = []
+    for motion in directed:
+        if all(m.kind != motion.kind for m in motions):
+            motions.append(motion)
     previous: str | None = None
     carried = (1.0, 1.0)
     for clause in _SPLIT.split(text):
@@ -207,4 +256,5 @@ def read_prompt(prompt: str) -> list[Motion]:
 KINDS = sorted(
     {k for k, _ in _VERBS if k != "look"}
     | {f"{verb}_{d}" for verb, ds in DIRECTIONAL.items() for d in ds}
+    | set(DIRECTIVES.values())
 )

@@ -6,6 +6,7 @@ import signal
 import time
 from pathlib import Path
 
+from tests.utils.engines import STUBBORN_LINE
 from tests.utils.server import FINAL, Project, Server
 
 
@@ -66,7 +67,8 @@ def test_kill_of_a_worker_that_ignores_it(tmp_path: Path, face: bytes) -> None:
         project = srv.keys("p")
         files = {"inputImageFirst": ("f.jpg", face, "image/jpeg")}
         run = srv.run(project, files=files, data={"prompt": "hang"}).json()
-        srv.wait(project, run["taskid"], until=_running)
+        # Kill once the engine has stopped answering kills (a kill before that is cooperative).
+        srv.wait(project, run["taskid"], until=lambda t: STUBBORN_LINE in t["debugoutput"])
         queued = srv.run(project, files=files, data={"prompt": "smile"}).json()
         response = srv.post(
             "/v1/Task/Kill", project, json={"socketaccesstoken": run["socketaccesstoken"]}
@@ -96,7 +98,8 @@ def test_restart_with_tasks_queued_and_running(tmp_path: Path, face: bytes) -> N
         assert task["status"] in FINAL
         assert task["status"] == "task_postprocess_end" and task["pexit"] == "0", task
         assert len(task["outputs"]) == 1, task  # finished once, not twice
-    assert "retrying" in tasks[0]["debugoutput"]
+    # A graceful stop let the running task finish: it was neither interrupted nor retried.
+    assert "retrying" not in tasks[0]["debugoutput"]
 
 
 def test_server_killed_hard_mid_task(tmp_path: Path, face: bytes) -> None:

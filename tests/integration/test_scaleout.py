@@ -114,10 +114,14 @@ def test_twenty_tasks_on_two_apis_and_two_workers(cluster: Cluster, face: bytes)
             while not frames or frames[-1]["type"] not in ("task_postprocess_end", "task_cancel"):
                 frames.append(json.loads(ws.recv(timeout=60)))
         done = [apis[i % 2].wait(project, r["taskid"], timeout=120) for i, r in enumerate(runs)]
+        # Every delivery delivered (or given up): a second delivery of any callback is impossible
+        # after this. A bounded poll on the shared store, which another process writes.
         deadline = time.monotonic() + 20
-        while len(recorder.calls) < 20 and time.monotonic() < deadline:
+        pending = "SELECT count(*) FROM deliveries WHERE state = 'pending'"
+        while (len(recorder.calls) < 20 or cluster.rows(pending)[0][0]) and (
+            time.monotonic() < deadline
+        ):
             time.sleep(0.1)
-        time.sleep(1.0)  # a second delivery of any callback would show up here
     assert [t["status"] for t in done] == ["task_postprocess_end"] * 20
     assert all(t["pexit"] == "0" for t in done)
     assert frames[-1]["type"] == "task_postprocess_end" and frames[-1]["message"]
@@ -209,7 +213,7 @@ def test_kill_9_of_an_api_mid_upload_half_creates_nothing(cluster: Cluster, face
     ).encode()
     with socket.create_connection(("127.0.0.1", api.port)) as conn:
         conn.sendall(request + body[: len(body) // 2])
-        time.sleep(0.3)
+        time.sleep(0.3)  # on purpose: the API is mid-upload, not yet at the first byte, when killed
         api.stop(signal.SIGKILL)
     assert cluster.rows("SELECT count(*) FROM tasks")[0][0] == before
     orphans = cluster.rows("SELECT id FROM tasks WHERE input_path IS NULL")
@@ -226,7 +230,7 @@ def test_redis_restart_during_a_run_loses_no_task(cluster: Cluster, face: bytes)
     runs = [run(apis[i % 2], project, face, SLOW if i < 2 else FAST) for i in range(5)]
     apis[0].wait(project, runs[0]["taskid"], until=lambda t: t["status"] == "task_start")
     cluster.redis.stop()
-    time.sleep(1.0)
+    time.sleep(1.0)  # on purpose: an outage of a second, long enough for both sides to notice
     cluster.redis.start()
     done = [apis[i % 2].wait(project, r["taskid"], timeout=120) for i, r in enumerate(runs)]
     assert [(t["status"], t["pexit"]) for t in done] == [("task_postprocess_end", "0")] * 5

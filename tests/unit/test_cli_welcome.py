@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from subject2video.cli import playground_url
+from subject2video.cli.server import playground_url
 
 
 def test_credentials_ride_in_the_fragment_only() -> None:

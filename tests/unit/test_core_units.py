@@ -93,28 +93,6 @@ def test_claim_is_compare_and_set(store: Store) -> None:
     )
 
 
-def test_recover_requeues_then_fails(store: Store) -> None:
-    project = store.create_project("p")
-    task_id = _task(store, project.id)
-    for attempt in (1, 2):
-        claimed = store.claim(task_id, f"w{attempt}")
-        assert claimed is not None
-        store.transition(task_id, Status.start, allowed_from=[Status.accept])
-        recovery = store.recover(max_attempts=2)
-        if attempt == 1:
-            assert recovery.requeued == [task_id]
-            assert store.status_of(task_id) == Status.queue
-            # The old holder can no longer touch it.
-            assert not store.transition(
-                task_id, Status.end, allowed_from=[Status.queue], holder=claimed.claim
-            )
-        else:
-            assert recovery.failed == [task_id]
-    task = store.get(task_id)
-    assert task is not None and task.status == Status.postprocess_end.value and task.pexit == "1"
-    assert "2 times" in task.debugerror
-
-
 def test_active_limit_and_isolation(store: Store) -> None:
     mine, theirs = store.create_project("a"), store.create_project("b", key_only=True)
     assert theirs.apisecret is None and len(mine.apikey) == 32

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from subject2video.contract import DEFAULT_PROMPT
 from subject2video.engines.portrait.plan import plan_motion
 from subject2video.prompts import read_prompt
-from subject2video.tasks.runner import DEFAULT_PROMPT
 
 
 def kinds(prompt: str) -> list[str]:

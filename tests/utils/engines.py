@@ -31,6 +31,10 @@ class PacedCameraEngine(CameraEngine):
             yield frame
 
 
+#: What the stubborn engine writes to debugoutput when it stops answering kills.
+STUBBORN_LINE = "stubborn engine: ignoring kills from here"
+
+
 class StubbornEngine(CameraEngine):
     """Ignores kills (as a stuck native call would) on prompts containing "hang": only ending the
     worker process stops it. Other prompts run as the camera engine."""
@@ -42,6 +46,7 @@ class StubbornEngine(CameraEngine):
     ) -> Iterator[np.ndarray]:
         for i, frame in enumerate(super().frames(request, context)):
             if i == 10 and "hang" in request.prompt:
+                context.log(STUBBORN_LINE)  # a test waits for this line before it kills
                 time.sleep(3600)
             yield frame
 

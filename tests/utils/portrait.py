@@ -13,6 +13,7 @@ from subject2video.media.video import output_size
 from subject2video.quality import Report, Signals, evaluate
 from subject2video.quality.track import track
 from tests.utils.images import face_rgb, second_face_rgb
+from tests.utils.shared_cache import shared
 
 
 def face(which: str) -> np.ndarray:
@@ -36,15 +37,15 @@ def frames(prompt: str, which: str = "astronaut", seed: int = 7) -> np.ndarray:
     return np.stack(list(PortraitEngine().frames(request(prompt, which, seed), context)))
 
 
-@functools.cache
+@shared
 def report(prompt: str, which: str = "astronaut", identity_step: int = 15) -> Report:
-    """The quality report of `frames(prompt, which)` (cached for the session)."""
+    """The quality report of `frames(prompt, which)` (cached; shared by xdist workers)."""
     return evaluate(
         iter(frames(prompt, which)), face(which), prompt=prompt, identity_step=identity_step
     )
 
 
-@functools.cache
+@shared
 def signals(prompt: str, which: str = "astronaut") -> Signals:
     """The motion signals of `frames(prompt, which)`, for checks its prompt does not name."""
     analyzer = get_analyzer()

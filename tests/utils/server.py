@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.server
@@ -9,6 +10,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -72,9 +74,15 @@ class Server:
 
     data_dir: Path
     env: dict[str, str] = field(default_factory=dict)
+    #: More `s2v serve` options (`["--workers", "2"]`).
+    args: list[str] = field(default_factory=list)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    #: Start in a process group of its own, so a test can signal the whole group (as systemd does).
+    own_group: bool = False
+    #: Where the server's log goes (default: the data directory, unless that disk is the test's).
+    log_dir: Path | None = None
 
     @property
     def url(self) -> str:
@@ -85,6 +93,9 @@ class Server:
             **os.environ,
             "PYTHONPATH": f"{REPO / 'src'}:{REPO}",
             "S2V_FETCH_ALLOW_HOSTS": FIXTURE_HOST,
+            # One engine process unless a test asks for more: tests that catch a task queued
+            # behind a running one need it (the default is one per core).
+            "S2V_WORKERS": "1",
             **self.env,
         }
         return env
@@ -99,14 +110,23 @@ class Server:
 
     def start(self, timeout: float = 60) -> Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.data_dir / f"server-{self.port}.log"
+        self.log_path = (self.log_dir or self.data_dir) / f"server-{self.port}.log"
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [*S2V, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+                [
+                    *S2V,
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--data-dir",
+                    str(self.data_dir),
+                    *self.args,
+                ],
                 env=self._env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=REPO,
+                start_new_session=self.own_group,
             )
         self.wait_ready(timeout)
         return self
@@ -138,6 +158,22 @@ class Server:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:] if self.log_path else ""
+
+    def callbacks_settled(self, timeout: float = 30) -> None:
+        """Wait until the store holds no pending callback: each is delivered or given up, so no
+        further delivery can come. A bounded poll: the store belongs to the server's process."""
+        db = f"file:{self.data_dir / 's2v.db'}?mode=ro"
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.closing(sqlite3.connect(db, uri=True)) as conn:
+                (pending,) = conn.execute(
+                    "SELECT count(*) FROM deliveries WHERE state = 'pending'"
+                ).fetchone()
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{pending} callbacks still pending: {self.log()}")
+            time.sleep(0.1)
 
     # -- API helpers ------------------------------------------------------------------------
 

@@ -14,16 +14,23 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from subject2video import __version__
-from subject2video.api import face, files, minimax, openapi, routes, socket
+from subject2video.api import face, files, minimax, openai_videos, openapi, routes, socket
 from subject2video.api.auth import Authenticator
 from subject2video.api.deps import Services, ServicesDep
 from subject2video.api.errors import install_error_handlers
 from subject2video.api.metrics import Metrics
 from subject2video.config import Settings
 from subject2video.media.storage import Storage, open_storage
-from subject2video.tasks.bus import RedisBus, Subscriber, event_subscriber, wait_connected
+from subject2video.tasks.bus import (
+    KEYS,
+    RedisBus,
+    Subscriber,
+    event_subscriber,
+    wait_connected,
+)
 from subject2video.tasks.callbacks import CallbackDeliverer
 from subject2video.tasks.dispatch import Dispatcher
 from subject2video.tasks.dispatch.local import LocalDispatcher
@@ -57,13 +64,13 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = Store(settings.db_url)
+        store = Store(settings.db_url, busy_timeout=settings.db_busy_timeout_seconds)
         store.create_schema()
         if store.local_reads:
             store.bind_read_thread()
         hub = EventHub()
         hub.bind(asyncio.get_running_loop())
-        metrics = Metrics(store)
+        metrics = Metrics(store, price=settings.price_per_second)
         hub.add_listener(metrics.on_event)
         dispatcher, publish, subscriber = _dispatch(settings, store, hub)
         outputs = open_storage(settings, "outputs")
@@ -76,6 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
             outputs=outputs,
         )
         app.state.services = services
+        keys_subscriber = _key_changes(settings, services.auth)
         app.state.metrics = metrics
         app.state.dispatcher = dispatcher
         dispatcher.start()
@@ -102,11 +110,14 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             services.ready = False
             stop_sweep.set()
+            # The running task may finish during the stop: its callbacks go out before the end.
+            dispatcher.stop()
             deliverer.stop()
             minimax_callbacks.stop()
-            dispatcher.stop()
             if subscriber is not None:
                 subscriber.stop()
+            if keys_subscriber is not None:
+                keys_subscriber.stop()
             store.dispose()
 
     app = FastAPI(
@@ -120,6 +131,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.router.routes[0:0] = routes.FAST_ROUTES
     app.include_router(routes.router)
     app.include_router(minimax.router)
+    app.include_router(openai_videos.router)
     app.include_router(files.router)
     app.include_router(socket.router)
     app.include_router(face.router)
@@ -135,16 +147,22 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get(
         "/readyz",
-        summary="Readiness: the store answers and a worker is up",
-        openapi_extra={"responses": {"503": {"description": "Starting: not ready yet"}}},
+        summary="Readiness: storage is fit for work and a worker is up",
+        openapi_extra={
+            "responses": {"503": {"description": "Starting, or not ready: `reason` says why"}}
+        },
     )
     async def readyz(services: ServicesDep) -> JSONResponse:
-        ready = app.state.dispatcher.ready
-        worker = ready.is_set() if isinstance(ready, threading.Event) else bool(ready)
-        ok = services.ready and worker
-        return JSONResponse(
-            {"status": "ready" if ok else "starting", "worker": worker}, 200 if ok else 503
-        )
+        if not services.ready:
+            return JSONResponse({"status": "starting", "worker": False, "reason": "starting"}, 503)
+        worker = app.state.dispatcher.is_ready()
+        # A few system calls (a probe file, free space, the database's inode), off the loop.
+        reason = await run_in_threadpool(services.tasks.health.problem)
+        if reason is None and not worker:
+            reason = "no worker is running (it is starting, or being replaced)"
+        status = "ready" if reason is None else "not ready"
+        body = {"status": status, "worker": worker, "reason": reason}
+        return JSONResponse(body, 200 if reason is None else 503)
 
     @app.get("/metrics", summary="Prometheus metrics")
     async def metrics_route() -> Response:
@@ -167,6 +185,13 @@ def _dispatch(
     if not wait_connected(subscriber):
         logger.warning("redis not reachable yet; events will flow once it is")
     return CeleryDispatcher(settings, store, bus), bus.publish, subscriber
+
+
+def _key_changes(settings: Settings, auth: Authenticator) -> Subscriber | None:
+    """In scale-out, drop the key cache whenever `s2v keys` announces a change on Redis."""
+    if not settings.events_url:
+        return None
+    return Subscriber(settings.events_url, KEYS, lambda _data: auth.forget()).start()
 
 
 def _sweep_expired(store: Store, outputs: Storage, stop: threading.Event) -> None:

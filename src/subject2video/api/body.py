@@ -6,7 +6,6 @@ document as the body; that is detected and read as JSON. An empty field counts a
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -15,6 +14,8 @@ from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 
 from subject2video.api.errors import ApiError
+from subject2video.contract import check_fields, load_json
+from subject2video.errors import InputError
 from subject2video.tasks.service import Upload
 
 FILE_FIELDS = ("inputImageFirst",)
@@ -46,10 +47,16 @@ async def read_fields(request: Request, max_bytes: int) -> tuple[dict[str, Any],
     body = await read_body(request, max_bytes)
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith("multipart/form-data") and "boundary=" in content_type:
-        return await _multipart(request, max_bytes)
-    if not body.strip():
+        fields, upload = await _multipart(request, max_bytes)
+    elif not body.strip():
         return {}, None
-    return parse_text_body(body, content_type), None
+    else:
+        fields, upload = parse_text_body(body, content_type), None
+    try:
+        check_fields(fields)  # valid Unicode within limits, whatever the route reads later
+    except InputError as exc:
+        raise ApiError(exc.message) from None
+    return fields, upload
 
 
 def parse_text_body(body: bytes, content_type: str) -> dict[str, Any]:
@@ -57,9 +64,9 @@ def parse_text_body(body: bytes, content_type: str) -> dict[str, Any]:
     text = body.decode("utf-8", errors="replace").strip()
     if text.startswith("{") or "json" in content_type:
         try:
-            data = json.loads(text)
-        except ValueError:
-            raise ApiError("Request body is not valid JSON") from None
+            data = load_json(text)
+        except InputError as exc:
+            raise ApiError(exc.message) from None
         if not isinstance(data, dict):
             raise ApiError("Request body must be a JSON object")
         return {k: _scalar(v) for k, v in data.items() if not _empty(v)}

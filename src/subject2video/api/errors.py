@@ -1,4 +1,8 @@
-"""API errors: the Wiro envelope (`result`, `errors`) with the spec's codes and HTTP statuses."""
+"""API errors: the Wiro envelope (`result`, `errors`) with the spec's codes and HTTP statuses.
+
+Domain errors (subject2video.errors) become the envelope through one table, `WIRO_ERRORS`; an
+`ApiError` is for what only HTTP knows (authentication, a body that cannot be read).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from subject2video.errors import (
+    Conflict,
+    InputError,
+    LimitReached,
+    NotFound,
+    ServiceError,
+    StorageError,
+    TooLarge,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +48,29 @@ class ApiError(Exception):
         self.headers = headers
 
 
+#: Domain error → (HTTP status, wire code). The first class in an error's MRO that is here wins.
+WIRO_ERRORS: dict[type[ServiceError], tuple[int, int]] = {
+    TooLarge: (413, VALIDATION),
+    InputError: (400, VALIDATION),
+    NotFound: (404, NOT_FOUND),
+    Conflict: (409, NOT_FOUND),
+    LimitReached: (429, CONCURRENCY),
+    StorageError: (503, VALIDATION),
+    ServiceError: (500, VALIDATION),
+}
+
+
 def envelope(message: str, code: int) -> dict[str, Any]:
     return {"result": False, "errors": [{"code": code, "message": message}]}
+
+
+def wiro_error(exc: ServiceError) -> ApiError:
+    """A domain error in Wiro's words: the status and code of `WIRO_ERRORS`, Retry-After where
+    the error says when to retry."""
+    status, code = next(WIRO_ERRORS[c] for c in type(exc).__mro__ if c in WIRO_ERRORS)
+    retry = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry)} if retry is not None else None
+    return ApiError(exc.message, code=code, status=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -44,6 +79,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(envelope(exc.message, exc.code), exc.status, headers=exc.headers)
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+        wire = wiro_error(exc)
+        return JSONResponse(envelope(wire.message, wire.code), wire.status, headers=wire.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

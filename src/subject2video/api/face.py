@@ -23,14 +23,13 @@ from starlette.concurrency import run_in_threadpool
 
 from subject2video.api.body import read_fields
 from subject2video.api.deps import authorize
-from subject2video.api.errors import ApiError
 from subject2video.api.openapi import RUN_FIELDS, route
 from subject2video.config import Settings
+from subject2video.contract import IMAGE_PARAM, check_upload, image_url_of
 from subject2video.errors import InputError
 from subject2video.media.faces import get_analyzer
 from subject2video.media.fetch import FetchPolicy, fetch
-from subject2video.media.images import MAX_IMAGE_BYTES, load_image
-from subject2video.tasks.runner import IMAGE_PARAM
+from subject2video.media.images import load_image
 from subject2video.tasks.service import Upload
 
 router = APIRouter(prefix="/v1")
@@ -50,36 +49,21 @@ async def face_detect(request: Request) -> dict[str, Any]:
     """Detect faces in an uploaded or linked image, with Run's body forms and checks."""
     services, _caller = await authorize(request)
     fields, upload = await read_fields(request, services.settings.max_body_bytes)
-    url = _image_url(fields)
+    url = image_url_of(fields)
     if upload is None and not url:
-        raise ApiError(f"Request parameter [{IMAGE_PARAM}] required")
-    if upload is not None and len(upload.data) > MAX_IMAGE_BYTES:
-        raise ApiError(
-            f"Request parameter [inputImageFirst] is {len(upload.data)} bytes; "
-            "at most 20 MB are accepted",
-            status=413,
-        )
-    return await run_in_threadpool(_detect, services.settings, upload, url)
-
-
-def _image_url(fields: dict[str, Any]) -> str:
-    for name in (IMAGE_PARAM, "inputImageUrl", "inputImageFirst"):
-        value = fields.get(name)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return ""
+        raise InputError(f"Request parameter [{IMAGE_PARAM}] required", parameter=IMAGE_PARAM)
+    if upload is not None and upload.data:
+        check_upload(len(upload.data))
+    return await run_in_threadpool(_detect, settings=services.settings, upload=upload, url=url)
 
 
 def _detect(settings: Settings, upload: Upload | None, url: str) -> dict[str, Any]:
     """Fetch (if a URL), decode, check and detect, on a worker thread: all of it blocks."""
-    try:
-        if upload is not None:
-            data = upload.data
-        else:
-            data = fetch(url, FetchPolicy.from_settings(settings), parameter=IMAGE_PARAM)
-        image = load_image(data, parameter=IMAGE_PARAM)  # the task's own wording
-    except InputError as exc:
-        raise ApiError(exc.message) from None
+    if upload is not None:
+        data = upload.data
+    else:
+        data = fetch(url, FetchPolicy.from_settings(settings), parameter=IMAGE_PARAM)
+    image = load_image(data, parameter=IMAGE_PARAM)  # the task's own wording (InputError: 400)
     analyzer = get_analyzer()
     with _detector_lock:
         faces = analyzer.detect(image.array)

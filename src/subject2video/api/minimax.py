@@ -1,4 +1,5 @@
-"""The MiniMax dialect: MiniMax's own video API (model S2V-01) served from the same task system.
+"""The MiniMax dialect: MiniMax's own video API (S2V-01, and the image-to-video models of
+api/minimax_models.py) served from the same task system.
 
 | method, path                               | does                                             |
 |--------------------------------------------|--------------------------------------------------|
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import re
 import time
@@ -41,12 +41,30 @@ from starlette.concurrency import run_in_threadpool
 
 from subject2video.api.body import read_body
 from subject2video.api.deps import Services
-from subject2video.api.errors import CONCURRENCY, ApiError
+from subject2video.api.errors import ApiError
+from subject2video.api.minimax_models import (
+    FIRST_FRAME_PARAM,
+    SUBJECT_MODEL,
+    Refused,
+    Wanted,
+    model_for,
+    output_for,
+)
 from subject2video.api.openapi import MINIMAX_GENERATION, MINIMAX_READ
-from subject2video.errors import ImageError, InputError
+from subject2video.contract import IMAGE_PARAM, load_json, parse_run, parse_task_id
+from subject2video.errors import (
+    Conflict,
+    Failure,
+    FetchError,
+    ImageError,
+    InputError,
+    LimitReached,
+    NotFound,
+    ServiceError,
+    StorageError,
+)
 from subject2video.media.images import load_image, sniff_format
 from subject2video.tasks.models import Output, Project, Task
-from subject2video.tasks.runner import IMAGE_PARAM
 from subject2video.tasks.service import TaskRef, Upload
 from subject2video.tasks.status import Status
 from subject2video.tasks.wire import output_url
@@ -55,7 +73,7 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1")
 
-MODEL = "S2V-01"
+MODEL = SUBJECT_MODEL
 #: Whose callback rules a task made here follows (the Task column `callback_dialect`).
 DIALECT = "minimax"
 SUBJECT_PARAM = "subject_reference"
@@ -73,6 +91,8 @@ class Code(IntEnum):
     rate_limit = 1002
     #: No `Authorization: Bearer <key>` header.
     not_authorized = 1004
+    #: Internal service error: here, the server's storage failed (HTTP 503 with Retry-After).
+    service_error = 1013
     #: The input image was rejected (type, size, shape, no face, could not be fetched).
     image_rejected = 1026
     #: Invalid parameters.
@@ -101,22 +121,37 @@ def invalid(message: str) -> MinimaxError:
     return MinimaxError(Code.invalid_params, f"invalid params, {message}")
 
 
+#: Domain error → MiniMax code, for errors raised while answering a request. The first class in
+#: an error's MRO that is here wins; any other error is 1000.
+REQUEST_ERRORS: dict[type[ServiceError], Code] = {
+    LimitReached: Code.rate_limit,
+    FetchError: Code.invalid_params,
+    ImageError: Code.image_rejected,
+    InputError: Code.invalid_params,
+    NotFound: Code.invalid_params,
+    Conflict: Code.invalid_params,
+    StorageError: Code.service_error,
+}
+#: A failed task's stored failure kind → the code its query answer carries (others: 1000).
+FAILURE_CODES: dict[str, Code] = {Failure.image.value: Code.image_rejected}
+_WORDING = {Code.rate_limit: "rate limit exceeded: ", Code.invalid_params: "invalid params, "}
+
+
 def error_code(exc: Exception) -> tuple[Code, str]:
     """The MiniMax code and message for an exception raised while answering a request."""
     if isinstance(exc, MinimaxError):
         return exc.code, exc.message
-    if isinstance(exc, ApiError):
-        if exc.code == CONCURRENCY:
-            return Code.rate_limit, f"rate limit exceeded: {exc.message}"
+    if isinstance(exc, ServiceError):
+        code = next((REQUEST_ERRORS[c] for c in type(exc).__mro__ if c in REQUEST_ERRORS), None)
+        if code is None:
+            return Code.unknown, exc.message
+        return code, _WORDING.get(code, "") + exc.message
+    if isinstance(exc, ApiError):  # what only HTTP knows: authentication, an unreadable body
         if exc.status == 401:
             return Code.not_authorized, exc.message
-        if exc.status in (400, 404, 409, 413):
+        if exc.status in (400, 413):
             return Code.invalid_params, f"invalid params, {exc.message}"
         return Code.unknown, exc.message
-    if isinstance(exc, ImageError):
-        return Code.image_rejected, exc.message
-    if isinstance(exc, InputError):
-        return Code.invalid_params, f"invalid params, {exc.message}"
     return Code.unknown, "unknown error; the server log has the details"
 
 
@@ -148,9 +183,7 @@ def failure(task: Task) -> tuple[Code, str]:
     if task.status == Status.cancel.value:
         return Code.unknown, "task was cancelled"
     reason = task.debugerror or "task failed"
-    if f"[{IMAGE_PARAM}]" in reason:
-        return Code.image_rejected, reason
-    return Code.unknown, reason
+    return FAILURE_CODES.get(task.failure or "", Code.unknown), reason
 
 
 def query_body(
@@ -193,16 +226,20 @@ def file_body(output: Output, base_url: str) -> dict[str, Any]:
 # -- the request ----------------------------------------------------------------------------
 
 
-def parse_request(data: Any) -> tuple[dict[str, Any], str]:
-    """Check a video_generation body; return the task's fields (without the image) and the image."""
+def parse_request(data: Any) -> tuple[dict[str, Any], str, Wanted]:
+    """Check a video_generation body; return the task's fields (without the image), the image and
+    the output the model allows (minimax_models)."""
     if not isinstance(data, dict):
         raise invalid("the body must be a JSON object")
-    model = data.get("model")
-    if not isinstance(model, str) or not model.strip():
-        raise invalid("model is required")
-    if model.strip().upper() != MODEL:
-        raise invalid(f"model {model!r} is not served here; use {MODEL}")
-    image = _subject_image(data.get(SUBJECT_PARAM))
+    try:
+        model = model_for(data.get("model"))
+        output = output_for(model, data)
+    except Refused as exc:
+        raise invalid(str(exc)) from None
+    if model.name == SUBJECT_MODEL:
+        image = _subject_image(data.get(SUBJECT_PARAM))
+    else:
+        image = _first_frame(data.get(FIRST_FRAME_PARAM), model.name)
     fields: dict[str, Any] = {}
     prompt = data.get("prompt")
     if prompt is not None:
@@ -217,7 +254,18 @@ def parse_request(data: Any) -> tuple[dict[str, Any], str]:
         if not isinstance(callback, str):
             raise invalid("callback_url must be a string")
         fields["callbackUrl"] = callback.strip()
-    return fields, image
+    return fields, image, output
+
+
+def _first_frame(image: Any, model: str) -> str:
+    if image is None or (isinstance(image, str) and not image.strip()):
+        raise invalid(
+            f"{FIRST_FRAME_PARAM} is required: this server animates a person's photo, so "
+            f"{model} needs the photo as a URL or a data URI (text-to-video is not served)"
+        )
+    if not isinstance(image, str):
+        raise invalid(f"{FIRST_FRAME_PARAM} must be a URL or a data URI")
+    return image.strip()
 
 
 def _subject_image(subjects: Any) -> str:
@@ -242,20 +290,20 @@ def _subject_image(subjects: Any) -> str:
     return image.strip()
 
 
-def image_input(image: str) -> tuple[dict[str, Any], Upload | None]:
+def image_input(image: str, param: str = SUBJECT_PARAM) -> tuple[dict[str, Any], Upload | None]:
     """A URL goes as inputImageFirstUrl (fetched later); a data URI is checked now, as an upload."""
     if not image.lower().startswith("data:"):
         if not image.lower().startswith(("http://", "https://")):
-            raise invalid(f"{SUBJECT_PARAM} image must be an http(s) URL or a data URI")
+            raise invalid(f"{param} image must be an http(s) URL or a data URI")
         return {IMAGE_PARAM: image}, None
     match = _DATA_URI.fullmatch(image)
     if match is None:
-        raise invalid(f"{SUBJECT_PARAM} data URI must be data:image/<type>;base64,<data>")
+        raise invalid(f"{param} data URI must be data:image/<type>;base64,<data>")
     try:
         data = base64.b64decode("".join(match.group(2).split()), validate=True)
     except (binascii.Error, ValueError):
-        raise invalid(f"{SUBJECT_PARAM} data URI is not valid base64") from None
-    loaded = load_image(data, parameter=SUBJECT_PARAM)  # ImageError: answered 1026
+        raise invalid(f"{param} data URI is not valid base64") from None
+    loaded = load_image(data, parameter=param)  # ImageError: answered 1026
     suffix = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[sniff_format(data) or loaded.format]
     return {}, Upload(filename=f"subject.{suffix}", data=data)
 
@@ -271,9 +319,12 @@ async def _answer(
         body = await work()
     except Exception as exc:
         code, message = error_code(exc)
-        if code == Code.unknown and not isinstance(exc, ApiError):
+        if code == Code.unknown and not isinstance(exc, ApiError | ServiceError):
             logger.exception("MiniMax route failed")
-        return JSONResponse({**empty, "base_resp": base_resp(code, message)})
+        body = {**empty, "base_resp": base_resp(code, message)}
+        if isinstance(exc, StorageError):  # the machine's fault: say when to come back
+            return JSONResponse(body, 503, headers={"Retry-After": str(exc.retry_after)})
+        return JSONResponse(body)
     return JSONResponse({"base_resp": OK, **body})
 
 
@@ -305,17 +356,21 @@ async def video_generation(request: Request) -> JSONResponse:
         services, caller = await _caller(request)
         limit = services.settings.max_body_bytes * 4 // 3 + 65536
         raw = await read_body(request, limit)
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise invalid("the body is not valid JSON") from None
-        fields, image = parse_request(data)
-        image_fields, upload = await run_in_threadpool(image_input, image)
-        task = await run_in_threadpool(
-            lambda: services.tasks.run(
-                caller, {**fields, **image_fields}, upload, callback_dialect=DIALECT
-            )
-        )
+        data = load_json(raw)  # InputError (2013): not JSON, or nested too deep
+        fields, image, output = parse_request(data)
+
+        def create() -> Task:
+            image_fields, upload = image_input(image, output.model.image_param)
+            size = len(upload.data) if upload is not None else None
+            checks = services.tasks.check_url
+            run = parse_run({**fields, **image_fields}, upload_size=size, check_url=checks)
+            if output.model.name != SUBJECT_MODEL:
+                run = run.with_output(
+                    seconds=output.seconds, short_side=output.short_side, model=output.model.name
+                )
+            return services.tasks.run(caller, run, upload, callback_dialect=DIALECT)
+
+        task = await run_in_threadpool(create)
         return {"task_id": str(task.id)}
 
     return await _answer(work, {"task_id": ""})
@@ -330,9 +385,9 @@ async def query_video_generation(request: Request, task_id: str = "") -> JSONRes
     async def work() -> dict[str, Any]:
         services, caller = await _caller(request)
         raw = task_id.strip()
-        if not raw.isdigit():
+        if not raw:
             raise invalid("task_id is required and must be a task id")
-        ref = TaskRef(task_id=int(raw))
+        ref = TaskRef(task_id=parse_task_id(raw))
         task, outputs = await services.read(services.tasks.detail, caller, ref)
         size = None
         if outputs and outputs[0].width is None:

@@ -12,6 +12,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from subject2video.contract import CALLBACK, IMAGE, PROMPT, SEED, Param
+
 #: The Wiro envelope: every JSON answer of a Wiro route has these.
 ENVELOPE: dict[str, Any] = {
     "type": "object",
@@ -55,12 +57,24 @@ SECURITY_SCHEMES: dict[str, Any] = {
 }
 
 _TEXT = {"type": "string"}
+
+
+def _field(param: Param) -> dict[str, Any]:
+    """A Run parameter's OpenAPI schema, from its contract declaration."""
+    schema: dict[str, Any] = dict(_TEXT)
+    if param.description:
+        schema["description"] = param.description
+    if "maxlength" in param.limits:
+        schema["maxLength"] = param.limits["maxlength"]
+    return schema
+
+
 RUN_FIELDS: dict[str, Any] = {
-    "inputImageFirstUrl": {**_TEXT, "description": "http(s) URL of a JPEG, PNG or WebP"},
-    "inputImageUrl": {**_TEXT, "description": "alias of inputImageFirstUrl"},
-    "prompt": {**_TEXT, "maxLength": 2000},
-    "callbackUrl": {**_TEXT, "description": "http(s) URL that receives the final Detail"},
-    "seed": _TEXT,
+    IMAGE.name: _field(IMAGE),
+    "inputImageUrl": {**_TEXT, "description": f"alias of {IMAGE.name}"},
+    PROMPT.name: _field(PROMPT),
+    CALLBACK.name: _field(CALLBACK),
+    SEED.name: _field(SEED),
 }
 REF_FIELDS: dict[str, Any] = {"taskid": _TEXT, "tasktoken": _TEXT, "socketaccesstoken": _TEXT}
 LIST_FIELDS: dict[str, Any] = {
@@ -148,8 +162,22 @@ MINIMAX_GENERATION: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "properties": {
-                        "model": {"type": "string", "enum": ["S2V-01"]},
+                        "model": {
+                            "type": "string",
+                            "enum": [
+                                "S2V-01",
+                                "I2V-01",
+                                "I2V-01-Director",
+                                "I2V-01-live",
+                                "MiniMax-Hailuo-02",
+                                "MiniMax-Hailuo-2.3",
+                                "MiniMax-Hailuo-2.3-Fast",
+                            ],
+                        },
                         "prompt": {"type": "string", "maxLength": 2000},
+                        "first_frame_image": _TEXT,
+                        "duration": {"type": "integer", "enum": [6, 10]},
+                        "resolution": {"type": "string", "enum": ["512P", "720P", "768P", "1080P"]},
                         "callback_url": _TEXT,
                         "prompt_optimizer": {"type": "boolean"},
                         "subject_reference": {

@@ -11,12 +11,12 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
-from subject2video import MODEL_OWNER, MODEL_PROJECT
 from subject2video.api.body import read_fields
 from subject2video.api.deps import Services, authorize
-from subject2video.api.errors import NOT_FOUND, ApiError
 from subject2video.api.openapi import LIST_FIELDS, REF_FIELDS, RUN_FIELDS, TOOL_FIELDS, route
 from subject2video.api.tool import tool_detail
+from subject2video.contract import MODEL_OWNER, MODEL_PROJECT, parse_run
+from subject2video.errors import NotFound
 from subject2video.tasks.models import Project, Task
 from subject2video.tasks.service import TaskRef, model_slug_ok
 from subject2video.tasks.wire import task_dict
@@ -33,11 +33,11 @@ class FastJSONResponse(JSONResponse):
 
 def _tasklist(services: Services, tasks: list[Task], total: int | None = None) -> dict[str, Any]:
     outputs = services.store.outputs(t.id for t in tasks)
-    base = services.settings.base_url
+    base, price = services.settings.base_url, services.settings.price_per_second
     return {
         "total": str(len(tasks) if total is None else total),
         "errors": [],
-        "tasklist": [task_dict(t, outputs[t.id], base) for t in tasks],
+        "tasklist": [task_dict(t, outputs[t.id], base, price) for t in tasks],
         "result": True,
     }
 
@@ -51,9 +51,15 @@ async def run_task(owner: str, project: str, request: Request) -> dict[str, Any]
     """Create a task from an image (upload or URL), a prompt and an optional callback URL."""
     services, caller = await authorize(request)
     if not model_slug_ok(owner, project):
-        raise ApiError("slug-owner-project-not-exist", code=NOT_FOUND, status=404)
+        raise NotFound("slug-owner-project-not-exist")
     fields, upload = await read_fields(request, services.settings.max_body_bytes)
-    task = await run_in_threadpool(services.tasks.run, caller, fields, upload)
+
+    def work() -> Task:
+        size = len(upload.data) if upload is not None else None
+        run = parse_run(fields, upload_size=size, check_url=services.tasks.check_url)
+        return services.tasks.run(caller, run, upload)
+
+    task = await run_in_threadpool(work)
     return {
         "errors": [],
         "taskid": str(task.id),
@@ -88,7 +94,8 @@ async def task_detail(request: Request) -> FastJSONResponse:
     services, caller = await authorize(request)
     ref = await _ref(request, services)
     task, outputs = await services.read(services.tasks.detail, caller, ref)
-    document = task_dict(task, outputs, services.settings.base_url)
+    settings = services.settings
+    document = task_dict(task, outputs, settings.base_url, settings.price_per_second)
     return FastJSONResponse({"total": "1", "errors": [], "tasklist": [document], "result": True})
 
 
@@ -144,7 +151,7 @@ async def tool(request: Request) -> dict[str, Any]:
     owner = str(fields.get("slugowner") or MODEL_OWNER)
     project = str(fields.get("slugproject") or MODEL_PROJECT)
     if not model_slug_ok(owner, project):
-        raise ApiError("slug-owner-project-not-exist", code=NOT_FOUND, status=404)
+        raise NotFound("slug-owner-project-not-exist")
     return {"errors": [], "tool": [tool_detail(services.settings)], "result": True}
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from typing import Any
 
@@ -16,6 +15,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from subject2video.api.deps import Services
+from subject2video.contract import load_json, token_ok
+from subject2video.errors import InputError
 from subject2video.tasks.events import Event
 from subject2video.tasks.models import Task
 from subject2video.tasks.status import Status
@@ -49,24 +50,19 @@ async def socket(websocket: WebSocket) -> None:
     sender = asyncio.create_task(_forward(websocket, queue))
     try:
         while True:
-            try:
-                message = json.loads(await websocket.receive_text())
-            except ValueError:
-                continue
+            message = await _receive(websocket, queue)
             if not isinstance(message, dict) or message.get("type") != "task_info":
                 continue
-            tasktoken = str(message.get("tasktoken") or "")
+            raw = message.get("tasktoken")
+            tasktoken = raw if isinstance(raw, str) else ""
             if tasktoken in tokens:
                 continue
             if len(tokens) >= MAX_SUBSCRIPTIONS:
-                await queue.put(
-                    Event(
-                        "task_error",
-                        0,
-                        tasktoken,
-                        f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection",
-                    )
-                )
+                note = f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection"
+                await queue.put(Event("task_error", 0, tasktoken, note))
+                continue
+            if not token_ok(tasktoken):  # a token no task has: no query for it
+                await queue.put(Event("task_error", 0, "", "There is no task yet."))
                 continue
             task = await run_in_threadpool(services.store.by_token, tasktoken)
             if task is None:
@@ -84,6 +80,24 @@ async def socket(websocket: WebSocket) -> None:
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sender
+
+
+async def _receive(websocket: WebSocket, queue: asyncio.Queue[Event]) -> Any:
+    """The next frame as JSON; None (after an error frame) for a binary frame or a text that is
+    not JSON or nests too deep. A disconnect raises WebSocketDisconnect."""
+    frame = await websocket.receive()
+    if frame["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(frame.get("code", 1000))
+    text = frame.get("text")
+    if text is None:
+        note = 'binary frames are not read; send JSON text such as {"type":"task_info",...}'
+        await queue.put(Event("task_error", 0, "", note))
+        return None
+    try:
+        return load_json(text)
+    except InputError as exc:
+        await queue.put(Event("task_error", 0, "", exc.message))
+        return None
 
 
 async def _forward(websocket: WebSocket, queue: asyncio.Queue[Event]) -> None:

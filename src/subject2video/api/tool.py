@@ -4,16 +4,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from subject2video import MODEL_OWNER, MODEL_PROJECT
 from subject2video.config import Settings
+from subject2video.contract import (
+    FPS,
+    FRAMES,
+    MAX_LONG_SIDE,
+    MODEL_OWNER,
+    MODEL_PROJECT,
+    PARAMETERS,
+    SECONDS,
+    SHORT_SIDE,
+    SHORT_SIDES,
+    Param,
+    limits_text,
+)
 from subject2video.engines.registry import available_engines
-from subject2video.tasks.runner import DEFAULT_PROMPT, FPS, FRAMES
-from subject2video.tasks.service import MAX_IMAGE_BYTES, MAX_PROMPT
 
 DESCRIPTION = (
     "Generate 6s videos with an image. The person in the photo moves as the prompt asks while the "
     "background stays stable. Self-hosted by subject2video."
 )
+
+
+def parameter_detail(param: Param) -> dict[str, Any]:
+    """One parameter as Tool/Detail lists it."""
+    detail: dict[str, Any] = {
+        "name": param.name,
+        "label": param.label,
+        "help": param.help,
+        "type": param.type,
+        "required": param.required,
+        "default": param.default,
+    }
+    if param.alternatives:
+        detail["alternatives"] = list(param.alternatives)
+    if param.limits:
+        detail["limits"] = dict(param.limits)
+    return detail
 
 
 def tool_detail(settings: Settings) -> dict[str, Any]:
@@ -30,50 +57,14 @@ def tool_detail(settings: Settings) -> dict[str, Any]:
             "fps": FPS,
             "frames": FRAMES,
             "duration": FRAMES / FPS,
-            "shortside": 720,
+            "shortside": SHORT_SIDE,
+            # Run is fixed at the above; the MiniMax and OpenAI dialects may ask within these.
+            "dialects": {
+                "seconds": list(SECONDS),
+                "shortside": list(SHORT_SIDES),
+                "maxlongside": MAX_LONG_SIDE,
+                "limits": limits_text(),
+            },
         },
-        "parameters": [
-            {
-                "name": "inputImageFirstUrl",
-                "label": "Subject Reference Image URL",
-                "help": "The model will generate a video based on the subject uploaded through "
-                "this parameter. Currently, only a human face accepted.",
-                "type": "text",
-                "required": True,
-                "default": "",
-                "alternatives": ["inputImageFirst (file upload)", "inputImageUrl"],
-                "limits": {
-                    "formats": ["jpeg", "png", "webp"],
-                    "maxbytes": MAX_IMAGE_BYTES,
-                    "minshortside": 300,
-                    "aspect": ["2:5", "5:2"],
-                    "maxpixels": 40_000_000,
-                },
-            },
-            {
-                "name": "prompt",
-                "label": "prompt",
-                "help": "The prompt to generate the video.",
-                "type": "textarea",
-                "required": False,
-                "default": DEFAULT_PROMPT,
-                "limits": {"maxlength": MAX_PROMPT},
-            },
-            {
-                "name": "seed",
-                "label": "seed",
-                "help": "Optional integer: the same seed and inputs give the same video.",
-                "type": "number",
-                "required": False,
-                "default": "",
-            },
-            {
-                "name": "callbackUrl",
-                "label": "callback URL",
-                "help": "An http(s) URL that receives the task's Detail body when it ends.",
-                "type": "text",
-                "required": False,
-                "default": "",
-            },
-        ],
+        "parameters": [parameter_detail(p) for p in PARAMETERS],
     }

@@ -14,33 +14,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from subject2video.media.subject import Face
 
-@dataclass(frozen=True)
-class Face:
-    """One detected face, in the pixel coordinates of the image it was found in."""
-
-    #: (left, top, right, bottom), right and bottom exclusive.
-    box: tuple[int, int, int, int]
-    #: dlib's 68 landmarks as a (68, 2) float array, when computed.
-    landmarks: np.ndarray | None = None
-    #: Detector confidence where the detector gives one.
-    score: float = 0.0
-
-    @property
-    def width(self) -> int:
-        return self.box[2] - self.box[0]
-
-    @property
-    def height(self) -> int:
-        return self.box[3] - self.box[1]
-
-    @property
-    def area(self) -> int:
-        return max(0, self.width) * max(0, self.height)
-
-    @property
-    def center(self) -> tuple[float, float]:
-        return ((self.box[0] + self.box[2]) / 2, (self.box[1] + self.box[3]) / 2)
+__all__ = ["Engine", "Face", "GenerationContext", "GenerationRequest", "NullContext"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +50,11 @@ class GenerationContext(Protocol):
 
 @runtime_checkable
 class Engine(Protocol):
-    """A video engine. `setup()` loads models once; `frames()` renders one video."""
+    """A video engine. `setup()` loads models once; `frames()` renders one video.
+
+    Optional class attributes, read by `s2v serve`'s default worker count (tasks/dispatch/sizing):
+    `cpu_threads` (cores one task keeps busy; 1 if absent) and `uses_gpu` (one worker per GPU).
+    """
 
     name: str
 

@@ -93,6 +93,9 @@ class CameraEngine:
     """Frames the subject's face and pushes a virtual camera slowly in towards it."""
 
     name = "camera"
+    #: Cores one task keeps busy, encoding included (S2V_WORKERS' default): measured 0.6-0.7 CPU
+    #: seconds per wall second on a shared 2-core machine (benchmarks/workers_bench.py), so one.
+    cpu_threads = 1.0
 
     def __init__(self, zoom: float = 1.18) -> None:
         if not 1.0 <= zoom <= 3.0:
@@ -109,10 +112,14 @@ class CameraEngine:
         height, width = request.image.shape[:2]
         size = (request.width, request.height)
         plan = PushIn.towards(
-            (width, height), request.face.center, size, zoom=self.zoom, frames=request.frames
+            (width, height),
+            request.face.center,
+            size,
+            zoom=zoom_for(self.zoom, request.frames / request.fps),
+            frames=request.frames,
         )
         context.log(f"{plan.describe()}, face at {request.face.box}, output {size[0]}x{size[1]}")
-        source, scale = _working_image(request.image, plan.view[0], request.width * self.zoom)
+        source, scale = _working_image(request.image, plan.view[0], request.width * plan.zoom)
         # OpenCV's bilinear warp has a vector path for 4-channel bytes only: warping RGBA and
         # dropping the alpha is bit-identical to warping RGB and about 2.5 times faster.
         source = cv2.cvtColor(source, cv2.COLOR_RGB2RGBA)
@@ -127,6 +134,19 @@ class CameraEngine:
             )
             yield cv2.cvtColor(frame, cv2.COLOR_RGBA2RGB)
             context.progress(index + 1, request.frames)
+
+
+#: The length the engine's zoom is set for; other lengths keep its speed (up to MAX_ZOOM).
+ZOOM_SECONDS = 6.0
+MAX_ZOOM = 1.4
+
+
+def zoom_for(zoom: float, seconds: float) -> float:
+    """The push-in's end zoom for a video of `seconds`: the same speed as over 6 s, so a 12 s
+    video pushes further rather than moving at half the speed (capped at MAX_ZOOM)."""
+    return (
+        min(max(zoom, MAX_ZOOM), 1.0 + (zoom - 1.0) * seconds / ZOOM_SECONDS) if zoom > 1 else 1.0
+    )
 
 
 def _working_image(image: np.ndarray, view_width: float, needed: float) -> tuple[np.ndarray, float]:

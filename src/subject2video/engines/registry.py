@@ -28,11 +28,9 @@ def available_engines() -> list[str]:
     return sorted(_FACTORIES)
 
 
-def create_engine(name: str, settings: Settings | None = None) -> Engine:
-    """Build the engine called `name`, or at import path "module:Class" (not yet set up).
-
-    A factory that declares a `settings` parameter is given the service's settings.
-    """
+def engine_class(name: str) -> Callable[..., Engine]:
+    """The factory (usually the class) of the engine called `name` or at "module:Class", imported
+    but not built: what `S2V_WORKERS`' default reads its `cpu_threads` and `uses_gpu` from."""
     if ":" in name and name not in _FACTORIES:
         # An operator's own engine class, by import path ("package.module:EngineClass").
         _FACTORIES[name] = name
@@ -46,6 +44,15 @@ def create_engine(name: str, settings: Settings | None = None) -> Engine:
     if isinstance(factory, str):
         module_name, _, attr = factory.partition(":")
         factory = getattr(importlib.import_module(module_name), attr)
+    return factory
+
+
+def create_engine(name: str, settings: Settings | None = None) -> Engine:
+    """Build the engine called `name`, or at import path "module:Class" (not yet set up).
+
+    A factory that declares a `settings` parameter is given the service's settings.
+    """
+    factory = engine_class(name)
     kwargs: dict[str, Any] = {}
     if settings is not None and _takes_settings(factory):
         kwargs["settings"] = settings

@@ -16,8 +16,8 @@ import cv2
 import dlib
 import numpy as np
 
-from subject2video.engines.base import Face
 from subject2video.errors import ImageError
+from subject2video.media.subject import Face
 
 logger = logging.getLogger(__name__)
 

@@ -6,6 +6,12 @@ operator's allow-list. The connection then goes to the checked address itself (i
 DNS answer that changes between check and connect (rebinding) cannot move it elsewhere. Redirects
 are followed by hand, each hop checked and pinned again.
 
+Time is bounded as a whole, not per read: every socket operation (connect, TLS, each read and
+write) waits at most what is left of the call's deadline, in short slices, so a peer that trickles
+its headers or body a byte at a time is cut off at the deadline (a per-read timeout never trips on
+a trickle). Between slices a `check` of the caller runs, so that a task's kill or timeout ends a
+fetch at once.
+
 Example::
 
     policy = FetchPolicy.from_settings(settings)
@@ -27,6 +33,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from subject2video.errors import FetchError
+from subject2video.media.deadline import deadline_transport
 
 if TYPE_CHECKING:
     from subject2video.config import Settings
@@ -82,10 +89,18 @@ class _Call:
     seconds: float
     deadline: float
     max_bytes: int
+    #: Raises to end the call early (a task's kill or time limit); run between socket waits.
+    check: Callable[[], None] | None = None
 
     @classmethod
-    def start(cls, parameter: str, seconds: float, max_bytes: int) -> _Call:
-        return cls(parameter, seconds, time.monotonic() + seconds, max_bytes)
+    def start(
+        cls,
+        parameter: str,
+        seconds: float,
+        max_bytes: int,
+        check: Callable[[], None] | None = None,
+    ) -> _Call:
+        return cls(parameter, seconds, time.monotonic() + seconds, max_bytes, check)
 
     def error(self, reason: str) -> FetchError:
         message = f"Request parameter [{self.parameter}] {reason}"
@@ -131,6 +146,8 @@ def _resolve(
     try:
         parsed = httpx.URL(url)
         host = parsed.raw_host.decode("ascii")
+        # Decoding the IDNA form can fail too ("http://xn--/" is a malformed A-label).
+        unicode_host = parsed.host
         port = parsed.port
     except (httpx.InvalidURL, UnicodeError, ValueError, TypeError) as exc:
         raise refuse("is not a valid URL") from exc
@@ -138,8 +155,10 @@ def _resolve(
         raise refuse("must be an http or https URL")
     if not host:
         raise refuse("has no host name")
+    if port is not None and not 0 < port < 65536:
+        raise refuse(f"has port {port}; a port is 1 to 65535")
     names, networks = _parse_allow(policy.allow)
-    named = _normal_host(host) in names or _normal_host(parsed.host) in names
+    named = _normal_host(host) in names or _normal_host(unicode_host) in names
     addresses: list[IPAddress] = []
     for address in _lookup(host, port or _DEFAULT_PORTS[parsed.scheme], refuse):
         # Judge and connect to the IPv4 address itself, not its IPv4-mapped IPv6 form.
@@ -240,9 +259,12 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | No
 # -- fetching ---------------------------------------------------------------------------------
 
 
-def fetch(url: str, policy: FetchPolicy, *, parameter: str) -> bytes:
-    """GET `url` under the policy: checked, pinned, redirects re-checked, size and time bounded."""
-    call = _Call.start(parameter, policy.timeout, policy.max_bytes)
+def fetch(
+    url: str, policy: FetchPolicy, *, parameter: str, check: Callable[[], None] | None = None
+) -> bytes:
+    """GET `url` under the policy: checked, pinned, redirects re-checked, size and total time
+    bounded. `check` runs at least every 0.25 s while it waits, and may raise to stop."""
+    call = _Call.start(parameter, policy.timeout, policy.max_bytes, check)
     current: str | httpx.URL = url
     headers = {"Accept": "*/*", "Accept-Encoding": "identity", "User-Agent": _USER_AGENT}
     for hop in range(policy.max_redirects + 1):
@@ -320,7 +342,12 @@ def _exchange_once(
     extensions = {"sni_hostname": target.host} if target.url.scheme == "https" else {}
     # trust_env=False: a proxy from the environment would resolve the name itself again.
     with (
-        httpx.Client(trust_env=False, follow_redirects=False, timeout=timeout) as client,
+        httpx.Client(
+            transport=deadline_transport(call),
+            trust_env=False,
+            follow_redirects=False,
+            timeout=timeout,
+        ) as client,
         client.stream(
             method,
             target.url.copy_with(host=str(address)),

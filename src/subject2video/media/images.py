@@ -18,16 +18,17 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
+from subject2video.contract import (
+    ASPECT_MAX,
+    ASPECT_MIN,
+    IMAGE_PARAM,
+    MAX_IMAGE_BYTES,
+    MAX_PIXELS,
+    MIN_SHORT_SIDE,
+)
 from subject2video.errors import ImageError
 
 logger = logging.getLogger(__name__)
-
-MAX_IMAGE_BYTES = 20 * 1024 * 1024
-MAX_PIXELS = 40_000_000
-MIN_SHORT_SIDE = 300
-#: Accepted width:height ratios, both ends included: 2:5 (portrait) to 5:2 (landscape).
-ASPECT_MIN = (2, 5)
-ASPECT_MAX = (5, 2)
 
 _EXPECTED = "expected JPEG, PNG or WebP"
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
@@ -71,7 +72,7 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
-def load_image(data: bytes, *, parameter: str = "inputImageFirstUrl") -> LoadedImage:
+def load_image(data: bytes, *, parameter: str = IMAGE_PARAM) -> LoadedImage:
     """Decode and check an input image; raise ImageError naming `parameter` if it is refused."""
     fmt = _check_bytes(data, parameter)
     with _open(data, fmt, parameter) as image:

@@ -7,13 +7,16 @@ credentials from the usual AWS environment variables).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from subject2video.config import Settings
+from subject2video.errors import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +33,21 @@ class Storage(Protocol):
     def read(self, key: str) -> bytes: ...
 
     def delete(self, key: str) -> None: ...
+
+
+@contextlib.contextmanager
+def disk_errors(doing: str, partial: Path | None = None) -> Iterator[None]:
+    """Turn an OSError (a full disk, a read-only or vanished directory) into a StorageError that
+    says what could not be done; `partial`, a file half written, is removed first."""
+    try:
+        yield
+    except OSError as exc:
+        if partial is not None:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+        reason = exc.strerror or type(exc).__name__
+        logger.warning("storage failed: could not %s: %s", doing, reason)
+        raise StorageError(f"Storage failed: could not {doing} ({reason}); retry later") from exc
 
 
 class LocalStorage:
@@ -49,27 +67,31 @@ class LocalStorage:
     def put(self, key: str, source: Path) -> int:
         """Move `source` to `key`; returns its size in bytes."""
         target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(source), target)
-        return target.stat().st_size
+        with disk_errors("store a video", partial=target):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(source), target)
+            return target.stat().st_size
 
     def write(self, key: str, data: bytes) -> None:
         """Write `data` at `key`, visible to other processes only once complete."""
         target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".part")
-        partial.write_bytes(data)
-        partial.replace(target)
+        with disk_errors("store an input image", partial=partial):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(data)
+            partial.replace(target)
 
     def read(self, key: str) -> bytes:
-        return self.path(key).read_bytes()
+        with disk_errors("read a stored input image"):
+            return self.path(key).read_bytes()
 
     def delete(self, key: str) -> None:
         path = self.path(key)
-        path.unlink(missing_ok=True)
-        parent = path.parent
-        if parent != self.root.resolve() and parent.exists() and not any(parent.iterdir()):
-            parent.rmdir()
+        with disk_errors("delete a stored file"):
+            path.unlink(missing_ok=True)
+            parent = path.parent
+            if parent != self.root.resolve() and parent.exists() and not any(parent.iterdir()):
+                parent.rmdir()
 
 
 class S3Storage:

@@ -43,4 +43,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         if "tasks" in tables and "alembic_version" not in tables:
             logger.info("store predates migrations; stamping it at %s", FIRST)
             command.stamp(cfg, FIRST)
+        before = _revision(conn) if "tasks" in tables else None
         command.upgrade(cfg, revision)
+        after = _revision(conn)
+        if after != before:
+            logger.info("store migrated", extra={"from": before or "empty", "to": after})
+
+
+def _revision(conn: Connection) -> str | None:
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 EVENTS = "s2v:events"
 KILLS = "s2v:kill"
+#: `s2v keys` announces a changed key here; every API replica drops its key cache.
+KEYS = "s2v:keys"
 HEARTBEAT = "s2v:hb:"
 SENT = "s2v:sent:"
 
@@ -48,6 +50,10 @@ class RedisBus:
 
     def kill(self, task_id: int) -> None:
         self._publish(KILLS, str(task_id))
+
+    def keys_changed(self) -> None:
+        """Tell every API replica to drop its key cache (a key was revoked or rotated)."""
+        self._publish(KEYS, "1")
 
     def _publish(self, channel: str, data: str) -> None:
         try:

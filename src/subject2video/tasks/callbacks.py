@@ -3,6 +3,11 @@
 A delivery is a row in the store, written when the task reaches its final status, so a restart loses
 none; one process at a time holds a lease on it, so it is delivered by exactly one process. Retries
 keep the same webhook-id, with exponential backoff.
+
+Deliveries run concurrently (`MAX_IN_FLIGHT` threads), at most `MAX_PER_HOST` at a time to one
+receiver host, and each attempt has a total deadline (connect, headers and body together), so a
+slow or trickling receiver delays only its own callbacks, and everyone else's retries keep their
+schedule.
 """
 
 from __future__ import annotations
@@ -14,10 +19,15 @@ import json
 import logging
 import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 from subject2video.config import Settings
 from subject2video.errors import FetchError
 from subject2video.media.fetch import FetchPolicy, post
+from subject2video.tasks import openai_webhooks
+from subject2video.tasks.keyring import Keyring
 from subject2video.tasks.models import Delivery
 from subject2video.tasks.store import Store, token
 from subject2video.tasks.wire import task_dict
@@ -25,18 +35,24 @@ from subject2video.tasks.wire import task_dict
 logger = logging.getLogger(__name__)
 
 LEASE_SECONDS = 60.0
+#: Deliveries in flight at once, in all; and to one receiver host.
+MAX_IN_FLIGHT = 16
+MAX_PER_HOST = 2
 
 
-def sign(secret: str, webhook_id: str, timestamp: int, body: str) -> str:
+def sign(secret: str | bytes, webhook_id: str, timestamp: int, body: str) -> str:
     """The webhook-signature header: `v1,` + base64 HMAC-SHA256 over `id.timestamp.body`."""
     message = f"{webhook_id}.{timestamp}.{body}".encode()
-    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    key = secret if isinstance(secret, bytes) else secret.encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()
 
 
 def enqueue(store: Store, settings: Settings, task_id: int) -> bool:
     """Record the delivery of a final task's Wiro callback, if it has a callbackUrl; idempotent."""
     task = store.get(task_id)
+    if task is not None and task.callbackurl and task.callback_dialect == openai_webhooks.DIALECT:
+        return openai_webhooks.enqueue(store, task)
     if task is None or not task.callbackurl or task.callback_dialect is not None:
         # Tasks of another dialect (MiniMax) have their own callbacks.
         return False
@@ -44,7 +60,7 @@ def enqueue(store: Store, settings: Settings, task_id: int) -> bool:
     detail = {
         "total": "1",
         "errors": [],
-        "tasklist": [task_dict(task, outputs, settings.base_url)],
+        "tasklist": [task_dict(task, outputs, settings.base_url, settings.price_per_second)],
         "result": True,
     }
     delivery = Delivery(
@@ -60,6 +76,13 @@ def enqueue(store: Store, settings: Settings, task_id: int) -> bool:
     return created
 
 
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
 class CallbackDeliverer:
     """Delivers due callbacks from a background thread."""
 
@@ -68,8 +91,14 @@ class CallbackDeliverer:
         self.store = store
         self.interval = interval
         self.policy = FetchPolicy.from_settings(settings)
+        #: Callbacks are signed with the project's secret, which may be sealed at rest.
+        self.keyring = Keyring.from_settings(settings)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(MAX_IN_FLIGHT, thread_name_prefix="s2v-callback")
+        self._lock = threading.Lock()
+        #: Deliveries in flight, by receiver host.
+        self._busy: Counter[str] = Counter()
 
     def start(self) -> None:
         """Record callbacks a crash left unrecorded, then deliver from a background thread."""
@@ -83,6 +112,9 @@ class CallbackDeliverer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        # Deliveries in flight end within their deadline; one cut short is retried after a
+        # restart under the same webhook-id, once its lease ends.
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -92,16 +124,48 @@ class CallbackDeliverer:
                 logger.exception("callback delivery loop failed; retrying")
 
     def deliver_due(self) -> int:
-        """Try every due delivery once; returns how many were tried."""
-        due = self.store.lease_due_deliveries(time.time(), lease_seconds=LEASE_SECONDS)
+        """Start every due delivery there is room for; returns how many were started."""
+        with self._lock:
+            room = MAX_IN_FLIGHT - sum(self._busy.values())
+            planned = Counter(self._busy)
+        if room <= 0:
+            return 0
+
+        def accept(delivery: Delivery) -> bool:
+            host = _host(delivery.url)
+            if planned[host] >= MAX_PER_HOST:
+                return False  # that receiver is busy: its callbacks wait, nobody else's
+            planned[host] += 1
+            return True
+
+        due = self.store.lease_due_deliveries(
+            time.time(), lease_seconds=LEASE_SECONDS, limit=room, accept=accept
+        )
         for delivery in due:
-            self._deliver(delivery)
+            host = _host(delivery.url)
+            with self._lock:
+                self._busy[host] += 1
+            self._pool.submit(self._deliver_in_pool, delivery, host)
         return len(due)
+
+    def _deliver_in_pool(self, delivery: Delivery, host: str) -> None:
+        try:
+            self._deliver(delivery)
+        except Exception:  # the store failed: the lease ends and the delivery is tried again
+            logger.exception("callback delivery failed", extra={"task_id": delivery.task_id})
+        finally:
+            with self._lock:
+                self._busy[host] -= 1
+                if self._busy[host] <= 0:
+                    del self._busy[host]
 
     def _deliver(self, delivery: Delivery) -> None:
         task = self.store.get(delivery.task_id)
         project = self.store.project(task.project_id) if task else None
-        secret = (project.apisecret or project.apikey) if project else ""
+        stored = self.keyring.open(project.apisecret) if project else None
+        secret: str | bytes = (stored or project.apikey) if project else ""
+        if task is not None and task.callback_dialect == openai_webhooks.DIALECT:
+            secret = openai_webhooks.signing_key(project)
         timestamp = int(time.time())
         headers = {
             "content-type": "application/json",

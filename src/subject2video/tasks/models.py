@@ -31,9 +31,22 @@ class Project(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200))
     apikey: Mapped[str] = mapped_column(String(64), unique=True, index=True)
-    #: None for a key-only project (no signature).
-    apisecret: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    #: None for a key-only project (no signature). With S2V_MASTER_KEY set, a Fernet token
+    #: ("fernet:...", tasks/keyring.py); else the secret itself.
+    apisecret: Mapped[str | None] = mapped_column(String(512), nullable=True)
     createtime: Mapped[float] = mapped_column(Float)
+    #: Where the OpenAI dialect's `video.completed` / `video.failed` events go (None: nowhere),
+    #: and the `whsec_` secret they are signed with (Standard Webhooks).
+    webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    webhook_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    #: When `s2v keys revoke` stopped the project's keys (None: active). Tasks and outputs stay.
+    revokedtime: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: When a request last presented one of its keys (to within the key cache's lifetime).
+    lastusedtime: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: The key and secret that `s2v keys rotate --grace` replaced, accepted until `previous_until`.
+    previous_apikey: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    previous_apisecret: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    previous_until: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class Task(Base):
@@ -62,6 +75,8 @@ class Task(Base):
     pexit: Mapped[str | None] = mapped_column(String(4), nullable=True)
     debugoutput: Mapped[str] = mapped_column(Text, default="")
     debugerror: Mapped[str] = mapped_column(Text, default="")
+    #: Why the task ended without a video (errors.Failure), so no dialect parses `debugerror`.
+    failure: Mapped[str | None] = mapped_column(String(20), nullable=True)
     #: How many times a worker claimed it (a claim after a worker died is a retry).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[str] = mapped_column(String(200), default="")
@@ -80,6 +95,8 @@ class Task(Base):
     postprocessstarttime: Mapped[float | None] = mapped_column(Float, nullable=True)
     postprocessendtime: Mapped[float | None] = mapped_column(Float, nullable=True)
     canceltime: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Seconds a worker held the task, from its claim to the final status (usage, Detail's cost).
+    engine_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
 class Output(Base):

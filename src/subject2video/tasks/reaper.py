@@ -1,7 +1,7 @@
 """The reaper: no task stays unfinished because a worker machine died or a message was lost.
 
 Every API replica runs one. Each sweep: (1) a running task whose worker's heartbeat has lapsed for
-longer than its lifetime is requeued through `store.recover(worker=...)` and sent again (after
+longer than its lifetime is requeued through `lifecycle.recover(worker=...)` and sent again (after
 `S2V_TASK_MAX_ATTEMPTS` it fails with a reason); (2) a queued task that no sent-mark covers (the API
 died between commit and send, or Redis restarted empty) is sent again. Replicas may race: recovery
 is a compare-and-set, and a duplicate message finds the task claimed and is skipped.
@@ -13,17 +13,27 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import redis
 
 from subject2video.config import Settings
-from subject2video.tasks import callbacks
-from subject2video.tasks.bus import RedisBus
 from subject2video.tasks.events import Event
+from subject2video.tasks.lifecycle import Lifecycle
 from subject2video.tasks.status import RUNNING, Status
 from subject2video.tasks.store import Store
 
 logger = logging.getLogger(__name__)
+
+
+class HeartbeatBus(Protocol):
+    """What the reaper needs of the bus (tasks.bus.RedisBus): events, heartbeats, sent-marks."""
+
+    def publish(self, event: Event) -> None: ...
+
+    def alive(self, workers: list[str]) -> dict[str, bool]: ...
+
+    def sent(self, task_ids: list[int]) -> dict[int, bool]: ...
 
 
 class Reaper:
@@ -33,7 +43,7 @@ class Reaper:
         self,
         settings: Settings,
         store: Store,
-        bus: RedisBus,
+        bus: HeartbeatBus,
         submit: Callable[[int], None],
         *,
         interval: float | None = None,
@@ -42,6 +52,7 @@ class Reaper:
         self.store = store
         self.bus = bus
         self.submit = submit
+        self.lifecycle = Lifecycle(settings, store, bus.publish)
         self.interval = interval or min(1.0, settings.worker_heartbeat_seconds / 3)
         #: Worker name -> when its heartbeat was first seen missing.
         self._missing: dict[str, float] = {}
@@ -93,20 +104,10 @@ class Reaper:
                 self.submit(task_id)
 
     def _recover(self, worker: str) -> None:
-        recovery = self.store.recover(max_attempts=self.settings.task_max_attempts, worker=worker)
-        if recovery.requeued or recovery.failed:
-            logger.warning(
-                "worker lost; its tasks recovered",
-                extra={"worker": worker, "requeued": recovery.requeued, "failed": recovery.failed},
-            )
+        """The worker is gone: its tasks go back to the queue (or fail, past their attempts)."""
+        recovery = self.lifecycle.recover(worker=worker)
         for task_id in recovery.requeued:
             task = self.store.get(task_id)
             if task is not None:
                 self.bus.publish(Event(Status.queue.value, task_id, task.socketaccesstoken))
             self.submit(task_id)
-        for task_id in recovery.failed:
-            task = self.store.get(task_id)
-            if task is not None:
-                event = Event(Status.postprocess_end.value, task_id, task.socketaccesstoken, [])
-                self.bus.publish(event)
-            callbacks.enqueue(self.store, self.settings, task_id)

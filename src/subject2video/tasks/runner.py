@@ -8,7 +8,7 @@ or a set kill flag, and ends the work at the next check.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import logging
 import os
 import secrets
@@ -20,37 +20,37 @@ from pathlib import Path
 from typing import Any
 
 from subject2video.config import Settings
+from subject2video.contract import FPS, IMAGE_PARAM, RunInput
 from subject2video.engines.base import Engine, GenerationRequest
-from subject2video.errors import Cancelled, EngineError, InputError, ServiceError
+from subject2video.errors import (
+    Cancelled,
+    EngineError,
+    Failure,
+    InputError,
+    ServiceError,
+    StorageError,
+    TimedOut,
+)
 from subject2video.media.faces import FaceAnalyzer
 from subject2video.media.fetch import FetchPolicy, fetch
+from subject2video.media.framing import fit_to_aspect
 from subject2video.media.images import load_image
-from subject2video.media.storage import open_storage
+from subject2video.media.storage import disk_errors, open_storage
 from subject2video.media.video import Mp4Writer, output_size
 from subject2video.tasks.events import Event, EventSink
+from subject2video.tasks.health import StorageHealth
+from subject2video.tasks.lifecycle import Lifecycle
 from subject2video.tasks.models import Output, Task
-from subject2video.tasks.status import ORDER, Status
+from subject2video.tasks.status import Status
 from subject2video.tasks.store import Store, token
-from subject2video.tasks.wire import output_dict
+from subject2video.tasks.workfiles import remove_work_files, work_dir
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PROMPT = (
-    "A cinematic, sun-drenched photograph of a stylish woman walking on a sidewalk in Los "
-    "Angeles. The scene is framed by a row of iconic palm trees lining the street, their "
-    "fronds swaying gently against a clear blue sky. The woman is dressed in fashionable, "
-    "casual clothing suitable for the warm weather, and she has a relaxed and confident "
-    "stride. The light is golden, suggesting either early morning or late afternoon, creating "
-    "long, dramatic shadows. In the background, there are hints of classic L.A. architecture "
-    "and the cityscape. The image should be captured with a wide-angle lens to emphasize the "
-    "scale of the palm trees and the expansive urban environment, with a shallow depth of "
-    "field to focus on the woman."
-)
-IMAGE_PARAM = "inputImageFirstUrl"
-FPS = 25
-FRAMES = 150
 #: How often the runner re-reads the store for a kill made elsewhere (another API replica).
 STORE_POLL_SECONDS = 0.5
+#: A task put back this many times for storage faults fails the next time (a storage failure).
+STORAGE_RETRIES = 3
 #: A progress step that took at least this long is announced even under 5% of the work.
 PROGRESS_EVERY_SECONDS = 0.5
 
@@ -78,9 +78,7 @@ class TaskContext:
                 raise Cancelled(task_id=self.task.id)
         if time.time() > self.deadline:
             limit = self.runner.settings.task_timeout_seconds
-            raise EngineError(
-                f"the engine did not finish within {limit:.0f} s", task_id=self.task.id
-            )
+            raise TimedOut(f"the engine did not finish within {limit:.0f} s", task_id=self.task.id)
 
     def progress(self, done: int, total: int, *, task: str = "Generate") -> None:
         pct = int(100 * done / max(total, 1))
@@ -124,28 +122,43 @@ class Runner:
         kill_flag: Callable[[int], bool] = lambda _task_id: False,
         worker: str | None = None,
         analyzer: FaceAnalyzer | None = None,
-        on_final: Callable[[int], Any] = lambda _task_id: None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.engine = engine
         self.publish = publish
+        self.lifecycle = Lifecycle(settings, store, publish)
         self.kill_flag = kill_flag
-        self.on_final = on_final
         self.worker = worker or f"local-{os.getpid()}"
         self.analyzer = analyzer or FaceAnalyzer()
         self.storage = open_storage(settings, "outputs")
         self.inputs = open_storage(settings, "inputs")
         self.policy = FetchPolicy.from_settings(settings)
+        self.health = StorageHealth(settings, store)
+        #: Tasks (id, claim) this runner could not end or put back because storage failed.
+        self._stranded: list[tuple[int, str | None]] = []
+        #: How often each task was put back for a storage fault by this runner.
+        self._storage_tries: dict[int, int] = {}
 
     # -- the sentence -----------------------------------------------------------------------
 
     def run(self, task_id: int) -> Status | None:
-        """Run one task to a final status; None if it was not ours to run (claimed or ended)."""
+        """Run one task to a final status; None if it was not ours to run (claimed or ended).
+
+        Raises StorageError, before claiming, while storage is unfit for work: the caller waits
+        and calls again (the task stays queued)."""
+        self._settle_stranded()
+        self.health.require()
         task = self.store.claim(task_id, self.worker)
         if task is None:
             logger.info("task not claimable; skipped", extra={"task_id": task_id})
             return None
+        try:
+            return self._run_claimed(task)
+        finally:
+            remove_work_files(self.settings, task.id)
+
+    def _run_claimed(self, task: Task) -> Status | None:
         self._emit(task, Status.accept)
         log_extra = {"task_id": task.id, "attempt": task.attempts}
         logger.info("task claimed", extra=log_extra)
@@ -161,61 +174,115 @@ class Runner:
             self.postprocess(task, video, frame_size=(request.width, request.height))
         except Cancelled:
             logger.info("task killed", extra=log_extra)
-            self._ensure_cancelled(task)
+            # A kill seen through the flag: the store may not say so yet (the API's own ending
+            # wins the compare-and-set otherwise, and this one changes nothing).
+            self._end(task, self.lifecycle.cancel, task.id, holder=task.claim)
             return Status.cancel
+        except StorageError as exc:
+            self._storage_failed(task, exc)
         except ServiceError as exc:
             logger.info("task failed: %s", exc.message, extra=log_extra)
-            self._fail(task, exc.message)
+            fail = self.lifecycle.fail
+            self._end(task, fail, task.id, exc.message, exc.failure, holder=task.claim)
         except Exception as exc:
             logger.exception("task crashed", extra=log_extra)
-            self._fail(
-                task, f"internal error in the {self.engine.name} engine: {type(exc).__name__}"
-            )
+            reason = f"internal error in the {self.engine.name} engine: {type(exc).__name__}"
+            fail = self.lifecycle.fail
+            self._end(task, fail, task.id, reason, Failure.engine, holder=task.claim)
         return self.store.status_of(task.id)
+
+    # -- storage faults -----------------------------------------------------------------------
+
+    def _storage_failed(self, task: Task, exc: StorageError) -> None:
+        """The machine failed under a running task: the task goes back to the queue (no attempt
+        spent) and waits until storage is fit again; the same task failing on storage
+        `STORAGE_RETRIES` times here (its input file lost, say) fails, as a storage failure."""
+        extra = {"task_id": task.id}
+        tries = self._storage_tries.get(task.id, 0) + 1
+        self._storage_tries[task.id] = tries
+        if tries > STORAGE_RETRIES:
+            logger.warning("task failed on storage: %s", exc.message, extra=extra)
+            self._storage_tries.pop(task.id, None)
+            fail = self.lifecycle.fail
+            self._end(task, fail, task.id, exc.message, exc.failure, holder=task.claim)
+            return
+        logger.warning("storage failed under a task; it waits: %s", exc.message, extra=extra)
+        self._end(task, self._release, task.id, task.claim)
+        raise StorageError(exc.message, task_id=task.id) from exc
+
+    def _release(self, task_id: int, claim: str | None) -> bool:
+        return self.lifecycle.release(task_id, holder=claim, why="storage failed")
+
+    def _end(self, task: Task, ending: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+        """Apply an ending; if storage fails under it, keep the task to put back later (a task
+        left running under a live worker would never be recovered)."""
+        try:
+            ending(*args, **kwargs)
+        except StorageError:
+            self._stranded.append((task.id, task.claim))
+            raise
+
+    def _settle_stranded(self) -> None:
+        """Put back the tasks an earlier storage fault left running; StorageError while it still
+        cannot."""
+        while self._stranded:
+            task_id, claim = self._stranded[0]
+            self._release(task_id, claim)
+            self._stranded.pop(0)
 
     # -- stages -----------------------------------------------------------------------------
 
     def preprocess(self, task: Task, context: TaskContext) -> GenerationRequest:
         """Fetch and check the image, find the subject's face, fix the output form."""
         self._advance(task, Status.preprocess_start)
-        data = self._input_bytes(task)
+        data = self._input_bytes(task, context)
         context.check_cancelled()
         image = load_image(data, parameter=IMAGE_PARAM)
         face = self.analyzer.subject(image.array, parameter=IMAGE_PARAM)
-        width, height = output_size(image.width, image.height)
-        params = task.parameters
-        prompt = str(params.get("prompt") or DEFAULT_PROMPT)
-        seed = _seed(params.get("seed"), task.uuid)
+        run = RunInput.from_parameters(task.parameters)
+        pixels = image.array
+        if run.size is not None:
+            width, height = run.size
+            framed = fit_to_aspect(pixels, face, run.size)
+            pixels, face = framed.image, framed.face
+            context.log(framed.note)
+        else:
+            width, height = output_size(image.width, image.height, run.short_side)
+        seed = run.seed_value(task.uuid)
         context.log(
             f"input {image.format} {image.width}x{image.height}; face at {list(face.box)}; "
-            f"output {width}x{height} {FRAMES} frames at {FPS} fps; seed {seed}; "
-            f"engine {self.engine.name}"
+            f"output {width}x{height} {run.frames} frames ({run.seconds} s) at {FPS} fps; "
+            f"seed {seed}; engine {self.engine.name}"
         )
         self._advance(task, Status.preprocess_end)
         return GenerationRequest(
-            image=image.array,
+            image=pixels,
             face=face,
-            prompt=prompt,
+            prompt=run.prompt_or_default,
             seed=seed,
             width=width,
             height=height,
             fps=FPS,
-            frames=FRAMES,
-            extra={k: v for k, v in params.items() if k not in ("prompt", "seed")},
+            frames=run.frames,
+            extra={k: v for k, v in task.parameters.items() if k not in ("prompt", "seed")},
         )
 
     def generate(self, task: Task, request: GenerationRequest, context: TaskContext) -> Path:
         """Run the engine, encoding its frames as they come; returns the finished MP4 file."""
         self._advance(task, Status.assign)
         self._advance(task, Status.start)
-        workdir = self.settings.data_dir / "work"
-        workdir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(suffix=".mp4", prefix=f"task{task.id}-", dir=workdir)
-        os.close(fd)
+        workdir = work_dir(self.settings)
+        with disk_errors("write a work file"):
+            workdir.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(suffix=".mp4", prefix=f"task{task.id}-", dir=workdir)
+            os.close(fd)
         path = Path(name)
         count = 0
         try:
-            with Mp4Writer(path, request.width, request.height, request.fps) as writer:
+            with (
+                disk_errors("write the video", partial=path),
+                Mp4Writer(path, request.width, request.height, request.fps) as writer,
+            ):
                 for frame in self.engine.frames(request, context):
                     context.check_cancelled()
                     writer.write(frame)
@@ -225,7 +292,9 @@ class Runner:
                     f"the {self.engine.name} engine made {count} frames, not {request.frames}"
                 )
         except BaseException:
-            path.unlink(missing_ok=True)
+            # Best effort: on a read-only or vanished disk the file stays, for the next start.
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
             raise
         self._advance(task, Status.output_full)
         self._advance(task, Status.end)
@@ -255,7 +324,7 @@ class Runner:
             height=frame_size[1] if frame_size else None,
         )
         self.store.add_output(output)
-        if not self._advance(task, Status.postprocess_end, pexit="0", raise_on_kill=False):
+        if not self.lifecycle.done(task.id, allowed_from=[Status(task.status)], holder=task.claim):
             # Killed (or lost to a newer claim) at the last moment: this run's file goes.
             self.store.delete_output(output_id)
             self.storage.delete(key)
@@ -267,58 +336,23 @@ class Runner:
         self.store.update_fields(task.id, progress=message)
         self.publish(Event(Status.output.value, task.id, task.socketaccesstoken, message))
 
-    def _input_bytes(self, task: Task) -> bytes:
+    def _input_bytes(self, task: Task, context: TaskContext) -> bytes:
         if task.input_path:
             return self.inputs.read(task.input_path.removeprefix("inputs/"))
-        url = task.parameters.get(IMAGE_PARAM) or task.parameters.get("inputImageFirst") or ""
+        url = RunInput.from_parameters(task.parameters).image_url
         if not url:
             raise InputError(f"Request parameter [{IMAGE_PARAM}] required", parameter=IMAGE_PARAM)
-        return fetch(str(url), self.policy, parameter=IMAGE_PARAM)
+        # The task's kill and time limit reach into the fetch: a trickling host holds nobody.
+        return fetch(url, self.policy, parameter=IMAGE_PARAM, check=context.check_cancelled)
 
-    def _advance(
-        self, task: Task, to: Status, *, raise_on_kill: bool = True, **fields: Any
-    ) -> bool:
-        """Move to the next status; a failed compare-and-set means the task was killed."""
+    def _advance(self, task: Task, to: Status, **fields: Any) -> None:
+        """Move to the next (unfinished) status; a failed compare-and-set means it was killed."""
         current = Status(task.status)
         ok = self.store.transition(task.id, to, allowed_from=[current], holder=task.claim, **fields)
         if not ok:
-            if raise_on_kill:
-                raise Cancelled(task_id=task.id)
-            return False
+            raise Cancelled(task_id=task.id)
         task.status = to.value
         self._emit(task, to)
-        return True
 
-    def _emit(self, task: Task, status: Status, message: Any = None) -> None:
-        if status == Status.postprocess_end and message is None:
-            outputs = self.store.outputs([task.id])[task.id]
-            message = [output_dict(o, task, self.settings.base_url) for o in outputs]
-        self.publish(Event(status.value, task.id, task.socketaccesstoken, message))
-        if status.is_final:
-            self.on_final(task.id)
-
-    def _fail(self, task: Task, reason: str) -> None:
-        reason = " ".join(reason.split())
-        allowed = [s for s in ORDER if not s.is_final]
-        if self.store.fail(task.id, reason, allowed_from=allowed, holder=task.claim):
-            task.status = Status.postprocess_end.value
-            self.publish(Event("task_error", task.id, task.socketaccesstoken, reason))
-            self._emit(task, Status.postprocess_end, [])
-
-    def _ensure_cancelled(self, task: Task) -> None:
-        """A kill seen through the flag: make sure the store says so, then announce it."""
-        allowed = [s for s in ORDER if not s.is_final]
-        if self.store.transition(task.id, Status.cancel, allowed_from=allowed, holder=task.claim):
-            self._emit(task, Status.cancel)
-
-
-def _seed(value: Any, task_uuid: str) -> int:
-    """The caller's seed, or one derived from the task so that a rerun of the task repeats it."""
-    if value not in (None, ""):
-        try:
-            return int(str(value)) % 2**32
-        except ValueError:
-            raise InputError(
-                f"Request parameter [seed] must be an integer, got {value!r}", parameter="seed"
-            ) from None
-    return int(hashlib.sha256(task_uuid.encode()).hexdigest()[:8], 16)
+    def _emit(self, task: Task, status: Status) -> None:
+        self.publish(Event(status.value, task.id, task.socketaccesstoken))

@@ -42,6 +42,8 @@ class Status(StrEnum):
 
 ORDER: tuple[Status, ...] = tuple(Status)
 FINAL: frozenset[Status] = frozenset({Status.postprocess_end, Status.cancel})
+#: Every status a task can still leave: what an ending may start from.
+UNFINISHED: tuple[Status, ...] = tuple(s for s in ORDER if s not in FINAL)
 #: Cancel is allowed only before a worker has started on the task.
 CANCELLABLE: frozenset[Status] = frozenset({Status.queue, Status.accept})
 #: Statuses of a task a worker holds: if the worker dies here, the task is retried.

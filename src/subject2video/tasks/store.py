@@ -6,6 +6,7 @@ never runs a task twice and a final task is never reopened.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import secrets
@@ -13,28 +14,30 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     bindparam,
+    case,
     create_engine,
     delete,
     event,
     func,
+    or_,
     select,
     update,
 )
 from sqlalchemy.engine import Engine, Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from subject2video.errors import StorageError
 from subject2video.tasks.models import TIME_FIELDS, Delivery, Nonce, Output, Project, Task
-from subject2video.tasks.status import FINAL, RUNNING, Status
+from subject2video.tasks.status import FINAL, Status
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +47,11 @@ _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 def token(length: int = 30) -> str:
     """A random [A-Za-z0-9] token; 30 characters carry about 178 bits."""
     return "".join(secrets.choice(_ALNUM) for _ in range(length))
+
+
+def webhook_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 24 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 _TASKS = Task.__table__
@@ -68,10 +76,11 @@ class _SqliteReader:
     attributes (JSON columns decoded), like the rows of the SQLAlchemy path.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, busy_timeout: float = 5.0) -> None:
+        self.path = path
         # Autocommit: each SELECT is its own read, so it sees every commit made before it.
         self.conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.conn.execute("PRAGMA busy_timeout=5000")
+        self.conn.execute(f"PRAGMA busy_timeout={int(min(busy_timeout, 5.0) * 1000)}")
         self.task_columns = [c.name for c in _TASKS.columns]
         self.output_columns = [c.name for c in _OUTPUTS.columns]
         self.json_columns = {c.name for c in _TASKS.columns if isinstance(c.type, JSON)}
@@ -109,32 +118,53 @@ class _SqliteReader:
         self.conn.close()
 
 
+#: Seconds a write waits for another writer's lock before it fails (a StorageError).
+BUSY_TIMEOUT_SECONDS = 30.0
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn the database's own failures (locked past the busy timeout, a full disk, a read-only
+    or vanished file) into a StorageError: the machine's fault, never the engine's or the
+    caller's. Integrity errors are the callers' business and pass through."""
+    try:
+        yield
+    except (OperationalError, sqlite3.OperationalError) as exc:
+        orig = getattr(exc, "orig", None) or exc
+        reason = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
+        logger.warning("database failed: %s", reason)
+        message = f"Storage failed: the task store answered '{reason}'; retry later"
+        raise StorageError(message) from exc
+
+
+def held_seconds(now: float) -> Any:
+    """SQL for the seconds since the task's claim (0 for a task never claimed): what a final
+    transition records as the task's engine seconds, in the same statement."""
+    return case((Task.accepttime.is_(None), 0.0), else_=now - Task.accepttime)
+
+
 class ActiveLimitReached(Exception):
     """The project already has as many unfinished tasks as it may."""
 
 
-@dataclass(frozen=True)
-class Recovery:
-    """What `recover()` found after a restart."""
+def _sqlite_pragmas(busy_timeout: float) -> Any:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
 
-    requeued: list[int]
-    failed: list[int]
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
+    return on_connect
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Engine:
     """An SQLAlchemy engine for the store URL, tuned for its backend."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        args = {"timeout": busy_timeout, "check_same_thread": False}
+        engine = create_engine(url, connect_args=args)
+        event.listen(engine, "connect", _sqlite_pragmas(busy_timeout))
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -142,21 +172,35 @@ def make_engine(url: str) -> Engine:
 class Store:
     """All reads and writes of projects, tasks, outputs, deliveries and nonces."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.busy_timeout = busy_timeout
+        self.engine = make_engine(url, busy_timeout)
         #: SQLite reads never wait on writers (WAL), so the API may do them on its event loop.
         self.local_reads = url.startswith("sqlite")
         self._loop_thread: int | None = None
         self._fast: _SqliteReader | None = None
+        self._fast_stale = False
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def bind_read_thread(self) -> None:
         """Serve hot reads made on the calling thread (the API's event loop) straight through
         sqlite3: SQLAlchemy's statement machinery costs twenty times the query itself."""
         if self.local_reads and self.engine.url.database:
-            self._fast = _SqliteReader(self.engine.url.database)
+            self._fast = _SqliteReader(self.engine.url.database, self.busy_timeout)
             self._loop_thread = threading.get_ident()
+
+    @property
+    def path(self) -> str | None:
+        """The SQLite database file; None for a server database."""
+        return self.engine.url.database if self.local_reads else None
+
+    def reopen(self) -> None:
+        """Drop every open connection, so that the next ones open the file now at `path` (the
+        file the old connections held was deleted or replaced)."""
+        self.engine.dispose()
+        # The read connection belongs to the event loop's thread: it reopens there, on next use.
+        self._fast_stale = True
 
     def create_schema(self) -> None:
         """Create or migrate the tables to the newest schema (Alembic, see migrations/)."""
@@ -172,21 +216,51 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with self._session.begin() as session:
+        with database_errors(), self._session.begin() as session:
             yield session
 
     # -- projects ---------------------------------------------------------------------------
 
-    def create_project(self, name: str, *, key_only: bool = False) -> Project:
+    def create_project(
+        self,
+        name: str,
+        *,
+        key_only: bool = False,
+        seal: Callable[[str], str] | None = None,
+        webhook_url: str | None = None,
+    ) -> Project:
+        """A new project with a new key (and secret, stored as `seal` makes it: keyring.py);
+        with `webhook_url`, a `whsec_` secret its OpenAI webhooks are signed with."""
+        secret = None if key_only else token(40)
         project = Project(
             name=name,
             apikey=token(32),
-            apisecret=None if key_only else token(40),
+            apisecret=seal(secret) if seal and secret else secret,
             createtime=time.time(),
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret() if webhook_url else None,
         )
         with self.session() as s:
             s.add(project)
+        # The caller shows the secret once, in clear; the store keeps what `seal` made of it.
+        project.apisecret = secret
         return project
+
+    def project_by_any_key(self, apikey: str) -> Project | None:
+        """The project whose current key, or key replaced by a rotation, is `apikey`."""
+        where = or_(Project.apikey == apikey, Project.previous_apikey == apikey)
+        with self.session() as s:
+            return s.scalar(select(Project).where(where))
+
+    def update_project(self, project_id: int, **fields: Any) -> bool:
+        with self.session() as s:
+            result = s.execute(update(Project).where(Project.id == project_id).values(**fields))
+            return result.rowcount == 1
+
+    def task_counts_by_project(self) -> dict[int, int]:
+        with self.session() as s:
+            rows = s.execute(select(Task.project_id, func.count(Task.id)).group_by(Task.project_id))
+            return {project_id: count for project_id, count in rows}
 
     def projects(self) -> list[Project]:
         with self.session() as s:
@@ -257,8 +331,13 @@ class Store:
         else:
             return None
         if self._fast is not None and threading.get_ident() == self._loop_thread:
-            return self._fast.find_with_outputs(project_id, task_id, tasktoken)
-        with self.engine.connect() as conn:
+            with database_errors():
+                if self._fast_stale:
+                    self._fast_stale = False
+                    self._fast.close()
+                    self._fast = _SqliteReader(self._fast.path, self.busy_timeout)
+                return self._fast.find_with_outputs(project_id, task_id, tasktoken)
+        with database_errors(), self.engine.connect() as conn:
             task = conn.execute(statement, params).first()
             if task is None:
                 return None
@@ -286,6 +365,17 @@ class Store:
             total = s.scalar(select(func.count(Task.id)).where(*where)) or 0
             rows = s.scalars(select(Task).where(*where).order_by(order).offset(start).limit(limit))
             return total, list(rows)
+
+    def tasks_page(
+        self, project_id: int, after_id: int | None, limit: int, descending: bool
+    ) -> list[Task]:
+        """Up to `limit` of a project's tasks after task `after_id` in id order (a cursor page)."""
+        where = [Task.project_id == project_id]
+        if after_id is not None:
+            where.append(Task.id < after_id if descending else Task.id > after_id)
+        order = Task.id.desc() if descending else Task.id.asc()
+        with self.session() as s:
+            return list(s.scalars(select(Task).where(*where).order_by(order).limit(limit)))
 
     def transition(
         self,
@@ -355,49 +445,16 @@ class Store:
             )
             return list(rows)
 
-    def recover(self, *, max_attempts: int, worker: str | None = None) -> Recovery:
-        """Requeue tasks a dead worker held (all, or `worker`'s); fail them past `max_attempts`."""
-        requeued: list[int] = []
-        failed: list[int] = []
-        for task in self.unfinished():
-            status = Status(task.status)
-            if status not in RUNNING or (worker is not None and task.worker != worker):
-                continue
-            if task.attempts < max_attempts:
-                note = (
-                    f"worker stopped during {status.value}; retrying (attempt {task.attempts + 1})"
-                )
-                requeue = self.transition(
-                    task.id, Status.queue, allowed_from=[status], worker="", claim=""
-                )
-                if requeue:
-                    self.append_debug(task.id, note)
-                    requeued.append(task.id)
-            else:
-                reason = (
-                    f"the worker stopped while running this task {task.attempts} times; "
-                    "giving up (see the server log)"
-                )
-                if self.fail(task.id, reason, allowed_from=[status]):
-                    failed.append(task.id)
-        return Recovery(requeued=requeued, failed=failed)
-
-    def fail(
-        self,
-        task_id: int,
-        reason: str,
-        *,
-        allowed_from: Iterable[Status],
-        holder: str | None = None,
+    def requeue(
+        self, task_id: int, status: Status, *, holder: str | None = None, refund: bool = False
     ) -> bool:
-        """End a task at task_postprocess_end with pexit 1 and `reason` in debugerror."""
+        """Put a task held at `status` back in the queue, its claim cleared; with `refund`, the
+        attempt its claim counted is given back (the worker was stopped, it did not die)."""
+        fields: dict[str, Any] = {"worker": "", "claim": ""}
+        if refund:
+            fields["attempts"] = case((Task.attempts > 0, Task.attempts - 1), else_=0)
         return self.transition(
-            task_id,
-            Status.postprocess_end,
-            allowed_from=allowed_from,
-            holder=holder,
-            pexit="1",
-            debugerror=reason,
+            task_id, Status.queue, allowed_from=[status], holder=holder, **fields
         )
 
     def queued_ids(self) -> list[int]:
@@ -463,9 +520,15 @@ class Store:
         return True
 
     def lease_due_deliveries(
-        self, now: float, *, lease_seconds: float, limit: int = 20
+        self,
+        now: float,
+        *,
+        lease_seconds: float,
+        limit: int = 20,
+        accept: Callable[[Delivery], bool] | None = None,
     ) -> list[Delivery]:
-        """Take the deliveries that are due and not leased by another process."""
+        """Take the deliveries that are due and not leased by another process; with `accept`,
+        only those it accepts (it is asked in order of due time, of a few times `limit`)."""
         taken: list[Delivery] = []
         with self.session() as s:
             due = list(
@@ -475,10 +538,14 @@ class Store:
                         Delivery.state == "pending", Delivery.due <= now, Delivery.lease_until < now
                     )
                     .order_by(Delivery.due)
-                    .limit(limit)
+                    .limit(limit if accept is None else limit * 5)
                 )
             )
         for d in due:
+            if len(taken) >= limit:
+                break
+            if accept is not None and not accept(d):
+                continue
             with self.session() as s:
                 result = s.execute(
                     update(Delivery)
@@ -509,7 +576,8 @@ class Store:
                     select(Task.id).where(
                         Task.status.in_([f.value for f in FINAL]),
                         Task.callbackurl != "",
-                        Task.callback_dialect.is_(None),
+                        # Wiro's callbacks and OpenAI's webhooks are durable deliveries.
+                        Task.callback_dialect.is_(None) | (Task.callback_dialect == "openai"),
                         ~has_delivery,
                     )
                 )

@@ -19,8 +19,10 @@ _TIME_FIELDS = (
     "canceltime",
 )
 
-#: Cost per second of the hosted model; ours costs nothing, and says so in the same fields.
-_CPS = "0.000000000000"
+
+def money(value: float) -> str:
+    """A price or cost as Wiro writes it: twelve decimals."""
+    return f"{value:.12f}"
 
 
 def _unix(value: float | None) -> str:
@@ -55,8 +57,11 @@ def elapsed_seconds(task: Task) -> float:
     return max(0.0, end - start)
 
 
-def task_dict(task: Task, outputs: list[Output], base_url: str) -> dict[str, Any]:
-    """The Detail representation of one task."""
+def task_dict(
+    task: Task, outputs: list[Output], base_url: str, price: float = 0.0
+) -> dict[str, Any]:
+    """The Detail representation of one task; `price` per engine second (S2V_PRICE_PER_SECOND)
+    gives `cps` and `totalcost` (the engine seconds are recorded when the task ends)."""
     outs = [output_dict(o, task, base_url) for o in outputs]
     data: dict[str, Any] = {
         "id": str(task.id),
@@ -69,8 +74,8 @@ def task_dict(task: Task, outputs: list[Output], base_url: str) -> dict[str, Any
         "status": task.status,
         "pexit": task.pexit if task.pexit is not None else "",
         "elapsedseconds": f"{elapsed_seconds(task):.4f}",
-        "cps": _CPS,
-        "totalcost": _CPS,
+        "cps": money(price),
+        "totalcost": money(price * (task.engine_seconds or 0.0)),
         "projectid": str(task.project_id),
         "modelslugowner": task.modelslugowner,
         "modelslugproject": task.modelslugproject,

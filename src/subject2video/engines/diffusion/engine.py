@@ -28,12 +28,25 @@ logger = logging.getLogger(__name__)
 
 #: Wan2.1 generates at 16 frames per second.
 MODEL_FPS = 16
+#: The output length S2V_DIFFUSION_FRAMES is set for (6 s at 25 fps); other lengths scale it.
+BASE_OUTPUT_FRAMES = 150
+MAX_GENERATED = 257
+
+
+def generated_frames(setting: int, output_frames: int) -> int:
+    """How many frames the model makes for an output of `output_frames`: the setting scaled by
+    length and rounded to Wan's 4k+1, so a 12 s video has twice the motion of a 6 s one rather than
+    the same motion stretched."""
+    wanted = setting * output_frames / BASE_OUTPUT_FRAMES
+    return int(min(MAX_GENERATED, max(5, 4 * round((wanted - 1) / 4) + 1)))
 
 
 class DiffusionEngine:
     """Generative subject-to-video with Wan2.1 VACE from local weights (GPU; CPU for tests)."""
 
     name = "diffusion"
+    #: One worker per visible GPU by default, each pinned to its device (tasks/dispatch/sizing.py).
+    uses_gpu = True
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
@@ -74,7 +87,8 @@ class DiffusionEngine:
         reference = reference_image(request.image, request.face, size)
         prompt = build_prompt(request.prompt, add_motion=self.settings.diffusion_motion_phrase)
         context.log(
-            f"diffusion: Wan VACE {size[0]}x{size[1]}, {self.settings.diffusion_frames} frames at "
+            f"diffusion: Wan VACE {size[0]}x{size[1]}, "
+            f"{generated_frames(self.settings.diffusion_frames, request.frames)} frames at "
             f"{MODEL_FPS} fps, {self.settings.diffusion_steps} steps, guidance "
             f"{self.settings.diffusion_guidance}; prompt: {prompt}"
         )
@@ -128,7 +142,7 @@ class DiffusionEngine:
                 reference_images=[reference],
                 height=size[1],
                 width=size[0],
-                num_frames=self.settings.diffusion_frames,
+                num_frames=generated_frames(self.settings.diffusion_frames, request.frames),
                 num_inference_steps=steps,
                 guidance_scale=guidance,
                 generator=generator,

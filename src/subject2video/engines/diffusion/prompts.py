@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from subject2video.prompts import read_directives
+
 #: The negative prompt from the Wan2.1 model documentation (diffusers' WanVACEPipeline example).
 NEGATIVE_PROMPT = (
     "Bright tones, overexposed, static, blurred details, subtitles, style, works, paintings, "
@@ -46,9 +48,40 @@ def names_motion(prompt: str) -> bool:
     return any(word in _MOTION_WORDS or word.startswith(_MOTION_STEMS) for word in words)
 
 
+#: MiniMax's bracketed camera instructions (prompts.DIRECTIVES), as descriptive sentences.
+CAMERA_PHRASES = {
+    "truck_left": "The camera trucks to the left.",
+    "truck_right": "The camera trucks to the right.",
+    "pan_left": "The camera pans to the left.",
+    "pan_right": "The camera pans to the right.",
+    "push_in": "The camera pushes in towards the person.",
+    "pull_out": "The camera pulls out from the person.",
+    "pedestal_up": "The camera rises.",
+    "pedestal_down": "The camera lowers.",
+    "cam_tilt_up": "The camera tilts up.",
+    "cam_tilt_down": "The camera tilts down.",
+    "zoom_in": "The camera zooms in.",
+    "zoom_out": "The camera zooms out.",
+    "cam_shake": "The camera shakes, handheld.",
+    "tracking": "The camera tracks the person.",
+    "static": "The camera is static.",
+}
+
+
+def describe_directives(prompt: str) -> str:
+    """The prompt with its bracketed camera instructions written out as sentences, in order."""
+    motions, text = read_directives(prompt)
+    if not motions:
+        return prompt
+    text = " ".join(text.replace(" . ", ". ").split()).strip(" .")
+    sentences = " ".join(CAMERA_PHRASES[m.kind] for m in motions)
+    return f"{text}. {sentences}" if text else sentences
+
+
 def build_prompt(prompt: str, *, add_motion: bool = True) -> str:
-    """The prompt the model gets: the caller's, with the motion phrase added where it names none."""
-    text = " ".join(prompt.split())
+    """The prompt the model gets: the caller's (camera instructions written out), with the motion
+    phrase added where it names none."""
+    text = " ".join(describe_directives(prompt).split())
     if not add_motion or names_motion(text):
         return text
     if text and not text.endswith((".", "!", "?")):

@@ -38,6 +38,9 @@ class PortraitEngine:
     """Animates the subject of a face photo as the prompt asks; the background stays still."""
 
     name = "portrait"
+    #: Cores one task keeps busy, encoding included (S2V_WORKERS' default): measured 0.5-0.7 CPU
+    #: seconds per wall second on a shared 2-core machine (benchmarks/workers_bench.py), so one.
+    cpu_threads = 1.0
 
     def __init__(self, prefetch: bool = False, mode: str = "auto") -> None:
         #: Render the next frames in a thread while the caller encodes this one. Off by default:
@@ -81,12 +84,13 @@ class PortraitEngine:
             geo = FaceGeometry.of(landmarks)
             render = self._prepare_2d(image, geo, plan, context)
         context.check_cancelled()
-        target = geo.center if not np.any(plan.curves["pan"]) else (size[0] / 2, size[1] / 2)
+        moving = np.any(plan.curves["pan"]) or np.any(plan.curves["lift"])
+        target = (size[0] / 2, size[1] / 2) if moving else geo.center
 
         def frame_at(index: int) -> np.ndarray:
             values = plan.at(index)
             frame = render(index)
-            matrix = camera_matrix(size, target, values["zoom"], values["pan"])
+            matrix = camera_matrix(size, target, values["zoom"], values["pan"], values["lift"])
             if matrix is not None:
                 frame = cv2.warpAffine(
                     frame, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from subject2video.engines.portrait import directives
 from subject2video.prompts import Motion, read_prompt
 
 #: Degrees of a plain head turn, look, tilt; amplitudes scale with intensity words.
@@ -21,7 +22,7 @@ TURN_DEG, LOOK_DEG, TILT_DEG, NOD_DEG, SHAKE_DEG = 18.0, 12.0, 10.0, 8.0, 12.0
 PUSH_ZOOM = 1.22
 CHANNELS = (
     "yaw", "pitch", "roll", "sway", "rise", "breath", "blink_l", "blink_r",
-    "smile", "mouth", "brows", "wide", "zoom", "pan", "gaze_x", "gaze_y",
+    "smile", "mouth", "brows", "wide", "zoom", "pan", "lift", "gaze_x", "gaze_y",
 )  # fmt: skip
 
 
@@ -43,7 +44,8 @@ class MotionPlan:
     @property
     def camera_moves(self) -> bool:
         """Whether any frame has a zoom or pan."""
-        return bool(np.any(np.abs(self.curves["zoom"] - 1) > 1e-4) or np.any(self.curves["pan"]))
+        zoomed = np.any(np.abs(self.curves["zoom"] - 1) > 1e-4)
+        return bool(zoomed or np.any(self.curves["pan"]) or np.any(self.curves["lift"]))
 
     def at(self, index: int) -> dict[str, float]:
         """Every channel's value at frame `index`."""
@@ -144,8 +146,10 @@ def plan_motion(prompt: str, seed: int, frames: int = 150, fps: int = 25) -> Mot
     motions = read_prompt(prompt)
     b = _Builder(frames, fps, rng)
     kinds = {m.kind for m in motions}
-    windows = _windows(motions, b.duration)
-    for motion in motions:
+    worded = [m for m in motions if m.step is None]
+    windows = {**_windows(worded, b.duration), **directives.windows(motions, b.duration)}
+    # A tracking shot follows the subject's motion: it goes after the motions it follows.
+    for motion in sorted(motions, key=lambda m: m.kind == "tracking"):
         _apply(b, motion, windows[motion.kind], kinds)
     _idle(b, kinds)
     _gaze(b, kinds)
@@ -154,6 +158,8 @@ def plan_motion(prompt: str, seed: int, frames: int = 150, fps: int = 25) -> Mot
 
 def _apply(b: _Builder, m: Motion, window: tuple[float, float], kinds: set[str]) -> None:
     """Write one named motion into the builder's curves."""
+    if directives.apply(b, m, window):
+        return
     start, end = window
     k, s, a = m.kind, m.slowness, m.intensity
     onset = start + 0.3

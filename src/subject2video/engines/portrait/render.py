@@ -235,14 +235,15 @@ def _draw_mouth(frame: np.ndarray, lips: np.ndarray, opening: float) -> None:
 
 
 def camera_matrix(
-    size: tuple[int, int], target: tuple[float, float], zoom: float, pan: float
+    size: tuple[int, int], target: tuple[float, float], zoom: float, pan: float, lift: float = 0.0
 ) -> np.ndarray | None:
-    """The 2x3 affine of a camera zoomed by `zoom` towards `target`, panned by `pan` widths."""
-    if abs(zoom - 1) < 1e-4 and abs(pan) < 1e-6:
+    """The 2x3 affine of a camera zoomed by `zoom` towards `target`, panned by `pan` widths and
+    lifted by `lift` heights (negative: the view moves up)."""
+    if abs(zoom - 1) < 1e-4 and abs(pan) < 1e-6 and abs(lift) < 1e-6:
         return None
     w, h = size
     half_w, half_h = w / zoom / 2, h / zoom / 2
     cx = target[0] + pan * w
     cx = min(max(cx, half_w), w - half_w)
-    cy = min(max(target[1], half_h), h - half_h)
+    cy = min(max(target[1] + lift * h, half_h), h - half_h)
     return np.array([[zoom, 0, w / 2 - zoom * cx], [0, zoom, h / 2 - zoom * cy]], np.float64)

@@ -67,7 +67,6 @@ class CeleryDispatcher:
         self.bus = bus
         self.app = make_celery(settings)
         self.reaper = Reaper(settings, store, bus, self.submit) if reap else None
-        self.ready = True
 
     def start(self) -> None:
         if self.reaper is not None:
@@ -76,6 +75,11 @@ class CeleryDispatcher:
     def stop(self) -> None:
         if self.reaper is not None:
             self.reaper.stop()
+
+    def is_ready(self) -> bool:
+        """Always: the broker keeps what is sent until a worker takes it, and the reaper sends
+        again what it lost."""
+        return True
 
     def submit(self, task_id: int, engine: str | None = None) -> None:
         """Send `task_id`; if the broker is away the reaper sends it again later."""

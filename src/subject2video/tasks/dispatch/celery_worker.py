@@ -5,23 +5,33 @@ deployment spawns a child that loads the engine once and runs the one runner. Wh
 worker keeps its child's heartbeat alive in Redis and watches for a kill (the `s2v:kill` channel,
 and the store's status as a fallback); a child that ignores a kill is ended after the grace period
 and replaced, and the worker takes its next task.
+
+Stopping is Celery's warm shutdown (SIGTERM, SIGINT, and SIGHUP here too): the running task
+finishes, then the child is stopped gracefully (`Supervisor.stop`); a cold shutdown (a second
+signal, SIGQUIT) puts the running task back in the queue without spending an attempt. The child
+ignores these signals, so a signal to the whole process group does not end a task halfway.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
+from typing import Any
 
 import redis
+from celery import signals as celery_signals
 
 from subject2video.config import Settings
+from subject2video.stopping import STOP
 from subject2video.tasks.bus import KILLS, RedisBus, Subscriber
 from subject2video.tasks.dispatch.celery import RUN_TASK, make_celery, queue_name, worker_argv
-from subject2video.tasks.dispatch.local import LocalDispatcher
+from subject2video.tasks.dispatch.supervisor import Supervisor
 from subject2video.tasks.status import Status
 from subject2video.tasks.store import Store
+from subject2video.tasks.workfiles import remove_work_files
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +47,10 @@ class WorkerProcess:
             raise ValueError("S2V_BROKER_URL (or S2V_REDIS_URL) must be set for `s2v worker`")
         self.settings = settings
         self.name = f"{socket.gethostname()}.{os.getpid()}"
-        self.store = Store(settings.db_url)
+        self.store = Store(settings.db_url, busy_timeout=settings.db_busy_timeout_seconds)
         self.bus = RedisBus(settings.events_url)
-        self.supervisor = LocalDispatcher(
-            settings, self.store, self.bus.publish, prefix=f"celery@{self.name}", standalone=False
+        self.supervisor = Supervisor(
+            settings, self.store, self.bus.publish, prefix=f"celery@{self.name}"
         )
         self.kills = Subscriber(settings.events_url, KILLS, self._on_kill)
         self._stop = threading.Event()
@@ -50,6 +60,9 @@ class WorkerProcess:
         """Start the child, then consume `queues` until the worker is stopped."""
         app = make_celery(self.settings)
         app.task(name=RUN_TASK, bind=False, acks_late=True)(self.handle)
+        celery_signals.worker_ready.connect(_hup_is_warm_shutdown, weak=False)
+        celery_signals.worker_shutting_down.connect(_note_shutdown, weak=False)
+        remove_work_files(self.settings)
         self.supervisor.start()
         self.kills.start()
         self._watch.start()
@@ -95,6 +108,21 @@ class WorkerProcess:
                     self.supervisor.kill(current)
             except Exception:
                 logger.exception("kill check failed", extra={"task_id": current})
+
+
+def _hup_is_warm_shutdown(**_kwargs: Any) -> None:
+    """Celery restarts on SIGHUP; a server stops gracefully on it, like on SIGTERM."""
+    try:
+        signal.signal(signal.SIGHUP, signal.getsignal(signal.SIGTERM))
+    except (ValueError, TypeError):  # not the main thread, or no Python handler to copy
+        logger.warning("SIGHUP left to Celery's default")
+
+
+def _note_shutdown(how: str = "", **_kwargs: Any) -> None:
+    """Warm: the running task finishes. Cold: the child stops at once, the task is put back."""
+    STOP.graceful.set()
+    if how.lower().startswith("cold"):
+        STOP.immediate.set()
 
 
 def worker_main(settings: Settings, queues: list[str] | None = None) -> None:

@@ -1,231 +1,127 @@
-"""The embedded deployment's dispatcher: one worker process beside the API, fed through a queue.
+"""The embedded deployment's dispatcher: N engine processes beside the API, fed from the store.
 
-The store stays the source of truth: the queue carries task ids only, and after any worker death the
-queue is rebuilt from the store. Kill is cooperative first (a shared flag the engine checks between
-frames); if the worker has not let go of the task after the grace period, the process is ended and
-replaced.
-
-The same supervisor runs inside each `s2v worker` of the scale-out deployment (`standalone=False`):
-there the broker, not the store, says which task runs next, and `run_and_wait` runs one.
+The store stays the source of truth. Task ids wait in one queue in the API process; N feeder
+threads, one per engine process (`S2V_WORKERS`, see `sizing`), each take an id and hand it to their
+own supervisor with `run_and_wait`, as each `s2v worker` does under Celery, so a task waits for
+whichever worker frees first and a dead worker's queue never strands a task. A task that a dead
+worker left requeued is run again by the same feeder, on that worker's replacement. At start-up the
+tasks a previous run left running are recovered first (requeued, or failed after
+`S2V_TASK_MAX_ATTEMPTS`), the work files a stop or a crash left are removed, then every queued
+task is put in the queue. A stop is graceful for every worker at once (`Supervisor.stop`).
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 import queue
 import threading
-import time
-from typing import Any
 
 from subject2video.config import Settings
-from subject2video.tasks import callbacks
-from subject2video.tasks.events import Event, EventSink
-from subject2video.tasks.status import ORDER, Status
+from subject2video.tasks.dispatch.sizing import worker_plan
+from subject2video.tasks.dispatch.supervisor import Supervisor
+from subject2video.tasks.events import EventSink
+from subject2video.tasks.lifecycle import Lifecycle
+from subject2video.tasks.status import Status
 from subject2video.tasks.store import Store
-from subject2video.tasks.worker import local_worker_main
+from subject2video.tasks.workfiles import remove_work_files
 
 logger = logging.getLogger(__name__)
 
 
 class LocalDispatcher:
-    """Owns one worker process and replaces it when it dies or must be killed."""
+    """The `Dispatcher` of `s2v serve` without a broker: N supervised local engine processes."""
 
     def __init__(
-        self,
-        settings: Settings,
-        store: Store,
-        publish: EventSink,
-        *,
-        prefix: str = "local",
-        standalone: bool = True,
+        self, settings: Settings, store: Store, publish: EventSink, *, workers: int | None = None
     ) -> None:
         self.settings = settings
         self.store = store
-        self.publish = publish
-        #: The child's name in the store is `<prefix>-<pid>`: what recovery looks for.
-        self.prefix = prefix
-        #: Standalone: this process owns every task (recover all, feed all queued at start).
-        self.standalone = standalone
-        self._ctx = mp.get_context("spawn")
-        self._lock = threading.RLock()
+        self.lifecycle = Lifecycle(settings, store, publish)
+        self.plan = worker_plan(settings, workers)
+        self.supervisors = [
+            Supervisor(child_settings, store, publish, prefix="local")
+            for child_settings in self.plan.child_settings(settings)
+        ]
+        self._queue: queue.Queue[int | None] = queue.Queue()
         self._stopping = threading.Event()
-        self._proc: Any = None
-        self._tasks: Any = None
-        self._events: Any = None
-        self._kill: Any = None
-        self._current: int | None = None
-        self._reader: threading.Thread | None = None
-        self._done = threading.Condition(self._lock)
-        self._finished: set[int] = set()
-        self._waiting: set[int] = set()
-        self.ready = threading.Event()
+        self._feeders: list[threading.Thread] = []
 
-    # -- lifecycle --------------------------------------------------------------------------
+    @property
+    def supervisor(self) -> Supervisor:
+        """The first worker's supervisor (the only one with `--workers 1`)."""
+        return self.supervisors[0]
 
     def start(self) -> None:
-        """Recover what a previous run left, start the worker, queue every queued task."""
-        if self.standalone:
-            recovery = self.store.recover(max_attempts=self.settings.task_max_attempts)
-            if recovery.requeued or recovery.failed:
-                logger.info(
-                    "recovered tasks",
-                    extra={"requeued": recovery.requeued, "failed": recovery.failed},
-                )
-            for task_id in recovery.failed:
-                callbacks.enqueue(self.store, self.settings, task_id)
-        self._spawn()
-        self._reader = threading.Thread(target=self._read_events, name="s2v-dispatch", daemon=True)
-        self._reader.start()
+        """Recover what a previous run left, start the engine processes, queue the queued tasks."""
+        self.lifecycle.recover()
+        removed = remove_work_files(self.settings)
+        if removed:
+            logger.info("work files of a previous run removed", extra={"count": removed})
+        logger.info(
+            "starting %d worker processes (%s)",
+            len(self.supervisors),
+            self.plan.reason,
+            extra={"workers": len(self.supervisors)},
+        )
+        for index, supervisor in enumerate(self.supervisors):
+            supervisor.start()
+            feeder = threading.Thread(
+                target=self._feed, args=(supervisor,), name=f"s2v-feed-{index}", daemon=True
+            )
+            feeder.start()
+            self._feeders.append(feeder)
+        for task_id in self.store.queued_ids():
+            self._queue.put(task_id)
 
-    def stop(self, timeout: float = 3.0) -> None:
-        """Stop the worker; a task it was running is retried at the next start."""
+    def stop(self) -> None:
+        """Stop gracefully, every worker at once: a running task may finish within
+        `S2V_STOP_GRACE_SECONDS`, else it goes back to the queue (no attempt spent) and resumes
+        at the next start."""
         self._stopping.set()
-        with self._lock:
-            proc = self._proc
-            if proc is not None and proc.is_alive():
-                self._tasks.put(None)
-                proc.join(timeout if self._current is None else 0.2)
-                if proc.is_alive():
-                    proc.kill()
-                    proc.join(5)
-        if self._reader is not None:
-            self._reader.join(timeout=2)
-
-    # -- the dispatcher protocol ----------------------------------------------------------------
+        for _ in self._feeders:
+            self._queue.put(None)
+        stops = [
+            threading.Thread(target=supervisor.stop, name=f"s2v-stop-{index}")
+            for index, supervisor in enumerate(self.supervisors)
+        ]
+        for thread in stops:
+            thread.start()
+        for thread in stops:
+            thread.join()
 
     def submit(self, task_id: int) -> None:
-        with self._lock:
-            self._tasks.put(task_id)
+        self._queue.put(task_id)
 
     def kill(self, task_id: int) -> None:
-        """Ask the worker to drop `task_id`; end the worker if it has not after the grace period."""
-        with self._lock:
-            if self._current != task_id or self._kill.value == task_id:
-                return
-            self._kill.value = task_id
-        timer = threading.Timer(self.settings.kill_grace_seconds, self._enforce_kill, (task_id,))
-        timer.daemon = True
-        timer.start()
+        """Tell the worker running `task_id`; one still loading it sees the store's task_cancel."""
+        for supervisor in self.supervisors:
+            if supervisor.current == task_id:
+                supervisor.kill(task_id)
 
-    def run_and_wait(self, task_id: int, timeout: float) -> bool:
-        """Hand `task_id` to the child and wait until it let go of it (done, killed or died)."""
-        with self._done:
-            self._finished.discard(task_id)
-            self._waiting.add(task_id)
-            self._tasks.put(task_id)
-            try:
-                return self._done.wait_for(lambda: task_id in self._finished, timeout)
-            finally:
-                self._waiting.discard(task_id)
-                self._finished.discard(task_id)
+    def is_ready(self) -> bool:
+        """Whether at least one engine process has loaded its engine and takes tasks."""
+        return any(supervisor.is_ready() for supervisor in self.supervisors)
 
-    @property
-    def label(self) -> str | None:
-        """The running child's worker name in the store."""
-        return f"{self.prefix}-{self._proc.pid}" if self._proc is not None else None
+    # -- one feeder per worker ----------------------------------------------------------------
 
-    @property
-    def current(self) -> int | None:
-        return self._current
-
-    @property
-    def worker_pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    # -- internals --------------------------------------------------------------------------
-
-    def _spawn(self) -> None:
-        """Start a worker with fresh queues (a killed process can leave a queue's lock held)."""
-        with self._lock:
-            self._tasks = self._ctx.Queue()
-            self._events = self._ctx.Queue()
-            self._kill = self._ctx.RawValue("q", -1)
-            self._current = None
-            self.ready.clear()
-            settings_data = self.settings.model_dump()
-            self._proc = self._ctx.Process(
-                target=local_worker_main,
-                args=(settings_data, self._tasks, self._events, self._kill, self.prefix),
-                name="s2v-worker",
-                daemon=True,
-            )
-            self._proc.start()
-            if self.standalone:
-                for task_id in self.store.queued_ids():
-                    self._tasks.put(task_id)
-        logger.info("worker started", extra={"pid": self._proc.pid})
-
-    def _read_events(self) -> None:
+    def _feed(self, supervisor: Supervisor) -> None:
+        """Take task ids from the shared queue and run each on this worker, one at a time."""
         while not self._stopping.is_set():
-            events, proc = self._events, self._proc
+            task_id = self._queue.get()
+            if task_id is None or self._stopping.is_set():
+                return
             try:
-                item = events.get(timeout=0.2)
-            except queue.Empty:
-                if not proc.is_alive() and not self._stopping.is_set():
-                    self._worker_died(proc)
-                continue
-            except (EOFError, OSError):
-                time.sleep(0.05)
-                continue
-            self._handle(item)
+                self._run(supervisor, task_id)
+            except Exception:
+                logger.exception("feeding a task to a worker failed", extra={"task_id": task_id})
 
-    def _handle(self, item: dict[str, Any]) -> None:
-        kind = item.pop("kind")
-        if kind == "event":
-            self.publish(Event.from_dict(item))
-        elif kind == "busy":
-            self._current = item["task_id"]
-        elif kind == "idle":
-            with self._lock:
-                self._current = None
-                self._kill.value = -1
-                self._let_go(item["task_id"])
-        elif kind == "ready":
-            self.ready.set()
-
-    def _enforce_kill(self, task_id: int) -> None:
-        with self._lock:
-            if self._current != task_id or self._stopping.is_set():
+    def _run(self, supervisor: Supervisor, task_id: int) -> None:
+        """Run `task_id` on `supervisor`'s child; again (on its replacement) if a dead child left
+        it requeued. A task no longer queued (taken, cancelled, ended) is let go at once."""
+        limit = self.settings.task_timeout_seconds + self.settings.kill_grace_seconds + 60
+        for _ in range(self.settings.task_max_attempts + 1):
+            if self._stopping.is_set() or self.store.status_of(task_id) != Status.queue:
                 return
-            logger.warning("worker ignored a kill; ending it", extra={"task_id": task_id})
-            proc = self._proc
-            proc.kill()
-            proc.join(5)
-            self._finish_killed(task_id)
-            self._let_go(task_id)
-            self._spawn()
-
-    def _finish_killed(self, task_id: int) -> None:
-        task = self.store.get(task_id)
-        allowed = [s for s in ORDER if not s.is_final]
-        if task and self.store.transition(task_id, Status.cancel, allowed_from=allowed):
-            self.publish(Event(Status.cancel.value, task_id, task.socketaccesstoken))
-            callbacks.enqueue(self.store, self.settings, task_id)
-
-    def _worker_died(self, proc: Any) -> None:
-        with self._lock:
-            if proc is not self._proc:
+            if not supervisor.run_and_wait(task_id, limit):
+                logger.error("task did not end in time", extra={"task_id": task_id})
                 return
-            logger.error(
-                "worker died",
-                extra={"pid": proc.pid, "exitcode": proc.exitcode, "task_id": self._current},
-            )
-            recovery = self.store.recover(
-                max_attempts=self.settings.task_max_attempts, worker=f"{self.prefix}-{proc.pid}"
-            )
-            for task_id in recovery.failed:
-                task = self.store.get(task_id)
-                if task:
-                    self.publish(
-                        Event(Status.postprocess_end.value, task_id, task.socketaccesstoken, [])
-                    )
-                callbacks.enqueue(self.store, self.settings, task_id)
-            for waiting in list(self._waiting):
-                self._let_go(waiting)
-            self._spawn()
-
-    def _let_go(self, task_id: int) -> None:
-        """Wake `run_and_wait`: the child no longer holds `task_id`. Call with the lock held."""
-        self._finished.add(task_id)
-        self._done.notify_all()

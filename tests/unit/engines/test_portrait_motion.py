@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from subject2video.contract import DEFAULT_PROMPT
 from subject2video.quality import RULES, Check
-from subject2video.tasks.runner import DEFAULT_PROMPT
 from tests.utils.portrait import report, signals
 
 pytestmark = pytest.mark.slow

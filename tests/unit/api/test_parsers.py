@@ -22,6 +22,7 @@ from subject2video.api.auth import Authenticator, signature
 from subject2video.api.body import read_fields
 from subject2video.api.errors import ApiError
 from subject2video.config import NoncePolicy, Settings
+from subject2video.errors import InputError
 from subject2video.tasks.models import Project
 from tests.utils.figures import record
 
@@ -84,12 +85,17 @@ def parse(body: bytes, content_type: str, *, chunk: int = 0) -> tuple[dict[str, 
 
 
 def _safely(check: str, call: Callable[[], Any], clean: tuple[int, ...] = (400, 413)) -> Any:
-    """Run `call`: an ApiError of a `clean` status is a refusal; any other exception fails."""
+    """Run `call`: an ApiError of a `clean` status, or an InputError (Wiro's 400), is a refusal;
+    any other exception fails."""
     try:
         result = call()
     except ApiError as exc:
         _count(check, exc.status in clean)
         assert exc.status in clean, exc.message
+        return None
+    except InputError:
+        _count(check, 400 in clean)
+        assert 400 in clean
         return None
     except Exception:
         _count(check, False)
@@ -202,6 +208,12 @@ class _Store:
 
     def project_by_key(self, apikey: str) -> Project | None:
         return self.projects.get(apikey)
+
+    def project_by_any_key(self, apikey: str) -> Project | None:
+        return self.projects.get(apikey)
+
+    def update_project(self, project_id: int, **fields: object) -> bool:
+        return True
 
     def use_nonce(self, apikey: str, nonce: str, *, keep_seconds: float) -> bool:
         if (apikey, nonce) in self.nonces:

@@ -6,8 +6,8 @@ import pytest
 
 from subject2video.errors import ImageError
 from subject2video.media.images import load_image
-from tests.security.hostile_images import hostile_corpus
 from tests.utils.figures import record
+from tests.utils.hostile_images import hostile_corpus
 
 CORPUS = hostile_corpus()
 

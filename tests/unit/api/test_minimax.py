@@ -13,10 +13,20 @@ import pytest
 from sqlalchemy import inspect
 
 from subject2video.api import minimax
-from subject2video.api.errors import CONCURRENCY, NOT_FOUND, ApiError
+from subject2video.api.errors import ApiError
 from subject2video.api.minimax import Code, MinimaxError, error_code
 from subject2video.config import Settings
-from subject2video.errors import EngineError, FetchError, ImageError
+from subject2video.errors import (
+    Conflict,
+    EngineError,
+    FetchError,
+    ImageError,
+    InputError,
+    LimitReached,
+    NotFound,
+    StorageError,
+    TooLarge,
+)
 from subject2video.migrations import upgrade
 from subject2video.tasks import minimax_callbacks
 from subject2video.tasks.events import Event
@@ -34,7 +44,7 @@ def code_of(exc: Exception) -> Code:
 
 
 def test_a_good_request_parses() -> None:
-    fields, image = minimax.parse_request(
+    fields, image, _ = minimax.parse_request(
         {**GOOD, "callback_url": "https://example.com/cb", "prompt_optimizer": False}
     )
     assert fields == {"prompt": "smile", "callbackUrl": "https://example.com/cb"}
@@ -103,9 +113,12 @@ def test_bad_images(image: str, expected: int) -> None:
     ("exc", "expected"),
     [
         (MinimaxError(Code.invalid_key, "invalid api key"), 2049),
-        (ApiError("limit", code=CONCURRENCY, status=429), 1002),
-        (ApiError("Request parameter [prompt] is 2001 characters"), 2013),
-        (ApiError("There is no task yet.", code=NOT_FOUND, status=404), 2013),
+        (LimitReached("limit"), 1002),
+        (InputError("Request parameter [prompt] is 2001 characters"), 2013),
+        (NotFound("There is no task yet."), 2013),
+        (Conflict("Task is not in a cancellable state."), 2013),
+        (TooLarge("too large"), 2013),
+        (StorageError("disk full"), 1013),
         (ApiError("too large", status=413), 2013),
         (ApiError("auth", status=401), 1004),
         (ApiError("fault", status=500), 1000),
@@ -138,8 +151,10 @@ def test_status_mapping() -> None:
     assert minimax.minimax_status(Status.postprocess_end.value, "1") == "Fail"
 
 
-def _task(status: str, pexit: str | None = None, debugerror: str = "") -> Any:
-    return SimpleNamespace(id=7, status=status, pexit=pexit, debugerror=debugerror)
+def _task(
+    status: str, pexit: str | None = None, debugerror: str = "", failure: str | None = None
+) -> Any:
+    return SimpleNamespace(id=7, status=status, pexit=pexit, debugerror=debugerror, failure=failure)
 
 
 def _output() -> Any:
@@ -162,9 +177,10 @@ def test_query_bodies() -> None:
     assert minimax.query_body(_task("task_postprocess_end", "0"), [], "task_queue")["status"] == (
         "Queueing"
     )
-    rejected = _task("task_postprocess_end", "1", "Request parameter [inputImageFirstUrl] is tiny")
+    # The code comes from the stored failure kind, never from the message.
+    rejected = _task("task_postprocess_end", "1", "the photo holds no face", failure="image")
     assert minimax.query_body(rejected, [])["base_resp"]["status_code"] == 1026
-    crashed = _task("task_postprocess_end", "1", "internal error in the camera engine")
+    crashed = _task("task_postprocess_end", "1", "[inputImageFirstUrl] boom", failure="engine")
     assert minimax.query_body(crashed, [])["base_resp"]["status_code"] == 1000
     assert minimax.query_body(_task("task_cancel"), [])["base_resp"]["status_code"] == 1000
 

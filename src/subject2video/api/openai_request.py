@@ -1,0 +1,156 @@
+"""The OpenAI dialect's create request: its body (multipart or JSON), photo, model, length, size.
+
+`input_reference` is a multipart upload, a multipart field `input_reference[image_url]`, or JSON
+`{"image_url": "https://…"}` (or a base64 data URL, taken as an upload). The photo is required:
+this server animates the person in it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import re
+from typing import Any
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+
+from subject2video.api.body import read_body
+from subject2video.api.deps import Services
+from subject2video.api.openai_wire import BASE_MODEL, DEFAULT_SECONDS, IMAGE, OpenAIError
+from subject2video.contract import (
+    IMAGE_PARAM,
+    RunInput,
+    check_fields,
+    load_json,
+    parse_run,
+    parse_seconds,
+    parse_size,
+)
+from subject2video.errors import InputError
+from subject2video.media.images import load_image, sniff_format
+from subject2video.tasks.service import Upload
+
+_DATA_URI = re.compile(r"data:image/([a-z0-9.+-]+);base64,(.*)", re.IGNORECASE | re.DOTALL)
+
+
+def served_models(services: Services) -> list[str]:
+    engine = services.settings.engine
+    extra = [f"s2v-{engine}"] if re.fullmatch(r"[a-z0-9-]{1,40}", engine) else []
+    return [BASE_MODEL, *extra]
+
+
+async def create_fields(request: Request, limit: int) -> tuple[dict[str, Any], Upload | None]:
+    """The fields of a create request (multipart or JSON) and its uploaded photo, if any."""
+    raw = await read_body(request, limit)
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith("multipart/form-data"):
+        return await _multipart(request, limit)
+    try:
+        data = load_json(raw) if raw.strip() else {}  # also refuses JSON nested too deep
+    except InputError as exc:
+        raise OpenAIError(400, exc.message, code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise OpenAIError(400, "The body must be a JSON object.", code="invalid_json")
+    check_fields(data)  # valid Unicode, bounded text, in every field (the door's rules)
+    return data, None
+
+
+async def _multipart(request: Request, limit: int) -> tuple[dict[str, Any], Upload | None]:
+    try:
+        form = await request.form(max_files=2, max_fields=50, max_part_size=limit)
+    except Exception as exc:  # python-multipart raises several kinds for malformed input
+        raise OpenAIError(400, f"The body is not valid multipart/form-data: {exc}") from None
+    fields: dict[str, Any] = {}
+    upload: Upload | None = None
+    try:
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                data = await value.read()
+                if name == IMAGE:
+                    upload = Upload(filename=value.filename or "input_reference", data=data)
+            elif name == f"{IMAGE}[image_url]":
+                fields[IMAGE] = {"image_url": value}
+            else:
+                fields[name] = value
+    finally:
+        await form.close()
+    check_fields(fields)
+    return fields, upload
+
+
+def _reference(fields: dict[str, Any], upload: Upload | None) -> tuple[str | None, Upload | None]:
+    """The photo: an upload, or an image URL (a data URL becomes an upload)."""
+    if upload is not None:
+        return None, upload
+    ref = fields.get(IMAGE)
+    if isinstance(ref, str) and ref.strip().startswith("{"):
+        with contextlib.suppress(InputError):
+            ref = load_json(ref)
+    url = ref.get("image_url") if isinstance(ref, dict) else ref
+    if isinstance(ref, dict) and ref.get("file_id") and not url:
+        raise InputError(
+            f"{IMAGE}.file_id is not served here; send the photo as an upload or an image_url",
+            parameter=IMAGE,
+        )
+    if not isinstance(url, str) or not url.strip():
+        raise InputError(
+            f"{IMAGE} is required: this server animates the person in a photo; send it as a "
+            'multipart upload, or as {"image_url": "https://..."} or a data URL',
+            parameter=IMAGE,
+        )
+    url = url.strip()
+    if not url.lower().startswith("data:"):
+        return url, None
+    match = _DATA_URI.fullmatch(url)
+    if match is None:
+        raise InputError(
+            f"{IMAGE} data URL must be data:image/<type>;base64,<data>", parameter=IMAGE
+        )
+    try:
+        data = base64.b64decode("".join(match.group(2).split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError(f"{IMAGE} data URL is not valid base64", parameter=IMAGE) from None
+    suffix = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(sniff_format(data) or "", "img")
+    return None, Upload(filename=f"input_reference.{suffix}", data=data)
+
+
+def check_model(services: Services, model: Any) -> str:
+    served = served_models(services)
+    if model is None or model == "":
+        return BASE_MODEL
+    if not isinstance(model, str) or model.strip() not in served:
+        raise OpenAIError(
+            400,
+            f"The model '{str(model)[:80]}' is not served here. Served models: "
+            f"{', '.join(served)} (GET /v1/models lists them).",
+            param="model",
+            code="model_not_found",
+        )
+    return model.strip()
+
+
+def parse_create(
+    services: Services, fields: dict[str, Any], upload: Upload | None
+) -> tuple[RunInput, Upload | None]:
+    """Check a create request; the run (with its length, size and model) and the photo."""
+    model = check_model(services, fields.get("model"))
+    prompt = fields.get("prompt")
+    if prompt is not None and not isinstance(prompt, str):
+        raise InputError("prompt must be a string", parameter="prompt")
+    seconds = fields.get("seconds")
+    length = DEFAULT_SECONDS if seconds in (None, "") else parse_seconds(seconds, "seconds")
+    size = fields.get("size")
+    wanted = None if size in (None, "", "auto") else parse_size(size, "size")
+    url, photo = _reference(fields, upload)
+    if url is not None:
+        services.tasks.check_url(url, IMAGE)
+    run_fields = {"prompt": prompt or None, IMAGE_PARAM: url}
+    if "seed" in fields:
+        run_fields["seed"] = fields["seed"]
+    size_of = len(photo.data) if photo is not None else None
+    run = parse_run(run_fields, upload_size=size_of, check_url=services.tasks.check_url)
+    if photo is not None:
+        load_image(photo.data, parameter=IMAGE)  # a wrong type or shape is refused at the door
+    return run.with_output(seconds=length, size=wanted, model=model), photo

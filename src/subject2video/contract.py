@@ -1,0 +1,520 @@
+"""The Run contract, declared once: the model, its parameters, their aliases, defaults and limits.
+
+Every dialect parses its request into one `RunInput`; the service stores it, the runner reads it
+back, and Tool/Detail, the OpenAPI document, the image checks and the face preview all read the
+declarations below. Nothing else spells a parameter name, a default or a limit. (In the spirit of
+cog's typed inputs: one declaration feeds validation and the published schema.)
+
+Wiro's Run is fixed by the hosted model: 6 s at 25 fps (150 frames), the short side 720. The other
+dialects may ask for lengths and sizes within `SECONDS` and `SHORT_SIDES`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from subject2video.errors import InputError, NotFound, TooLarge
+
+# -- the model ------------------------------------------------------------------------------
+
+#: The hosted model this server stands in for; its slug is served by the Run route.
+MODEL_OWNER = "MiniMax"
+MODEL_PROJECT = "image-to-video-hailuo-01-subject"
+
+# -- the output -----------------------------------------------------------------------------
+
+FPS = 25
+#: Wiro's length: six seconds.
+DEFAULT_SECONDS = 6
+FRAMES = DEFAULT_SECONDS * FPS
+#: Wiro's output size: the photo's aspect with this short side.
+SHORT_SIDE = 720
+#: Lengths (seconds) and short sides (pixels) a dialect may ask for, both ends included.
+SECONDS = (2, 12)
+SHORT_SIDES = (480, 1080)
+#: The longest side an explicit output size may have (1080p's long side at 16:9).
+MAX_LONG_SIDE = 1920
+
+# -- the image ------------------------------------------------------------------------------
+
+#: The image URL parameter, the name every image error is reported under.
+IMAGE_PARAM = "inputImageFirstUrl"
+#: The multipart upload field (also accepted as a URL when it is text).
+UPLOAD_PARAM = "inputImageFirst"
+#: Where a URL may come, in order of precedence.
+IMAGE_URL_ALIASES = (IMAGE_PARAM, "inputImageUrl", UPLOAD_PARAM)
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+MIN_SHORT_SIDE = 300
+#: Accepted width:height ratios, both ends included: 2:5 (portrait) to 5:2 (landscape).
+ASPECT_MIN = (2, 5)
+ASPECT_MAX = (5, 2)
+IMAGE_FORMATS = ("jpeg", "png", "webp")
+
+# -- text -----------------------------------------------------------------------------------
+
+MAX_PROMPT = 2000
+MAX_SEED_DIGITS = 20
+#: Any URL a caller gives (image, callback): longer is refused before it is parsed.
+MAX_URL = 2048
+#: Any other text field of any request (names, tokens, orders...).
+MAX_TEXT = 4096
+#: How deep a JSON body may nest: Run's bodies are flat; 32 leaves room for any dialect.
+MAX_JSON_DEPTH = 32
+#: Task ids are 64-bit in the store: a longer number names no task (and must not overflow).
+MAX_TASK_ID_DIGITS = 18
+#: Socket access tokens are 30 characters; a token past this length names no task.
+MAX_TOKEN = 64
+_SEED = re.compile(rf"-?[0-9]{{1,{MAX_SEED_DIGITS}}}")
+DEFAULT_PROMPT = (
+    "A cinematic, sun-drenched photograph of a stylish woman walking on a sidewalk in Los "
+    "Angeles. The scene is framed by a row of iconic palm trees lining the street, their "
+    "fronds swaying gently against a clear blue sky. The woman is dressed in fashionable, "
+    "casual clothing suitable for the warm weather, and she has a relaxed and confident "
+    "stride. The light is golden, suggesting either early morning or late afternoon, creating "
+    "long, dramatic shadows. In the background, there are hints of classic L.A. architecture "
+    "and the cityscape. The image should be captured with a wide-angle lens to emphasize the "
+    "scale of the palm trees and the expansive urban environment, with a shallow depth of "
+    "field to focus on the woman."
+)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of Run, as Tool/Detail publishes it and the parsers check it."""
+
+    name: str
+    label: str
+    help: str
+    #: Tool/Detail's input type: "text", "textarea" or "number".
+    type: str
+    required: bool = False
+    default: Any = ""
+    #: Other names a caller may use, as Tool/Detail lists them.
+    alternatives: tuple[str, ...] = ()
+    #: Tool/Detail's `limits` object (omitted when empty).
+    limits: Mapping[str, Any] = field(default_factory=dict)
+    #: For the OpenAPI document.
+    description: str = ""
+
+
+IMAGE = Param(
+    name=IMAGE_PARAM,
+    label="Subject Reference Image URL",
+    help="The model will generate a video based on the subject uploaded through this parameter. "
+    "Currently, only a human face accepted.",
+    type="text",
+    required=True,
+    alternatives=(f"{UPLOAD_PARAM} (file upload)", "inputImageUrl"),
+    limits={
+        "formats": list(IMAGE_FORMATS),
+        "maxbytes": MAX_IMAGE_BYTES,
+        "minshortside": MIN_SHORT_SIDE,
+        "aspect": [f"{ASPECT_MIN[0]}:{ASPECT_MIN[1]}", f"{ASPECT_MAX[0]}:{ASPECT_MAX[1]}"],
+        "maxpixels": MAX_PIXELS,
+    },
+    description="http(s) URL of a JPEG, PNG or WebP",
+)
+PROMPT = Param(
+    name="prompt",
+    label="prompt",
+    help="The prompt to generate the video.",
+    type="textarea",
+    default=DEFAULT_PROMPT,
+    limits={"maxlength": MAX_PROMPT},
+)
+SEED = Param(
+    name="seed",
+    label="seed",
+    help="Optional integer: the same seed and inputs give the same video.",
+    type="number",
+)
+CALLBACK = Param(
+    name="callbackUrl",
+    label="callback URL",
+    help="An http(s) URL that receives the task's Detail body when it ends.",
+    type="text",
+    description="http(s) URL that receives the final Detail",
+)
+#: Run's parameters, in Tool/Detail's order. Other fields of a Run body are ignored.
+PARAMETERS: tuple[Param, ...] = (IMAGE, PROMPT, SEED, CALLBACK)
+
+
+@dataclass(frozen=True)
+class RunInput:
+    """One validated Run, whatever dialect asked for it."""
+
+    #: The image URL; None when the image was uploaded (the upload's file name is then `upload`).
+    image_url: str | None = None
+    upload: str | None = None
+    prompt: str | None = None
+    #: The seed as the caller wrote it (kept as given, as Detail shows it).
+    seed: str | None = None
+    callback_url: str | None = None
+    seconds: int = DEFAULT_SECONDS
+    short_side: int = SHORT_SIDE
+    #: An explicit output (width, height); None: the photo's aspect with `short_side`. The photo
+    #: is then fitted to this aspect around the face (media/framing.py).
+    size: tuple[int, int] | None = None
+    #: The model name a dialect's caller asked for, as given (Detail shows it).
+    model: str | None = None
+    #: The task this one remixes (OpenAI's remix: the same photo, a new prompt).
+    remix_of: int | None = None
+
+    @property
+    def frames(self) -> int:
+        return self.seconds * FPS
+
+    def with_output(
+        self,
+        *,
+        seconds: int | None = None,
+        short_side: int | None = None,
+        size: tuple[int, int] | None = None,
+        model: str | None = None,
+        remix_of: int | None = None,
+    ) -> RunInput:
+        """This input with a length, a size or a model a dialect asked for (checked here)."""
+        if seconds is not None:
+            check_seconds(seconds, "seconds")
+        if short_side is not None:
+            check_short_side(short_side, "short_side")
+        if size is not None:
+            check_size(size, "size")
+            short_side = min(size)
+        return replace(
+            self,
+            seconds=self.seconds if seconds is None else seconds,
+            short_side=self.short_side if short_side is None else short_side,
+            size=self.size if size is None else size,
+            model=self.model if model is None else model,
+            remix_of=self.remix_of if remix_of is None else remix_of,
+        )
+
+    @property
+    def prompt_or_default(self) -> str:
+        return self.prompt or DEFAULT_PROMPT
+
+    def with_upload(self, filename: str) -> RunInput:
+        return replace(self, image_url=None, upload=filename)
+
+    def parameters(self) -> dict[str, Any]:
+        """The task's stored parameters (Detail shows them): the caller's inputs as given."""
+        params: dict[str, Any] = {}
+        if self.upload is not None:
+            params[UPLOAD_PARAM] = self.upload
+        elif self.image_url:
+            params[IMAGE_PARAM] = self.image_url
+        for name, value in (
+            (PROMPT.name, self.prompt),
+            (SEED.name, self.seed),
+            (CALLBACK.name, self.callback_url),
+        ):
+            if value:
+                params[name] = value
+        if self.seconds != DEFAULT_SECONDS:
+            params["seconds"] = self.seconds
+        if self.short_side != SHORT_SIDE:
+            params["shortSide"] = self.short_side
+        if self.size is not None:
+            params["size"] = f"{self.size[0]}x{self.size[1]}"
+        if self.model:
+            params["model"] = self.model
+        if self.remix_of is not None:
+            params["remixOf"] = self.remix_of
+        return params
+
+    @classmethod
+    def from_parameters(cls, params: Mapping[str, Any]) -> RunInput:
+        """A stored task's input, read back (the runner's side of `parameters()`)."""
+        url = _text(params.get(IMAGE_PARAM)) or _text(params.get("inputImageUrl"))
+        return cls(
+            image_url=url or None,
+            upload=_text(params.get(UPLOAD_PARAM)) or None,
+            prompt=_text(params.get(PROMPT.name)) or None,
+            seed=_text(params.get(SEED.name)) or None,
+            callback_url=_text(params.get(CALLBACK.name)) or None,
+            seconds=int(params.get("seconds") or DEFAULT_SECONDS),
+            short_side=int(params.get("shortSide") or SHORT_SIDE),
+            size=_stored_size(params.get("size")),
+            model=_text(params.get("model")) or None,
+            remix_of=int(params["remixOf"]) if params.get("remixOf") is not None else None,
+        )
+
+    def seed_value(self, task_uuid: str) -> int:
+        """The seed to render with: the caller's, or one derived from the task, so that a rerun
+        of the task repeats it."""
+        parsed = parse_seed(self.seed)
+        if parsed is not None:
+            return parsed % 2**32
+        return int(hashlib.sha256(task_uuid.encode()).hexdigest()[:8], 16)
+
+
+# -- length and size ------------------------------------------------------------------------
+
+
+def limits_text() -> str:
+    """The length and size limits in words, for error messages and docs."""
+    return (
+        f"lengths {SECONDS[0]}-{SECONDS[1]} s at {FPS} fps; short side {SHORT_SIDES[0]}-"
+        f"{SHORT_SIDES[1]} px, long side at most {MAX_LONG_SIDE} px, both even"
+    )
+
+
+def check_seconds(seconds: int, parameter: str) -> None:
+    if not SECONDS[0] <= seconds <= SECONDS[1]:
+        raise InputError(
+            f"Request parameter [{parameter}] is {seconds}; lengths from {SECONDS[0]} to "
+            f"{SECONDS[1]} seconds are served",
+            parameter=parameter,
+        )
+
+
+def check_short_side(short_side: int, parameter: str) -> None:
+    if not SHORT_SIDES[0] <= short_side <= SHORT_SIDES[1] or short_side % 2:
+        raise InputError(
+            f"Request parameter [{parameter}] asks for a short side of {short_side} px; an even "
+            f"number from {SHORT_SIDES[0]} to {SHORT_SIDES[1]} is served",
+            parameter=parameter,
+        )
+
+
+def check_size(size: tuple[int, int], parameter: str) -> None:
+    """An explicit output size: even sides, the short one within SHORT_SIDES, the long one at most
+    MAX_LONG_SIDE, the aspect within ASPECT_MIN..ASPECT_MAX."""
+    width, height = size
+    wrong = ""
+    if width % 2 or height % 2:
+        wrong = "both sides must be even"
+    elif not SHORT_SIDES[0] <= min(size) <= SHORT_SIDES[1]:
+        wrong = f"the short side must be {SHORT_SIDES[0]}-{SHORT_SIDES[1]} px"
+    elif max(size) > MAX_LONG_SIDE:
+        wrong = f"the long side must be at most {MAX_LONG_SIDE} px"
+    elif not ASPECT_MIN[0] * height <= ASPECT_MIN[1] * width or (
+        ASPECT_MAX[1] * width > ASPECT_MAX[0] * height
+    ):
+        wrong = (
+            f"the aspect must be between {ASPECT_MIN[0]}:{ASPECT_MIN[1]} and "
+            f"{ASPECT_MAX[0]}:{ASPECT_MAX[1]}"
+        )
+    if wrong:
+        raise InputError(
+            f"Request parameter [{parameter}] is {width}x{height}; {wrong}", parameter=parameter
+        )
+
+
+def parse_size(value: Any, parameter: str) -> tuple[int, int]:
+    """'1280x720' as (1280, 720), checked."""
+    text = _text(value).lower()
+    match = re.fullmatch(r"([0-9]{2,5})\s*[x*]\s*([0-9]{2,5})", text)
+    if match is None:
+        raise InputError(
+            f"Request parameter [{parameter}] must be WIDTHxHEIGHT, such as 1280x720; got "
+            f"{str(value)[:40]!r}",
+            parameter=parameter,
+        )
+    size = (int(match.group(1)), int(match.group(2)))
+    check_size(size, parameter)
+    return size
+
+
+def parse_seconds(value: Any, parameter: str) -> int:
+    """A whole number of seconds (a JSON number or a string of digits), checked."""
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip() if isinstance(value, int | str) else ""
+    if not re.fullmatch(r"[0-9]{1,3}", text):
+        raise InputError(
+            f"Request parameter [{parameter}] must be a whole number of seconds from "
+            f"{SECONDS[0]} to {SECONDS[1]}; got {str(value)[:40]!r}",
+            parameter=parameter,
+        )
+    seconds = int(text)
+    check_seconds(seconds, parameter)
+    return seconds
+
+
+def _stored_size(value: Any) -> tuple[int, int] | None:
+    text = _text(value)
+    if not text:
+        return None
+    width, _, height = text.partition("x")
+    return int(width), int(height)
+
+
+def image_url_of(fields: Mapping[str, Any]) -> str:
+    """The image URL a request names, under any of its aliases ('' if none is text)."""
+    for name in IMAGE_URL_ALIASES:
+        value = _text(fields.get(name))
+        if value:
+            return value
+    return ""
+
+
+def check_upload(size: int) -> None:
+    """Refuse an empty or oversized uploaded image before it is stored."""
+    if size > MAX_IMAGE_BYTES:
+        raise TooLarge(
+            f"Request parameter [{UPLOAD_PARAM}] is {size} bytes; at most 20 MB are accepted",
+            parameter=UPLOAD_PARAM,
+        )
+    if size == 0:
+        raise InputError(
+            f"Request parameter [{UPLOAD_PARAM}] is an empty file", parameter=UPLOAD_PARAM
+        )
+
+
+def parse_seed(value: Any) -> int | None:
+    """A seed as an integer; None when none was given. Refuses anything but a decimal integer of
+    at most `MAX_SEED_DIGITS` ASCII digits (so "²", "--5" or 5000 digits fail at Run)."""
+    text = _text(value) if not isinstance(value, int) else str(value)
+    if not text:
+        return None
+    if not _SEED.fullmatch(text):
+        raise InputError(
+            f"Request parameter [{SEED.name}] must be an integer, got {text!r}",
+            parameter=SEED.name,
+        )
+    return int(text)
+
+
+def check_text(value: Any, parameter: str, limit: int = MAX_TEXT) -> str:
+    """`value` as text that a store, a log and a JSON answer can all hold: valid Unicode (JSON
+    may smuggle a lone surrogate in as "\\ud800"), without NUL, at most `limit` characters."""
+    if not isinstance(value, str):
+        raise InputError(f"Request parameter [{parameter}] must be text", parameter=parameter)
+    if len(value) > limit:
+        raise InputError(
+            f"Request parameter [{parameter}] is {len(value)} characters; "
+            f"at most {limit} are accepted",
+            parameter=parameter,
+        )
+    if "\x00" in value or not _encodable(value):
+        raise InputError(
+            f"Request parameter [{parameter}] is not valid Unicode text "
+            "(a lone surrogate or a NUL character)",
+            parameter=parameter,
+        )
+    return value
+
+
+def check_fields(fields: Mapping[str, Any]) -> None:
+    """Every text field of a parsed body is valid Unicode and within `MAX_TEXT`, whether read or
+    ignored later (field names included): what the door lets in, every later step can hold."""
+    for name, value in fields.items():
+        check_text(name, "(a field name)", 256)
+        if isinstance(value, str):
+            limit = max(MAX_TEXT, MAX_PROMPT, MAX_URL)
+            check_text(value, name, limit)
+
+
+def load_json(raw: bytes | str) -> Any:
+    """A JSON document nested at most `MAX_JSON_DEPTH` deep; InputError for anything else (the
+    parser's own recursion limit is never reached)."""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise InputError(
+            f"Request body nests JSON more than {MAX_JSON_DEPTH} levels deep", parameter="body"
+        )
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise InputError("Request body is not valid JSON", parameter="body") from None
+
+
+def parse_task_id(raw: Any) -> int:
+    """A task id as the store holds it; NotFound for anything that cannot name a task (a
+    non-ASCII digit such as "²", a sign, more than 18 digits)."""
+    text = raw.strip() if isinstance(raw, str) else str(raw)
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_TASK_ID_DIGITS:
+        raise NotFound("There is no task yet.")
+    return int(text)
+
+
+def token_ok(value: str) -> bool:
+    """Whether `value` could be a socket access token (ASCII letters and digits, bounded)."""
+    return 0 < len(value) <= MAX_TOKEN and value.isascii() and value.isalnum()
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of [ and { in a JSON text, strings skipped (linear, no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+#: Checks a URL against the server's fetch rules, raising InputError naming the parameter.
+UrlCheck = Callable[[str, str], None]
+
+
+def parse_run(
+    fields: Mapping[str, Any], *, upload_size: int | None = None, check_url: UrlCheck | None = None
+) -> RunInput:
+    """Check Wiro-named Run fields (any dialect's request, renamed) and return the input.
+
+    `upload_size` is the uploaded image's size (None: no upload, so an image URL is required).
+    `check_url(url, parameter)` applies the server's fetch rules to the callback and image URLs.
+    """
+    check_fields(fields)
+    callback = str(fields.get(CALLBACK.name) or "").strip()
+    if callback:
+        check_text(callback, CALLBACK.name, MAX_URL)
+    if callback and check_url is not None:
+        check_url(callback, CALLBACK.name)
+    url = ""
+    if upload_size is not None:
+        check_upload(upload_size)
+    else:
+        url = image_url_of(fields)
+        if not url:
+            raise InputError(f"Request parameter [{IMAGE_PARAM}] required", parameter=IMAGE_PARAM)
+        check_text(url, IMAGE_PARAM, MAX_URL)
+        if check_url is not None:
+            check_url(url, IMAGE_PARAM)
+    prompt = fields.get(PROMPT.name)
+    if prompt is not None and not isinstance(prompt, str):
+        raise InputError(f"Request parameter [{PROMPT.name}] must be text", parameter=PROMPT.name)
+    if prompt:
+        check_text(prompt, PROMPT.name, MAX_PROMPT)
+    seed = _text(fields.get(SEED.name))
+    parse_seed(seed)
+    return RunInput(
+        image_url=url or None,
+        prompt=prompt or None,
+        seed=seed or None,
+        callback_url=callback or None,
+    )
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""

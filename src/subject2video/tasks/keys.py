@@ -1,0 +1,149 @@
+"""The key lifecycle: revoke, rotate (with a grace period for the old key), list, re-encrypt.
+
+A project has one current key (and secret, unless key-only) and, for `grace` seconds after a
+rotation, its previous one. Revoking a project stops both at once; revoking a previous key by its
+value stops that one only. A revoked project's tasks and outputs stay until they are deleted.
+Every change touches the data directory's stamp (keyring.py), so API processes on that directory
+drop their key cache at their next request; others see it within `api.auth.CACHE_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from subject2video.tasks.keyring import PREFIX, Keyring
+from subject2video.tasks.models import Project
+from subject2video.tasks.store import Store, token
+
+logger = logging.getLogger(__name__)
+
+
+class KeyNotFound(Exception):
+    """No project (or more than one) answers to the reference given."""
+
+
+@dataclass(frozen=True)
+class Rotated:
+    """A rotation's new credentials, shown once; the old key works until `previous_until`."""
+
+    project: Project
+    apikey: str
+    apisecret: str | None
+    previous_until: float | None
+
+
+def state(project: Project, now: float | None = None) -> str:
+    """active, revoked, or rotating (the previous key is still accepted)."""
+    now = time.time() if now is None else now
+    if project.revokedtime is not None:
+        return "revoked"
+    if project.previous_apikey and (project.previous_until or 0) > now:
+        return "rotating"
+    return "active"
+
+
+def find(store: Store, ref: str) -> tuple[Project, bool]:
+    """The project `ref` names (a current or previous API key, an id, or a unique name), and
+    whether `ref` is its previous key."""
+    project = store.project_by_any_key(ref)
+    if project is not None:
+        return project, project.apikey != ref
+    projects = store.projects()
+    if ref.isdigit():
+        matches = [p for p in projects if p.id == int(ref)]
+    else:
+        matches = [p for p in projects if p.name == ref]
+    if len(matches) == 1:
+        return matches[0], False
+    if not matches:
+        raise KeyNotFound(f"no project has the key, id or name {ref!r}: see `s2v keys list`")
+    ids = ", ".join(str(p.id) for p in matches)
+    raise KeyNotFound(f"{len(matches)} projects are named {ref!r} (ids {ids}): give the id or key")
+
+
+def revoke(store: Store, ref: str) -> tuple[Project, str]:
+    """Stop `ref`'s keys now (or only the previous key, when `ref` is that key); what was done."""
+    project, previous = find(store, ref)
+    if previous:
+        store.update_project(
+            project.id, previous_apikey=None, previous_apisecret=None, previous_until=None
+        )
+        what = "previous key revoked; the current key still works"
+    else:
+        store.update_project(
+            project.id,
+            revokedtime=time.time(),
+            previous_apikey=None,
+            previous_apisecret=None,
+            previous_until=None,
+        )
+        what = "revoked: its keys are refused; its tasks and outputs stay"
+    logger.info("key revoked", extra={"project": project.id, "previous_only": previous})
+    return project, what
+
+
+def rotate(store: Store, keyring: Keyring, ref: str, *, grace: float) -> Rotated:
+    """A new key (and secret, unless key-only); the old one accepted `grace` more seconds.
+
+    A revoked project gets new credentials and is active again; its revoked key stays refused.
+    """
+    project, _ = find(store, ref)
+    apikey = token(32)
+    secret = None if project.apisecret is None else token(40)
+    keep_old = grace > 0 and project.revokedtime is None
+    until = time.time() + grace if keep_old else None
+    fields: dict[str, Any] = {
+        "apikey": apikey,
+        "apisecret": keyring.seal(secret),
+        "revokedtime": None,
+        "previous_apikey": project.apikey if keep_old else None,
+        "previous_apisecret": project.apisecret if keep_old else None,
+        "previous_until": until,
+    }
+    store.update_project(project.id, **fields)
+    logger.info("key rotated", extra={"project": project.id, "grace_seconds": grace})
+    return Rotated(project, apikey, secret, until)
+
+
+def rows(store: Store) -> list[dict[str, Any]]:
+    """Each project's key: created, last used, tasks, state, auth kind (no secrets)."""
+    counts = store.task_counts_by_project()
+    now = time.time()
+    found = []
+    for p in store.projects():
+        rotating = state(p, now) == "rotating"
+        found.append(
+            {
+                "id": p.id,
+                "name": p.name,
+                "apikey": p.apikey,
+                "auth": "key-only" if p.apisecret is None else "signature",
+                "state": state(p, now),
+                "created": p.createtime,
+                "lastused": p.lastusedtime,
+                "tasks": counts.get(p.id, 0),
+                "previous_apikey": p.previous_apikey if rotating else None,
+                "previous_until": p.previous_until if rotating else None,
+                "encrypted": bool(p.apisecret and p.apisecret.startswith(PREFIX)),
+            }
+        )
+    return found
+
+
+def reencrypt(store: Store, keyring: Keyring) -> int:
+    """Seal every stored secret with the current master key (or open them all, with none);
+    returns how many changed. Fails before writing anything if one cannot be opened."""
+    changes: list[tuple[int, dict[str, str | None]]] = []
+    for p in store.projects():
+        fields = {
+            "apisecret": keyring.reseal(p.apisecret),
+            "previous_apisecret": keyring.reseal(p.previous_apisecret),
+        }
+        if fields != {"apisecret": p.apisecret, "previous_apisecret": p.previous_apisecret}:
+            changes.append((p.id, fields))
+    for project_id, fields in changes:
+        store.update_project(project_id, **fields)
+    return len(changes)

@@ -1,0 +1,78 @@
+"""The Run contract: one parser for all dialects, aliases, limits, seeds, the published schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from subject2video import contract
+from subject2video.api.openapi import RUN_FIELDS
+from subject2video.api.tool import tool_detail
+from subject2video.config import Settings
+from subject2video.contract import DEFAULT_PROMPT, RunInput, parse_run, parse_seed
+from subject2video.errors import InputError, TooLarge
+
+
+@pytest.mark.parametrize("name", ["inputImageFirstUrl", "inputImageUrl", "inputImageFirst"])
+def test_every_image_alias_is_the_image_url(name: str) -> None:
+    run = parse_run({name: " https://example.com/a.jpg "})
+    assert run.image_url == "https://example.com/a.jpg"
+    assert run.parameters() == {"inputImageFirstUrl": "https://example.com/a.jpg"}
+
+
+def test_checks_run_in_order_and_name_the_parameter() -> None:
+    checked: list[tuple[str, str]] = []
+    fields = {"inputImageUrl": "http://i", "callbackUrl": "http://c", "seed": "-3"}
+    run = parse_run(fields, check_url=lambda url, name: checked.append((name, url)))
+    assert checked == [("callbackUrl", "http://c"), ("inputImageFirstUrl", "http://i")]
+    assert (run.seed, run.seed_value("u")) == ("-3", 2**32 - 3)
+
+
+@pytest.mark.parametrize(
+    ("fields", "size", "parameter", "error"),
+    [
+        ({}, None, "inputImageFirstUrl", InputError),
+        ({"prompt": "x" * 2001}, 10, "prompt", InputError),
+        ({"prompt": 5}, 10, "prompt", InputError),
+        ({"seed": "1.5"}, 10, "seed", InputError),
+        ({}, 0, "inputImageFirst", InputError),
+        ({}, contract.MAX_IMAGE_BYTES + 1, "inputImageFirst", TooLarge),
+    ],
+)
+def test_refusals(
+    fields: dict[str, Any], size: int | None, parameter: str, error: type[Exception]
+) -> None:
+    with pytest.raises(error) as raised:
+        parse_run(fields, upload_size=size)
+    assert isinstance(raised.value, InputError) and raised.value.parameter == parameter
+    assert f"[{parameter}]" in raised.value.message
+
+
+@pytest.mark.parametrize("seed", ["²", "--5", "5" * 21, "0x10", "1e3", " "])
+def test_seeds_that_are_not_integers(seed: str) -> None:
+    if not seed.strip():
+        assert parse_seed(seed) is None
+        return
+    with pytest.raises(InputError):
+        parse_seed(seed)
+
+
+def test_stored_parameters_read_back() -> None:
+    run = RunInput(upload="face.jpg", prompt="nod", seed="9", seconds=10, short_side=1080)
+    again = RunInput.from_parameters(run.parameters())
+    assert again == run and again.frames == 250
+    assert RunInput().prompt_or_default == DEFAULT_PROMPT
+    # A task's own seed is stable when the caller gave none.
+    assert RunInput().seed_value("abc") == RunInput().seed_value("abc")
+
+
+def test_tool_detail_and_openapi_read_the_contract(tmp_path: Any) -> None:
+    tool = tool_detail(Settings(data_dir=tmp_path))
+    assert [p["name"] for p in tool["parameters"]] == [p.name for p in contract.PARAMETERS]
+    image = tool["parameters"][0]
+    assert image["limits"]["maxbytes"] == contract.MAX_IMAGE_BYTES
+    assert image["limits"]["minshortside"] == contract.MIN_SHORT_SIDE
+    assert tool["parameters"][1]["limits"] == {"maxlength": contract.MAX_PROMPT}
+    assert tool["output"]["frames"] == contract.FRAMES == 150
+    assert RUN_FIELDS["prompt"]["maxLength"] == contract.MAX_PROMPT
