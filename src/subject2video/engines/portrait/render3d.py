@@ -101,16 +101,22 @@ class Renderer3D(Renderer):
         """Per triangle, the affine map from the frame back to the photo (after an identity
         row), and the drawing order: by layer, the skin far to near, turned-away skin left out."""
         tri = self.rig3d.triangles
-        dst = positions[tri]
-        m = np.concatenate([dst, np.ones((len(tri), 3, 1))], axis=2)
-        det = np.linalg.det(m)
+        p0, p1, p2 = (positions[tri[:, i]] for i in range(3))
+        s0, s1, s2 = (self._source[tri[:, i]] for i in range(3))
+        e1, e2, f1, f2 = p1 - p0, p2 - p0, s1 - s0, s2 - s0
+        det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
         sound = np.abs(det) > 1e-3
-        m[~sound] = np.eye(3)
-        solved = np.linalg.solve(m, self._source[tri])
+        inv = 1.0 / np.where(sound, det, 1.0)
+        # The affine taking each triangle's corners (frame) to their sources (photo), in closed
+        # form: source = s0 + f1 * a + f2 * b, where (a, b) are the point's coordinates along
+        # the triangle's edges.
+        cx = (f1 * e2[:, 1:2] - f2 * e1[:, 1:2]) * inv[:, None]
+        cy = (f2 * e1[:, 0:1] - f1 * e2[:, 0:1]) * inv[:, None]
+        c0 = s0 - cx * p0[:, 0:1] - cy * p0[:, 1:2]
         rows = np.empty((len(tri) + 1, 6), np.float32, order="F")
         rows[0] = (1, 0, 0, 0, 1, 0)
-        rows[1:, 0:3] = solved[:, :, 0]
-        rows[1:, 3:6] = solved[:, :, 1]
+        rows[1:, 0], rows[1:, 1], rows[1:, 2] = cx[:, 0], cy[:, 0], c0[:, 0]
+        rows[1:, 3], rows[1:, 4], rows[1:, 5] = cx[:, 1], cy[:, 1], c0[:, 1]
         rows[1:][~sound] = (1, 0, 0, 0, 1, 0)
         # Skin turned away from the viewer (its corners now run the other way round) is drawn
         # first of the skin: at the silhouette it shows as a thin fold, anywhere else the near

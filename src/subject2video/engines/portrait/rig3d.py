@@ -134,12 +134,14 @@ class Rig3D:
         for eye, other in (("l", "r"), ("r", "l")):
             # In a wink the open eye opens a little wider (and its brow rises), as people do.
             wink = max(0.0, v[f"blink_{other}"] - v[f"blink_{eye}"])
-            X.lids(mesh, m, eye, 0.0, v["wide"] + 0.6 * wink)
+            if v["wide"] or wink:
+                X.lids(mesh, m, eye, 0.0, v["wide"] + 0.6 * wink)
         copies = np.arange(len(self.eyeball_of)) + self.eyeball_first
         p[copies] = p[self.eyeball_of]
         X.gaze(p, self.iris_copies, m, v.get("gaze_x", 0.0), v.get("gaze_y", 0.0))
         for eye in ("l", "r"):
-            X.lids(mesh, m, eye, v[f"blink_{eye}"], 0.0)
+            if v[f"blink_{eye}"]:
+                X.lids(mesh, m, eye, v[f"blink_{eye}"], 0.0)
         self._interior(p, mesh)
         moved, depth = self._turn(p, v)
         return self._body(moved, v), depth
