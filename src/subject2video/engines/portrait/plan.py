@@ -189,7 +189,7 @@ def _apply(b: _Builder, m: Motion, window: tuple[float, float], kinds: set[str])
         b.notes.append(f"blinks at {onset + 0.2:.1f} s and then every {0.9 * s:.1f} s")
     elif k.startswith("wink"):
         eye = "l" if side < 0 else "r"
-        b.pulse(f"blink_{eye}", onset + 0.3, 0.12 * s, 0.35 * s, 0.2 * s)
+        b.pulse(f"blink_{eye}", onset + 0.3, 0.12 * s, 0.5 * s, 0.2 * s)
         b.notes.append(f"wink of the screen-{'left' if eye == 'l' else 'right'} eye")
     elif k in ("smile", "frown"):
         b.ramp("smile", (1.0 if k == "smile" else -1.0) * min(1.4, a), onset, 0.8 * s)
