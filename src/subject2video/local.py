@@ -38,7 +38,9 @@ def generate_video(
     """Run one engine on one photo, as the server would, and write the MP4."""
     started = time.perf_counter()
     loaded = load_image(Path(image).read_bytes(), parameter="image")
-    face = get_analyzer().subject(loaded.array, parameter="image")
+    # The box is enough for the portrait engine's face mesh; engines that want dlib's landmarks
+    # compute them from it.
+    face = get_analyzer().subject(loaded.array, parameter="image", landmarks=False)
     width, height = output_size(loaded.width, loaded.height)
     engine = create_engine(engine_name)
     engine.setup()

@@ -47,18 +47,29 @@ def eval_video(
     identity_step: Annotated[
         int, typer.Option(min=1, help="Check identity on every N-th frame (1: every frame)")
     ] = 1,
+    sheet: Annotated[
+        Path | None, typer.Option(help="Also write a contact sheet (PNG) of frames and faces")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="The seed it was made with: report pose against the plan")
+    ] = None,
 ) -> None:
     """Measure a video: identity kept, subject motion, background stillness, prompt adherence."""
     from subject2video.media.images import load_image
     from subject2video.media.video import probe, read_frames
-    from subject2video.quality import evaluate, format_report
+    from subject2video.quality import evaluate, format_report, planned_pose, write_sheet
 
     try:
         photo = load_image(reference.read_bytes(), parameter="reference").array
-        fps = probe(video).fps or 25.0
+        info = probe(video)
+        fps = info.fps or 25.0
+        asked = None if seed is None else planned_pose(prompt, seed, info.frames, round(fps))
         report = evaluate(
-            read_frames(video), photo, prompt=prompt, fps=fps, identity_step=identity_step
-        )
+            read_frames(video), photo, prompt=prompt, fps=fps, identity_step=identity_step,
+            asked=asked,
+        )  # fmt: skip
+        if sheet is not None:
+            write_sheet(read_frames(video), info.frames, sheet)
     except ServiceError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None

@@ -73,17 +73,25 @@ def _rgb(image: np.ndarray) -> np.ndarray:
 
 
 class FaceAnalyzer:
-    """Loads dlib's HOG detector, 68-point shape predictor and ResNet face descriptor once."""
+    """dlib's HOG detector, and its 68-point shape predictor and ResNet face descriptor, each
+    loaded once, on first use (finding a face's box needs neither model file)."""
 
     def __init__(self) -> None:
-        predictor_path, descriptor_path = _model_files()
         self._detector = dlib.get_frontal_face_detector()
-        self._predictor = dlib.shape_predictor(predictor_path)
-        self._encoder = dlib.face_recognition_model_v1(descriptor_path)
-        logger.debug("face models loaded from %s", predictor_path)
 
-    def detect(self, image: np.ndarray) -> list[Face]:
-        """The faces in an RGB image, largest first, with 68 landmarks each, in its own pixels."""
+    @functools.cached_property
+    def _predictor(self) -> dlib.shape_predictor:
+        path = _model_files()[0]
+        logger.debug("68-point landmark model loaded from %s", path)
+        return dlib.shape_predictor(path)
+
+    @functools.cached_property
+    def _encoder(self) -> dlib.face_recognition_model_v1:
+        return dlib.face_recognition_model_v1(_model_files()[1])
+
+    def detect(self, image: np.ndarray, *, landmarks: bool = True) -> list[Face]:
+        """The faces in an RGB image, largest first, in its own pixels; with their 68 landmarks
+        unless `landmarks` is False."""
         image = _rgb(image)
         height, width = image.shape[:2]
         scale = min(1.0, DETECT_LONG_SIDE / max(height, width))
@@ -102,7 +110,7 @@ class FaceAnalyzer:
             )
             if box[2] <= box[0] or box[3] <= box[1]:
                 continue
-            points = self.landmarks(image, box)
+            points = self.landmarks(image, box) if landmarks else None
             faces.append(Face(box=box, landmarks=points, score=float(score)))
         faces.sort(key=lambda face: face.area, reverse=True)
         return faces
@@ -117,9 +125,11 @@ class FaceAnalyzer:
             found = [(rect, score) for rect, score in found if score >= CONFIDENT_SCORE]
         return found
 
-    def subject(self, image: np.ndarray, *, parameter: str = "inputImageFirstUrl") -> Face:
+    def subject(
+        self, image: np.ndarray, *, parameter: str = "inputImageFirstUrl", landmarks: bool = True
+    ) -> Face:
         """The largest face in the image, or an ImageError that names `parameter`."""
-        faces = self.detect(image)
+        faces = self.detect(image, landmarks=landmarks)
         if not faces:
             raise ImageError(
                 f"Request parameter [{parameter}] must show a human face: "

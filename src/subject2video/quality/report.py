@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from subject2video.media.faces import FaceAnalyzer, get_analyzer
 from subject2video.prompts import read_prompt
+from subject2video.quality.measures import MouthMeter, blink_closure, pose_against, pose_reached
 from subject2video.quality.motion import Check, Signals, blink_count, check
+from subject2video.quality.sheet import contact_sheet
 from subject2video.quality.track import track
 
 #: dlib's descriptor: two photos of one person lie within this distance.
@@ -43,6 +46,15 @@ class Report:
     camera_shift: float
     blinks: int
     motions: list[Check] = field(default_factory=list)
+    #: Head yaw and pitch extremes reached, degrees from the first frames (`measures`).
+    pose: dict[str, float] = field(default_factory=dict)
+    #: The same extremes as asked by a plan, and reached over asked, when a plan was given.
+    pose_asked: dict[str, float] = field(default_factory=dict)
+    pose_ratio: dict[str, float] = field(default_factory=dict)
+    #: Each eye's aspect ratio at its deepest over its open median ("l", "r": screen sides).
+    closure: dict[str, float] = field(default_factory=dict)
+    #: The open mouth's interior colour and lower lip (`measures.MouthMeter.result`).
+    mouth: dict[str, Any] = field(default_factory=dict)
 
     @property
     def found_share(self) -> float | None:
@@ -65,14 +77,24 @@ def evaluate(
     fps: float = 25.0,
     identity_step: int = 1,
     analyzer: FaceAnalyzer | None = None,
+    asked: dict[str, float] | None = None,
 ) -> Report:
-    """Measure a video (its RGB frames) against the reference photo and the prompt."""
+    """Measure a video (its RGB frames) against the reference photo and the prompt.
+
+    `asked` gives the yaw and pitch extremes a plan asked for (`pose_reached`'s keys), to report
+    how much of them the video reached.
+    """
     analyzer = analyzer or get_analyzer()
     reference_face = analyzer.subject(reference, parameter="reference")
     assert reference_face.landmarks is not None
     descriptor = analyzer.descriptor(reference, reference_face.landmarks)
-    tr = track(frames, analyzer, fps=fps, reference=descriptor, identity_step=identity_step)
+    mouth = MouthMeter(reference, reference_face.landmarks)
+    tr = track(
+        frames, analyzer, fps=fps, reference=descriptor, identity_step=identity_step,
+        on_frame=mouth.add,
+    )  # fmt: skip
     signals = Signals(tr)
+    pose = pose_reached(signals)
     distances = [d for _, d in tr.identity]
     kinds = [m.kind for m in read_prompt(prompt)] if prompt else []
     tracked = [p for p in tr.landmarks if p is not None]
@@ -98,6 +120,11 @@ def evaluate(
         camera_shift=float(shift),
         blinks=blink_count(signals),
         motions=check(signals, kinds),
+        pose=pose,
+        pose_asked=dict(asked or {}),
+        pose_ratio=pose_against(pose, asked) if asked else {},
+        closure=blink_closure(signals),
+        mouth=mouth.result(),
     )
 
 
@@ -117,9 +144,61 @@ def format_report(report: Report) -> str:
         f"shift {report.camera_shift:.1f} px",
         f"blinks: {report.blinks}",
     ]
+    lines += _measure_lines(report)
     for c in report.motions:
         mark = "found" if c.found else "NOT found"
         lines.append(f"  {c.kind:<12} {mark:<10} value {c.value:+.3f}  ({c.expected})")
     if report.found_share is not None:
         lines.append(f"named motions found: {100 * report.found_share:.0f}%")
     return "\n".join(lines)
+
+
+def _measure_lines(report: Report) -> list[str]:
+    """Pose reached, blink closure and the mouth's interior, as lines."""
+    p = report.pose
+    lines = []
+    if p:
+        lines.append(
+            f"pose reached: yaw {p['yaw_min']:+.1f}..{p['yaw_max']:+.1f}°, "
+            f"pitch {p['pitch_min']:+.1f}..{p['pitch_max']:+.1f}°"
+        )
+    if report.pose_ratio:
+        parts = [
+            f"{k} {report.pose_asked[k]:+.1f}° asked, {100 * v:.0f}% reached"
+            for k, v in report.pose_ratio.items()
+        ]
+        lines.append("pose against the plan: " + "; ".join(parts))
+    if report.closure:
+        c = report.closure
+        lines.append(f"blink closure (deepest EAR / open): left {c['l']:.2f}, right {c['r']:.2f}")
+    m = report.mouth
+    if m and m.get("frames_open"):
+        lines.append(
+            f"mouth interior over {m['frames_open']} open frames: Lab {m['interior_lab']}, "
+            f"hue {m['interior_hue_off']}° off the lips, "
+            f"{'COLOUR CAST' if m['cast'] else 'no cast'}; lower lip {m['lower_lip']:.2f} of its "
+            f"thickness, {'VANISHED' if m['lower_lip_vanished'] else 'kept'}"
+        )
+    return lines
+
+
+def planned_pose(prompt: str, seed: int, frames: int, fps: int) -> dict[str, float]:
+    """The yaw and pitch extremes (from the first frame) that the portrait engine's plan asks
+    for this prompt, seed and length: what `evaluate(asked=...)` compares the video with."""
+    from subject2video.engines.portrait.plan import plan_motion
+
+    plan = plan_motion(prompt, seed, frames, fps)
+    yaw, pitch = plan.curves["yaw"], plan.curves["pitch"]
+    return {
+        "yaw_min": float((yaw - yaw[0]).min()),
+        "yaw_max": float((yaw - yaw[0]).max()),
+        "pitch_min": float((pitch - pitch[0]).min()),
+        "pitch_max": float((pitch - pitch[0]).max()),
+    }
+
+
+def write_sheet(frames: Iterable[np.ndarray], total: int, path: Path) -> None:
+    """Write `contact_sheet` of the frames to a PNG at `path`."""
+    from PIL import Image
+
+    Image.fromarray(contact_sheet(frames, total)).save(path, optimize=True)

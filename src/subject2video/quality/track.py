@@ -9,12 +9,13 @@ shows on a face that keeps moving. Works on any engine's video.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
+from subject2video.engines.base import Face
 from subject2video.media.faces import FaceAnalyzer
 
 #: The detector runs again on every this-many-th frame: tracking from landmarks alone drifts on
@@ -64,8 +65,12 @@ def track(
     fps: float = 25.0,
     reference: np.ndarray | None = None,
     identity_step: int = 1,
+    on_frame: Callable[[np.ndarray, np.ndarray | None], None] | None = None,
 ) -> Track:
-    """Landmarks of the largest face in every frame; identity every `identity_step` frames."""
+    """Landmarks of the largest face in every frame; identity every `identity_step` frames.
+
+    `on_frame(frame, landmarks)` is called for every frame, for measures that need pixels.
+    """
     result: Track | None = None
     offsets: np.ndarray | None = None
     previous: np.ndarray | None = None
@@ -79,13 +84,15 @@ def track(
             if not _plausible(points, previous):
                 points = None
         if points is None or index % DETECT_EVERY == 0:
-            faces = analyzer.detect(frame)
-            if faces and faces[0].landmarks is not None:
-                points = faces[0].landmarks
+            found = _subject(analyzer.detect(frame), previous)
+            if found is not None and found.landmarks is not None:
+                points = found.landmarks
                 lo, hi = points.min(0), points.max(0)
                 size = np.concatenate([hi - lo, hi - lo])
-                offsets = (np.array(faces[0].box, float) - np.concatenate([lo, hi])) / size
+                offsets = (np.array(found.box, float) - np.concatenate([lo, hi])) / size
         result.landmarks.append(points)
+        if on_frame is not None:
+            on_frame(frame, points)
         previous = points if points is not None else previous
         if points is not None and reference is not None and index % identity_step == 0:
             distance = float(np.linalg.norm(analyzer.descriptor(frame, points) - reference))
@@ -96,6 +103,21 @@ def track(
         raise ValueError("the video has no frames")
     _background(result, greys)
     return result
+
+
+def _subject(faces: list[Face], previous: np.ndarray | None) -> Face | None:
+    """The subject among a frame's faces: the largest at first (as the runner chooses it), then
+    the one where the subject was, so that a photo of several people is measured on one."""
+    if not faces:
+        return None
+    if previous is None:
+        return faces[0]
+    span = float(np.linalg.norm(previous[16] - previous[0]))
+    centre = previous.mean(0)
+    nearest = min(faces, key=lambda f: float(np.hypot(*(np.array(f.center) - centre))))
+    if float(np.hypot(*(np.array(nearest.center) - centre))) < 0.6 * max(span, 1.0):
+        return nearest
+    return faces[0]
 
 
 def _clip(box: tuple[int, int, int, int], size: tuple[int, int]) -> tuple[int, int, int, int]:

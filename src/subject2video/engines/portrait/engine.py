@@ -1,10 +1,12 @@
 """The portrait engine: the person in the photo comes alive, on any CPU.
 
-1. analysis: the photo at output size, the subject's 68 landmarks, head pose;
-2. matte: the subject's alpha (GrabCut from a landmark prior) and the background plate;
-3. plan: the prompt read into per-frame motion curves (logged to the task's debugoutput);
-4. render: per frame, the mesh deformed by the plan, one remap, the subject over the plate,
-   then the camera.
+1. analysis: the photo at output size and the subject's 3D face mesh (MediaPipe, via LiteRT);
+   a face the mesh cannot read falls back to the 2D warp on dlib's 68 landmarks (debugoutput
+   says which, and why);
+2. plan: the prompt read into per-frame motion curves (logged to the task's debugoutput);
+3. matte: the subject's alpha (GrabCut from a landmark prior) and the background plate;
+4. render: per frame, the rig moved by the plan (the head turned in 3D and drawn back to front),
+   one remap, the subject over the plate, the mouth's interior, then the camera.
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ import cv2
 import numpy as np
 
 from subject2video.engines.base import GenerationContext, GenerationRequest
+from subject2video.engines.portrait.face3d import Reading, read_face
+from subject2video.engines.portrait.landmarks import get_mesher
 from subject2video.engines.portrait.matte import FaceGeometry, background_plate, subject_matte
 from subject2video.engines.portrait.mesh import Rig
 from subject2video.engines.portrait.plan import MotionPlan, plan_motion
 from subject2video.engines.portrait.render import Renderer, camera_matrix
+from subject2video.engines.portrait.render3d import Renderer3D
+from subject2video.engines.portrait.rig3d import Rig3D
 
 logger = logging.getLogger(__name__)
 
@@ -36,19 +42,21 @@ class PortraitEngine:
     #: seconds per wall second on a shared 2-core machine (benchmarks/workers_bench.py), so one.
     cpu_threads = 1.0
 
-    def __init__(self, prefetch: bool = False) -> None:
+    def __init__(self, prefetch: bool = False, mode: str = "auto") -> None:
         #: Render the next frames in a thread while the caller encodes this one. Off by default:
         #: on two busy cores it gained nothing in two of three benchmark runs (README).
         self.prefetch = prefetch
         #: Seconds spent in each stage of the last video (render includes the consumer's time).
         self.timings: dict[str, float] = {}
         self.plan: MotionPlan | None = None
+        #: "auto" (3D where the mesh reads the face, else 2D) or "2d" (the 2D warp only).
+        self.mode = mode
+        #: Which path made the last video: "3d" or "2d".
+        self.used = ""
 
     def setup(self) -> None:
-        """Load the face models now rather than on the first task."""
-        from subject2video.media.faces import get_analyzer
-
-        get_analyzer()
+        """Load the face-mesh models now rather than on the first task."""
+        get_mesher()
 
     def frames(
         self, request: GenerationRequest, context: GenerationContext
@@ -56,38 +64,32 @@ class PortraitEngine:
         """Yield `request.frames` RGB frames of the animated portrait."""
         size = (request.width, request.height)
         started = time.perf_counter()
-        image, landmarks = _analyse(request, size)
-        geo = FaceGeometry.of(landmarks)
+        image, box = _at_size(request, size)
+        reading = read_face(image, box) if self.mode != "2d" else None
         self.timings = {"analysis": time.perf_counter() - started}
         context.check_cancelled()
-
-        mark = time.perf_counter()
-        alpha = subject_matte(image, geo)
-        plate = background_plate(image, alpha, grow=int(0.06 * geo.width) + 6)
-        self.timings["matte"] = time.perf_counter() - mark
-        context.check_cancelled()
-
-        mark = time.perf_counter()
         plan = plan_motion(request.prompt, request.seed, request.frames, request.fps)
-        rig = Rig.build(geo, alpha)
-        renderer = Renderer(image, alpha, plate, rig)
         self.plan = plan
-        self.timings["plan"] = time.perf_counter() - mark
         context.log(plan.describe())
-        context.log(
-            f"portrait: face {geo.width:.0f} px wide at ({geo.center[0]:.0f}, "
-            f"{geo.center[1]:.0f}); matte {100 * float(alpha.mean()):.0f}% of the frame; "
-            f"mesh {len(rig.rest)} vertices, {len(rig.triangles)} triangles"
-        )
+        if reading is not None and reading.mesh is not None and reading.geo is not None:
+            self.used = "3d"
+            context.log("portrait: " + reading.line)
+            render = self._prepare_3d(image, reading, plan, context)
+            geo = reading.geo
+        else:
+            why = reading.line if reading is not None else "2D engine chosen"
+            self.used = "2d"
+            context.log(f"portrait: {why}; falling back to the 2D landmark warp")
+            landmarks = _landmarks_2d(request, image, size)
+            geo = FaceGeometry.of(landmarks)
+            render = self._prepare_2d(image, geo, plan, context)
+        context.check_cancelled()
         moving = np.any(plan.curves["pan"]) or np.any(plan.curves["lift"])
         target = (size[0] / 2, size[1] / 2) if moving else geo.center
 
-        body = _BodyMaps(renderer, rig, plan)
-
-        def render(index: int) -> np.ndarray:
+        def frame_at(index: int) -> np.ndarray:
             values = plan.at(index)
-            positions = rig.positions(values)
-            frame = renderer.render(positions, values["mouth"], body.at(index))
+            frame = render(index)
             matrix = camera_matrix(size, target, values["zoom"], values["pan"], values["lift"])
             if matrix is not None:
                 frame = cv2.warpAffine(
@@ -97,7 +99,7 @@ class PortraitEngine:
 
         mark = time.perf_counter()
         count = request.frames
-        frames = _ahead(render, count) if self.prefetch else map(render, range(count))
+        frames = _ahead(frame_at, count) if self.prefetch else map(frame_at, range(count))
         for index, frame in enumerate(frames):
             context.check_cancelled()
             yield frame
@@ -108,6 +110,78 @@ class PortraitEngine:
             + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in self.timings.items())
         )
 
+    def _prepare_3d(
+        self, image: np.ndarray, reading: Reading, plan: MotionPlan, context: GenerationContext
+    ) -> Callable[[int], np.ndarray]:
+        """Matte, plate and 3D rig; returns the frame maker (RGBA, before the camera)."""
+        assert reading.mesh is not None and reading.geo is not None
+        geo = reading.geo
+        mark = time.perf_counter()
+        alpha = subject_matte(image, geo)
+        plate = background_plate(image, alpha, grow=int(0.06 * geo.width) + 6)
+        self.timings["matte"] = time.perf_counter() - mark
+        context.check_cancelled()
+        mark = time.perf_counter()
+        rig = Rig3D.build(reading.mesh, geo, alpha)
+        renderer = Renderer3D(image, alpha, plate, rig)
+        self.timings["rig"] = time.perf_counter() - mark
+        context.log(
+            f"portrait: matte {100 * float(alpha.mean()):.0f}% of the frame; rig "
+            f"{len(rig.rest)} vertices, {len(rig.triangles)} triangles; mouth palette "
+            f"{'the photo' + chr(39) + 's own teeth' if renderer.mouth.own else 'painted teeth'}"
+            + (
+                f"; turned {rig.photo_yaw:+.0f}° in the photo, so turns back towards the camera "
+                f"go {100 * rig.reveal:.0f}% of the way"
+                if rig.reveal < 1
+                else ""
+            )
+        )
+        cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+        def positions(index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            if index not in cache:
+                values = plan.at(index)
+                cache[index] = (*rig.positions(values), rig.sources(values))
+                for old in [k for k in cache if k < index - 2]:
+                    del cache[old]
+            return cache[index]
+
+        body = _BodyMaps(lambda i: renderer.body_maps3d(*positions(i)), plan.frames)
+
+        def render(index: int) -> np.ndarray:
+            moved, depth, source = positions(index)
+            v = plan.at(index)
+            closures = (v["blink_l"], v["blink_r"])
+            return renderer.render3d(moved, depth, source, v["mouth"], closures, body.at(index))
+
+        return render
+
+    def _prepare_2d(
+        self, image: np.ndarray, geo: FaceGeometry, plan: MotionPlan, context: GenerationContext
+    ) -> Callable[[int], np.ndarray]:
+        """Matte, plate and the 2D landmark rig (the fallback); returns the frame maker."""
+        mark = time.perf_counter()
+        alpha = subject_matte(image, geo)
+        plate = background_plate(image, alpha, grow=int(0.06 * geo.width) + 6)
+        self.timings["matte"] = time.perf_counter() - mark
+        context.check_cancelled()
+        mark = time.perf_counter()
+        rig = Rig.build(geo, alpha)
+        renderer = Renderer(image, alpha, plate, rig)
+        self.timings["rig"] = time.perf_counter() - mark
+        context.log(
+            f"portrait: face {geo.width:.0f} px wide at ({geo.center[0]:.0f}, "
+            f"{geo.center[1]:.0f}); matte {100 * float(alpha.mean()):.0f}% of the frame; "
+            f"mesh {len(rig.rest)} vertices, {len(rig.triangles)} triangles"
+        )
+        body = _BodyMaps(lambda i: renderer.body_maps(rig.positions(plan.at(i))), plan.frames)
+
+        def render(index: int) -> np.ndarray:
+            values = plan.at(index)
+            return renderer.render(rig.positions(values), values["mouth"], body.at(index))
+
+        return render
+
 
 class _BodyMaps:
     """The coarse (whole-subject) remap tables, made for even frames and blended for odd ones.
@@ -116,20 +190,19 @@ class _BodyMaps:
     face's own grid (blinks, lips) is still made for every frame. This halves the costliest step.
     """
 
-    def __init__(self, renderer: Renderer, rig: Rig, plan: MotionPlan) -> None:
-        self.renderer, self.rig, self.plan = renderer, rig, plan
+    def __init__(self, make: Callable[[int], tuple[np.ndarray, np.ndarray]], frames: int) -> None:
+        self.make, self.frames = make, frames
         self.made: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def _made(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         if index not in self.made:
-            positions = self.rig.positions(self.plan.at(index))
-            self.made[index] = self.renderer.body_maps(positions)
+            self.made[index] = self.make(index)
             for old in [k for k in self.made if k < index - 2]:
                 del self.made[old]
         return self.made[index]
 
     def at(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        last = self.plan.frames - 1
+        last = self.frames - 1
         if index % 2 == 0 or index == last:
             return self._made(index)
         before, after = self._made(index - 1), self._made(index + 1)
@@ -173,18 +246,31 @@ def _ahead(render: Callable[[int], np.ndarray], count: int, depth: int = 3) -> I
         worker.join()
 
 
-def _analyse(request: GenerationRequest, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """The photo at output size and the subject's landmarks in its pixels."""
+def _at_size(
+    request: GenerationRequest, size: tuple[int, int]
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The photo at output size and the subject's box in its pixels."""
     h, w = request.image.shape[:2]
     shrink = size[0] < w
     image = cv2.resize(
         request.image, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
     )
+    sx, sy = size[0] / w, size[1] / h
+    x0, y0, x1, y1 = request.face.box
+    box = (round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy))
+    return image, box
+
+
+def _landmarks_2d(
+    request: GenerationRequest, image: np.ndarray, size: tuple[int, int]
+) -> np.ndarray:
+    """The subject's 68 dlib landmarks at output size (the 2D fallback's face model)."""
+    h, w = request.image.shape[:2]
     scale = np.array([size[0] / w, size[1] / h])
     if request.face.landmarks is not None:
-        return image, np.asarray(request.face.landmarks, np.float64) * scale
+        return np.asarray(request.face.landmarks, np.float64) * scale
     from subject2video.media.faces import get_analyzer
 
-    face = get_analyzer().subject(image)
-    assert face.landmarks is not None
-    return image, np.asarray(face.landmarks, np.float64)
+    x0, y0, x1, y1 = request.face.box
+    box = (round(x0 * scale[0]), round(y0 * scale[1]), round(x1 * scale[0]), round(y1 * scale[1]))
+    return np.asarray(get_analyzer().landmarks(image, box), np.float64)

@@ -22,7 +22,7 @@ TURN_DEG, LOOK_DEG, TILT_DEG, NOD_DEG, SHAKE_DEG = 18.0, 12.0, 10.0, 8.0, 12.0
 PUSH_ZOOM = 1.22
 CHANNELS = (
     "yaw", "pitch", "roll", "sway", "rise", "breath", "blink_l", "blink_r",
-    "smile", "mouth", "brows", "wide", "zoom", "pan", "lift",
+    "smile", "mouth", "brows", "wide", "zoom", "pan", "lift", "gaze_x", "gaze_y",
 )  # fmt: skip
 
 
@@ -152,6 +152,7 @@ def plan_motion(prompt: str, seed: int, frames: int = 150, fps: int = 25) -> Mot
     for motion in sorted(motions, key=lambda m: m.kind == "tracking"):
         _apply(b, motion, windows[motion.kind], kinds)
     _idle(b, kinds)
+    _gaze(b, kinds)
     return MotionPlan(frames, fps, motions, b.c, b.notes)
 
 
@@ -163,6 +164,11 @@ def _apply(b: _Builder, m: Motion, window: tuple[float, float], kinds: set[str])
     k, s, a = m.kind, m.slowness, m.intensity
     onset = start + 0.3
     move = min(1.4 * s, max(0.4, end - onset - 0.2))
+    if k.startswith(("turn", "look")) and any(o.startswith("look" if k[0] == "t" else "turn")
+                                              for o in kinds):  # fmt: skip
+        # Turning and looking up or down at once: a diagonal move, about as far in all as
+        # either alone, not the two added up.
+        a *= 0.8
     side = -1.0 if k.endswith("_left") or k.endswith("_down") else 1.0
     if k in ("turn", "tilt", "wink", "pan"):
         side = float(b.rng.choice([-1.0, 1.0]))
@@ -183,12 +189,12 @@ def _apply(b: _Builder, m: Motion, window: tuple[float, float], kinds: set[str])
         b.notes.append(f"blinks at {onset + 0.2:.1f} s and then every {0.9 * s:.1f} s")
     elif k.startswith("wink"):
         eye = "l" if side < 0 else "r"
-        b.pulse(f"blink_{eye}", onset + 0.3, 0.12 * s, 0.35 * s, 0.2 * s)
+        b.pulse(f"blink_{eye}", onset + 0.3, 0.12 * s, 0.5 * s, 0.2 * s)
         b.notes.append(f"wink of the screen-{'left' if eye == 'l' else 'right'} eye")
     elif k in ("smile", "frown"):
         b.ramp("smile", (1.0 if k == "smile" else -1.0) * min(1.4, a), onset, 0.8 * s)
     elif k == "laugh":
-        b.ramp("smile", min(1.4, 1.1 * a), onset, 0.4 * s)
+        b.ramp("smile", min(1.2, 0.9 * a), onset, 0.4 * s)
         _laugh(b, onset, end, s, a)
     elif k == "talk":
         _talk(b, onset, end, s, a)
@@ -224,7 +230,7 @@ def _laugh(b: _Builder, start: float, end: float, s: float, a: float) -> None:
     period = 0.24 * s
     fade = ease((b.t - start) / 0.3) * ease((end - 0.2 - b.t) / 0.3)
     beat = np.abs(np.sin(np.pi * (b.t - start) / period))
-    b.c["mouth"] += fade * (0.2 + 0.35 * beat) * min(a, 1.3)
+    b.c["mouth"] += fade * (0.12 + 0.28 * beat) * min(a, 1.3)
     b.c["pitch"] += fade * 1.5 * a * np.sin(2 * np.pi * (b.t - start) / period)
     b.notes.append(f"laughter {start:.1f}-{end:.1f} s, a beat every {period:.2f} s")
 
@@ -285,3 +291,27 @@ def _idle(b: _Builder, kinds: set[str]) -> None:
         wave = 0.65 * np.sin(2 * np.pi * b.t / f1 + p1) + 0.35 * np.sin(2 * np.pi * b.t / f2 + p2)
         b.c[name] += calm * amplitude * (wave - wave[0])
     b.notes.append(f"idle head motion x{calm:.2f}")
+
+
+def _gaze(b: _Builder, kinds: set[str]) -> None:
+    """The eyes lead the head (they reach a turn's direction first, then the head catches up),
+    and between moves they rest on one point, then another, a few times a video."""
+    lead = max(1, round(0.3 * len(b.t) / max(b.duration, 1e-6)))
+
+    def ahead(curve: np.ndarray) -> np.ndarray:
+        shift = min(lead, len(curve))
+        return np.concatenate([curve[shift:], np.repeat(curve[-1:], shift)]) - curve
+
+    b.c["gaze_x"] += np.clip(ahead(b.c["yaw"]) / 12.0, -0.6, 0.6)
+    b.c["gaze_y"] -= np.clip(ahead(b.c["pitch"]) / 10.0, -0.6, 0.6)
+    if "still" in kinds or "no_blink" in kinds:
+        return
+    at, spots = float(b.rng.uniform(1.0, 2.0)), 0
+    while at < b.duration - 0.5:
+        x, y = b.rng.uniform(-0.25, 0.25), b.rng.uniform(-0.15, 0.15)
+        glance = ease((b.t - at) / 0.08) * (1 - ease((b.t - at - 1.2) / 0.08))
+        b.c["gaze_x"] += x * glance
+        b.c["gaze_y"] += y * glance
+        spots += 1
+        at += float(b.rng.uniform(2.0, 3.5))
+    b.notes.append(f"gaze: leads the head's moves; {spots} glances")

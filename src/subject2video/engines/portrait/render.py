@@ -53,6 +53,9 @@ class Grid:
 class Renderer:
     """Holds what every frame shares: the RGBA subject, the plate, the grids, the rig."""
 
+    #: The face's own grid is at most this many points wide.
+    FINE_WIDTH = 160.0
+
     def __init__(self, image: np.ndarray, alpha: np.ndarray, plate: np.ndarray, rig: Rig) -> None:
         h, w = alpha.shape
         self.rig = rig
@@ -67,18 +70,9 @@ class Renderer:
             w,
             h,
         )
-        lm = geo.landmarks
-        fx0, fy0 = lm.min(0) - np.array([0.3, 0.5]) * geo.width
-        fx1, fy1 = lm.max(0) + np.array([0.3, 0.35]) * geo.width
-        rx0, ry0, rx1, ry1 = self.roi
-        self.face_box = (
-            max(rx0, int(fx0)),
-            max(ry0, int(fy0)),
-            min(rx1, int(fx1) + 1),
-            min(ry1, int(fy1) + 1),
-        )
+        self.face_box = self._face_box()
         self.coarse = Grid.over(self.roi, 0.2)
-        fine = min(1.0, 160.0 / max(1, self.face_box[2] - self.face_box[0]))
+        fine = min(1.0, self.FINE_WIDTH / max(1, self.face_box[2] - self.face_box[0]))
         self.fine = Grid.over(self.face_box, fine)
         self._lattice = {
             g: tuple(c.astype(np.float32) for c in g.points()) for g in (self.coarse, self.fine)
@@ -91,6 +85,20 @@ class Renderer:
         tri = rig.rest[rig.triangles]
         e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
         self._rest_area = np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) / 2
+
+    def _face_box(self) -> tuple[int, int, int, int]:
+        """The rectangle of the fine grid: the face, with room for the lids and lips to move."""
+        geo = self.rig.geo
+        lm = geo.landmarks
+        fx0, fy0 = lm.min(0) - np.array([0.3, 0.5]) * geo.width
+        fx1, fy1 = lm.max(0) + np.array([0.3, 0.35]) * geo.width
+        rx0, ry0, rx1, ry1 = self.roi
+        return (
+            max(rx0, int(fx0)),
+            max(ry0, int(fy0)),
+            min(rx1, int(fx1) + 1),
+            min(ry1, int(fy1) + 1),
+        )
 
     def body_maps(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The remap tables of the whole subject box (the coarse grid) for vertex positions."""

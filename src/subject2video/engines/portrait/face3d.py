@@ -1,0 +1,53 @@
+"""Reading the subject's face in 3D, or saying why the photo cannot be read that way.
+
+The mesh is read inside the subject's box (the largest face, chosen by the runner's detector),
+at output size. A photo the mesh cannot read well (the face too small, turned too far to a
+profile, or not seen as a face by the mesh's own presence score) is refused with a reason, and the
+engine falls back to its 2D warp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from subject2video.engines.portrait.landmarks import FaceMesh, get_mesher
+from subject2video.engines.portrait.matte import FaceGeometry
+from subject2video.engines.portrait.topology import DLIB68
+
+#: The mesh is trusted on faces at least this wide (pixels, at output size) ...
+MIN_FACE_PX = 56
+#: ... turned at most this far from frontal (degrees, estimated from the nose) ...
+MAX_YAW = 40.0
+#: ... and seen by the mesh's own face-presence score with at least this probability.
+MIN_PRESENCE = 0.5
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The mesh of the subject (None when refused), its geometry, and a line for debugoutput."""
+
+    mesh: FaceMesh | None
+    geo: FaceGeometry | None
+    line: str
+
+
+def read_face(image: np.ndarray, box: tuple[int, int, int, int]) -> Reading:
+    """The subject's face mesh in `image` (output size), or a reason it cannot be used."""
+    x0, y0, x1, y1 = box
+    where = f"subject box ({x0}, {y0}, {x1}, {y1})"
+    if min(x1 - x0, y1 - y0) < MIN_FACE_PX:
+        return Reading(None, None, f"{where}: face under {MIN_FACE_PX} px, too small for the mesh")
+    mesh = get_mesher().mesh(image, box)
+    if mesh.presence < MIN_PRESENCE:
+        return Reading(None, None, f"{where}: the mesh sees no face (presence {mesh.presence:.2f})")
+    yaw = mesh.yaw_estimate()
+    if abs(yaw) > MAX_YAW:
+        return Reading(None, None, f"{where}: turned {yaw:+.0f}° from frontal, too near a profile")
+    geo = FaceGeometry.of(mesh.points[DLIB68, :2])
+    line = (
+        f"{where}: 3D face mesh, presence {mesh.presence:.2f}, face {mesh.width:.0f} px wide, "
+        f"turned {yaw:+.0f}° in the photo"
+    )
+    return Reading(mesh, geo, line)

@@ -1,0 +1,121 @@
+"""The portrait engine's contract with the 3D face: the request's length and size, the
+debugoutput (which face, which path), the fallback, other faces kept still, cancellation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from subject2video.engines.base import GenerationRequest, NullContext
+from subject2video.engines.portrait import PortraitEngine
+from subject2video.engines.portrait.plan import plan_motion
+from subject2video.errors import Cancelled
+from subject2video.media.faces import get_analyzer
+from tests.utils.images import face_rgb, second_face_rgb
+
+
+def make(image: np.ndarray, prompt: str, *, size: tuple[int, int], frames: int, fps: int = 25):
+    face = get_analyzer().subject(image)
+    return GenerationRequest(
+        image=image, face=face, prompt=prompt, seed=3, width=size[0], height=size[1],
+        fps=fps, frames=frames,
+    )  # fmt: skip
+
+
+def test_length_fps_and_size_come_from_the_request() -> None:
+    request = make(face_rgb(), "She turns her head to the left", size=(480, 592), frames=37, fps=20)
+    context = NullContext()
+    engine = PortraitEngine()
+    frames = list(engine.frames(request, context))
+    assert len(frames) == 37
+    assert all(f.shape == (592, 480, 3) and f.dtype == np.uint8 for f in frames)
+    assert engine.used == "3d"
+    log = "\n".join(context.lines)
+    assert "motion plan: read turn_left" in log
+    assert "3D face mesh" in log and "subject box (" in log
+
+
+def test_a_longer_video_is_not_a_stretched_shorter_one() -> None:
+    prompt = "She turns her head to the left"
+    short, long = plan_motion(prompt, 5, 150, 25), plan_motion(prompt, 5, 250, 25)
+
+    def reached(plan) -> float:
+        yaw = plan.curves["yaw"]
+        return float(np.argmax(yaw <= 0.9 * yaw.min()) / plan.fps)
+
+    # The turn takes as long in 10 s as in 6 s; the longer video has more life, not slower life.
+    assert abs(reached(short) - reached(long)) < 0.3
+    assert long.describe().count(",") >= short.describe().count(",")
+    blinks = [
+        int(np.sum(np.diff((p.curves["blink_l"] > 0.5).astype(int)) == 1)) for p in (short, long)
+    ]
+    assert blinks[1] > blinks[0]
+
+
+def test_a_face_too_small_for_the_mesh_falls_back_to_2d_and_says_so() -> None:
+    request = make(face_rgb(), "She smiles", size=(160, 160), frames=6)
+    context = NullContext()
+    engine = PortraitEngine()
+    frames = list(engine.frames(request, context))
+    assert len(frames) == 6 and frames[0].shape == (160, 160, 3)
+    assert engine.used == "2d"
+    log = "\n".join(context.lines)
+    assert "too small for the mesh" in log and "falling back to the 2D landmark warp" in log
+
+
+def test_the_largest_face_is_the_subject_and_the_other_stays_still() -> None:
+    big = face_rgb()
+    small = np.asarray(Image.fromarray(second_face_rgb()).resize((200, 234)))
+    canvas = np.full((512, 800, 3), 120, np.uint8)
+    canvas[:, :512] = big
+    canvas[150:384, 560:760] = small
+    request = make(canvas, "She laughs and turns her head to the right", size=(800, 512), frames=30)
+    context = NullContext()
+    frames = np.stack(list(PortraitEngine().frames(request, context)))
+    log = "\n".join(context.lines)
+    x0, y0, x1, y1 = request.face.box
+    assert f"subject box ({x0}, {y0}, {x1}, {y1})" in log
+    assert x1 <= 512  # the astronaut, the larger face
+    other = frames[:, 170:370, 580:740].astype(np.int16)
+    assert np.abs(other - other[0]).max() <= 2
+    subject = frames[:, y0:y1, x0:x1].astype(np.int16)
+    assert np.abs(subject - subject[0]).mean(axis=(1, 2, 3)).max() > 5
+
+
+class _KillAfter(NullContext):
+    def __init__(self, frames: int) -> None:
+        super().__init__()
+        self.left = frames
+
+    def progress(self, done: int, total: int, *, task: str = "Generate") -> None:
+        self.left -= 1
+
+    def check_cancelled(self) -> None:
+        if self.left <= 0:
+            raise Cancelled("killed")
+
+
+def test_a_kill_stops_the_frames() -> None:
+    request = make(face_rgb(), "She nods", size=(256, 256), frames=50)
+    made = []
+    with pytest.raises(Cancelled):
+        for frame in PortraitEngine().frames(request, _KillAfter(5)):
+            made.append(frame)
+    assert len(made) == 5
+
+
+def test_a_box_is_all_the_engine_needs_even_to_fall_back() -> None:
+    """The runner may find the subject without dlib's 68 landmarks (only its box): the 3D path
+    needs none, and the 2D fallback computes them in the box."""
+    image = face_rgb()
+    face = get_analyzer().subject(image, landmarks=False)
+    assert face.landmarks is None
+    for size, used in (((512, 512), "3d"), ((160, 160), "2d")):
+        request = GenerationRequest(
+            image=image, face=face, prompt="She smiles", seed=1, width=size[0], height=size[1],
+            frames=4,
+        )  # fmt: skip
+        engine = PortraitEngine()
+        frames = list(engine.frames(request, NullContext()))
+        assert engine.used == used and len(frames) == 4

@@ -1,0 +1,127 @@
+"""The 3D rig on the astronaut's face: rest is the photo, a turn moves the nose across the face
+and hides the far side, lids meet, the jaw drops the chin, the irises follow the gaze."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from subject2video.engines.portrait import topology as T
+from subject2video.engines.portrait.face3d import read_face
+from subject2video.engines.portrait.matte import background_plate, subject_matte
+from subject2video.engines.portrait.plan import CHANNELS
+from subject2video.engines.portrait.render3d import Renderer3D
+from subject2video.engines.portrait.rig3d import EYEBALL, INTERIOR, SKIN, Rig3D
+from subject2video.media.faces import get_analyzer
+from tests.utils.images import face_rgb
+
+
+def rest_values(**changes: float) -> dict[str, float]:
+    values = {name: 0.0 for name in CHANNELS}
+    values["zoom"] = 1.0
+    values.update(changes)
+    return values
+
+
+@pytest.fixture(scope="module")
+def built() -> tuple[np.ndarray, np.ndarray, Rig3D]:
+    image = face_rgb()
+    reading = read_face(image, get_analyzer().subject(image).box)
+    assert reading.mesh is not None and reading.geo is not None
+    alpha = subject_matte(image, reading.geo)
+    return image, alpha, Rig3D.build(reading.mesh, reading.geo, alpha)
+
+
+def test_at_rest_every_vertex_is_where_the_photo_has_it(built) -> None:
+    _, _, rig = built
+    positions, _ = rig.positions(rest_values())
+    assert np.allclose(positions, rig.rest[:, :2], atol=1e-6)
+    assert np.allclose(rig.sources(rest_values()), rig.rest[:, :2])
+
+
+def test_the_layers_are_all_there(built) -> None:
+    _, _, rig = built
+    layers = set(rig.layer.tolist())
+    assert {EYEBALL, SKIN} <= layers
+    # Two eyes' worth of eyeball triangles, and skin triangles for most of the mesh.
+    assert (rig.layer == EYEBALL).sum() >= 10
+    assert (rig.layer == SKIN).sum() > 300
+    assert (rig.layer == INTERIOR).sum() >= 0
+
+
+@pytest.mark.parametrize("yaw", [20.0, -20.0])
+def test_a_turn_moves_the_nose_across_the_face(built, yaw: float) -> None:
+    _, _, rig = built
+    rest, _ = rig.positions(rest_values())
+    turned, depth = rig.positions(rest_values(yaw=yaw))
+    nose, left, right = T.NOSE_TIP, T.CHEEK_L, T.CHEEK_R
+    share = (rest[nose, 0] - rest[left, 0]) / (rest[right, 0] - rest[left, 0])
+    now = (turned[nose, 0] - turned[left, 0]) / (turned[right, 0] - turned[left, 0])
+    # The nose's place between the cheeks moves by sin(20°)/2 or so, towards the turn.
+    assert np.sign(now - share) == np.sign(yaw)
+    assert abs(now - share) > 0.1
+    # The far cheek comes nearer the nose (foreshortened); the near one moves away from it.
+    far, near = (right, left) if yaw > 0 else (left, right)
+    assert abs(turned[far, 0] - turned[nose, 0]) < 0.8 * abs(rest[far, 0] - rest[nose, 0])
+    assert abs(turned[near, 0] - turned[nose, 0]) > abs(rest[near, 0] - rest[nose, 0])
+    # And the far cheek is further from the viewer than the near one.
+    assert depth[far] < depth[near]
+
+
+def test_a_turn_draws_the_nose_after_the_far_cheek(built) -> None:
+    image, alpha, rig = built
+    plate = background_plate(image, alpha, 10)
+    renderer = Renderer3D(image, alpha, plate, rig)
+    values = rest_values(yaw=20.0)
+    positions, depth = rig.positions(values)
+    renderer.render3d(positions, depth, rig.sources(values), 0.0)
+    _, order = renderer._affines(positions)
+    rank = {int(t): i for i, t in enumerate(order)}
+
+    def last_with(vertex: int) -> int:
+        return max(rank[t] for t in np.flatnonzero(np.any(rig.triangles == vertex, axis=1)))
+
+    assert last_with(T.NOSE_TIP) > last_with(T.CHEEK_R)
+
+
+def test_closed_lids_meet_the_lower_lids_over_unmoved_eyeballs(built) -> None:
+    _, _, rig = built
+    positions, _ = rig.positions(rest_values(blink_l=1.0, blink_r=1.0))
+    for upper, lower, _, _ in T.EYES.values():
+        assert np.allclose(positions[list(upper)], positions[list(lower)], atol=1e-6)
+    # The eyeball copies stay where the open eyes were: the lids slide over them.
+    copies = np.arange(len(rig.eyeball_of)) + rig.eyeball_first
+    assert np.allclose(positions[copies], rig.rest[rig.eyeball_of, :2], atol=1e-6)
+
+
+def test_a_wink_leaves_the_other_eye_open_and_a_little_wider(built) -> None:
+    _, _, rig = built
+    rest, _ = rig.positions(rest_values())
+    positions, _ = rig.positions(rest_values(blink_l=1.0))
+    upper, lower = list(T.LID_UPPER_R[2:-2]), list(T.LID_LOWER_R[2:-2])
+    assert np.all(positions[upper, 1] < positions[lower, 1])
+    assert np.all(positions[upper, 1] <= rest[upper, 1])
+
+
+def test_an_open_jaw_parts_the_lips_and_drops_the_chin(built) -> None:
+    _, _, rig = built
+    rest, _ = rig.positions(rest_values())
+    opened, _ = rig.positions(rest_values(mouth=1.0))
+    mouth_width = np.linalg.norm(rest[291] - rest[61])
+    lower, upper = list(T.LIP_INNER_LOWER[3:-3]), list(T.LIP_INNER_UPPER[3:-3])
+    gap = (opened[lower, 1] - opened[upper, 1]).mean() - (rest[lower, 1] - rest[upper, 1]).mean()
+    assert gap > 0.3 * mouth_width
+    assert opened[T.CHIN, 1] - rest[T.CHIN, 1] > 0.25 * mouth_width
+    # The upper lip does not come down with the jaw; the eyes do not move at all.
+    assert np.all(opened[upper, 1] <= rest[upper, 1] + 1e-6)
+    assert np.allclose(opened[list(T.LID_UPPER_L)], rest[list(T.LID_UPPER_L)])
+
+
+def test_gaze_moves_the_iris_and_not_the_lids(built) -> None:
+    _, _, rig = built
+    rest, _ = rig.positions(rest_values())
+    looked, _ = rig.positions(rest_values(gaze_x=1.0))
+    for eye, ids in rig.iris_copies.items():
+        assert ids, f"no iris vertices in eye {eye}"
+        assert np.all(looked[ids, 0] - rest[ids, 0] > 1.0)
+    assert np.allclose(looked[list(T.LID_UPPER_L)], rest[list(T.LID_UPPER_L)])

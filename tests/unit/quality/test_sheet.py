@@ -1,0 +1,58 @@
+"""`s2v eval --sheet`: the contact sheet of frames with the face enlarged, and the new lines of
+the report, on a short video of the astronaut."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from typer.testing import CliRunner
+
+from subject2video.cli import app
+from subject2video.media.faces import get_analyzer
+from subject2video.media.video import Mp4Writer
+from subject2video.quality.sheet import TILE, contact_sheet, picks
+from tests.utils.images import face_rgb
+
+
+def test_picks_spread_from_first_to_last() -> None:
+    assert picks(150, 8) == [0, 21, 43, 64, 85, 106, 128, 149]
+    assert picks(3, 8) == [0, 1, 2]
+    assert picks(0) == []
+
+
+def test_the_sheet_shows_whole_frames_over_enlarged_faces() -> None:
+    frames = [face_rgb()] * 9
+    sheet = contact_sheet(iter(frames), total=9, count=3)
+    assert sheet.shape == (2 * TILE, 3 * TILE, 3)
+    whole, enlarged = sheet[:TILE, :TILE], sheet[TILE:, :TILE]
+    small = get_analyzer().detect(np.ascontiguousarray(whole))
+    big = get_analyzer().detect(np.ascontiguousarray(enlarged))
+    assert big, "no face in the enlarged tile"
+    assert big[0].width > 0.35 * TILE
+    assert not small or big[0].width > 2 * small[0].width
+
+
+def test_eval_writes_the_sheet_and_reports_the_new_measures(tmp_path: Path) -> None:
+    image = face_rgb()
+    reference = tmp_path / "photo.png"
+    Image.fromarray(image).save(reference)
+    video = tmp_path / "video.mp4"
+    with Mp4Writer(video, 512, 512) as writer:
+        for _ in range(12):
+            writer.write(image)
+    sheet = tmp_path / "sheet.png"
+    result = CliRunner().invoke(
+        app,
+        ["eval", str(video), "--reference", str(reference), "--sheet", str(sheet),
+         "--seed", "1", "--prompt", "She turns her head to the left"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "pose reached: yaw" in result.output
+    assert "pose against the plan: yaw_min" in result.output
+    assert "blink closure" in result.output
+    # A still video reaches none of the turn it was asked for.
+    assert "turn_left    NOT found" in result.output
+    with Image.open(sheet) as png:
+        assert png.size == (8 * TILE, 2 * TILE)
