@@ -66,7 +66,7 @@ def _detect(settings: Settings, upload: Upload | None, url: str) -> dict[str, An
     image = load_image(data, parameter=IMAGE_PARAM)  # the task's own wording (InputError: 400)
     analyzer = get_analyzer()
     with _detector_lock:
-        faces = analyzer.detect(image.array)
+        faces = analyzer.detect(image.array, landmarks=False)
     return {
         "result": True,
         "errors": [],

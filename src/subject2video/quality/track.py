@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from subject2video.engines.base import Face
 from subject2video.media.faces import FaceAnalyzer
+from subject2video.media.subject import Face
 
 #: The detector runs again on every this-many-th frame: tracking from landmarks alone drifts on
 #: a face that keeps moving (a pan), and a fresh detection re-anchors it.

@@ -238,7 +238,9 @@ class Runner:
         data = self._input_bytes(task, context)
         context.check_cancelled()
         image = load_image(data, parameter=IMAGE_PARAM)
-        face = self.analyzer.subject(image.array, parameter=IMAGE_PARAM)
+        # The box only: engines that need landmarks compute their own (the portrait engine its
+        # face mesh), so the service path never loads dlib's non-commercial 68-point model.
+        face = self.analyzer.subject(image.array, parameter=IMAGE_PARAM, landmarks=False)
         run = RunInput.from_parameters(task.parameters)
         pixels = image.array
         if run.size is not None:
