@@ -26,8 +26,9 @@ lint: install
 check: install lint
 	$(VENV)/bin/pytest -m "not server" -n 2
 
+# The whole suite, two test processes (each file's tests stay together: its servers are shared).
 test: install lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadfile
 
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
