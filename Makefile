@@ -22,9 +22,10 @@ lint: install
 	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/lint-imports --no-cache
 
-# The fast tier: every test that needs no server, browser, Redis or PostgreSQL (tests/conftest.py).
+# The fast tier: every test that needs no server, browser, Redis or PostgreSQL (tests/conftest.py),
+# less the 42 `slow` portrait-motion checks (they render and track 13 videos); `make test` runs all.
 check: install lint
-	$(VENV)/bin/pytest -m "not server" -n 2
+	$(VENV)/bin/pytest -m "not server and not slow" -n 2
 
 # The whole suite, two test processes (each file's tests stay together: its servers are shared).
 test: install lint
