@@ -110,17 +110,24 @@ class PortraitEngine:
             + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in self.timings.items())
         )
 
+    def _matte(
+        self, image: np.ndarray, geo: FaceGeometry, context: GenerationContext
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The subject's matte and the background plate behind it (timed; a kill point after)."""
+        mark = time.perf_counter()
+        alpha = subject_matte(image, geo)
+        plate = background_plate(image, alpha, grow=int(0.06 * geo.width) + 6)
+        self.timings["matte"] = time.perf_counter() - mark
+        context.check_cancelled()
+        return alpha, plate
+
     def _prepare_3d(
         self, image: np.ndarray, reading: Reading, plan: MotionPlan, context: GenerationContext
     ) -> Callable[[int], np.ndarray]:
         """Matte, plate and 3D rig; returns the frame maker (RGBA, before the camera)."""
         assert reading.mesh is not None and reading.geo is not None
         geo = reading.geo
-        mark = time.perf_counter()
-        alpha = subject_matte(image, geo)
-        plate = background_plate(image, alpha, grow=int(0.06 * geo.width) + 6)
-        self.timings["matte"] = time.perf_counter() - mark
-        context.check_cancelled()
+        alpha, plate = self._matte(image, geo, context)
         mark = time.perf_counter()
         rig = Rig3D.build(reading.mesh, geo, alpha)
         renderer = Renderer3D(image, alpha, plate, rig)
@@ -160,11 +167,7 @@ class PortraitEngine:
         self, image: np.ndarray, geo: FaceGeometry, plan: MotionPlan, context: GenerationContext
     ) -> Callable[[int], np.ndarray]:
         """Matte, plate and the 2D landmark rig (the fallback); returns the frame maker."""
-        mark = time.perf_counter()
-        alpha = subject_matte(image, geo)
-        plate = background_plate(image, alpha, grow=int(0.06 * geo.width) + 6)
-        self.timings["matte"] = time.perf_counter() - mark
-        context.check_cancelled()
+        alpha, plate = self._matte(image, geo, context)
         mark = time.perf_counter()
         rig = Rig.build(geo, alpha)
         renderer = Renderer(image, alpha, plate, rig)
