@@ -20,7 +20,11 @@ reads a message to learn why.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class Failure(StrEnum):
@@ -123,3 +127,8 @@ class Cancelled(EngineError):
 
     def __init__(self, message: str = "task was killed", **kw: int | None) -> None:
         super().__init__(message, **kw)
+
+
+def lookup(table: Mapping[type[ServiceError], T], error: ServiceError) -> T | None:
+    """A dialect's row for `error`: the first class of its MRO in `table` (None if none is)."""
+    return next((table[c] for c in type(error).__mro__ if c in table), None)

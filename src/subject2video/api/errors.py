@@ -22,6 +22,7 @@ from subject2video.errors import (
     ServiceError,
     StorageError,
     TooLarge,
+    lookup,
 )
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def envelope(message: str, code: int) -> dict[str, Any]:
 def wiro_error(exc: ServiceError) -> ApiError:
     """A domain error in Wiro's words: the status and code of `WIRO_ERRORS`, Retry-After where
     the error says when to retry."""
-    status, code = next(WIRO_ERRORS[c] for c in type(exc).__mro__ if c in WIRO_ERRORS)
+    status, code = lookup(WIRO_ERRORS, exc) or WIRO_ERRORS[ServiceError]
     retry = getattr(exc, "retry_after", None)
     headers = {"Retry-After": str(retry)} if retry is not None else None
     return ApiError(exc.message, code=code, status=status, headers=headers)

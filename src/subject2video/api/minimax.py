@@ -62,6 +62,7 @@ from subject2video.errors import (
     NotFound,
     ServiceError,
     StorageError,
+    lookup,
 )
 from subject2video.media.images import load_image, sniff_format
 from subject2video.tasks.models import Output, Project, Task
@@ -142,7 +143,7 @@ def error_code(exc: Exception) -> tuple[Code, str]:
     if isinstance(exc, MinimaxError):
         return exc.code, exc.message
     if isinstance(exc, ServiceError):
-        code = next((REQUEST_ERRORS[c] for c in type(exc).__mro__ if c in REQUEST_ERRORS), None)
+        code = lookup(REQUEST_ERRORS, exc)
         if code is None:
             return Code.unknown, exc.message
         return code, _WORDING.get(code, "") + exc.message

@@ -38,6 +38,7 @@ from subject2video.errors import (
     ServiceError,
     StorageError,
     TooLarge,
+    lookup,
 )
 from subject2video.tasks import openai_webhooks
 from subject2video.tasks.status import Status
@@ -114,7 +115,7 @@ PARAMS = {
 
 def openai_error(exc: ServiceError) -> OpenAIError:
     """A domain error in OpenAI's words."""
-    status, kind, code = next(OPENAI_ERRORS[c] for c in type(exc).__mro__ if c in OPENAI_ERRORS)
+    status, kind, code = lookup(OPENAI_ERRORS, exc) or OPENAI_ERRORS[ServiceError]
     param = getattr(exc, "parameter", None)
     param = PARAMS.get(param, param) if param else None
     retry = getattr(exc, "retry_after", None)
