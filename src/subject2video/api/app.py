@@ -78,7 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings=settings,
             store=store,
             hub=hub,
-            tasks=TaskService(settings, store, dispatcher, publish),
+            tasks=TaskService(settings, store, dispatcher, publish, outputs),
             auth=Authenticator(settings, store),
             outputs=outputs,
         )

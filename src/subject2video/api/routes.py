@@ -32,7 +32,7 @@ class FastJSONResponse(JSONResponse):
 
 
 def _tasklist(services: Services, tasks: list[Task], total: int | None = None) -> dict[str, Any]:
-    outputs = services.store.outputs(t.id for t in tasks)
+    outputs = services.tasks.outputs_of(tasks)
     base, price = services.settings.base_url, services.settings.price_per_second
     return {
         "total": str(len(tasks) if total is None else total),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from subject2video.tasks.status import Status
+from subject2video.tasks.status import Outcome, Status
 
 #: Status → the Detail field holding the time the task entered it.
 TIME_FIELDS: dict[Status, str] = {
@@ -97,6 +97,14 @@ class Task(Base):
     canceltime: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: Seconds a worker held the task, from its claim to the final status (usage, Detail's cost).
     engine_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    #: When a caller deleted the task (OpenAI's DELETE): its outputs and input are gone, and the
+    #: dialects that delete objects answer 404 for it; Wiro's Detail still shows it (None: not).
+    deletedtime: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    @property
+    def outcome(self) -> Outcome:
+        """How the task stands (store rows that are not Tasks: `Outcome.of(row)`)."""
+        return Outcome.of(self)
 
 
 class Output(Base):

@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from subject2video.tasks.models import Delivery, Project
+from subject2video.tasks.status import Outcome
 from subject2video.tasks.store import Store, token
 
 logger = logging.getLogger(__name__)
@@ -29,9 +30,7 @@ DIALECT = "openai"
 
 def event_body(task: Any, event_id: str, now: float) -> dict[str, Any]:
     """The event for a final task: completed (pexit 0) or failed (an error, or killed)."""
-    kind = (
-        "video.completed" if task.pexit == "0" and task.status != "task_cancel" else "video.failed"
-    )
+    kind = "video.completed" if Outcome.of(task) == Outcome.succeeded else "video.failed"
     return {
         "id": event_id,
         "object": "event",

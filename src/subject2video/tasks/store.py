@@ -367,10 +367,19 @@ class Store:
             return total, list(rows)
 
     def tasks_page(
-        self, project_id: int, after_id: int | None, limit: int, descending: bool
+        self,
+        project_id: int,
+        after_id: int | None,
+        limit: int,
+        descending: bool,
+        *,
+        deleted: bool = True,
     ) -> list[Task]:
-        """Up to `limit` of a project's tasks after task `after_id` in id order (a cursor page)."""
+        """Up to `limit` of a project's tasks after task `after_id` in id order (a cursor page);
+        `deleted=False` leaves out the tasks a caller deleted."""
         where = [Task.project_id == project_id]
+        if not deleted:
+            where.append(Task.deletedtime.is_(None))
         if after_id is not None:
             where.append(Task.id < after_id if descending else Task.id > after_id)
         order = Task.id.desc() if descending else Task.id.asc()
