@@ -22,6 +22,11 @@ from subject2video.media.storage import S3Storage
 router = APIRouter()
 
 
+def output_url(base_url: str, output: Any) -> str:
+    """An output's download URL, the one every dialect gives (it carries the accesskey)."""
+    return f"{base_url}/v1/File/{output.id}/{output.accesskey}/{output.name}"
+
+
 _PATH = "/v1/File/{output_id}/{accesskey}/{name}"
 _DOC = {
     "responses": {

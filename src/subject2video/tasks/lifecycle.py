@@ -40,7 +40,6 @@ from subject2video.tasks.status import (
     Status,
 )
 from subject2video.tasks.store import Store, held_seconds
-from subject2video.tasks.wire import output_dict
 
 logger = logging.getLogger(__name__)
 
@@ -129,9 +128,8 @@ class Lifecycle:
         if to == Status.cancel:
             self.publish(Event(to.value, task_id, task.socketaccesstoken))
         elif task.outcome == Outcome.succeeded:
-            outputs = self.store.outputs([task_id])[task_id]
-            message = [output_dict(o, task, self.settings.base_url) for o in outputs]
-            self.publish(Event(to.value, task_id, task.socketaccesstoken, message))
+            # No message: a listener that shows the outputs reads them in its own format.
+            self.publish(Event(to.value, task_id, task.socketaccesstoken))
         else:
             self.publish(Event("task_error", task_id, task.socketaccesstoken, task.debugerror))
             self.publish(Event(to.value, task_id, task.socketaccesstoken, []))

@@ -122,9 +122,9 @@ class TaskService:
     ) -> Task:
         """Create and dispatch a task for a checked input (contract.parse_run made it).
 
-        `callback_dialect` says whose callback rules the task follows (None: Wiro's);
-        `callback_url`, where given, is where they go instead of the input's callback URL (the
-        OpenAI dialect's project webhook).
+        `callback_dialect` names the dialect whose callback rule the task follows (None: the
+        default rule); `callback_url`, where given, is where callbacks go instead of the input's
+        callback URL (a project's webhook).
         """
         # A machine that cannot keep the task says so before anything is written (503).
         self.health.require()
@@ -197,9 +197,9 @@ class TaskService:
         return task, outputs
 
     def delete(self, project: Project, ref: TaskRef) -> Task | Row[Any]:
-        """Delete a task outright (OpenAI's DELETE): kill it if unfinished, delete its input and
-        outputs as `delete_io` does, and mark it deleted, so that `live_detail` and `page` no
-        longer show it. Wiro's Detail still shows it, with no outputs."""
+        """Delete a task outright: kill it if unfinished, delete its input and outputs as
+        `delete_io` does, and mark it deleted, so that `live_detail` and `page` no longer show it
+        (`detail` still does, with no outputs)."""
         task = self.live_detail(project, ref)[0]
         ref = TaskRef(task_id=task.id)
         if not Status(task.status).is_final:
@@ -217,6 +217,10 @@ class TaskService:
         tasks = self.store.tasks_page(project.id, after, count + 1, descending, deleted=False)
         shown = tasks[:count]
         return Page(shown, self.store.outputs([t.id for t in shown]), len(tasks) > count)
+
+    def by_token(self, tasktoken: str) -> Task | None:
+        """A task by its socket access token (the token is the credential: no project)."""
+        return self.store.by_token(tasktoken)
 
     def outputs_of(self, tasks: list[Task]) -> dict[int, list[Output]]:
         """The outputs of tasks, by task id."""

@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect
 
-from subject2video.api import minimax
 from subject2video.api.door import answer
 from subject2video.api.errors import ApiError
-from subject2video.api.minimax import Code, MinimaxError, error_code
+from subject2video.api.minimax import callbacks as minimax_callbacks
+from subject2video.api.minimax import routes as minimax
+from subject2video.api.minimax.callbacks import MinimaxCallbacks
+from subject2video.api.minimax.routes import Code, MinimaxError, error_code
 from subject2video.config import Settings
 from subject2video.errors import (
     Conflict,
@@ -29,9 +31,7 @@ from subject2video.errors import (
     TooLarge,
 )
 from subject2video.migrations import upgrade
-from subject2video.tasks import minimax_callbacks
 from subject2video.tasks.events import Event
-from subject2video.tasks.minimax_callbacks import MinimaxCallbacks
 from subject2video.tasks.status import Status
 from subject2video.tasks.store import Store
 from tests.utils.images import face_jpeg

@@ -2,8 +2,8 @@
 
 A project made with `s2v keys create --webhook-url URL` gets a `whsec_` secret; every video its
 OpenAI-dialect requests make carries the URL (the task's callbackurl), and when the video ends an
-event is recorded as a delivery row and sent by the same durable deliverer as Wiro's callbacks
-(tasks/callbacks.py: retries with backoff, one process at a time, none lost to a restart), signed
+event is sent by the same durable deliverer as Wiro's callbacks (tasks/callbacks.py: retries
+with backoff, one process at a time, none lost to a restart; `OpenAIWebhook` is its rule), signed
 with the project's secret as OpenAI's SDK checks it (`client.webhooks.unwrap`):
 
     {"id": "evt_…", "object": "event", "created_at": 1764650000, "type": "video.completed",
@@ -19,9 +19,11 @@ import logging
 import time
 from typing import Any
 
-from subject2video.tasks.models import Delivery, Project
+from subject2video.config import Settings
+from subject2video.tasks.keyring import Keyring
+from subject2video.tasks.models import Output, Project, Task
 from subject2video.tasks.status import Outcome
-from subject2video.tasks.store import Store, token
+from subject2video.tasks.store import token
 
 logger = logging.getLogger(__name__)
 
@@ -40,22 +42,15 @@ def event_body(task: Any, event_id: str, now: float) -> dict[str, Any]:
     }
 
 
-def enqueue(store: Store, task: Any) -> bool:
-    """Record the delivery of a final OpenAI-dialect task's event; idempotent (one per task)."""
-    now = time.time()
-    body = event_body(task, f"evt_{token(24)}", now)
-    delivery = Delivery(
-        id=f"msg_{token(27)}",
-        task_id=task.id,
-        url=task.callbackurl,
-        body=json.dumps(body, separators=(",", ":")),
-        due=now,
-    )
-    created = store.add_delivery(delivery)
-    if created:
-        extra = {"task_id": task.id, "webhook_id": delivery.id, "event": body["type"]}
-        logger.info("webhook queued", extra=extra)
-    return created
+class OpenAIWebhook:
+    """The CallbackRule of the OpenAI dialect's videos (tasks/callbacks.py)."""
+
+    def body(self, task: Task, outputs: list[Output], settings: Settings) -> str:
+        event = event_body(task, f"evt_{token(24)}", time.time())
+        return json.dumps(event, separators=(",", ":"))
+
+    def key(self, project: Project, keyring: Keyring) -> bytes:
+        return signing_key(project)
 
 
 def signing_key(project: Project | None) -> bytes:

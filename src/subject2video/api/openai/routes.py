@@ -33,19 +33,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from subject2video.api import openai_content
-from subject2video.api import openai_openapi as doc
 from subject2video.api.body import BadForm, inline_limit
 from subject2video.api.deps import NoBearer, Services, UnknownBearer, bearer
 from subject2video.api.door import answer, page_size
 from subject2video.api.errors import ApiError
-from subject2video.api.openai_request import (
+from subject2video.api.openai import content as openai_content
+from subject2video.api.openai import openapi as doc
+from subject2video.api.openai.request import (
     check_model,
     create_fields,
     parse_create,
     served_models,
 )
-from subject2video.api.openai_wire import (
+from subject2video.api.openai.wire import (
     BASE_MODEL,
     DIALECT,
     OpenAIError,

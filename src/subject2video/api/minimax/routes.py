@@ -39,7 +39,8 @@ from subject2video.api.body import data_uri, image_suffix, inline_limit, read_bo
 from subject2video.api.deps import NoBearer, Services, UnknownBearer, bearer
 from subject2video.api.door import DialectError, answer
 from subject2video.api.errors import ApiError
-from subject2video.api.minimax_models import (
+from subject2video.api.files import output_url
+from subject2video.api.minimax.models import (
     FIRST_FRAME_PARAM,
     SUBJECT_MODEL,
     Refused,
@@ -47,7 +48,7 @@ from subject2video.api.minimax_models import (
     model_for,
     output_for,
 )
-from subject2video.api.openapi import MINIMAX_GENERATION, MINIMAX_READ
+from subject2video.api.minimax.openapi import MINIMAX_GENERATION, MINIMAX_READ
 from subject2video.contract import (
     CALLBACK,
     IMAGE_PARAM,
@@ -75,7 +76,6 @@ from subject2video.media.images import load_image
 from subject2video.tasks.models import Output, Task
 from subject2video.tasks.service import TaskRef, Upload
 from subject2video.tasks.status import Outcome, Status
-from subject2video.tasks.wire import output_url
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from fastapi import Request
 
 from subject2video.api.body import data_uri, form_items, image_suffix, read_body
 from subject2video.api.deps import Services
-from subject2video.api.openai_wire import BASE_MODEL, DEFAULT_SECONDS, IMAGE, OpenAIError
+from subject2video.api.openai.wire import BASE_MODEL, DEFAULT_SECONDS, IMAGE, OpenAIError
 from subject2video.contract import (
     IMAGE_PARAM,
     RunInput,

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from subject2video.api.deps import Services
 from subject2video.api.files import serve_output
-from subject2video.api.openai_wire import status_of, video_id
+from subject2video.api.openai.wire import status_of, video_id
 from subject2video.errors import Conflict, NotFound
 from subject2video.media.storage import LocalStorage
 from subject2video.tasks.service import is_live

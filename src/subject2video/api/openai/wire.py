@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from subject2video.api.door import DialectError
+from subject2video.api.openai import webhooks as openai_webhooks
 from subject2video.contract import (
     CALLBACK,
     IMAGE_PARAM,
@@ -41,7 +42,6 @@ from subject2video.errors import (
     TooLarge,
     lookup,
 )
-from subject2video.tasks import openai_webhooks
 from subject2video.tasks.status import Outcome, Status
 
 #: Whose callback rules a task made here follows (the Task column `callback_dialect`).
