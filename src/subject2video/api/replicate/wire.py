@@ -159,12 +159,12 @@ def prediction(task: Task, outputs: Sequence[Output], base_url: str, api: str) -
         "status": shown,
         "source": "api",
         "created_at": _time(task.createtime),
-        "started_at": _time(started) if shown != "starting" or started else None,
+        "started_at": _time(started),
         "completed_at": _time(completed),
         "urls": {
             "get": f"{api}/v1/predictions/{pid}",
             "cancel": f"{api}/v1/predictions/{pid}/cancel",
-            "web": f"{base_url}/?task={pid}",
+            "web": f"{base_url}/",  # the playground (no page of one prediction)
         },
         "metrics": metrics,
     }
