@@ -129,6 +129,9 @@ def create_app(settings: Settings) -> FastAPI:
     openapi.install(app)
     app.router.routes[0:0] = [r for d in registry.DIALECTS for r in d.fast_routes]
     for dialect in registry.DIALECTS:
+        if dialect.install is not None:
+            dialect.install(app)
+            continue
         for router in dialect.routers:
             app.include_router(router)
     app.include_router(files.router)

@@ -6,9 +6,6 @@ document as the body; that is detected and read as JSON. An empty field counts a
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,12 +17,9 @@ from subject2video.api.errors import ApiError
 from subject2video.config import Settings
 from subject2video.contract import check_fields, load_json
 from subject2video.errors import InputError
-from subject2video.media.images import sniff_format
 from subject2video.tasks.service import Upload
 
 FILE_FIELDS = ("inputImageFirst",)
-_DATA_URI = re.compile(r"data:image/([a-z0-9.+-]+);base64,(.*)", re.IGNORECASE | re.DOTALL)
-_SUFFIXES = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
 
 def inline_limit(settings: Settings) -> int:
@@ -64,24 +58,6 @@ async def form_items(
     return items
 
 
-def data_uri(text: str, parameter: str, *, noun: str = "data URI") -> bytes:
-    """The bytes of a `data:image/<type>;base64,<data>` URI (InputError naming `parameter`)."""
-    match = _DATA_URI.fullmatch(text)
-    if match is None:
-        raise InputError(
-            f"{parameter} {noun} must be data:image/<type>;base64,<data>", parameter=parameter
-        )
-    try:
-        return base64.b64decode("".join(match.group(2).split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise InputError(f"{parameter} {noun} is not valid base64", parameter=parameter) from None
-
-
-def image_suffix(data: bytes) -> str:
-    """A file suffix for image bytes: jpg, png or webp (img when it is none of them)."""
-    return _SUFFIXES.get(sniff_format(data) or "", "img")
-
-
 async def read_body(request: Request, max_bytes: int) -> bytes:
     """The raw body, refusing (413) past `max_bytes` without reading further."""
     declared = request.headers.get("content-length")
@@ -103,12 +79,14 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     return body
 
 
-async def read_fields(request: Request, max_bytes: int) -> tuple[dict[str, Any], Upload | None]:
-    """The request's fields, and its uploaded image if one came."""
+async def read_fields(
+    request: Request, max_bytes: int, file_fields: tuple[str, ...] = FILE_FIELDS
+) -> tuple[dict[str, Any], Upload | None]:
+    """The request's fields, and its uploaded file if one came (in one of `file_fields`)."""
     body = await read_body(request, max_bytes)
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith("multipart/form-data") and "boundary=" in content_type:
-        fields, upload = await _multipart(request, max_bytes)
+        fields, upload = await _multipart(request, max_bytes, file_fields)
     elif not body.strip():
         return {}, None
     else:
@@ -134,12 +112,14 @@ def parse_text_body(body: bytes, content_type: str) -> dict[str, Any]:
     return {k: v for k, v in parse_qsl(text, keep_blank_values=False)}
 
 
-async def _multipart(request: Request, max_bytes: int) -> tuple[dict[str, Any], Upload | None]:
+async def _multipart(
+    request: Request, max_bytes: int, file_fields: tuple[str, ...]
+) -> tuple[dict[str, Any], Upload | None]:
     fields: dict[str, Any] = {}
     upload: Upload | None = None
     for name, value in await form_items(request, max_bytes, max_files=4, max_fields=100):
         if isinstance(value, Upload):
-            if name in FILE_FIELDS and value.data:
+            if name in file_fields and value.data:
                 upload = Upload(filename=value.filename or name, data=value.data)
         elif not _empty(value):
             fields[name] = value

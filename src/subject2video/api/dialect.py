@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 from starlette.routing import BaseRoute
 
 from subject2video.tasks.callbacks import CallbackRule
@@ -29,7 +29,7 @@ class Background(Protocol):
 class Dialect:
     """One dialect, as the registry lists it."""
 
-    #: Its name, and the value of `callback_dialect` on the tasks it makes (Wiro's: None).
+    #: Its name, as logs and README say it.
     name: str
     routers: Sequence[APIRouter]
     #: Its callbacks, if a final task of its owes one (tasks/callbacks.py delivers it).
@@ -38,5 +38,8 @@ class Dialect:
     callback_dialect: str | None = None
     #: Routes served ahead of every other (plain Starlette routes on a hot path).
     fast_routes: Sequence[BaseRoute] = ()
-    #: Started with the server, given the services and the event hub; stopped with it.
+    #: Started with the server, given the services; stopped with it.
     start: Callable[[Any], Background] | None = field(default=None)
+    #: How it is added to the app, when more than its routers at the root: a dialect that shares
+    #: a path with another also serves every path under a prefix of its own (Replicate's).
+    install: Callable[[FastAPI], None] | None = None

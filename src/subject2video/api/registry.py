@@ -1,9 +1,9 @@
 """The dialects this server speaks, registered in one place.
 
 A new dialect is one package under api/ (its `DIALECT`) and one line here. Paths that two
-dialects share (`GET /v1/models`, `/v1/files/…`) are answered at the root by the first dialect in
-`DIALECTS` that serves them; README's "Adding a dialect" says how a dialect also serves them
-under a prefix of its own.
+dialects share (`GET /v1/models`: OpenAI's at the root; `/v1/files/…`: MiniMax's `retrieve` at
+the root) are answered at the root by the first dialect in `DIALECTS` that serves them; the later
+one also serves every path under a prefix of its own (Replicate's `/replicate/v1/…`).
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from __future__ import annotations
 from subject2video.api.dialect import Dialect
 from subject2video.api.minimax import DIALECT as MINIMAX
 from subject2video.api.openai import DIALECT as OPENAI
+from subject2video.api.replicate import DIALECT as REPLICATE
 from subject2video.api.wiro import DIALECT as WIRO
 from subject2video.tasks import callbacks
 
 #: In the order their routes are matched.
-DIALECTS: tuple[Dialect, ...] = (WIRO, MINIMAX, OPENAI)
+DIALECTS: tuple[Dialect, ...] = (WIRO, MINIMAX, OPENAI, REPLICATE)
 
 
 def install_callbacks() -> None:

@@ -18,6 +18,7 @@ schedule.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import logging
@@ -41,6 +42,16 @@ LEASE_SECONDS = 60.0
 #: Deliveries in flight at once, in all; and to one receiver host.
 MAX_IN_FLIGHT = 16
 MAX_PER_HOST = 2
+
+
+def webhook_secret_key(project: Project | None) -> bytes:
+    """The HMAC key of a project's `whsec_` webhook secret (its base64 part, decoded), for the
+    dialects whose webhooks are signed with it (Standard Webhooks)."""
+    secret = (project.webhook_secret or "") if project is not None else ""
+    try:
+        return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except (binascii.Error, ValueError):
+        return secret.encode()
 
 
 def sign(secret: str | bytes, webhook_id: str, timestamp: int, body: str) -> str:

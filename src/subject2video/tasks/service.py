@@ -6,6 +6,7 @@ import contextlib
 import hmac
 import logging
 import secrets
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -32,10 +33,12 @@ from subject2video.tasks.lifecycle import Lifecycle
 from subject2video.tasks.models import Output, Project, Task
 from subject2video.tasks.status import CANCELLABLE, UNFINISHED, Status
 from subject2video.tasks.store import ActiveLimitReached, Store
+from subject2video.tasks.store import webhook_secret as new_webhook_secret
 
 logger = logging.getLogger(__name__)
 
 NO_TASK = "There is no task yet."
+_SECRET_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,21 @@ class TaskService:
     def by_token(self, tasktoken: str) -> Task | None:
         """A task by its socket access token (the token is the credential: no project)."""
         return self.store.by_token(tasktoken)
+
+    def status_of(self, task_id: int) -> Status | None:
+        """A task's status (None: no such task); one small read, for waiting on a task."""
+        return self.store.status_of(task_id)
+
+    def webhook_secret(self, project: Project) -> str:
+        """The project's `whsec_` webhook signing secret, made on first need (the store is the
+        truth: a key cache may hold an older copy of the project)."""
+        with _SECRET_LOCK:
+            current = self.store.project(project.id)
+            secret = current.webhook_secret if current is not None else None
+            if not secret:
+                secret = new_webhook_secret()
+                self.store.update_project(project.id, webhook_secret=secret)
+            return secret
 
     def outputs_of(self, tasks: list[Task]) -> dict[int, list[Output]]:
         """The outputs of tasks, by task id."""

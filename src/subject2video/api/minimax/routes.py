@@ -35,7 +35,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from subject2video.api.body import data_uri, image_suffix, inline_limit, read_body
+from subject2video.api.body import inline_limit, read_body
+from subject2video.api.datauri import data_uri, image_suffix
 from subject2video.api.deps import NoBearer, Services, UnknownBearer, bearer
 from subject2video.api.door import DialectError, answer
 from subject2video.api.errors import ApiError

@@ -13,7 +13,8 @@ from typing import Any
 
 from fastapi import Request
 
-from subject2video.api.body import data_uri, form_items, image_suffix, read_body
+from subject2video.api.body import form_items, read_body
+from subject2video.api.datauri import data_uri, image_suffix
 from subject2video.api.deps import Services
 from subject2video.api.openai.wire import BASE_MODEL, DEFAULT_SECONDS, IMAGE, OpenAIError
 from subject2video.contract import (

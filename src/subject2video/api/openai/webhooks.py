@@ -12,14 +12,13 @@ with the project's secret as OpenAI's SDK checks it (`client.webhooks.unwrap`):
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 import time
 from typing import Any
 
 from subject2video.config import Settings
+from subject2video.tasks.callbacks import webhook_secret_key
 from subject2video.tasks.keyring import Keyring
 from subject2video.tasks.models import Output, Project, Task
 from subject2video.tasks.status import Outcome
@@ -55,8 +54,4 @@ class OpenAIWebhook:
 
 def signing_key(project: Project | None) -> bytes:
     """The HMAC key of a project's `whsec_` secret (its base64 part, decoded)."""
-    secret = (project.webhook_secret or "") if project is not None else ""
-    try:
-        return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
-    except (binascii.Error, ValueError):
-        return secret.encode()
+    return webhook_secret_key(project)
