@@ -130,7 +130,13 @@ def _minimax_download(c: TestClient, h: dict[str, str], task_id: str) -> bytes:
 
 
 def _minimax_create(c: TestClient, h: dict[str, str]) -> str:
-    body = {"model": "I2V-01", "prompt": "she smiles", "first_frame_image": DATA_URI}
+    body = {
+        "model": "MiniMax-Hailuo-02",  # at 512P: the cheapest video MiniMax's models allow
+        "prompt": "she smiles",
+        "first_frame_image": DATA_URI,
+        "duration": 6,
+        "resolution": "512P",
+    }
     answer = c.post("/v1/video_generation", headers=h, json=body).json()
     assert answer["base_resp"]["status_code"] == 0, answer
     return answer["task_id"]
@@ -178,7 +184,12 @@ def _openai_state(c: TestClient, h: dict[str, str], video: str) -> str:
 
 def _openai_create(c: TestClient, h: dict[str, str]) -> str:
     files = {"input_reference": ("face.jpg", FACE, "image/jpeg")}
-    answer = c.post("/v1/videos", headers=h, data={"prompt": "smile", "seconds": "2"}, files=files)
+    answer = c.post(
+        "/v1/videos",
+        headers=h,
+        data={"prompt": "smile", "seconds": "2", "size": "480x480"},
+        files=files,
+    )
     assert answer.status_code == 200, answer.text
     return answer.json()["id"]
 
@@ -205,7 +216,7 @@ OPENAI = Dialect(
 
 # -- Replicate --------------------------------------------------------------------------------
 
-_PREDICT = "/v1/models/minimax/video-01-live/predictions"
+_PREDICT = "/v1/models/minimax/hailuo-02/predictions"
 
 
 def _replicate_state(c: TestClient, h: dict[str, str], prediction: str) -> str:
@@ -215,7 +226,7 @@ def _replicate_state(c: TestClient, h: dict[str, str], prediction: str) -> str:
 
 
 def _replicate_create(c: TestClient, h: dict[str, str]) -> str:
-    body = {"input": {"prompt": "she smiles", "first_frame_image": DATA_URI}}
+    body = {"input": {"prompt": "smile", "first_frame_image": DATA_URI, "resolution": "512p"}}
     answer = c.post(_PREDICT, headers=h, json=body)
     assert answer.status_code == 201, answer.text
     return answer.json()["id"]
