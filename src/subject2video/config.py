@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     #: Seconds to sleep per denoising step: for tests that must catch a task mid-generation.
     diffusion_step_delay: float = Field(0.0, ge=0)
 
+    #: The HTTP/1.1 implementation the server runs: httptools (default) or h11 (pure Python).
+    http: str = Field("httptools", pattern="^(httptools|h11)$")
+
     log_format: str = Field("text", pattern="^(text|json)$")
     log_level: str = "INFO"
 

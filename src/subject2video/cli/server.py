@@ -69,7 +69,7 @@ def serve(
         _print_welcome(settings, project.apikey, project.apisecret)
     store.dispose()
     try:
-        serve(create_app(settings), host=settings.host, port=settings.port)
+        serve(create_app(settings), host=settings.host, port=settings.port, http=settings.http)
     finally:
         if lock is not None:
             lock.close()
