@@ -60,6 +60,7 @@ def serve(
         keyring = Keyring.from_settings(settings)
         for stored in projects:  # fail here, not at each signed request, if they cannot be read
             keyring.open(stored.apisecret)
+            keyring.open(stored.webhook_secret)
     except KeyringError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -165,7 +165,8 @@ class CallbackDeliverer:
         stored = self.keyring.open(project.apisecret) if project else None
         secret: str | bytes = (stored or project.apikey) if project else ""
         if task is not None and task.callback_dialect == openai_webhooks.DIALECT:
-            secret = openai_webhooks.signing_key(project)
+            whsec = self.keyring.open(project.webhook_secret) if project else None
+            secret = openai_webhooks.signing_key(whsec)
         timestamp = int(time.time())
         headers = {
             "content-type": "application/json",

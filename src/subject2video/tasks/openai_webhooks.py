@@ -19,7 +19,7 @@ import logging
 import time
 from typing import Any
 
-from subject2video.tasks.models import Delivery, Project
+from subject2video.tasks.models import Delivery
 from subject2video.tasks.store import Store, token
 
 logger = logging.getLogger(__name__)
@@ -59,9 +59,9 @@ def enqueue(store: Store, task: Any) -> bool:
     return created
 
 
-def signing_key(project: Project | None) -> bytes:
-    """The HMAC key of a project's `whsec_` secret (its base64 part, decoded)."""
-    secret = (project.webhook_secret or "") if project is not None else ""
+def signing_key(secret: str | None) -> bytes:
+    """The HMAC key of a project's `whsec_` secret, opened (its base64 part, decoded)."""
+    secret = secret or ""
     try:
         return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
     except (binascii.Error, ValueError):

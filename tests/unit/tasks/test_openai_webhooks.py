@@ -37,14 +37,13 @@ def test_event_kinds(status: str, pexit: str | None, kind: str) -> None:
 def test_signature_verifies_with_the_openai_sdk() -> None:
     secret = webhook_secret()
     assert secret.startswith("whsec_")
-    project = SimpleNamespace(webhook_secret=secret)
     task = SimpleNamespace(id=7, status="task_postprocess_end", pexit="0")
     body = json.dumps(event_body(task, "evt_2", time.time()), separators=(",", ":"))
     now = int(time.time())
     headers = {
         "webhook-id": "msg_1",
         "webhook-timestamp": str(now),
-        "webhook-signature": sign(signing_key(project), "msg_1", now, body),  # type: ignore[arg-type]
+        "webhook-signature": sign(signing_key(secret), "msg_1", now, body),
     }
     client = OpenAI(api_key="unused", base_url="http://127.0.0.1:9")
     event = client.webhooks.unwrap(body, headers, secret=secret)
