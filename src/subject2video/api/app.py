@@ -103,6 +103,20 @@ def create_app(settings: Settings) -> FastAPI:
         # Everything built so far lives as long as the process: keep it out of the collector's
         # full passes, which otherwise stall requests for tens of milliseconds (the tail latency).
         gc.freeze()
+        drained = threading.Event()
+
+        def drain() -> None:
+            """The first stop signal (api/serving.py, on a thread of its own): refuse new tasks,
+            keep answering reads, and let the workers finish; the port closes after."""
+            services.tasks.draining = True
+            logger.info("draining: reads go on, Run answers 503, workers finish their tasks")
+            try:
+                dispatcher.stop()
+            finally:
+                drained.set()
+                logger.info("drained: closing the port")
+
+        app.state.drain = drain
         services.ready = True
         logger.info("server ready", extra={"url": settings.base_url, "engine": settings.engine})
         try:
@@ -111,7 +125,10 @@ def create_app(settings: Settings) -> FastAPI:
             services.ready = False
             stop_sweep.set()
             # The running task may finish during the stop: its callbacks go out before the end.
-            dispatcher.stop()
+            if services.tasks.draining:
+                drained.wait()  # a second signal makes it quick
+            else:
+                dispatcher.stop()
             deliverer.stop()
             minimax_callbacks.stop()
             if subscriber is not None:
@@ -153,6 +170,10 @@ def create_app(settings: Settings) -> FastAPI:
         },
     )
     async def readyz(services: ServicesDep) -> JSONResponse:
+        if services.tasks.draining:
+            reason = "draining: the server is stopping; running tasks finish, Run answers 503"
+            body = {"status": "draining", "worker": False, "reason": reason}
+            return JSONResponse(body, 503)
         if not services.ready:
             return JSONResponse({"status": "starting", "worker": False, "reason": "starting"}, 503)
         worker = app.state.dispatcher.is_ready()

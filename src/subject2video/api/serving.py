@@ -2,8 +2,11 @@
 directory.
 
 - Stop: SIGTERM, SIGINT and SIGHUP all stop gracefully (uvicorn alone ends at once on SIGHUP, and
-  stops gracefully only on SIGINT twice); a second signal of any of them stops at once. The work
-  itself is drained by the dispatcher (`Supervisor.stop`), in the app's lifespan.
+  stops gracefully only on SIGINT twice); a second signal of any of them stops at once. The first
+  signal drains while the server keeps serving: the app's `state.drain` (api/app.py) runs on a
+  thread of its own (Run answers 503 with Retry-After, /readyz says "draining", reads and
+  WebSockets go on, the dispatcher lets the workers finish), and only when it returns does uvicorn
+  close the port and end.
 - Headers: at most `MAX_HEADER_BYTES` before the body (request line and headers together); past
   it, 431 and the connection is closed, without reading the rest (a 100 MB header is not read).
   Counted as the bytes arrive and before the head is parsed to its end, whether it comes in one
@@ -22,7 +25,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
@@ -173,7 +176,16 @@ PROTOCOLS: dict[str, type[asyncio.Protocol]] = {
 
 
 class GracefulServer(uvicorn.Server):
-    """uvicorn's server, stopping gracefully on SIGTERM, SIGINT and SIGHUP, at once on a second."""
+    """uvicorn's server, stopping gracefully on SIGTERM, SIGINT and SIGHUP, at once on a second.
+
+    `drain` gives what to run before the port closes (None: nothing, close at once)."""
+
+    def __init__(
+        self, config: uvicorn.Config, drain: Callable[[], Callable[[], None] | None] | None = None
+    ) -> None:
+        super().__init__(config)
+        self._drain = drain
+        self._draining: threading.Thread | None = None
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -189,8 +201,27 @@ class GracefulServer(uvicorn.Server):
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if STOP.note(sig):
+            if self._draining is not None and self._draining.is_alive():
+                return  # the drain ends at once (STOP.immediate), then the usual shutdown runs
             self.force_exit = True
-        self.should_exit = True
+            self.should_exit = True
+            return
+        drain = self._drain() if self._drain is not None else None
+        if drain is None:
+            self.should_exit = True
+            return
+        self._draining = threading.Thread(
+            target=self._drain_then_exit, args=(drain,), name="s2v-drain"
+        )
+        self._draining.start()
+
+    def _drain_then_exit(self, drain: Callable[[], None]) -> None:
+        try:
+            drain()
+        except Exception:
+            logger.exception("draining failed; stopping now")
+        finally:
+            self.should_exit = True
 
 
 def serve(app: Any, *, host: str, port: int, http: str = "httptools") -> None:
@@ -205,4 +236,4 @@ def serve(app: Any, *, host: str, port: int, http: str = "httptools") -> None:
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         timeout_graceful_shutdown=5,
     )
-    GracefulServer(config).run()
+    GracefulServer(config, drain=lambda: getattr(getattr(app, "state", None), "drain", None)).run()

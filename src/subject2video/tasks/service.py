@@ -18,7 +18,14 @@ from subject2video.contract import (
     parse_task_id,
     token_ok,
 )
-from subject2video.errors import Conflict, InputError, LimitReached, NotFound, StorageError
+from subject2video.errors import (
+    Conflict,
+    Draining,
+    InputError,
+    LimitReached,
+    NotFound,
+    StorageError,
+)
 from subject2video.media.fetch import FetchPolicy, check_url
 from subject2video.media.storage import Storage, open_storage
 from subject2video.tasks.dispatch import Dispatcher
@@ -30,6 +37,9 @@ from subject2video.tasks.status import CANCELLABLE, UNFINISHED, Status
 from subject2video.tasks.store import ActiveLimitReached, Store
 
 logger = logging.getLogger(__name__)
+
+#: Retry-After of a Run refused while the server drains.
+DRAIN_RETRY_SECONDS = 10
 
 NO_TASK = "There is no task yet."
 
@@ -81,6 +91,8 @@ class TaskService:
         self.policy = FetchPolicy.from_settings(settings)
         self.inputs = open_storage(settings, "inputs")
         self.health = StorageHealth(settings, store)
+        #: Set at the first stop signal (api/serving.py): reads go on, Run is refused (503).
+        self.draining = False
 
     def run(
         self,
@@ -98,6 +110,12 @@ class TaskService:
         OpenAI dialect's project webhook).
         """
         # A machine that cannot keep the task says so before anything is written (503).
+        if self.draining:
+            raise Draining(
+                "The server is stopping: running tasks finish, new ones are not taken; "
+                "retry in a moment (or on another replica)",
+                retry_after=DRAIN_RETRY_SECONDS,
+            )
         self.health.require()
         # The input is on disk before the task row exists, so a crash between the two leaves an
         # orphan file at worst, never a task without its input.
