@@ -23,6 +23,7 @@ from subject2video.api.deps import Services, ServicesDep
 from subject2video.api.errors import install_error_handlers
 from subject2video.api.metrics import Metrics
 from subject2video.config import Settings
+from subject2video.errors import StorageError
 from subject2video.media.storage import Storage, open_storage
 from subject2video.tasks.bus import (
     KEYS,
@@ -221,5 +222,7 @@ def _sweep_expired(store: Store, outputs: Storage, stop: threading.Event) -> Non
             for output in store.expired_outputs(time.time()):
                 outputs.delete(output.key)
                 store.delete_output(output.id)
+        except StorageError as exc:
+            logger.warning("output expiry sweep waits for the store: %s", exc.message)
         except Exception:
             logger.exception("output expiry sweep failed")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from subject2video.config import Settings
-from subject2video.errors import FetchError
+from subject2video.errors import FetchError, StorageError
 from subject2video.media.fetch import FetchPolicy, post
 from subject2video.tasks import openai_webhooks
 from subject2video.tasks.keyring import Keyring
@@ -172,6 +172,8 @@ class CallbackDeliverer:
         self._busy = 0
         #: Each task's project (it never changes), so that choosing a delivery costs no query.
         self._projects: dict[int, int] = {}
+        #: The store's last failure, logged once until it changes.
+        self._store_problem = ""
 
     def start(self) -> None:
         """Record callbacks a crash left unrecorded, then deliver from a background thread."""
@@ -193,8 +195,14 @@ class CallbackDeliverer:
         while not self._stop.wait(self.interval):
             try:
                 self.deliver_due()
+            except StorageError as exc:  # the store is away (deleted, locked): it comes back
+                if exc.message != self._store_problem:
+                    logger.warning("callbacks wait for the store: %s", exc.message)
+                self._store_problem = exc.message
+                continue
             except Exception:
                 logger.exception("callback delivery loop failed; retrying")
+            self._store_problem = ""
 
     def deliver_due(self) -> int:
         """Start every due delivery there is room for; returns how many were started."""
@@ -241,6 +249,8 @@ class CallbackDeliverer:
     def _deliver_in_pool(self, delivery: Delivery, slot: Slot) -> None:
         try:
             self._deliver(delivery)
+        except StorageError as exc:  # the lease ends and the delivery is tried again
+            logger.warning("callback delivery waits for the store: %s", exc.message)
         except Exception:  # the store failed: the lease ends and the delivery is tried again
             logger.exception("callback delivery failed", extra={"task_id": delivery.task_id})
         finally:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from subject2video.config import Settings
-from subject2video.errors import FetchError
+from subject2video.errors import FetchError, StorageError
 from subject2video.media.fetch import FetchPolicy, post, post_reading
 from subject2video.tasks.callbacks import LIMITS, MAX_IN_FLIGHT, CallbackLimits, Slot
 from subject2video.tasks.events import Event
@@ -153,6 +153,8 @@ class MinimaxCallbacks:
     def _run(self, task_id: int, status: str, slot: Slot, running: set[int]) -> None:
         try:
             self.handle(task_id, status)
+        except StorageError as exc:
+            logger.warning("MiniMax callback lost: %s", exc.message, extra={"task_id": task_id})
         except Exception:
             logger.exception("MiniMax callback failed", extra={"task_id": task_id})
         finally:

@@ -33,7 +33,7 @@ from subject2video.tasks.events import Event, EventSink
 from subject2video.tasks.health import StorageHealth
 from subject2video.tasks.lifecycle import Lifecycle
 from subject2video.tasks.models import Project, Task
-from subject2video.tasks.status import CANCELLABLE, UNFINISHED, Status
+from subject2video.tasks.status import CANCELLABLE, RUNNING, UNFINISHED, Status
 from subject2video.tasks.store import ActiveLimitReached, Store
 
 logger = logging.getLogger(__name__)
@@ -91,8 +91,50 @@ class TaskService:
         self.policy = FetchPolicy.from_settings(settings)
         self.inputs = open_storage(settings, "inputs")
         self.health = StorageHealth(settings, store)
+        self.health.on_replaced = self.reconcile
         #: Set at the first stop signal (api/serving.py): reads go on, Run is refused (503).
         self.draining = False
+
+    def reconcile(self) -> None:
+        """The database file was replaced under the server (a restore): what it says is running
+        but no engine process of ours holds goes back to the queue without spending an attempt
+        (the fault was ours, not the task's), every queued task is sent again (the dispatcher's
+        queue knew the old file's), and output files the restored store has no row for, of
+        tasks it knows, are removed. A task an engine process still runs is settled by that
+        process (tasks/runner.py)."""
+        running = getattr(self.dispatcher, "running", None)
+        if running is not None:  # the embedded deployment (scale-out: the reaper's heartbeats)
+            held = running()
+            for task in self.store.unfinished():
+                if Status(task.status) in RUNNING and task.id not in held:
+                    self.lifecycle.release(task.id, why="the database file was replaced")
+        for task_id in self.store.queued_ids():
+            self.dispatcher.submit(task_id)
+        removed = self._remove_unlisted_outputs()
+        logger.warning(
+            "database file replaced: tasks reconciled", extra={"outputs_removed": removed}
+        )
+
+    def _remove_unlisted_outputs(self) -> int:
+        """Remove output files of known tasks that have no output row (a run whose row went to
+        the replaced file); files of tasks the store does not know are left alone."""
+        outputs = open_storage(self.settings, "outputs")
+        root = getattr(outputs, "root", None)
+        if root is None or not root.is_dir():
+            return 0
+        removed = 0
+        for task_dir in root.iterdir():
+            task = self.store.by_uuid(task_dir.name) if task_dir.is_dir() else None
+            if task is None:
+                continue
+            listed = {o.id for o in self.store.outputs([task.id])[task.id]}
+            for output_dir in task_dir.iterdir():
+                if output_dir.name not in listed:
+                    for path in sorted(output_dir.rglob("*"), reverse=True):
+                        path.unlink() if path.is_file() else path.rmdir()
+                    output_dir.rmdir()
+                    removed += 1
+        return removed
 
     def run(
         self,

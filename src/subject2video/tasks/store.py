@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import secrets
 import sqlite3
 import threading
@@ -41,6 +42,18 @@ from subject2video.tasks.models import TIME_FIELDS, Delivery, Nonce, Output, Pro
 from subject2video.tasks.status import FINAL, Status
 
 logger = logging.getLogger(__name__)
+
+
+def _file_identity(path: str | None) -> tuple[int, int] | None:
+    """The (device, inode) of the file at `path`; None where there is none."""
+    if path is None:
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
 
 #: Pages of due deliveries `lease_due_deliveries` looks through for ones its caller accepts.
 MAX_DELIVERY_PAGES = 20
@@ -186,6 +199,10 @@ class Store:
         self._fast: _SqliteReader | None = None
         self._fast_stale = False
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        #: The SQLite file's (device, inode) this store's connections hold (None: not seen yet).
+        self._file: tuple[int, int] | None = _file_identity(self.path)
+        #: Counts the times the file was found replaced (a restore), for those that reconcile.
+        self.replacements = 0
 
     def bind_read_thread(self) -> None:
         """Serve hot reads made on the calling thread (the API's event loop) straight through
@@ -199,9 +216,31 @@ class Store:
         """The SQLite database file; None for a server database."""
         return self.engine.url.database if self.local_reads else None
 
+    def check_file(self) -> None:
+        """SQLite: make sure the connections hold the file now at `path` (one stat). A deleted
+        file is StorageError, never written to (SQLite would write into the unlinked inode, lost
+        at the next open); a replaced one (a restore) is reopened."""
+        if self.path is None:
+            return
+        now = _file_identity(self.path)
+        if now == self._file:
+            return
+        if now is None:
+            if self._file is None:
+                return  # not made yet (migrations make it)
+            raise StorageError(
+                f"the database file {self.path} is gone (deleted?); restore it or restart"
+            )
+        if self._file is not None:
+            logger.warning("database file replaced; reopening it", extra={"path": self.path})
+            self.reopen()
+            self.replacements += 1
+        self._file = now
+
     def reopen(self) -> None:
         """Drop every open connection, so that the next ones open the file now at `path` (the
         file the old connections held was deleted or replaced)."""
+        self._file = _file_identity(self.path)
         self.engine.dispose()
         # The read connection belongs to the event loop's thread: it reopens there, on next use.
         self._fast_stale = True
@@ -220,6 +259,7 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        self.check_file()
         with database_errors(), self._session.begin() as session:
             yield session
 
@@ -336,6 +376,7 @@ class Store:
             statement, params = _TASK_BY_TOKEN, {"project": project_id, "token": tasktoken}
         else:
             return None
+        self.check_file()
         if self._fast is not None and threading.get_ident() == self._loop_thread:
             with database_errors():
                 if self._fast_stale:
@@ -349,6 +390,10 @@ class Store:
                 return None
             outputs = conn.execute(_OUTPUTS_OF_TASK, {"task": task.id}).all()
         return task, list(outputs)
+
+    def by_uuid(self, task_uuid: str) -> Task | None:
+        with self.session() as s:
+            return s.scalar(select(Task).where(Task.uuid == task_uuid))
 
     def by_token(self, tasktoken: str) -> Task | None:
         with self.session() as s:

@@ -98,6 +98,10 @@ class LocalDispatcher:
             if supervisor.current == task_id:
                 supervisor.kill(task_id)
 
+    def running(self) -> set[int]:
+        """The tasks this server's engine processes hold now."""
+        return {s.current for s in self.supervisors if s.current is not None}
+
     def is_ready(self) -> bool:
         """Whether at least one engine process has loaded its engine and takes tasks."""
         return any(supervisor.is_ready() for supervisor in self.supervisors)
