@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024)
     #: Per-project limit on tasks that are not yet final (error code 96, HTTP 429).
     max_active_tasks: int = Field(16, ge=1)
+    #: Per-project limit on running tasks in the embedded deployment (0: none); queued tasks are
+    #: taken round-robin across projects either way (tasks/dispatch/fair.py).
+    max_running_per_project: int = Field(0, ge=0)
 
     #: Engine processes of `s2v serve` (embedded deployment); 0: the engine's default
     #: (CPU engines: cores / the engine's cores per task; GPU engines: one per visible GPU).
