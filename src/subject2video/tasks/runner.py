@@ -293,8 +293,18 @@ class Runner:
             width=frame_size[0] if frame_size else None,
             height=frame_size[1] if frame_size else None,
         )
-        self.store.add_output(output)
-        if not self.lifecycle.done(task.id, allowed_from=[Status(task.status)], holder=task.claim):
+        try:
+            self.store.add_output(output)
+            finished = self.lifecycle.done(
+                task.id, allowed_from=[Status(task.status)], holder=task.claim
+            )
+        except StorageError:
+            # The store failed (its file deleted, say): no file without its row stays behind.
+            with contextlib.suppress(StorageError):
+                self.store.delete_output(output_id)
+            self.storage.delete(key)
+            raise
+        if not finished:
             # Killed (or lost to a newer claim) at the last moment: this run's file goes.
             self.store.delete_output(output_id)
             self.storage.delete(key)

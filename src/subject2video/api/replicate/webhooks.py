@@ -29,4 +29,4 @@ class ReplicateWebhook:
         return json.dumps(prediction(task, outputs, base, base), separators=(",", ":"))
 
     def key(self, project: Project, keyring: Keyring) -> bytes:
-        return webhook_secret_key(project)
+        return webhook_secret_key(project, keyring)
