@@ -30,7 +30,7 @@ from subject2video.media.fetch import FetchPolicy, post
 from subject2video.tasks import openai_webhooks
 from subject2video.tasks.events import Event
 from subject2video.tasks.keyring import Keyring
-from subject2video.tasks.models import Delivery
+from subject2video.tasks.models import Delivery, Task
 from subject2video.tasks.store import Store, token
 from subject2video.tasks.wire import task_dict
 
@@ -42,6 +42,15 @@ MAX_IN_FLIGHT = 16
 MAX_PER_HOST = 2
 #: A hub listener (a dialect records its deliveries from the task's events).
 EventListener = Callable[[Event], None]
+#: A dialect's final webhook: records the delivery of one of its final tasks (which has a
+#: callbackurl); idempotent, True if it recorded one.
+FinalWebhook = Callable[[Store, Settings, Task], bool]
+#: The dialects whose final webhook is a durable delivery, by `Task.callback_dialect`: recorded
+#: when the task ends (here, or by the dialect's listener), and at every start for the final tasks
+#: a crash left without one (`undelivered_final_tasks`). Wiro's (dialect None) is `enqueue`'s own.
+_FINAL_WEBHOOKS: dict[str, FinalWebhook] = {
+    openai_webhooks.DIALECT: lambda store, _settings, task: openai_webhooks.enqueue(store, task)
+}
 #: The dialects whose deliveries are signed with the project's `whsec_` webhook secret (Standard
 #: Webhooks); the others' with the project's API secret (Wiro's rule).
 _WEBHOOK_SECRET_DIALECTS: set[str] = {openai_webhooks.DIALECT}
@@ -60,14 +69,28 @@ def sign(secret: str | bytes, webhook_id: str, timestamp: int, body: str) -> str
     return "v1," + base64.b64encode(digest).decode()
 
 
+def register_final_webhook(dialect: str, record: FinalWebhook) -> None:
+    """Make `dialect`'s final webhook a durable delivery: `record` is called for each of its final
+    tasks with a callbackurl (when it ends in this process, and after a restart for any that a
+    crash left unrecorded)."""
+    _FINAL_WEBHOOKS[dialect] = record
+
+
+def final_webhook_dialects() -> list[str]:
+    """The dialects (besides Wiro's) whose final webhooks are durable deliveries."""
+    return sorted(_FINAL_WEBHOOKS)
+
+
 def enqueue(store: Store, settings: Settings, task_id: int) -> bool:
-    """Record the delivery of a final task's Wiro callback, if it has a callbackUrl; idempotent."""
+    """Record the delivery of a final task's callback or webhook, if it has a callbackurl: Wiro's
+    Detail, or its dialect's registered final webhook; idempotent."""
     task = store.get(task_id)
-    if task is not None and task.callbackurl and task.callback_dialect == openai_webhooks.DIALECT:
-        return openai_webhooks.enqueue(store, task)
-    if task is None or not task.callbackurl or task.callback_dialect is not None:
-        # Tasks of another dialect (MiniMax) have their own callbacks.
+    if task is None or not task.callbackurl:
         return False
+    if task.callback_dialect is not None:
+        # A dialect that registered none (MiniMax) sends its callbacks itself.
+        record = _FINAL_WEBHOOKS.get(task.callback_dialect)
+        return record(store, settings, task) if record is not None else False
     outputs = store.outputs([task.id])[task.id]
     detail = {
         "total": "1",
@@ -114,7 +137,7 @@ class CallbackDeliverer:
 
     def start(self) -> None:
         """Record callbacks a crash left unrecorded, then deliver from a background thread."""
-        for task_id in self.store.undelivered_final_tasks():
+        for task_id in self.store.undelivered_final_tasks(final_webhook_dialects()):
             logger.info("callback recorded after a restart", extra={"task_id": task_id})
             enqueue(self.store, self.settings, task_id)
         self._thread = threading.Thread(target=self._loop, name="s2v-callbacks", daemon=True)

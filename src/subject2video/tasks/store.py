@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
@@ -566,9 +566,10 @@ class Store:
                 .values(state=state, attempts=attempts, due=due, last_error=error, lease_until=0.0)
             )
 
-    def undelivered_final_tasks(self) -> list[int]:
-        """Final Wiro-dialect tasks with a callbackUrl but no delivery: a process died between
-        the final status and recording its callback."""
+    def undelivered_final_tasks(self, dialects: Sequence[str] = ()) -> list[int]:
+        """Final tasks with a callbackurl but no delivery, of Wiro's dialect or of `dialects`
+        (those whose final webhooks are durable deliveries): a process died between the final
+        status and recording the delivery."""
         has_delivery = select(Delivery.id).where(Delivery.task_id == Task.id).exists()
         with self.session() as s:
             return list(
@@ -576,8 +577,7 @@ class Store:
                     select(Task.id).where(
                         Task.status.in_([f.value for f in FINAL]),
                         Task.callbackurl != "",
-                        # Wiro's callbacks and OpenAI's webhooks are durable deliveries.
-                        Task.callback_dialect.is_(None) | (Task.callback_dialect == "openai"),
+                        Task.callback_dialect.is_(None) | Task.callback_dialect.in_(dialects),
                         ~has_delivery,
                     )
                 )

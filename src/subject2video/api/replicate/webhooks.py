@@ -4,7 +4,9 @@ Replicate signs with Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webh
 `v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the `whsec_` secret of
 GET /v1/webhooks/default/secret), which is what the deliverer of tasks/callbacks.py does: the
 prediction is recorded as a delivery row when the task ends and sent with its retries, leases and
-per-host limits. The delivery table keeps one delivery per task, so of webhook_events_filter's
+per-host limits. The dialect registers `record` as its final webhook (`callbacks.
+register_final_webhook`), so a prediction that ended while no API process was there to record it
+(a crash, or a scale-out worker finishing while the API was down) is recorded at the next start. The delivery table keeps one delivery per task, so of webhook_events_filter's
 events only `completed` is sent (`start`, `output` and `logs` are accepted and not sent).
 """
 
@@ -18,26 +20,22 @@ import time
 from subject2video.api.deps import Services
 from subject2video.api.replicate.models import DIALECT
 from subject2video.api.replicate.wire import prediction
+from subject2video.config import Settings
 from subject2video.tasks import callbacks
 from subject2video.tasks.events import Event
-from subject2video.tasks.models import Delivery
+from subject2video.tasks.models import Delivery, Task
 from subject2video.tasks.status import FINAL
-from subject2video.tasks.store import token
+from subject2video.tasks.store import Store, token
 
 logger = logging.getLogger(__name__)
 
 _FINAL = {s.value for s in FINAL}
-callbacks.sign_with_webhook_secret(DIALECT)
 
 
-def enqueue(services: Services, task_id: int) -> bool:
+def record(store: Store, settings: Settings, task: Task) -> bool:
     """Record the `completed` webhook of a final Replicate-dialect task; idempotent (one a task)."""
-    store = services.store
-    task = store.get(task_id)
-    if task is None or task.callback_dialect != DIALECT or not task.callbackurl:
-        return False
     outputs = store.outputs([task.id])[task.id]
-    base = services.settings.base_url
+    base = settings.base_url
     body = prediction(task, outputs, base, base)
     delivery = Delivery(
         id=f"msg_{token(27)}",
@@ -51,6 +49,19 @@ def enqueue(services: Services, task_id: int) -> bool:
         extra = {"task_id": task.id, "webhook_id": delivery.id, "status": body["status"]}
         logger.info("Replicate webhook queued", extra=extra)
     return created
+
+
+callbacks.sign_with_webhook_secret(DIALECT)
+# Durable: recorded when the prediction ends, and after a restart for any a crash left unrecorded.
+callbacks.register_final_webhook(DIALECT, record)
+
+
+def enqueue(services: Services, task_id: int) -> bool:
+    """Record the webhook of `task_id` if it is a final Replicate-dialect task with a webhook."""
+    task = services.store.get(task_id)
+    if task is None or task.callback_dialect != DIALECT or not task.callbackurl:
+        return False
+    return record(services.store, services.settings, task)
 
 
 def listener(services: Services) -> callbacks.EventListener:
