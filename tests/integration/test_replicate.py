@@ -227,7 +227,40 @@ def test_completed_webhook_is_signed_as_replicate_signs(
     )
     skipped.wait()
     time.sleep(1)
-    assert len(recorder.calls) == 1  # `completed` was filtered out
+    assert len(recorder.calls) == 2  # `start` only: `completed` was filtered out
+    started = json.loads(recorder.calls[1][1])
+    assert started["id"] == skipped.id and started["status"] == "starting", started
+
+
+def test_every_event_of_the_filter_is_sent(
+    client: replicate.Client, face: bytes, receiver: tuple[str, Recorder]
+) -> None:
+    """start (created), logs (its first progress line), output (succeeded), completed."""
+    url, recorder = receiver
+    secret = client.webhooks.default.secret()
+    made = client.predictions.create(
+        model="minimax/video-01",
+        input={"subject_reference": "data:image/jpeg;base64," + base64.b64encode(face).decode()},
+        webhook=url,
+        webhook_events_filter=["start", "output", "logs", "completed"],
+    )
+    made.wait()
+    deadline = time.monotonic() + 30
+    while len(recorder.calls) < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)  # nothing more comes
+    assert len(recorder.calls) == 4, [json.loads(b)["status"] for _, b in recorder.calls]
+    sent = [json.loads(body) for _, body in recorder.calls]
+    for headers, body in recorder.calls:
+        Webhooks.validate(headers=headers, body=body.decode(), secret=secret)
+    assert len({headers["webhook-id"] for headers, _ in recorder.calls}) == 4
+    assert all(p["id"] == made.id for p in sent)
+    statuses = [p["status"] for p in sent]
+    assert statuses[0] == "starting" and statuses.count("succeeded") == 2, statuses
+    assert "processing" in statuses, statuses
+    logs = next(p for p in sent if p["status"] == "processing")
+    assert logs["logs"], logs
+    assert all(p["output"] for p in sent if p["status"] == "succeeded")
 
 
 def _store_row(data_dir: Path, sql: str, *args: object) -> tuple[object, ...] | None:
@@ -251,7 +284,11 @@ def test_a_webhook_unrecorded_when_the_server_died_is_sent_after_the_restart(
         made = httpx.post(
             f"{srv.url}/v1/models/minimax/video-01/predictions",
             headers=headers,
-            json={"input": {"subject_reference": data_uri}, "webhook": url},
+            json={
+                "input": {"subject_reference": data_uri},
+                "webhook": url,
+                "webhook_events_filter": ["completed"],
+            },
             timeout=30,
         )
         assert made.status_code == 201, made.text

@@ -30,11 +30,7 @@ PACKAGE = Path(subject2video.__file__).parent
 #: camelCase (`callbackUrl`) or snake_case (`first_frame_image`): what no ordinary word looks like.
 NOT_A_WORD = re.compile(r"^(?:[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+|[a-z][a-z0-9]*(?:_[a-z0-9]+)+)$")
 #: Dialect inputs that no name map declares yet (each is debt too: declare it in its map).
-UNDECLARED = (
-    "callback_url",  # MiniMax's callback
-    "webhook_events_filter",  # Replicate's
-    "webhook_completed",  # Replicate's
-)
+UNDECLARED = ("callback_url",)  # MiniMax's callback
 
 #: Today's spellings outside the contract and the name maps, per name. Each one is a debt (issue
 #: 20: "the contract declares every input once"): lower an entry as its spellings go, never raise
@@ -42,15 +38,13 @@ UNDECLARED = (
 DEBT: dict[str, int] = {
     "callbackUrl": 3,  # api/minimax.py, client/_core.py, media/fetch.py
     "callback_url": 3,  # api/minimax.py 2, api/openapi.py
-    "first_frame_image": 2,  # api/openapi.py, api/replicate/models.py
+    "first_frame_image": 1,  # api/openapi.py
     "inputImageFirst": 4,  # api/openapi.py, cli/server.py, client/_core.py 2
     "inputImageFirstUrl": 4,  # api/face.py, api/openai_content.py, client/_core.py, media/faces.py
-    "inputImageUrl": 4,  # api/face.py, api/openapi.py, api/replicate/wire.py 2
+    "inputImageUrl": 2,  # api/face.py, api/openapi.py
     "input_reference": 5,  # api/openai_content.py, api/openai_openapi.py 2, api/openai_request.py 2
-    "prompt_optimizer": 4,  # api/minimax.py 2, api/openapi.py, api/replicate/request.py
-    "subject_reference": 3,  # api/minimax_models.py, api/openapi.py, api/replicate/models.py
-    "webhook_completed": 2,  # api/replicate/openapi.py, api/replicate/request.py
-    "webhook_events_filter": 3,  # api/replicate/openapi.py, api/replicate/request.py 2
+    "prompt_optimizer": 3,  # api/minimax.py 2, api/openapi.py
+    "subject_reference": 2,  # api/minimax_models.py, api/openapi.py
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,12 +91,14 @@ class TaskService:
         *,
         callback_dialect: str | None = None,
         callback_url: str | None = None,
+        callback_events: Sequence[str] | None = None,
     ) -> Task:
         """Create and dispatch a task for a checked input (contract.parse_run made it).
 
         `callback_dialect` says whose callback rules the task follows (None: Wiro's);
         `callback_url`, where given, is where they go instead of the input's callback URL (the
-        OpenAI dialect's project webhook).
+        OpenAI dialect's project webhook); `callback_events`, the events that webhook asked for
+        (None: the dialect's default).
         """
         # A machine that cannot keep the task says so before anything is written (503).
         self.health.require()
@@ -120,6 +123,7 @@ class TaskService:
                 callbackurl=callback_url or run.callback_url or "",
                 input_path=input_path,
                 callback_dialect=callback_dialect,
+                callback_events=None if callback_events is None else ",".join(callback_events),
             )
         except StorageError:
             self._forget_input(input_path)  # nothing half-written stays behind

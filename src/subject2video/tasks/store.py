@@ -36,7 +36,15 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from subject2video.errors import StorageError
-from subject2video.tasks.models import TIME_FIELDS, Delivery, Nonce, Output, Project, Task
+from subject2video.tasks.models import (
+    COMPLETED,
+    TIME_FIELDS,
+    Delivery,
+    Nonce,
+    Output,
+    Project,
+    Task,
+)
 from subject2video.tasks.status import FINAL, Status
 
 logger = logging.getLogger(__name__)
@@ -511,7 +519,8 @@ class Store:
     # -- callback deliveries ----------------------------------------------------------------
 
     def add_delivery(self, delivery: Delivery) -> bool:
-        """Store a delivery; False if the task already has one (exactly one per final status)."""
+        """Store a delivery; False if the task already has one for its event (one per event:
+        exactly one for the final status)."""
         try:
             with self.session() as s:
                 s.add(delivery)
@@ -570,7 +579,11 @@ class Store:
         """Final tasks with a callbackurl but no delivery, of Wiro's dialect or of `dialects`
         (those whose final webhooks are durable deliveries): a process died between the final
         status and recording the delivery."""
-        has_delivery = select(Delivery.id).where(Delivery.task_id == Task.id).exists()
+        has_delivery = (
+            select(Delivery.id)
+            .where(Delivery.task_id == Task.id, Delivery.event == COMPLETED)
+            .exists()
+        )
         with self.session() as s:
             return list(
                 s.scalars(

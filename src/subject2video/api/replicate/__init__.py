@@ -23,7 +23,8 @@ Choices (ours, where Replicate's documentation does not reach a self-hosted serv
 - A prediction's id is our task id; every task of the project is a prediction here, whichever
   dialect made it. `output` is the MP4's URL; over plain http the Python client returns it as a
   string.
-- Webhooks: only `completed` is sent (webhooks.py says why).
+- Webhooks: `start`, `logs` (once), `output` and `completed`, per `webhook_events_filter`
+  (webhooks.py).
 
 A newcomer's map of the package: models.py (what is served, under which input names), request.py
 (a body → our RunInput), wire.py (a task → a prediction; errors), files.py (the Files API),
