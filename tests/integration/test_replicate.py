@@ -269,11 +269,11 @@ def _store_row(data_dir: Path, sql: str, *args: object) -> tuple[object, ...] | 
         return db.execute(sql, args).fetchone()
 
 
-def test_a_webhook_unrecorded_when_the_server_died_is_sent_after_the_restart(
+def test_a_webhook_owed_when_the_server_died_is_sent_after_the_restart(
     tmp_path: Path, face: bytes, receiver: tuple[str, Recorder]
 ) -> None:
-    """The prediction ends in the worker while the API process is frozen (so the webhook is not
-    recorded), the API is killed, and the restart's recovery records and sends it."""
+    """The prediction ends in the worker while the API process is frozen (so its webhook is not
+    sent), the API is killed, and the restarted server sends it."""
     url, recorder = receiver
     env = {"S2V_ENGINE": "tests.utils.engines:PacedCameraEngine", "S2V_TEST_FRAME_DELAY": "0.02"}
     srv = Server(tmp_path / "restart", env=env).start()
@@ -309,8 +309,8 @@ def test_a_webhook_unrecorded_when_the_server_died_is_sent_after_the_restart(
             assert time.monotonic() < deadline + 60, "the worker did not finish the prediction"
             time.sleep(0.1)
         srv.stop(signal.SIGKILL)  # (a stopped process takes SIGKILL)
-        unrecorded = "SELECT COUNT(*) FROM deliveries WHERE task_id = ?"
-        assert _store_row(srv.data_dir, unrecorded, int(prediction_id)) == (0,)
+        sent = "SELECT COUNT(*) FROM deliveries WHERE task_id = ? AND state = 'delivered'"
+        assert _store_row(srv.data_dir, sent, int(prediction_id)) == (0,)
         assert recorder.calls == []
         srv.start()
         deadline = time.monotonic() + 30

@@ -238,10 +238,6 @@ MINIMAX_STATES = {
     "Success": "succeeded",
     "Fail": "failed",
 }
-#: MiniMax names its photo as the caller sent it; today it says inputImageFirstUrl for a URL.
-MINIMAX_NAMES_BUG = (
-    "issue 20: MiniMax errors name inputImageFirstUrl, not the input sent (fixed on issue-20)"
-)
 
 
 class Minimax(Row):
@@ -256,7 +252,6 @@ class Minimax(Row):
                     "subject-url",
                     lambda c, k: self._generate(c, k, self._subject(REFUSED_URL)),
                     "subject_reference",
-                    xfail=MINIMAX_NAMES_BUG,
                 ),
                 BadInput(
                     "subject-data",
@@ -269,7 +264,6 @@ class Minimax(Row):
                         c, k, {"model": "I2V-01", "first_frame_image": REFUSED_URL}
                     ),
                     "first_frame_image",
-                    xfail=MINIMAX_NAMES_BUG,
                 ),
             ]
         )
@@ -326,15 +320,11 @@ class Minimax(Row):
 # -- OpenAI -------------------------------------------------------------------------------------
 
 OPENAI_STATES = {"queued": "queued", "in_progress": "running", "completed": "succeeded"}
-OPENAI_DELETE_BUG = (
-    "issue 20: GET /v1/videos/{id} after DELETE answers 200, not 404 (fixed on issue-20)"
-)
 
 
 class OpenAI(Row):
     name = "openai"
     has_list = has_kill = has_delete = True
-    xfail = {"delete": OPENAI_DELETE_BUG}
     video = (50, 480)  # it asks for 2 s at 480x480
     bad_key_answer = (401, "invalid_api_key")
     unknown_model_answer = (400, "model_not_found")

@@ -1,4 +1,4 @@
-"""Deliveries per task and event (migration 0006): a store of revision 0005 keeps its deliveries,
+"""Deliveries per task and event (migration 0007): a store of revision 0006 keeps its deliveries,
 each as its task's `completed` one; a task then takes one delivery per event, and no more; the
 downgrade keeps the `completed` ones."""
 
@@ -52,7 +52,7 @@ def _delivery(store: Store, task_id: int, event: str) -> bool:
 def test_deliveries_migrate_to_one_per_task_and_event(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's2v.db'}"
     engine = create_engine(url)
-    upgrade(engine, "0005")
+    upgrade(engine, "0006")
     _insert(engine, "projects", id=1)
     _insert(engine, "tasks", id=7, project_id=1, status="task_postprocess_end", uuid="u7")
     _insert(engine, "deliveries", id="msg_old", task_id=7, state="delivered", due=0.0)
@@ -73,7 +73,7 @@ def test_deliveries_migrate_to_one_per_task_and_event(tmp_path: Path) -> None:
         store.dispose()
 
     with engine.begin() as conn:
-        command.downgrade(config(conn), "0005")
+        command.downgrade(config(conn), "0006")
     with engine.connect() as conn:
         left = conn.execute(sa.text("SELECT id FROM deliveries")).scalars().all()
     assert left == ["msg_old"]
@@ -105,9 +105,8 @@ def test_only_a_missing_completed_delivery_counts_as_undelivered(
         )
         store.update_fields(task.id, status="task_postprocess_end", pexit="0")
         assert _delivery(store, task.id, event)
-        assert store.undelivered_final_tasks(["replicate"]) == [task.id]
-        assert store.undelivered_final_tasks() == []  # not a registered dialect
+        assert store.undelivered_final_tasks() == [task.id]
         assert _delivery(store, task.id, "completed")
-        assert store.undelivered_final_tasks(["replicate"]) == []
+        assert store.undelivered_final_tasks() == []
     finally:
         store.dispose()

@@ -28,29 +28,43 @@ Choices (ours, where Replicate's documentation does not reach a self-hosted serv
 
 A newcomer's map of the package: models.py (what is served, under which input names), request.py
 (a body → our RunInput), wire.py (a task → a prediction; errors), files.py (the Files API),
-webhooks.py (the completed webhook), openapi.py (the fragment the routes publish), routes.py.
+webhooks.py (the webhooks), openapi.py (the fragment the routes publish), routes.py.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
-from subject2video.api.deps import Services
-from subject2video.api.replicate import webhooks
+from subject2video.api.dialect import Dialect
+from subject2video.api.replicate.models import DIALECT as NAME
 from subject2video.api.replicate.routes import router, shared
-from subject2video.tasks.events import EventHub
+from subject2video.api.replicate.webhooks import ReplicateEvents, ReplicateWebhook
 
 PREFIX = "/replicate"
 
 
 def install(app: FastAPI) -> None:
-    """Serve the dialect: its own paths at the root, every path under PREFIX. Include it after the
+    """Serve the dialect: its own paths at the root, every path under PREFIX. Listed after the
     dialects that own the shared paths at the root (their fixed paths win over `{file_id}`)."""
     app.include_router(router)
     app.include_router(router, prefix=PREFIX, include_in_schema=False)  # documented once
     app.include_router(shared, prefix=PREFIX)
 
 
-def start(services: Services, hub: EventHub) -> None:
-    """Record the completed webhooks of the predictions that end from now on."""
-    hub.add_listener(webhooks.listener(services))
+def _start(services: Any) -> ReplicateEvents:
+    """Record the `start`, `logs` and `output` webhooks as the hub's events come."""
+    events = ReplicateEvents(services, NAME)
+    services.hub.add_listener(events.on_event)
+    return events
+
+
+DIALECT = Dialect(
+    name=NAME,
+    routers=(router,),
+    callback=ReplicateWebhook(),
+    callback_dialect=NAME,
+    start=_start,
+    install=install,
+)

@@ -4,16 +4,19 @@ signs them.
 `webhook_events_filter` picks among `start` (the prediction was created), `logs` (it has log
 lines: sent once, at its first progress line), `output` (it has its output: when it succeeds) and
 `completed` (it ended: succeeded, failed or canceled); without a filter, `output`, `logs` and
-`completed` are sent, and `webhook_completed` gets `completed` alone. Each is the prediction as GET
-/v1/predictions/{id} shows it at that moment.
+`completed` are sent, and `webhook_completed` gets `completed` alone (request.py). Each is the
+prediction as GET /v1/predictions/{id} shows it at that moment.
 
 Replicate signs with Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`:
 `v1,` + base64 HMAC-SHA256 of `id.timestamp.body` under the `whsec_` secret of
-GET /v1/webhooks/default/secret), which is what the deliverer of tasks/callbacks.py does: each event
-is recorded as a delivery row (one per prediction and event) and sent with its retries, leases and
-per-host limits. The dialect registers `record` as its final webhook (`callbacks.
-register_final_webhook`), so a prediction that ended while no API process was there to record it
-(a crash, or a scale-out worker finishing while the API was down) is recorded at the next start.
+GET /v1/webhooks/default/secret), which is what the deliverer of tasks/callbacks.py does. Every
+event is a delivery row (one per prediction and event), sent with its retries, leases and per-host
+limits:
+- `completed` is recorded by the task system when the task ends, like every dialect's final
+  callback, and rendered by this dialect's rule (`ReplicateWebhook`) when it is first sent; a
+  crash between the end and the record is caught up at the next start;
+- `start`, `logs` and `output` are recorded by `ReplicateEvents`, a hub listener in the API
+  process, rendered at once (the prediction at that moment).
 """
 
 from __future__ import annotations
@@ -22,96 +25,103 @@ import asyncio
 import json
 import logging
 import time
+from typing import Any
 
-from subject2video.api.deps import Services
-from subject2video.api.replicate.models import DIALECT
 from subject2video.api.replicate.wire import prediction
 from subject2video.config import Settings
-from subject2video.tasks import callbacks
+from subject2video.tasks.callbacks import webhook_secret_key
 from subject2video.tasks.events import Event
-from subject2video.tasks.models import COMPLETED, Delivery, Task
-from subject2video.tasks.status import FINAL, Status
+from subject2video.tasks.keyring import Keyring
+from subject2video.tasks.models import COMPLETED, Delivery, Output, Project, Task
+from subject2video.tasks.status import Outcome, Status
 from subject2video.tasks.store import Store, token
 
 logger = logging.getLogger(__name__)
 
-_FINAL = {s.value for s in FINAL}
-#: The statuses that announce an event before the end: created (`start`), a progress line (`logs`).
-_ANNOUNCED = {Status.queue.value, Status.output.value}
 START, LOGS, OUTPUT = "start", "logs", "output"
+#: The statuses that announce an event before the end: created (`start`), a progress line (`logs`),
+#: and the success that brings the output (`output`).
+_ANNOUNCED = {Status.queue.value: START, Status.output.value: LOGS}
 
 
-def wanted(task: Task) -> tuple[str, ...]:
+def wanted(task: Any) -> tuple[str, ...]:
     """The events `task`'s webhook asked for (a task from before filters were kept: completed)."""
     if task.callback_events is None:
         return (COMPLETED,)
     return tuple(e for e in task.callback_events.split(",") if e)
 
 
-def record_event(store: Store, settings: Settings, task: Task, event: str, due: float) -> bool:
-    """Record `event`'s webhook of a Replicate-dialect task if it asked for it; idempotent (one
-    per prediction and event)."""
-    if event not in wanted(task):
+def _body(task: Any, outputs: list[Output], settings: Settings) -> str:
+    base = settings.base_url
+    return json.dumps(prediction(task, outputs, base, base), separators=(",", ":"))
+
+
+class ReplicateWebhook:
+    """The CallbackRule of the Replicate dialect's predictions (tasks/callbacks.py): the
+    prediction, signed with the project's `whsec_` secret; nothing when the filter left
+    `completed` out."""
+
+    def body(self, task: Task, outputs: list[Output], settings: Settings) -> str | None:
+        return _body(task, outputs, settings) if COMPLETED in wanted(task) else None
+
+    def key(self, project: Project, keyring: Keyring) -> bytes:
+        return webhook_secret_key(project)
+
+
+def record_event(store: Store, settings: Settings, task_id: int, event: str) -> bool:
+    """Record `event`'s webhook of a Replicate-dialect prediction that asked for it, rendered now;
+    idempotent (one per prediction and event)."""
+    task = store.get(task_id)
+    if task is None or not task.callbackurl or event not in wanted(task):
+        return False
+    if event == OUTPUT and Outcome.of(task) != Outcome.succeeded:
         return False
     outputs = store.outputs([task.id])[task.id]
-    base = settings.base_url
-    body = prediction(task, outputs, base, base)
     delivery = Delivery(
         id=f"msg_{token(27)}",
         task_id=task.id,
         event=event,
         url=task.callbackurl,
-        body=json.dumps(body, separators=(",", ":")),
-        due=due,
+        body=_body(task, outputs, settings),
+        due=time.time(),
     )
     created = store.add_delivery(delivery)
     if created:
-        extra = {
-            "task_id": task.id,
-            "webhook_id": delivery.id,
-            "event": event,
-            "status": body["status"],
-        }
-        logger.info("Replicate webhook queued", extra=extra)
+        logger.info(
+            "Replicate webhook queued",
+            extra={"task_id": task.id, "webhook_id": delivery.id, "event": event},
+        )
     return created
 
 
-def record(store: Store, settings: Settings, task: Task) -> bool:
-    """The webhooks of a final prediction: `output` (when it succeeded), then `completed`."""
-    now = time.time()
-    made = False
-    if task.pexit == "0" and task.status == Status.postprocess_end.value:
-        made = record_event(store, settings, task, OUTPUT, now)
-    return record_event(store, settings, task, COMPLETED, now + 0.001) or made
+class ReplicateEvents:
+    """The `start`, `logs` and `output` webhooks, recorded from the hub's events (off the loop)."""
 
+    def __init__(self, services: Any, dialect: str) -> None:
+        self.services = services
+        self.dialect = dialect
+        self._stopped = False
 
-callbacks.sign_with_webhook_secret(DIALECT)
-# Durable: recorded when the prediction ends, and after a restart for any a crash left unrecorded.
-callbacks.register_final_webhook(DIALECT, record)
+    def on_event(self, event: Event) -> None:
+        if self._stopped:
+            return
+        name = _ANNOUNCED.get(event.type)
+        if event.type == Status.postprocess_end.value:  # the end, with or without the video
+            name = OUTPUT
+        if name is None:
+            return
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(None, self._record, event.task_id, name)
+        future.add_done_callback(_log_failure)
 
+    def _record(self, task_id: int, event: str) -> bool:
+        task = self.services.store.get(task_id)
+        if task is None or task.callback_dialect != self.dialect:
+            return False
+        return record_event(self.services.store, self.services.settings, task_id, event)
 
-def on_status(services: Services, task_id: int, status: str) -> bool:
-    """Record the webhooks a status of a Replicate-dialect task with a webhook calls for."""
-    task = services.store.get(task_id)
-    if task is None or task.callback_dialect != DIALECT or not task.callbackurl:
-        return False
-    if status in _FINAL:
-        return record(services.store, services.settings, task)
-    event = START if status == Status.queue.value else LOGS
-    return record_event(services.store, services.settings, task, event, time.time())
-
-
-def listener(services: Services) -> callbacks.EventListener:
-    """A hub listener that records the webhooks of Replicate-dialect tasks as their statuses
-    come: created (`start`), progress (`logs`), final (`output`, `completed`)."""
-
-    def on_event(event: Event) -> None:
-        if event.type in _FINAL or event.type in _ANNOUNCED:
-            loop = asyncio.get_running_loop()
-            future = loop.run_in_executor(None, on_status, services, event.task_id, event.type)
-            future.add_done_callback(_log_failure)
-
-    return on_event
+    def stop(self) -> None:
+        self._stopped = True
 
 
 def _log_failure(future: asyncio.Future[bool]) -> None:
