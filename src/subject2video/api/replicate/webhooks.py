@@ -25,6 +25,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import OrderedDict
 from typing import Any
 
 from subject2video.api.replicate.wire import prediction
@@ -39,6 +40,8 @@ from subject2video.tasks.store import Store, token
 logger = logging.getLogger(__name__)
 
 START, LOGS, OUTPUT = "start", "logs", "output"
+#: How many (task, event) pairs the listener remembers having handled.
+SEEN_MAX = 10_000
 #: The statuses that announce an event before the end: created (`start`), a progress line (`logs`),
 #: and the success that brings the output (`output`).
 _ANNOUNCED = {Status.queue.value: START, Status.output.value: LOGS}
@@ -95,12 +98,16 @@ def record_event(store: Store, settings: Settings, task_id: int, event: str) -> 
 
 
 class ReplicateEvents:
-    """The `start`, `logs` and `output` webhooks, recorded from the hub's events (off the loop)."""
+    """The `start`, `logs` and `output` webhooks, recorded from the hub's events (off the loop).
+
+    A task's progress lines come many times; the store is asked once per task and event, and
+    once per task that is not a Replicate prediction with a webhook (a bounded memory of both)."""
 
     def __init__(self, services: Any, dialect: str) -> None:
         self.services = services
         self.dialect = dialect
         self._stopped = False
+        self._seen: OrderedDict[tuple[int, str], None] = OrderedDict()
 
     def on_event(self, event: Event) -> None:
         if self._stopped:
@@ -108,15 +115,28 @@ class ReplicateEvents:
         name = _ANNOUNCED.get(event.type)
         if event.type == Status.postprocess_end.value:  # the end, with or without the video
             name = OUTPUT
-        if name is None:
+        if name is None or not self._first(event.task_id, name):
             return
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(None, self._record, event.task_id, name)
+        future = loop.run_in_executor(None, self._record, event.task_id, name, loop)
         future.add_done_callback(_log_failure)
 
-    def _record(self, task_id: int, event: str) -> bool:
+    def _first(self, task_id: int, name: str) -> bool:
+        """Whether (task, event), or a task known to send no webhooks, is new here."""
+        if (task_id, name) in self._seen or (task_id, "") in self._seen:
+            return False
+        self._remember(task_id, name)
+        return True
+
+    def _remember(self, task_id: int, name: str) -> None:
+        self._seen[(task_id, name)] = None
+        while len(self._seen) > SEEN_MAX:
+            self._seen.popitem(last=False)
+
+    def _record(self, task_id: int, event: str, loop: asyncio.AbstractEventLoop) -> bool:
         task = self.services.store.get(task_id)
-        if task is None or task.callback_dialect != self.dialect:
+        if task is None or task.callback_dialect != self.dialect or not task.callbackurl:
+            loop.call_soon_threadsafe(self._remember, task_id, "")  # the memory is the loop's
             return False
         return record_event(self.services.store, self.services.settings, task_id, event)
 
