@@ -36,15 +36,9 @@ UNDECLARED = ("callback_url",)  # MiniMax's callback
 #: 20: "the contract declares every input once"): lower an entry as its spellings go, never raise
 #: one; a name that reaches 0 leaves the table.
 DEBT: dict[str, int] = {
-    "callbackUrl": 3,  # api/minimax/routes.py, client/_core.py, media/fetch.py
-    "callback_url": 4,  # api/minimax/openapi.py, api/minimax/routes.py 3
-    "first_frame_image": 1,  # api/minimax/openapi.py
-    "inputImageFirst": 4,  # api/openapi.py, cli/server.py, client/_core.py 2
-    "inputImageFirstUrl": 3,  # api/face.py, client/_core.py, media/faces.py
-    "inputImageUrl": 2,  # api/face.py, api/openapi.py
-    "input_reference": 2,  # api/openai/openapi.py 2
+    "callback_url": 3,  # api/minimax/openapi.py, api/minimax/routes.py 2
+    "inputImageFirst": 1,  # cli/server.py
     "prompt_optimizer": 3,  # api/minimax/openapi.py, api/minimax/routes.py 2
-    "subject_reference": 2,  # api/minimax/models.py, api/minimax/openapi.py
 }
 
 

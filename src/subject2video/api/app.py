@@ -23,6 +23,7 @@ from subject2video.api.deps import Services, ServicesDep
 from subject2video.api.errors import install_error_handlers
 from subject2video.api.metrics import Metrics
 from subject2video.config import Settings
+from subject2video.errors import StorageError
 from subject2video.media.storage import Storage, open_storage
 from subject2video.tasks.bus import (
     KEYS,
@@ -113,6 +114,20 @@ def create_app(settings: Settings, *, dispatcher: DispatcherFactory | None = Non
         # Everything built so far lives as long as the process: keep it out of the collector's
         # full passes, which otherwise stall requests for tens of milliseconds (the tail latency).
         gc.freeze()
+        drained = threading.Event()
+
+        def drain() -> None:
+            """The first stop signal (api/serving.py, on a thread of its own): refuse new tasks,
+            keep answering reads, and let the workers finish; the port closes after."""
+            services.tasks.draining = True
+            logger.info("draining: reads go on, Run answers 503, workers finish their tasks")
+            try:
+                dispatcher.stop()
+            finally:
+                drained.set()
+                logger.info("drained: closing the port")
+
+        app.state.drain = drain
         services.ready = True
         logger.info("server ready", extra={"url": settings.base_url, "engine": settings.engine})
         try:
@@ -121,7 +136,10 @@ def create_app(settings: Settings, *, dispatcher: DispatcherFactory | None = Non
             services.ready = False
             stop_sweep.set()
             # The running task may finish during the stop: its callbacks go out before the end.
-            dispatcher.stop()
+            if services.tasks.draining:
+                drained.wait()  # a second signal makes it quick
+            else:
+                dispatcher.stop()
             deliverer.stop()
             for work in background:
                 work.stop()
@@ -166,6 +184,10 @@ def create_app(settings: Settings, *, dispatcher: DispatcherFactory | None = Non
         },
     )
     async def readyz(services: ServicesDep) -> JSONResponse:
+        if services.tasks.draining:
+            reason = "draining: the server is stopping; running tasks finish, Run answers 503"
+            body = {"status": "draining", "worker": False, "reason": reason}
+            return JSONResponse(body, 503)
         if not services.ready:
             return JSONResponse({"status": "starting", "worker": False, "reason": "starting"}, 503)
         worker = app.state.dispatcher.is_ready()
@@ -213,5 +235,7 @@ def _sweep_expired(store: Store, outputs: Storage, stop: threading.Event) -> Non
             for output in store.expired_outputs(time.time()):
                 outputs.delete(output.key)
                 store.delete_output(output.id)
+        except StorageError as exc:
+            logger.warning("output expiry sweep waits for the store: %s", exc.message)
         except Exception:
             logger.exception("output expiry sweep failed")

@@ -35,10 +35,10 @@ class Project(Base):
     #: ("fernet:...", tasks/keyring.py); else the secret itself.
     apisecret: Mapped[str | None] = mapped_column(String(512), nullable=True)
     createtime: Mapped[float] = mapped_column(Float)
-    #: Where the project's webhook events go (None: nowhere),
-    #: and the `whsec_` secret they are signed with (Standard Webhooks).
+    #: Where the project's webhook events go (None: nowhere), and the `whsec_` secret they are
+    #: signed with (Standard Webhooks; sealed like `apisecret`).
     webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
-    webhook_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    webhook_secret: Mapped[str | None] = mapped_column(String(512), nullable=True)
     #: When `s2v keys revoke` stopped the project's keys (None: active). Tasks and outputs stay.
     revokedtime: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: When a request last presented one of its keys (to within the key cache's lifetime).

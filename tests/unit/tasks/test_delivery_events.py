@@ -1,4 +1,4 @@
-"""Deliveries per task and event (migration 0007): a store of revision 0006 keeps its deliveries,
+"""Deliveries per task and event (migration 0008): a store of revision 0007 keeps its deliveries,
 each as its task's `completed` one; a task then takes one delivery per event, and no more; the
 downgrade keeps the `completed` ones."""
 
@@ -52,7 +52,7 @@ def _delivery(store: Store, task_id: int, event: str) -> bool:
 def test_deliveries_migrate_to_one_per_task_and_event(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's2v.db'}"
     engine = create_engine(url)
-    upgrade(engine, "0006")
+    upgrade(engine, "0007")
     _insert(engine, "projects", id=1)
     _insert(engine, "tasks", id=7, project_id=1, status="task_postprocess_end", uuid="u7")
     _insert(engine, "deliveries", id="msg_old", task_id=7, state="delivered", due=0.0)
@@ -73,7 +73,7 @@ def test_deliveries_migrate_to_one_per_task_and_event(tmp_path: Path) -> None:
         store.dispose()
 
     with engine.begin() as conn:
-        command.downgrade(config(conn), "0006")
+        command.downgrade(config(conn), "0007")
     with engine.connect() as conn:
         left = conn.execute(sa.text("SELECT id FROM deliveries")).scalars().all()
     assert left == ["msg_old"]

@@ -68,7 +68,7 @@ class ReplicateWebhook:
         return _body(task, outputs, settings) if COMPLETED in wanted(task) else None
 
     def key(self, project: Project, keyring: Keyring) -> bytes:
-        return webhook_secret_key(project)
+        return webhook_secret_key(project, keyring)
 
 
 def record_event(store: Store, settings: Settings, task_id: int, event: str) -> bool:

@@ -5,8 +5,8 @@ start, its logs and its output (`webhook_events_filter`), so a task has one deli
 every delivery recorded before is the `completed` one. `tasks.callback_events` keeps the events a
 task's webhook asked for (None: its dialect's default).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-06 12:00:00
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
