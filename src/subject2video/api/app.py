@@ -7,7 +7,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -57,9 +57,17 @@ PAGE_HEADERS = {
 }
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The API with its store, event hub, dispatcher (a local worker, or Celery) and callback
-    deliverer."""
+#: Builds the dispatcher the API hands tasks to, given the store and the event sink; in place of
+#: `s2v serve`'s own choice (local engine processes, or Celery), for running everything in one
+#: process (the conformance suite: tests/unit/api/test_conformance.py).
+DispatcherFactory = Callable[[Settings, Store, EventSink], Dispatcher]
+
+
+def create_app(settings: Settings, *, dispatcher: DispatcherFactory | None = None) -> FastAPI:
+    """The API with its store, event hub, dispatcher (a local worker, or Celery, or what
+    `dispatcher` builds) and callback deliverer."""
+
+    make_dispatcher = dispatcher
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,7 +80,11 @@ def create_app(settings: Settings) -> FastAPI:
         hub.bind(asyncio.get_running_loop())
         metrics = Metrics(store, price=settings.price_per_second)
         hub.add_listener(metrics.on_event)
-        dispatcher, publish, subscriber = _dispatch(settings, store, hub)
+        dispatcher, publish, subscriber = (
+            _dispatch(settings, store, hub)
+            if make_dispatcher is None
+            else (make_dispatcher(settings, store, hub.publish), hub.publish, None)
+        )
         outputs = open_storage(settings, "outputs")
         services = Services(
             settings=settings,

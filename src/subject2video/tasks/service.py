@@ -9,6 +9,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,6 +180,7 @@ class TaskService:
         *,
         callback_dialect: str | None = None,
         callback_url: str | None = None,
+        callback_events: Sequence[str] | None = None,
     ) -> Task:
         """Create and dispatch a task for a checked input (contract.parse_run made it).
 
@@ -215,6 +217,7 @@ class TaskService:
                 callbackurl=callback_url or run.callback_url or "",
                 input_path=input_path,
                 callback_dialect=callback_dialect,
+                callback_events=None if callback_events is None else ",".join(callback_events),
             )
         except StorageError:
             self._forget_input(input_path)  # nothing half-written stays behind

@@ -125,7 +125,7 @@ def input_of(task: Task, model: Model) -> dict[str, Any]:
 
 def rename(text: str, photo: str) -> str:
     """A domain message with our image parameter names as Replicate's `photo` input."""
-    for ours in IMAGE_URL_ALIASES:
+    for ours in IMAGE_URL_ALIASES:  # the longest first: inputImageFirstUrl holds inputImageFirst
         text = text.replace(f"[{ours}]", photo).replace(ours, photo)
     return re.sub(r"^Request parameter ", "input.", text)
 

@@ -12,7 +12,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from subject2video.tasks.models import Delivery, Task
+from subject2video.tasks.models import COMPLETED, Delivery, Task
 from subject2video.tasks.status import FINAL
 from subject2video.tasks.store.engine import StoreBase
 
@@ -21,12 +21,14 @@ MAX_DELIVERY_PAGES = 20
 
 
 class Deliveries(StoreBase):
-    """Callback deliveries: one per final task, leased to one process at a time."""
+    """Callback deliveries: one per task and event (every dialect's final one, `completed`),
+    leased to one process at a time."""
 
     # -- callback deliveries ----------------------------------------------------------------
 
     def add_delivery(self, delivery: Delivery) -> bool:
-        """Store a delivery; False if the task already has one (exactly one per final status)."""
+        """Store a delivery; False if the task already has one for its event (one per event:
+        exactly one for the final status)."""
         try:
             with self.session() as s:
                 s.add(delivery)
@@ -97,9 +99,13 @@ class Deliveries(StoreBase):
             )
 
     def undelivered_final_tasks(self) -> list[int]:
-        """Final tasks with a callback URL but no delivery: a process died between the final
-        status and recording its callback."""
-        has_delivery = select(Delivery.id).where(Delivery.task_id == Task.id).exists()
+        """Final tasks with a callback URL but no delivery of their final status (`completed`): a
+        process died between the final status and recording its callback."""
+        has_delivery = (
+            select(Delivery.id)
+            .where(Delivery.task_id == Task.id, Delivery.event == COMPLETED)
+            .exists()
+        )
         with self.session() as s:
             return list(
                 s.scalars(
