@@ -94,3 +94,28 @@ class SpeechScore:
     @property
     def closure_share(self) -> float:
         return self.closed / self.bilabials if self.bilabials else 1.0
+
+
+def lip_gaps(landmarks: list[np.ndarray | None]) -> np.ndarray:
+    """Per frame, the inner-lip gap (dlib points 61-63 to 65-67) over the distance between the
+    eye centres; NaN where the face was lost."""
+    out = np.full(len(landmarks), np.nan)
+    for i, p in enumerate(landmarks):
+        if p is None:
+            continue
+        p = np.asarray(p, np.float64)
+        eyes = float(np.linalg.norm(p[42:48].mean(0) - p[36:42].mean(0)))
+        gap = float(np.mean(p[[67, 66, 65], 1] - p[[61, 62, 63], 1]))
+        out[i] = max(0.0, gap) / max(eyes, 1e-6)
+    return out
+
+
+def score_video(
+    landmarks: list[np.ndarray | None], audio: Audio, phones: list[Phone], fps: float
+) -> SpeechScore:
+    """Lip-sync r and closures of one speaking video from its tracked landmarks and its audio."""
+    gaps = lip_gaps(landmarks)
+    rms = audio.frame_rms(fps, len(gaps))
+    r, lag = lip_sync_r(gaps, rms)
+    closed, total = closures(gaps, phones, fps)
+    return SpeechScore(r, lag, closed, total)
