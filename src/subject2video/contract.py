@@ -141,8 +141,20 @@ CALLBACK = Param(
     type="text",
     description="http(s) URL that receives the final Detail",
 )
+#: The voices a quoted line can be spoken in (media/voice.py); the first is the default.
+VOICES = ("female", "male", "scottish")
+VOICE = Param(
+    name="voice",
+    label="voice",
+    help='The voice for a line the person says in the prompt (She says: "Hello."): '
+    + ", ".join(VOICES)
+    + ".",
+    type="select",
+    default=VOICES[0],
+    limits={"options": list(VOICES)},
+)
 #: Run's parameters, in Tool/Detail's order. Other fields of a Run body are ignored.
-PARAMETERS: tuple[Param, ...] = (IMAGE, PROMPT, SEED, CALLBACK)
+PARAMETERS: tuple[Param, ...] = (IMAGE, PROMPT, SEED, CALLBACK, VOICE)
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,8 @@ class RunInput:
     model: str | None = None
     #: The task this one remixes (OpenAI's remix: the same photo, a new prompt).
     remix_of: int | None = None
+    #: The voice for a spoken line (`VOICES`), as given; None: the default.
+    voice: str | None = None
 
     @property
     def frames(self) -> int:
@@ -214,6 +228,7 @@ class RunInput:
             (PROMPT.name, self.prompt),
             (SEED.name, self.seed),
             (CALLBACK.name, self.callback_url),
+            (VOICE.name, self.voice),
         ):
             if value:
                 params[name] = value
@@ -244,6 +259,7 @@ class RunInput:
             size=_stored_size(params.get("size")),
             model=_text(params.get("model")) or None,
             remix_of=int(params["remixOf"]) if params.get("remixOf") is not None else None,
+            voice=_text(params.get(VOICE.name)) or None,
         )
 
     def seed_value(self, task_uuid: str) -> int:
@@ -513,11 +529,19 @@ def parse_run(
         check_text(prompt, PROMPT.name, MAX_PROMPT)
     seed = _text(fields.get(SEED.name))
     parse_seed(seed)
+    voice = _text(fields.get(VOICE.name)).lower()
+    if voice and voice not in VOICES:
+        raise InputError(
+            f"Request parameter [{VOICE.name}] is {voice[:40]!r}; choose one of "
+            + ", ".join(VOICES),
+            parameter=VOICE.name,
+        )
     return RunInput(
         image_url=url or None,
         prompt=prompt or None,
         seed=seed or None,
         callback_url=callback or None,
+        voice=voice or None,
     )
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from subject2video.contract import VOICES as CONTRACT_VOICES
 from subject2video.errors import InputError
 from subject2video.media.audio import RATE, Audio, read_wav
 from subject2video.prompts import Line
@@ -46,6 +47,7 @@ VOICES: dict[str, Voice] = {
     )
 }
 DEFAULT_VOICE = "female"
+assert tuple(VOICES) == CONTRACT_VOICES, "contract.VOICES lists the same voices"
 #: Pause between two quoted lines (seconds).
 GAP = 0.25
 #: How each manner of speaking changes the voice: flite settings and a gain.

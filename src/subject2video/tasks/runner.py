@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from subject2video.config import Settings
-from subject2video.contract import FPS, IMAGE_PARAM, RunInput
+from subject2video.contract import DEFAULT_SECONDS, FPS, IMAGE_PARAM, RunInput
 from subject2video.engines.base import Engine, GenerationRequest
 from subject2video.errors import (
     Cancelled,
@@ -35,6 +35,7 @@ from subject2video.media.faces import FaceAnalyzer
 from subject2video.media.fetch import FetchPolicy, fetch
 from subject2video.media.framing import fit_to_aspect
 from subject2video.media.images import load_image
+from subject2video.media.speaking import frames_for, speech_for
 from subject2video.media.storage import disk_errors, open_storage
 from subject2video.media.video import Mp4Writer, output_size
 from subject2video.tasks.events import Event, EventSink
@@ -251,9 +252,24 @@ class Runner:
         else:
             width, height = output_size(image.width, image.height, run.short_side)
         seed = run.seed_value(task.uuid)
+        # A quoted line the person says: the voice, its phones, and the length it needs. A Run
+        # at the default length keeps it (Wiro's 6.0 s) and refuses a longer line; a length
+        # the caller gave must hold the line.
+        speech, said = speech_for(run.prompt_or_default, run.voice)
+        frames = run.frames
+        if speech is not None:
+            context.log(said)
+            given = run.seconds if run.seconds != DEFAULT_SECONDS else None
+            fixed = float(DEFAULT_SECONDS) if given is None else None
+            frames = frames_for(speech, FPS, fixed=fixed, given=given)
+            if self.engine.name != "portrait":
+                context.log(
+                    f"speech: the voice track is muxed in; the {self.engine.name} "
+                    "engine does not move the lips to it (no lip-sync claimed)"
+                )
         context.log(
             f"input {image.format} {image.width}x{image.height}; face at {list(face.box)}; "
-            f"output {width}x{height} {run.frames} frames ({run.seconds} s) at {FPS} fps; "
+            f"output {width}x{height} {frames} frames ({frames / FPS:g} s) at {FPS} fps; "
             f"seed {seed}; engine {self.engine.name}"
         )
         self._advance(task, Status.preprocess_end)
@@ -265,8 +281,9 @@ class Runner:
             width=width,
             height=height,
             fps=FPS,
-            frames=run.frames,
+            frames=frames,
             extra={k: v for k, v in task.parameters.items() if k not in ("prompt", "seed")},
+            speech=speech,
         )
 
     def generate(self, task: Task, request: GenerationRequest, context: TaskContext) -> Path:
@@ -283,7 +300,13 @@ class Runner:
         try:
             with (
                 disk_errors("write the video", partial=path),
-                Mp4Writer(path, request.width, request.height, request.fps) as writer,
+                Mp4Writer(
+                    path,
+                    request.width,
+                    request.height,
+                    request.fps,
+                    audio=request.speech.audio if request.speech is not None else None,
+                ) as writer,
             ):
                 for frame in self.engine.frames(request, context):
                     context.check_cancelled()

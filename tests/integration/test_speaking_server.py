@@ -1,0 +1,70 @@
+"""A speaking video through a real server: Wiro's curl-style Run with a quoted line gives an MP4
+whose audio stream decodes, 6.0 s long, lips measured against it; a line too long for 6 s is
+refused naming the prompt."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from subject2video.media.faces import get_analyzer
+from subject2video.media.video import probe, read_audio, read_frames
+from subject2video.quality.speech import lip_gaps, lip_sync_r
+from subject2video.quality.track import track
+from tests.utils.images import face_jpeg
+from tests.utils.server import Project, Server
+
+PROMPT = 'She looks at the camera and says: "Welcome to our shop, we are open every day."'
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("speaking"))
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.mark.slow
+def test_a_quoted_line_gives_a_video_with_its_voice(server: Server, tmp_path: Path) -> None:
+    project: Project = server.keys("speaking")
+    image = tmp_path / "face.jpg"
+    image.write_bytes(face_jpeg())
+    with image.open("rb") as file:
+        response = server.run(
+            project, files={"inputImageFirst": ("face.jpg", file, "image/jpeg")},
+            data={"prompt": PROMPT, "seed": "5", "voice": "male"},
+        )  # fmt: skip
+    assert response.status_code == 200, response.text
+    task = server.wait(project, response.json()["taskid"], timeout=180)
+    assert task["pexit"] == "0", task["debugerror"]
+    assert "voice male" in task["debugoutput"] and "phones from flite" in task["debugoutput"]
+    video = tmp_path / "out.mp4"
+    video.write_bytes(httpx.get(task["outputs"][0]["url"], timeout=30).content)
+    info = probe(video)
+    assert info.frames == 150 and info.audio_codec == "aac"
+    assert abs(info.audio_duration - info.duration) <= 0.1
+    audio = read_audio(video)
+    assert audio is not None and audio.peak_dbfs() > -30
+    gaps = lip_gaps(track(read_frames(video), get_analyzer()).landmarks)
+    r, _ = lip_sync_r(gaps, audio.frame_rms(25, len(gaps)))
+    assert r >= 0.5
+
+
+def test_a_line_too_long_for_a_run_names_the_prompt(server: Server, tmp_path: Path) -> None:
+    project: Project = server.keys("speaking-long")
+    image = tmp_path / "face.jpg"
+    image.write_bytes(face_jpeg())
+    words = " ".join(["and then we walked along the river for a very long time"] * 3)
+    with image.open("rb") as file:
+        response = server.run(
+            project, files={"inputImageFirst": ("face.jpg", file, "image/jpeg")},
+            data={"prompt": f'She says "{words}"'},
+        )  # fmt: skip
+    assert response.status_code == 200, response.text
+    task = server.wait(project, response.json()["taskid"], timeout=120)
+    assert task["pexit"] != "0"
+    assert "prompt" in task["debugerror"] and "6.0 s" in task["debugerror"], task["debugerror"]
