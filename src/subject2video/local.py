@@ -11,8 +11,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from subject2video.contract import DEFAULT_PROMPT, FPS, FRAMES
 from subject2video.engines.base import GenerationRequest, NullContext
 from subject2video.engines.registry import create_engine
+from subject2video.media.audio import load_audio
 from subject2video.media.faces import get_analyzer
 from subject2video.media.images import load_image
+from subject2video.media.speaking import frames_for, speech_for
 from subject2video.media.video import Mp4Writer, output_size
 
 
@@ -34,6 +36,8 @@ def generate_video(
     seed: int = 0,
     engine_name: str = "portrait",
     show_progress: bool = True,
+    voice: str | None = None,
+    audio: Path | None = None,
 ) -> LocalResult:
     """Run one engine on one photo, as the server would, and write the MP4."""
     started = time.perf_counter()
@@ -42,6 +46,13 @@ def generate_video(
     # compute them from it.
     face = get_analyzer().subject(loaded.array, parameter="image", landmarks=False)
     width, height = output_size(loaded.width, loaded.height)
+    voice_track = (
+        load_audio(Path(audio).read_bytes(), parameter="--audio") if audio is not None else None
+    )
+    speech, said = speech_for(prompt or DEFAULT_PROMPT, voice, voice_track)
+    frames = FRAMES
+    if speech is not None:
+        frames = frames_for(speech, FPS, line_parameter="--say", length_parameter="--seconds")
     engine = create_engine(engine_name)
     engine.setup()
     request = GenerationRequest(
@@ -52,7 +63,8 @@ def generate_video(
         width=width,
         height=height,
         fps=FPS,
-        frames=FRAMES,
+        frames=frames,
+        speech=speech,
     )
     count = 0
     with Progress(
@@ -63,9 +75,12 @@ def generate_video(
         disable=not show_progress,
         transient=True,
     ) as bar:
-        job = bar.add_task(f"{engine.name} engine", total=FRAMES)
+        job = bar.add_task(f"{engine.name} engine", total=frames)
         context = NullContext(on_progress=lambda done, _total: bar.update(job, completed=done))
-        with Mp4Writer(Path(output), width, height, FPS) as writer:
+        if said:
+            context.log(said)
+        track = speech.audio if speech is not None else None
+        with Mp4Writer(Path(output), width, height, FPS, audio=track) as writer:
             for frame in engine.frames(request, context):
                 writer.write(frame)
                 count += 1

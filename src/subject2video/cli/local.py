@@ -23,14 +23,28 @@ def generate(
     engine: Annotated[
         str | None, typer.Option(help="Engine name [default: S2V_ENGINE or portrait]")
     ] = None,
+    say: Annotated[
+        str, typer.Option("--say", help='A line the person says (as She says: "...")')
+    ] = "",
+    audio: Annotated[
+        Path | None,
+        typer.Option("--audio", help="A voice to lip-sync (WAV, MP3, M4A, OGG; at most 12 s)"),
+    ] = None,
+    voice: Annotated[str, typer.Option(help="female, male or scottish")] = "",
 ) -> None:
     """Make a video locally, without the server: the photo, the prompt, an MP4."""
     from subject2video.local import generate_video
 
     settings = load_settings(engine=engine)
     configure_logging(settings)
+    if say:
+        quote = say.replace('"', "\u201d")
+        prompt = f'{prompt.rstrip(". ")}. The person says: "{quote}"'.lstrip(". ")
     try:
-        result = generate_video(image, prompt, output, seed=seed, engine_name=settings.engine)
+        result = generate_video(
+            image, prompt, output, seed=seed, engine_name=settings.engine, voice=voice or None,
+            audio=audio,
+        )  # fmt: skip
     except ServiceError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
