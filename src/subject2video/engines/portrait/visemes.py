@@ -29,7 +29,7 @@ SHAPES = ("round", "spread", "press", "bite", "tongue")
 _OPEN_VOWELS = {"aa", "ae", "ah", "ay", "aw", "ao"}
 #: phone -> (mouth, round, spread, press, bite, tongue)
 TARGETS: dict[str, tuple[float, ...]] = {
-    "pau": (0.0, 0, 0, 0, 0, 0),
+    "pau": (0.0, 0, 0, 0.6, 0, 0),
     "m": (0.0, 0, 0, 1, 0, 0), "b": (0.0, 0, 0, 1, 0, 0), "p": (0.0, 0, 0, 1, 0, 0),
     "f": (0.08, 0, 0.1, 0, 1, 0), "v": (0.08, 0, 0.1, 0, 1, 0),
     "w": (0.12, 1.0, 0, 0, 0, 0), "uw": (0.25, 0.9, 0, 0, 0, 0), "uh": (0.3, 0.6, 0, 0, 0, 0),
@@ -64,7 +64,8 @@ def viseme_curves(
     """Per-frame curves of `mouth` and the `SHAPES` for timed phones."""
     duration = frames / fps
     t = np.arange(0, duration + 0.2, _STEP)
-    raw = np.zeros((len(t), 6))
+    # Before the first phone and after the last the lips rest together, as between phrases.
+    raw = np.tile(np.array(TARGETS["pau"], float), (len(t), 1))
     for phone in phones:
         a, b = np.searchsorted(t, [phone.start, phone.end])
         raw[a:b] = _target(phone.phone)
@@ -148,21 +149,23 @@ def shape(p: np.ndarray, rest: np.ndarray, m: FaceMeasures, v: dict[str, float])
             _field(p, rest, rest[corner], move, 0.12 * mw)
     closing = max(press, 0.85 * bite)
     if closing > 0.01:
-        # The lower lip comes up to meet the upper (pressed), or up under the upper teeth (f/v):
-        # the inner lower contour goes to the upper's line; the outer lower contour and the skin
-        # below follow part way.
-        upper = p[list(T.LIP_INNER_UPPER)]
-        lower_ids = list(T.LIP_INNER_LOWER)
-        gap = upper[:, 1] - p[lower_ids, 1]
-        lift = np.minimum(gap, 0.0) * closing
+        # The jaw comes up until the lower lip meets the upper (pressed), or until it sits under
+        # the upper teeth (f/v): the lower lip moves whole, so it keeps its thickness, and the
+        # chin follows with the jaw's own weights.
+        upper = p[list(T.LIP_INNER_UPPER[2:-2]), 1]
+        lower = p[list(T.LIP_INNER_LOWER[2:-2]), 1]
+        gap = float(np.mean(lower - upper))
+        lift = max(0.0, gap) * closing
         if bite > press:
-            lift -= 0.03 * mw * bite  # tucked a little above the lip line
+            lift += 0.03 * mw * bite  # tucked a little above the lip line
         else:
-            lift -= 0.02 * mw * press  # pressed: the lips roll in a little
-        p[lower_ids, 1] += lift
-        p[list(T.LIP_OUTER_LOWER), 1] += 0.8 * lift
+            lift += 0.025 * mw * press  # pressed: the lips squeeze a little
+        p[:, 1] -= m.jaw * lift
+        # Where the inner lower lip still sits below the upper (a curved mouth), it closes the
+        # rest of the way; the outer lower lip goes with it.
+        inner_upper = p[list(T.LIP_INNER_UPPER), 1]
+        ids = list(T.LIP_INNER_LOWER)
+        rest_gap = np.maximum(p[ids, 1] - inner_upper, 0.0) * closing
+        p[ids, 1] -= rest_gap
+        p[list(T.LIP_OUTER_LOWER), 1] -= rest_gap
         p[list(T.LIP_OUTER_LOWER), 2] += 0.05 * mw * bite
-        if press > bite:
-            p[list(T.LIP_OUTER_UPPER[2:-2]) + list(T.LIP_INNER_UPPER[2:-2]), 1] += (
-                0.015 * mw * press
-            )
