@@ -67,10 +67,14 @@ def eval_video(
     seed: Annotated[
         int | None, typer.Option(help="The seed it was made with: report pose against the plan")
     ] = None,
+    line: Annotated[
+        str | None,
+        typer.Option(help="The words spoken (default: the prompt's quoted lines), for speech"),
+    ] = None,
 ) -> None:
     """Measure a video: identity kept, subject motion, background stillness, prompt adherence."""
     from subject2video.media.images import load_image
-    from subject2video.media.video import probe, read_frames
+    from subject2video.media.video import probe, read_audio, read_frames
     from subject2video.quality import evaluate, format_report, planned_pose, write_sheet
 
     try:
@@ -80,7 +84,7 @@ def eval_video(
         asked = None if seed is None else planned_pose(prompt, seed, info.frames, round(fps))
         report = evaluate(
             read_frames(video), photo, prompt=prompt, fps=fps, identity_step=identity_step,
-            asked=asked,
+            asked=asked, audio=read_audio(video), line=line,
         )  # fmt: skip
         if sheet is not None:
             write_sheet(read_frames(video), info.frames, sheet)

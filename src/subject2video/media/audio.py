@@ -100,6 +100,22 @@ def resample(audio: Audio, rate: int) -> Audio:
     return Audio(np.interp(new, old, audio.samples).astype(np.float32), rate)
 
 
+def _wav_shortfall(data: bytes) -> int:
+    """For a RIFF/WAVE file, how many bytes its data chunk declares beyond the file's end (0 for
+    a whole file, a streamed one with no size, or another format)."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return 0
+    at = 12
+    while at + 8 <= len(data):
+        kind, size = data[at : at + 4], int.from_bytes(data[at + 4 : at + 8], "little")
+        if kind == b"data":
+            if size in (0, 0xFFFFFFFF):
+                return 0
+            return max(0, size - (len(data) - at - 8))
+        at += 8 + size + (size & 1)
+    return 0
+
+
 def load_audio(data: bytes, *, parameter: str) -> Audio:
     """Decode and check an uploaded voice; an `InputError` naming `parameter` says what is wrong."""
 
@@ -110,6 +126,9 @@ def load_audio(data: bytes, *, parameter: str) -> Audio:
         raise refuse(f"is {len(data)} bytes; at most {MAX_AUDIO_BYTES // (1024 * 1024)} MB")
     if len(data) < 44:
         raise refuse(f"is {len(data)} bytes, too short to be audio; send {FORMATS}")
+    short = _wav_shortfall(data)
+    if short:
+        raise refuse(f"is truncated: its WAV header declares {short} more bytes than it holds")
     try:
         container = av.open(io.BytesIO(data), mode="r")
     except (av.FFmpegError, ValueError) as exc:
