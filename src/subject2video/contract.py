@@ -153,8 +153,22 @@ VOICE = Param(
     default=VOICES[0],
     limits={"options": list(VOICES)},
 )
+AUDIO = Param(
+    name="inputAudioUrl",
+    label="voice audio URL",
+    help="Optional: a voice for the lips to follow (WAV, MP3, M4A/AAC, OGG/Opus; at most 12 s). "
+    "A quoted line in the prompt is taken as its transcript and not spoken again.",
+    type="text",
+    limits={
+        "formats": ["wav", "mp3", "m4a", "aac", "ogg", "opus"],
+        "maxbytes": MAX_IMAGE_BYTES,
+        "maxseconds": 12,
+        "samplerates": [8000, 96000],
+    },
+    description="http(s) URL of a voice recording",
+)
 #: Run's parameters, in Tool/Detail's order. Other fields of a Run body are ignored.
-PARAMETERS: tuple[Param, ...] = (IMAGE, PROMPT, SEED, CALLBACK, VOICE)
+PARAMETERS: tuple[Param, ...] = (IMAGE, PROMPT, SEED, CALLBACK, VOICE, AUDIO)
 
 
 @dataclass(frozen=True)
@@ -179,6 +193,8 @@ class RunInput:
     remix_of: int | None = None
     #: The voice for a spoken line (`VOICES`), as given; None: the default.
     voice: str | None = None
+    #: A voice recording's URL for the lips to follow (fetched like the image).
+    audio_url: str | None = None
 
     @property
     def frames(self) -> int:
@@ -229,6 +245,7 @@ class RunInput:
             (SEED.name, self.seed),
             (CALLBACK.name, self.callback_url),
             (VOICE.name, self.voice),
+            (AUDIO.name, self.audio_url),
         ):
             if value:
                 params[name] = value
@@ -260,6 +277,7 @@ class RunInput:
             model=_text(params.get("model")) or None,
             remix_of=int(params["remixOf"]) if params.get("remixOf") is not None else None,
             voice=_text(params.get(VOICE.name)) or None,
+            audio_url=_text(params.get(AUDIO.name)) or None,
         )
 
     def seed_value(self, task_uuid: str) -> int:
@@ -536,12 +554,18 @@ def parse_run(
             + ", ".join(VOICES),
             parameter=VOICE.name,
         )
+    audio_url = _text(fields.get(AUDIO.name))
+    if audio_url:
+        check_text(audio_url, AUDIO.name, MAX_URL)
+        if check_url is not None:
+            check_url(audio_url, AUDIO.name)
     return RunInput(
         image_url=url or None,
         prompt=prompt or None,
         seed=seed or None,
         callback_url=callback or None,
         voice=voice or None,
+        audio_url=audio_url or None,
     )
 
 

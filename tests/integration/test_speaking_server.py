@@ -4,18 +4,21 @@ refused naming the prompt."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from subject2video.media.speaking import speech_for
 from subject2video.media.video import probe, read_audio
 from tests.utils.images import face_jpeg
-from tests.utils.server import REPO, Project, Server
+from tests.utils.server import REPO, Project, Server, fixture_server, send
 
 PROMPT = 'She looks at the camera and says: "Welcome to our shop, we are open every day."'
 
@@ -76,3 +79,42 @@ def test_a_line_too_long_for_a_run_names_the_prompt(server: Server, tmp_path: Pa
     task = server.wait(project, response.json()["taskid"], timeout=120)
     assert task["pexit"] != "0"
     assert "prompt" in task["debugerror"] and "6.0 s" in task["debugerror"], task["debugerror"]
+
+
+@pytest.mark.slow
+def test_an_audio_url_drives_the_lips_and_bad_audio_fails_naming_it(
+    server: Server, tmp_path: Path
+) -> None:
+    project: Project = server.keys("speaking-audio")
+    image = tmp_path / "face.jpg"
+    image.write_bytes(face_jpeg())
+    voice, _ = speech_for('He says "Thank you for watching, and see you next week."', "male")
+    assert voice is not None
+    wav = io.BytesIO()
+    with wave.open(wav, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(voice.audio.rate)
+        w.writeframes((voice.audio.samples * 32767).astype("<i2").tobytes())
+    routes = {
+        "/voice.wav": lambda h: send(h, 200, wav.getvalue(), "audio/wav"),
+        "/photo.wav": lambda h: send(h, 200, face_jpeg(), "audio/wav"),
+    }
+    with fixture_server(routes) as base:
+        results = {}
+        for name in ("voice", "photo"):
+            with image.open("rb") as file:
+                response = server.run(
+                    project, files={"inputImageFirst": ("face.jpg", file, "image/jpeg")},
+                    data={"prompt": "She smiles", "inputAudioUrl": f"{base}/{name}.wav"},
+                )  # fmt: skip
+            assert response.status_code == 200, response.text
+            results[name] = server.wait(project, response.json()["taskid"], timeout=180)
+    good, bad = results["voice"], results["photo"]
+    assert good["pexit"] == "0", good["debugerror"]
+    assert "uploaded inputAudioUrl" in good["debugoutput"]
+    video = tmp_path / "audio.mp4"
+    video.write_bytes(httpx.get(good["outputs"][0]["url"], timeout=30).content)
+    info = probe(video)
+    assert info.audio_codec == "aac" and info.frames == 150
+    assert bad["pexit"] != "0" and "inputAudioUrl" in bad["debugerror"], bad["debugerror"]

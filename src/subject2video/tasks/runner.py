@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from subject2video.config import Settings
-from subject2video.contract import DEFAULT_SECONDS, FPS, IMAGE_PARAM, RunInput
+from subject2video.contract import AUDIO, DEFAULT_SECONDS, FPS, IMAGE_PARAM, RunInput
 from subject2video.engines.base import Engine, GenerationRequest
 from subject2video.errors import (
     Cancelled,
@@ -31,6 +31,7 @@ from subject2video.errors import (
     StorageError,
     TimedOut,
 )
+from subject2video.media.audio import load_audio
 from subject2video.media.faces import FaceAnalyzer
 from subject2video.media.fetch import FetchPolicy, fetch
 from subject2video.media.framing import fit_to_aspect
@@ -255,13 +256,24 @@ class Runner:
         # A quoted line the person says: the voice, its phones, and the length it needs. A Run
         # at the default length keeps it (Wiro's 6.0 s) and refuses a longer line; a length
         # the caller gave must hold the line.
-        speech, said = speech_for(run.prompt_or_default, run.voice)
+        voice_track = None
+        if run.audio_url:
+            voice_track = load_audio(
+                fetch(run.audio_url, self.policy, parameter=AUDIO.name,
+                      check=context.check_cancelled),
+                parameter=AUDIO.name,
+            )  # fmt: skip
+            context.check_cancelled()
+        speech, said = speech_for(
+            run.prompt_or_default, run.voice, voice_track, audio_parameter=AUDIO.name
+        )
         frames = run.frames
         if speech is not None:
             context.log(said)
             given = run.seconds if run.seconds != DEFAULT_SECONDS else None
             fixed = float(DEFAULT_SECONDS) if given is None else None
-            frames = frames_for(speech, FPS, fixed=fixed, given=given)
+            carrier = AUDIO.name if voice_track is not None else "prompt"
+            frames = frames_for(speech, FPS, fixed=fixed, given=given, line_parameter=carrier)
             if self.engine.name != "portrait":
                 context.log(
                     f"speech: the voice track is muxed in; the {self.engine.name} "
