@@ -161,7 +161,10 @@ class PortraitEngine:
             moved, depth, source = positions(index)
             v = plan.at(index)
             closures = (v["blink_l"], v["blink_r"])
-            return renderer.render3d(moved, depth, source, v["mouth"], closures, body.at(index))
+            return renderer.render3d(
+                moved, depth, source, v["mouth"], closures, body.at(index),
+                tongue=v["tongue"], retract=max(v["smile"], v["spread"]),
+            )  # fmt: skip
 
         return render
 
