@@ -113,16 +113,22 @@ class MouthPainter:
             return
         origin = np.array([x0, y0], np.float64)
         shape = (y1 - y0, x1 - x0)
-        mask = _polygon_mask(shape, inner, origin).astype(np.float32) / 255
+        n = len(T.LIP_INNER_UPPER)
+        # The lips' 11-point contours drawn as curves, not polygons: a wide-open mouth
+        # otherwise reads as a hexagon.
+        top_curve, bottom_curve = _curve(inner[:n]), _curve(inner[n:])
+        curved = np.concatenate([top_curve, bottom_curve[1:-1]])
+        mask = _polygon_mask(shape, curved, origin).astype(np.float32) / 255
         if own is not None and self.own:
             mask *= 1 - _polygon_mask(shape, own, origin).astype(np.float32) / 255
         if mask.max() < 0.05:
             return
-        n = len(T.LIP_INNER_UPPER)
-        upper = inner[:n] - origin
-        patch = self._interior(shape, upper, inner[n:][::-1] - origin, tongue, retract)
+        upper = top_curve - origin
+        patch = self._interior(shape, upper, bottom_curve[::-1] - origin, tongue, retract)
         # Soft at the edge; the corners are rounded off in shadow rather than drawn as points.
-        mask = cv2.GaussianBlur(mask, (0, 0), 0.8)
+        # One pixel wider than the contour: the stretched seam of the photo's closed lips lies
+        # along it and shows as a pale outline otherwise.
+        mask = cv2.GaussianBlur(cv2.dilate(mask, np.ones((3, 3), np.uint8)), (0, 0), 0.8)
         region = frame[y0:y1, x0:x1, :3].astype(np.float32)
         weight = mask[..., None]
         frame[y0:y1, x0:x1, :3] = np.clip(patch * weight + region * (1 - weight) + 0.5, 0, 255)
@@ -166,8 +172,12 @@ class MouthPainter:
             _arch_teeth(patch, ys, top + gum, length, u, self.teeth, mw, upper=True)
         if max_gap > 0.16 * mw:
             strength = min(1.0, (max_gap - 0.16 * mw) / (0.12 * mw))
-            length = np.minimum(0.12 * gap, 0.05 * mw) * strength
-            _arch_teeth(patch, ys, bottom - length, length, u, self.teeth * 0.8, mw, upper=False)
+            # The lower teeth: a short row in the middle, in the upper teeth's shadow; under
+            # three pixels they read as a pale seam along the lip, so they stay hidden.
+            length = np.minimum(0.14 * gap, 0.06 * mw) * strength * (across < 0.55)
+            if float(length.max()) >= 3.0:
+                lower = self.teeth * 0.68
+                _arch_teeth(patch, ys, bottom - length, length, u, lower, mw, upper=False)
         self._inner_lips(patch, ys, top, bottom, across, mw)
         return patch
 
@@ -180,11 +190,12 @@ class MouthPainter:
         gap = np.maximum(bottom - top, 1.0)
         rise = 0.25 + 0.45 * tip  # how far up the opening the tongue's top reaches
         surface = bottom - gap * rise * (1 - 0.6 * ((xs - cx) / (0.8 * half)) ** 2)
-        inside = np.clip((ys - surface) / 1.5, 0, 1)
+        inside = np.clip((ys - surface) / 3.0, 0, 1)
         width = np.clip(1 - np.abs(xs - cx) / (0.85 * half), 0, 1) ** 0.5
         cover = inside * width[None, :] * strength
         below = np.clip((ys - surface) / np.maximum(gap * rise, 1.0), 0, 1)
-        light = 1.05 - 0.45 * below  # lit on its top, darker down into the mouth
+        # Lit on its top, darker down into the mouth, its far edge in the cavity's shadow.
+        light = (0.7 + 0.25 * np.sin(np.pi * np.clip(below * 1.5, 0, 1))) * (1 - 0.3 * below)
         groove = 1 - 0.18 * np.exp(-0.5 * ((xs - cx) / max(1.0, 0.06 * half)) ** 2)
         sheen = 0.25 * np.exp(-0.5 * ((ys - surface - 0.12 * gap * rise) / 1.2) ** 2)
         sheen *= np.exp(-0.5 * ((xs - cx - 0.2 * half) / (0.15 * half)) ** 2)
@@ -195,17 +206,30 @@ class MouthPainter:
         self, patch: np.ndarray, ys: np.ndarray, top: np.ndarray, bottom: np.ndarray,
         across: np.ndarray, mw: float,
     ) -> None:  # fmt: skip
-        """The wet inside of the lips just within the opening: darker, redder than the outer
-        lips, with a thin highlight along the lower one."""
+        """The wet inside of the lips just within the opening: darker and redder than the outer
+        lips (a highlight along the lower one read as a pale seam, enlarged: left out)."""
         band = max(1.0, 0.025 * mw) * (1 - 0.5 * across**2)
         lip = self.tongue * np.array([1.02, 0.8, 0.82])
         for edge, sign in ((top, 1.0), (bottom, -1.0)):
             dist = (ys - edge) * sign
-            weight = np.clip(1 - dist / band, 0, 1) * (dist > -1)
+            weight = np.clip(1 - dist / band, 0, 1)  # and outside the edge: the lip
             tone = lip * 0.5 if sign > 0 else lip * 0.62
             patch[:] = patch * (1 - weight[..., None]) + tone[None, None] * weight[..., None]
-        wet = np.exp(-0.5 * ((bottom - 0.5 * band - ys) / 0.5) ** 2) * (1 - across**2)
-        patch[:] = patch + 30 * wet[..., None]
+
+
+def _curve(points: np.ndarray, steps: int = 4) -> np.ndarray:
+    """A Catmull-Rom curve through `points` (k, 2), `steps` segments between each two."""
+    p = np.concatenate([points[:1], points, points[-1:]])
+    t = np.linspace(0, 1, steps, endpoint=False)[:, None]
+    out = []
+    for i in range(1, len(p) - 2):
+        a, b, c, d = p[i - 1], p[i], p[i + 1], p[i + 2]
+        out.append(
+            0.5 * ((2 * b) + (-a + c) * t + (2 * a - 5 * b + 4 * c - d) * t**2
+                   + (-a + 3 * b - 3 * c + d) * t**3)
+        )  # fmt: skip
+    out.append(points[-1:])
+    return np.concatenate(out)
 
 
 def _sorted(contour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
