@@ -17,21 +17,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from subject2video import __version__
-from subject2video.api import (
-    face,
-    files,
-    minimax,
-    openai_videos,
-    openapi,
-    replicate,
-    routes,
-    socket,
-)
+from subject2video.api import face, files, openapi, registry
 from subject2video.api.auth import Authenticator
 from subject2video.api.deps import Services, ServicesDep
 from subject2video.api.errors import install_error_handlers
 from subject2video.api.metrics import Metrics
 from subject2video.config import Settings
+from subject2video.errors import StorageError
 from subject2video.media.storage import Storage, open_storage
 from subject2video.tasks.bus import (
     KEYS,
@@ -44,7 +36,6 @@ from subject2video.tasks.callbacks import CallbackDeliverer
 from subject2video.tasks.dispatch import Dispatcher
 from subject2video.tasks.dispatch.local import LocalDispatcher
 from subject2video.tasks.events import EventHub, EventSink
-from subject2video.tasks.minimax_callbacks import MinimaxCallbacks
 from subject2video.tasks.service import TaskService
 from subject2video.tasks.store import Store
 
@@ -87,7 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings=settings,
             store=store,
             hub=hub,
-            tasks=TaskService(settings, store, dispatcher, publish),
+            tasks=TaskService(settings, store, dispatcher, publish, outputs),
             auth=Authenticator(settings, store),
             outputs=outputs,
         )
@@ -96,12 +87,10 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.metrics = metrics
         app.state.dispatcher = dispatcher
         dispatcher.start()
+        registry.install_callbacks()
         deliverer = CallbackDeliverer(settings, store)
         deliverer.start()
-        minimax_callbacks = MinimaxCallbacks(settings, store, minimax.query_body)
-        hub.add_listener(minimax_callbacks.on_event)
-        replicate.start(services, hub)
-        minimax_callbacks.start()
+        background = [d.start(services) for d in registry.DIALECTS if d.start is not None]
         stop_sweep = threading.Event()
         if settings.output_ttl_seconds:
             threading.Thread(
@@ -113,6 +102,20 @@ def create_app(settings: Settings) -> FastAPI:
         # Everything built so far lives as long as the process: keep it out of the collector's
         # full passes, which otherwise stall requests for tens of milliseconds (the tail latency).
         gc.freeze()
+        drained = threading.Event()
+
+        def drain() -> None:
+            """The first stop signal (api/serving.py, on a thread of its own): refuse new tasks,
+            keep answering reads, and let the workers finish; the port closes after."""
+            services.tasks.draining = True
+            logger.info("draining: reads go on, Run answers 503, workers finish their tasks")
+            try:
+                dispatcher.stop()
+            finally:
+                drained.set()
+                logger.info("drained: closing the port")
+
+        app.state.drain = drain
         services.ready = True
         logger.info("server ready", extra={"url": settings.base_url, "engine": settings.engine})
         try:
@@ -121,9 +124,13 @@ def create_app(settings: Settings) -> FastAPI:
             services.ready = False
             stop_sweep.set()
             # The running task may finish during the stop: its callbacks go out before the end.
-            dispatcher.stop()
+            if services.tasks.draining:
+                drained.wait()  # a second signal makes it quick
+            else:
+                dispatcher.stop()
             deliverer.stop()
-            minimax_callbacks.stop()
+            for work in background:
+                work.stop()
             if subscriber is not None:
                 subscriber.stop()
             if keys_subscriber is not None:
@@ -138,13 +145,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     openapi.install(app)
-    app.router.routes[0:0] = routes.FAST_ROUTES
-    app.include_router(routes.router)
-    app.include_router(minimax.router)
-    app.include_router(openai_videos.router)
+    app.router.routes[0:0] = [r for d in registry.DIALECTS for r in d.fast_routes]
+    for dialect in registry.DIALECTS:
+        if dialect.install is not None:
+            dialect.install(app)
+            continue
+        for router in dialect.routers:
+            app.include_router(router)
     app.include_router(files.router)
-    replicate.install(app)  # after MiniMax and OpenAI: they own the shared paths at the root
-    app.include_router(socket.router)
     app.include_router(face.router)
     app.mount("/web", StaticFiles(directory=WEB_DIR), name="web")
 
@@ -164,6 +172,10 @@ def create_app(settings: Settings) -> FastAPI:
         },
     )
     async def readyz(services: ServicesDep) -> JSONResponse:
+        if services.tasks.draining:
+            reason = "draining: the server is stopping; running tasks finish, Run answers 503"
+            body = {"status": "draining", "worker": False, "reason": reason}
+            return JSONResponse(body, 503)
         if not services.ready:
             return JSONResponse({"status": "starting", "worker": False, "reason": "starting"}, 503)
         worker = app.state.dispatcher.is_ready()
@@ -211,5 +223,7 @@ def _sweep_expired(store: Store, outputs: Storage, stop: threading.Event) -> Non
             for output in store.expired_outputs(time.time()):
                 outputs.delete(output.key)
                 store.delete_output(output.id)
+        except StorageError as exc:
+            logger.warning("output expiry sweep waits for the store: %s", exc.message)
         except Exception:
             logger.exception("output expiry sweep failed")

@@ -12,7 +12,15 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from subject2video.contract import CALLBACK, IMAGE, PROMPT, SEED, Param
+from subject2video.contract import (
+    CALLBACK,
+    IMAGE,
+    IMAGE_URL_ALIAS,
+    PROMPT,
+    SEED,
+    UPLOAD_PARAM,
+    Param,
+)
 
 #: The Wiro envelope: every JSON answer of a Wiro route has these.
 ENVELOPE: dict[str, Any] = {
@@ -71,7 +79,7 @@ def _field(param: Param) -> dict[str, Any]:
 
 RUN_FIELDS: dict[str, Any] = {
     IMAGE.name: _field(IMAGE),
-    "inputImageUrl": {**_TEXT, "description": f"alias of {IMAGE.name}"},
+    IMAGE_URL_ALIAS: {**_TEXT, "description": f"alias of {IMAGE.name}"},
     PROMPT.name: _field(PROMPT),
     CALLBACK.name: _field(CALLBACK),
     SEED.name: _field(SEED),
@@ -94,7 +102,7 @@ def request_body(fields: dict[str, Any], *, upload: bool = False) -> dict[str, A
     """A body accepted as JSON, urlencoded or multipart (with the image upload where `upload`)."""
     multipart = dict(fields)
     if upload:
-        multipart["inputImageFirst"] = {"type": "string", "format": "binary"}
+        multipart[UPLOAD_PARAM] = {"type": "string", "format": "binary"}
     return {
         "required": False,
         "content": {
@@ -127,78 +135,6 @@ def route(fields: dict[str, Any], *codes: int, upload: bool = False) -> dict[str
         "responses": responses(*codes),
         "security": SECURITY,
     }
-
-
-#: MiniMax's answers: always HTTP 200 with `base_resp`.
-MINIMAX_ANSWER: dict[str, Any] = {
-    "200": {
-        "description": "An answer in MiniMax's words; base_resp.status_code 0 is success",
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["base_resp"],
-                    "properties": {
-                        "base_resp": {
-                            "type": "object",
-                            "required": ["status_code", "status_msg"],
-                            "properties": {
-                                "status_code": {"type": "integer"},
-                                "status_msg": {"type": "string"},
-                            },
-                        }
-                    },
-                }
-            }
-        },
-    }
-}
-MINIMAX_SECURITY = [{"bearer": []}]
-MINIMAX_GENERATION: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "model": {
-                            "type": "string",
-                            "enum": [
-                                "S2V-01",
-                                "I2V-01",
-                                "I2V-01-Director",
-                                "I2V-01-live",
-                                "MiniMax-Hailuo-02",
-                                "MiniMax-Hailuo-2.3",
-                                "MiniMax-Hailuo-2.3-Fast",
-                            ],
-                        },
-                        "prompt": {"type": "string", "maxLength": 2000},
-                        "first_frame_image": _TEXT,
-                        "duration": {"type": "integer", "enum": [6, 10]},
-                        "resolution": {"type": "string", "enum": ["512P", "720P", "768P", "1080P"]},
-                        "callback_url": _TEXT,
-                        "prompt_optimizer": {"type": "boolean"},
-                        "subject_reference": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "properties": {
-                                    "type": {"type": "string", "enum": ["character"]},
-                                    "image": {"type": "array", "items": _TEXT},
-                                },
-                            },
-                        },
-                    },
-                }
-            }
-        },
-    },
-    "responses": MINIMAX_ANSWER,
-    "security": MINIMAX_SECURITY,
-}
-MINIMAX_READ: dict[str, Any] = {"responses": MINIMAX_ANSWER, "security": MINIMAX_SECURITY}
 
 
 def install(app: FastAPI) -> None:

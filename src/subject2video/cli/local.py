@@ -23,6 +23,13 @@ def generate(
     engine: Annotated[
         str | None, typer.Option(help="Engine name [default: S2V_ENGINE or portrait]")
     ] = None,
+    seconds: Annotated[
+        int | None, typer.Option(help="Length in seconds, 2 to 12 [default: 6]")
+    ] = None,
+    size: Annotated[
+        str | None,
+        typer.Option(help="WIDTHxHEIGHT, e.g. 1280x720 [default: the photo's aspect, 720p]"),
+    ] = None,
     say: Annotated[
         str, typer.Option("--say", help='A line the person says (as She says: "...")')
     ] = "",
@@ -33,6 +40,7 @@ def generate(
     voice: Annotated[str, typer.Option(help="female, male or scottish")] = "",
 ) -> None:
     """Make a video locally, without the server: the photo, the prompt, an MP4."""
+    from subject2video.contract import parse_size
     from subject2video.local import generate_video
 
     settings = load_settings(engine=engine)
@@ -41,10 +49,18 @@ def generate(
         quote = say.replace('"', "\u201d")
         prompt = f'{prompt.rstrip(". ")}. The person says: "{quote}"'.lstrip(". ")
     try:
+        wanted = parse_size(size, "--size") if size else None
         result = generate_video(
-            image, prompt, output, seed=seed, engine_name=settings.engine, voice=voice or None,
+            image,
+            prompt,
+            output,
+            seed=seed,
+            engine_name=settings.engine,
+            seconds=seconds,
+            size=wanted,
+            voice=voice or None,
             audio=audio,
-        )  # fmt: skip
+        )
     except ServiceError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None

@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from subject2video.config import Settings
-from subject2video.contract import AUDIO, DEFAULT_SECONDS, FPS, IMAGE_PARAM, RunInput
+from subject2video.contract import AUDIO, IMAGE_PARAM, RunInput
 from subject2video.engines.base import Engine, GenerationRequest
 from subject2video.errors import (
     Cancelled,
-    EngineError,
     Failure,
     InputError,
     ServiceError,
@@ -34,15 +33,13 @@ from subject2video.errors import (
 from subject2video.media.audio import load_audio
 from subject2video.media.faces import FaceAnalyzer
 from subject2video.media.fetch import FetchPolicy, fetch
-from subject2video.media.framing import fit_to_aspect
 from subject2video.media.images import load_image
-from subject2video.media.speaking import frames_for, speech_for
 from subject2video.media.storage import disk_errors, open_storage
-from subject2video.media.video import Mp4Writer, output_size
 from subject2video.tasks.events import Event, EventSink
 from subject2video.tasks.health import StorageHealth
 from subject2video.tasks.lifecycle import Lifecycle
 from subject2video.tasks.models import Output, Task
+from subject2video.tasks.pipeline import prepare, render
 from subject2video.tasks.status import Status
 from subject2video.tasks.store import Store, token
 from subject2video.tasks.workfiles import remove_work_files, work_dir
@@ -240,63 +237,29 @@ class Runner:
         data = self._input_bytes(task, context)
         context.check_cancelled()
         image = load_image(data, parameter=IMAGE_PARAM)
-        # The box only: engines that need landmarks compute their own (the portrait engine its
-        # face mesh), so the service path never loads dlib's non-commercial 68-point model.
-        face = self.analyzer.subject(image.array, parameter=IMAGE_PARAM, landmarks=False)
         run = RunInput.from_parameters(task.parameters)
-        pixels = image.array
-        if run.size is not None:
-            width, height = run.size
-            framed = fit_to_aspect(pixels, face, run.size)
-            pixels, face = framed.image, framed.face
-            context.log(framed.note)
-        else:
-            width, height = output_size(image.width, image.height, run.short_side)
-        seed = run.seed_value(task.uuid)
-        # A quoted line the person says: the voice, its phones, and the length it needs. A Run
-        # at the default length keeps it (Wiro's 6.0 s) and refuses a longer line; a length
-        # the caller gave must hold the line.
+        # The face's box only (pipeline.prepare): the service path never loads dlib's
+        # non-commercial 68-point model.
         voice_track = None
         if run.audio_url:
+            # A voice recording for the lips, fetched under the same rules as the image.
             voice_track = load_audio(
                 fetch(run.audio_url, self.policy, parameter=AUDIO.name,
                       check=context.check_cancelled),
                 parameter=AUDIO.name,
             )  # fmt: skip
             context.check_cancelled()
-        speech, said = speech_for(
-            run.prompt_or_default, run.voice, voice_track, audio_parameter=AUDIO.name
-        )
-        frames = run.frames
-        if speech is not None:
-            context.log(said)
-            given = run.seconds if run.seconds != DEFAULT_SECONDS else None
-            fixed = float(DEFAULT_SECONDS) if given is None else None
-            carrier = AUDIO.name if voice_track is not None else "prompt"
-            frames = frames_for(speech, FPS, fixed=fixed, given=given, line_parameter=carrier)
-            if self.engine.name != "portrait":
-                context.log(
-                    f"speech: the voice track is muxed in; the {self.engine.name} "
-                    "engine does not move the lips to it (no lip-sync claimed)"
-                )
-        context.log(
-            f"input {image.format} {image.width}x{image.height}; face at {list(face.box)}; "
-            f"output {width}x{height} {frames} frames ({frames / FPS:g} s) at {FPS} fps; "
-            f"seed {seed}; engine {self.engine.name}"
-        )
+        prepared = prepare(
+            image, run, self.analyzer, seed=run.seed_value(task.uuid), engine=self.engine.name,
+            voice_track=voice_track, audio_parameter=AUDIO.name,
+        )  # fmt: skip
+        if prepared.framing:
+            context.log(prepared.framing)
+        if prepared.speech:
+            context.log(prepared.speech)
+        context.log(prepared.note)
         self._advance(task, Status.preprocess_end)
-        return GenerationRequest(
-            image=pixels,
-            face=face,
-            prompt=run.prompt_or_default,
-            seed=seed,
-            width=width,
-            height=height,
-            fps=FPS,
-            frames=frames,
-            extra={k: v for k, v in task.parameters.items() if k not in ("prompt", "seed")},
-            speech=speech,
-        )
+        return prepared.request
 
     def generate(self, task: Task, request: GenerationRequest, context: TaskContext) -> Path:
         """Run the engine, encoding its frames as they come; returns the finished MP4 file."""
@@ -308,26 +271,9 @@ class Runner:
             fd, name = tempfile.mkstemp(suffix=".mp4", prefix=f"task{task.id}-", dir=workdir)
             os.close(fd)
         path = Path(name)
-        count = 0
         try:
-            with (
-                disk_errors("write the video", partial=path),
-                Mp4Writer(
-                    path,
-                    request.width,
-                    request.height,
-                    request.fps,
-                    audio=request.speech.audio if request.speech is not None else None,
-                ) as writer,
-            ):
-                for frame in self.engine.frames(request, context):
-                    context.check_cancelled()
-                    writer.write(frame)
-                    count += 1
-            if count != request.frames:
-                raise EngineError(
-                    f"the {self.engine.name} engine made {count} frames, not {request.frames}"
-                )
+            with disk_errors("write the video", partial=path):
+                render(self.engine, request, context, path, each_frame=context.check_cancelled)
         except BaseException:
             # Best effort: on a read-only or vanished disk the file stays, for the next start.
             with contextlib.suppress(OSError):
@@ -360,8 +306,18 @@ class Runner:
             width=frame_size[0] if frame_size else None,
             height=frame_size[1] if frame_size else None,
         )
-        self.store.add_output(output)
-        if not self.lifecycle.done(task.id, allowed_from=[Status(task.status)], holder=task.claim):
+        try:
+            self.store.add_output(output)
+            finished = self.lifecycle.done(
+                task.id, allowed_from=[Status(task.status)], holder=task.claim
+            )
+        except StorageError:
+            # The store failed (its file deleted, say): no file without its row stays behind.
+            with contextlib.suppress(StorageError):
+                self.store.delete_output(output_id)
+            self.storage.delete(key)
+            raise
+        if not finished:
             # Killed (or lost to a newer claim) at the last moment: this run's file goes.
             self.store.delete_output(output_id)
             self.storage.delete(key)

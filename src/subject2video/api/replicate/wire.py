@@ -20,7 +20,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from subject2video.api.door import DialectError
 from subject2video.api.errors import ApiError
+from subject2video.api.files import output_url
 from subject2video.api.replicate.models import (
     DEFAULT,
     DURATION,
@@ -31,7 +33,7 @@ from subject2video.api.replicate.models import (
     SEED,
     Model,
 )
-from subject2video.contract import IMAGE_PARAM, UPLOAD_PARAM, RunInput
+from subject2video.contract import IMAGE_URL_ALIASES, RunInput
 from subject2video.errors import (
     Conflict,
     InputError,
@@ -44,7 +46,6 @@ from subject2video.errors import (
 )
 from subject2video.tasks.models import Output, Task
 from subject2video.tasks.status import Status
-from subject2video.tasks.wire import output_url
 
 FINAL = ("succeeded", "failed", "canceled")
 _STARTING = {Status.queue, Status.accept}
@@ -124,7 +125,7 @@ def input_of(task: Task, model: Model) -> dict[str, Any]:
 
 def rename(text: str, photo: str) -> str:
     """A domain message with our image parameter names as Replicate's `photo` input."""
-    for ours in (IMAGE_PARAM, UPLOAD_PARAM, "inputImageUrl"):
+    for ours in IMAGE_URL_ALIASES:
         text = text.replace(f"[{ours}]", photo).replace(ours, photo)
     return re.sub(r"^Request parameter ", "input.", text)
 
@@ -173,7 +174,7 @@ def prediction(task: Task, outputs: Sequence[Output], base_url: str, api: str) -
 # -- errors -------------------------------------------------------------------------------------
 
 
-class ReplicateError(Exception):
+class ReplicateError(DialectError):
     """An error answered in Replicate's body: {title, detail, status} (RFC 7807 problem details)."""
 
     def __init__(
@@ -229,7 +230,7 @@ def replicate_error(exc: Exception, photo: str = FIRST_FRAME) -> ReplicateError:
         retry = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(retry)} if retry is not None else None
         field = getattr(exc, "parameter", None)
-        if field in (IMAGE_PARAM, UPLOAD_PARAM, "inputImageUrl"):
+        if field in IMAGE_URL_ALIASES:
             field = photo
         detail = rename(exc.message, photo)
         return ReplicateError(status, title, detail, field=field, headers=headers)
