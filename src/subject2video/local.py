@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from subject2video.contract import RunInput
 from subject2video.engines.base import NullContext
 from subject2video.engines.registry import create_engine
+from subject2video.media.audio import load_audio
 from subject2video.media.faces import get_analyzer
 from subject2video.media.images import load_image
 from subject2video.tasks.pipeline import prepare, render
@@ -36,18 +37,25 @@ def generate_video(
     show_progress: bool = True,
     seconds: int | None = None,
     size: tuple[int, int] | None = None,
+    voice: str | None = None,
+    audio: Path | None = None,
 ) -> LocalResult:
     """Run one engine on one photo through the runner's own pipeline (tasks/pipeline.py) and
     write the MP4: `seconds` long (default 6) at `size` (default: the photo's aspect, short side
     720), both within the contract's limits."""
     started = time.perf_counter()
     loaded = load_image(Path(image).read_bytes(), parameter="image")
-    run = RunInput(prompt=prompt or None).with_output(seconds=seconds, size=size)
+    run = RunInput(prompt=prompt or None, voice=voice).with_output(seconds=seconds, size=size)
+    voice_track = (
+        load_audio(Path(audio).read_bytes(), parameter="--audio") if audio is not None else None
+    )
     engine = create_engine(engine_name)
     engine.setup()
+    # Without --seconds, a speaking video lasts as long as its speech (2-12 s).
     prepared = prepare(
-        loaded, run, get_analyzer(), seed=seed, engine=engine.name, parameter="image"
-    )
+        loaded, run, get_analyzer(), seed=seed, engine=engine.name, parameter="image",
+        voice_track=voice_track, audio_parameter="--audio", follow_speech=seconds is None,
+    )  # fmt: skip
     request = prepared.request
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -60,5 +68,6 @@ def generate_video(
         job = bar.add_task(f"{engine.name} engine", total=request.frames)
         context = NullContext(on_progress=lambda done, _total: bar.update(job, completed=done))
         count = render(engine, request, context, Path(output))
-    log = [line for line in (prepared.framing, prepared.note) if line] + context.lines
+    lines = (prepared.framing, prepared.speech, prepared.note)
+    log = [line for line in lines if line] + context.lines
     return LocalResult(Path(output), count, time.perf_counter() - started, log)

@@ -8,12 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from subject2video.contract import FPS, IMAGE_PARAM, RunInput
+from subject2video.contract import DEFAULT_SECONDS, FPS, IMAGE_PARAM, PROMPT, RunInput
 from subject2video.engines.base import Engine, GenerationContext, GenerationRequest
 from subject2video.errors import EngineError
+from subject2video.media.audio import Audio
 from subject2video.media.faces import FaceAnalyzer
 from subject2video.media.framing import fit_to_aspect
 from subject2video.media.images import LoadedImage
+from subject2video.media.speaking import frames_for, speech_for
 from subject2video.media.video import Mp4Writer, output_size
 
 
@@ -25,6 +27,8 @@ class Prepared:
     note: str
     #: The framing step's own line, when the photo was fitted to an explicit size.
     framing: str | None = None
+    #: The speech's own line (voice, phones, length), when the person speaks.
+    speech: str | None = None
 
 
 def prepare(
@@ -35,10 +39,18 @@ def prepare(
     seed: int,
     engine: str,
     parameter: str = IMAGE_PARAM,
+    voice_track: Audio | None = None,
+    audio_parameter: str = "inputAudioUrl",
+    follow_speech: bool = False,
 ) -> Prepared:
     """The engine's request for a checked photo and a run: the face (its box only: engines that
     need landmarks compute their own), and the output size (the photo's aspect at the run's
-    short side, or the run's explicit size with the photo fitted to it around the face)."""
+    short side, or the run's explicit size with the photo fitted to it around the face).
+
+    A quoted line in the prompt (or `voice_track`) makes the person speak (media/speaking.py):
+    a run at the default length keeps it (Wiro's 6.0 s) and refuses a longer line, a length the
+    caller gave must hold it, and with `follow_speech` (`s2v generate` without `--seconds`) the
+    video lasts as long as the speech."""
     face = analyzer.subject(image.array, parameter=parameter, landmarks=False)
     pixels, framing = image.array, None
     if run.size is not None:
@@ -47,9 +59,23 @@ def prepare(
         pixels, face, framing = framed.image, framed.face, framed.note
     else:
         width, height = output_size(image.width, image.height, run.short_side)
+    speech, said = speech_for(
+        run.prompt_or_default, run.voice, voice_track, audio_parameter=audio_parameter
+    )
+    frames = run.frames
+    if speech is not None:
+        given = run.seconds if run.seconds != DEFAULT_SECONDS else None
+        fixed = None if follow_speech or given is not None else float(DEFAULT_SECONDS)
+        carrier = audio_parameter if voice_track is not None else PROMPT.name
+        frames = frames_for(speech, FPS, fixed=fixed, given=given, line_parameter=carrier)
+        if engine != "portrait":
+            said += (
+                f"; the voice track is muxed in; the {engine} engine does not move the lips "
+                "to it (no lip-sync claimed)"
+            )
     note = (
         f"input {image.format} {image.width}x{image.height}; face at {list(face.box)}; "
-        f"output {width}x{height} {run.frames} frames ({run.seconds} s) at {FPS} fps; "
+        f"output {width}x{height} {frames} frames ({frames / FPS:g} s) at {FPS} fps; "
         f"seed {seed}; engine {engine}"
     )
     request = GenerationRequest(
@@ -60,9 +86,10 @@ def prepare(
         width=width,
         height=height,
         fps=FPS,
-        frames=run.frames,
+        frames=frames,
+        speech=speech,
     )
-    return Prepared(request, note, framing)
+    return Prepared(request, note, framing, said or None)
 
 
 def render(
@@ -76,7 +103,8 @@ def render(
     """Drive the engine and encode its frames into `path` as they come; `each_frame` runs before
     each is written (a cancel check). EngineError unless it made exactly the frames asked for."""
     count = 0
-    with Mp4Writer(path, request.width, request.height, request.fps) as writer:
+    audio = request.speech.audio if request.speech is not None else None
+    with Mp4Writer(path, request.width, request.height, request.fps, audio=audio) as writer:
         for frame in engine.frames(request, context):
             if each_frame is not None:
                 each_frame()

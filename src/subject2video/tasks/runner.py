@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from subject2video.config import Settings
-from subject2video.contract import IMAGE_PARAM, RunInput
+from subject2video.contract import AUDIO, IMAGE_PARAM, RunInput
 from subject2video.engines.base import Engine, GenerationRequest
 from subject2video.errors import (
     Cancelled,
@@ -30,6 +30,7 @@ from subject2video.errors import (
     StorageError,
     TimedOut,
 )
+from subject2video.media.audio import load_audio
 from subject2video.media.faces import FaceAnalyzer
 from subject2video.media.fetch import FetchPolicy, fetch
 from subject2video.media.images import load_image
@@ -239,11 +240,23 @@ class Runner:
         run = RunInput.from_parameters(task.parameters)
         # The face's box only (pipeline.prepare): the service path never loads dlib's
         # non-commercial 68-point model.
+        voice_track = None
+        if run.audio_url:
+            # A voice recording for the lips, fetched under the same rules as the image.
+            voice_track = load_audio(
+                fetch(run.audio_url, self.policy, parameter=AUDIO.name,
+                      check=context.check_cancelled),
+                parameter=AUDIO.name,
+            )  # fmt: skip
+            context.check_cancelled()
         prepared = prepare(
-            image, run, self.analyzer, seed=run.seed_value(task.uuid), engine=self.engine.name
-        )
+            image, run, self.analyzer, seed=run.seed_value(task.uuid), engine=self.engine.name,
+            voice_track=voice_track, audio_parameter=AUDIO.name,
+        )  # fmt: skip
         if prepared.framing:
             context.log(prepared.framing)
+        if prepared.speech:
+            context.log(prepared.speech)
         context.log(prepared.note)
         self._advance(task, Status.preprocess_end)
         return prepared.request

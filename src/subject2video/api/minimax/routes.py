@@ -274,6 +274,13 @@ def parse_request(data: Any) -> tuple[dict[str, Any], str, Wanted]:
         if not isinstance(callback, str):
             raise invalid("callback_url must be a string")
         fields[CALLBACK.name] = callback.strip()
+    # Extensions (README, Speech): the voice of a quoted line and a voice recording's URL.
+    for ours, theirs in (("voice", "voice"), ("inputAudioUrl", "audio_url")):
+        value = data.get(theirs)
+        if value is not None:
+            if not isinstance(value, str):
+                raise invalid(f"{theirs} must be a string")
+            fields[ours] = value
     return fields, image, output
 
 

@@ -128,6 +128,10 @@ def parse_create(
     run_fields = {"prompt": prompt or None, IMAGE_PARAM: url}
     if "seed" in fields:
         run_fields["seed"] = fields["seed"]
+    # Extensions: the voice of a quoted line, and a voice recording for the lips (README).
+    for ours, theirs in (("voice", "voice"), ("inputAudioUrl", "audio_url")):
+        if fields.get(theirs) not in (None, ""):
+            run_fields[ours] = fields[theirs]
     size_of = len(photo.data) if photo is not None else None
     run = parse_run(run_fields, upload_size=size_of, check_url=services.tasks.check_url)
     if photo is not None:

@@ -68,7 +68,9 @@ class PortraitEngine:
         reading = read_face(image, box) if self.mode != "2d" else None
         self.timings = {"analysis": time.perf_counter() - started}
         context.check_cancelled()
-        plan = plan_motion(request.prompt, request.seed, request.frames, request.fps)
+        plan = plan_motion(
+            request.prompt, request.seed, request.frames, request.fps, request.speech
+        )
         self.plan = plan
         context.log(plan.describe())
         if reading is not None and reading.mesh is not None and reading.geo is not None:
@@ -159,7 +161,10 @@ class PortraitEngine:
             moved, depth, source = positions(index)
             v = plan.at(index)
             closures = (v["blink_l"], v["blink_r"])
-            return renderer.render3d(moved, depth, source, v["mouth"], closures, body.at(index))
+            return renderer.render3d(
+                moved, depth, source, v["mouth"], closures, body.at(index),
+                tongue=v["tongue"], retract=max(v["smile"], v["spread"]),
+            )  # fmt: skip
 
         return render
 
