@@ -135,6 +135,7 @@ def create_app(settings: Settings) -> FastAPI:
                 subscriber.stop()
             if keys_subscriber is not None:
                 keys_subscriber.stop()
+            services.tasks.fetches.close()
             store.dispose()
 
     app = FastAPI(
