@@ -46,8 +46,10 @@ MAX_LONG_SIDE = 1920
 IMAGE_PARAM = "inputImageFirstUrl"
 #: The multipart upload field (also accepted as a URL when it is text).
 UPLOAD_PARAM = "inputImageFirst"
+#: The image URL's other name (Tool/Detail lists it as an alternative).
+IMAGE_URL_ALIAS = "inputImageUrl"
 #: Where a URL may come, in order of precedence.
-IMAGE_URL_ALIASES = (IMAGE_PARAM, "inputImageUrl", UPLOAD_PARAM)
+IMAGE_URL_ALIASES = (IMAGE_PARAM, IMAGE_URL_ALIAS, UPLOAD_PARAM)
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MIN_SHORT_SIDE = 300
@@ -110,7 +112,7 @@ IMAGE = Param(
     "Currently, only a human face accepted.",
     type="text",
     required=True,
-    alternatives=(f"{UPLOAD_PARAM} (file upload)", "inputImageUrl"),
+    alternatives=(f"{UPLOAD_PARAM} (file upload)", IMAGE_URL_ALIAS),
     limits={
         "formats": list(IMAGE_FORMATS),
         "maxbytes": MAX_IMAGE_BYTES,
@@ -232,7 +234,7 @@ class RunInput:
     @classmethod
     def from_parameters(cls, params: Mapping[str, Any]) -> RunInput:
         """A stored task's input, read back (the runner's side of `parameters()`)."""
-        url = _text(params.get(IMAGE_PARAM)) or _text(params.get("inputImageUrl"))
+        url = _text(params.get(IMAGE_PARAM)) or _text(params.get(IMAGE_URL_ALIAS))
         return cls(
             image_url=url or None,
             upload=_text(params.get(UPLOAD_PARAM)) or None,

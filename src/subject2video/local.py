@@ -8,12 +8,12 @@ from pathlib import Path
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from subject2video.contract import DEFAULT_PROMPT, FPS, FRAMES
-from subject2video.engines.base import GenerationRequest, NullContext
+from subject2video.contract import RunInput
+from subject2video.engines.base import NullContext
 from subject2video.engines.registry import create_engine
 from subject2video.media.faces import get_analyzer
 from subject2video.media.images import load_image
-from subject2video.media.video import Mp4Writer, output_size
+from subject2video.tasks.pipeline import prepare, render
 
 
 @dataclass
@@ -34,27 +34,21 @@ def generate_video(
     seed: int = 0,
     engine_name: str = "portrait",
     show_progress: bool = True,
+    seconds: int | None = None,
+    size: tuple[int, int] | None = None,
 ) -> LocalResult:
-    """Run one engine on one photo, as the server would, and write the MP4."""
+    """Run one engine on one photo through the runner's own pipeline (tasks/pipeline.py) and
+    write the MP4: `seconds` long (default 6) at `size` (default: the photo's aspect, short side
+    720), both within the contract's limits."""
     started = time.perf_counter()
     loaded = load_image(Path(image).read_bytes(), parameter="image")
-    # The box is enough for the portrait engine's face mesh; engines that want dlib's landmarks
-    # compute them from it.
-    face = get_analyzer().subject(loaded.array, parameter="image", landmarks=False)
-    width, height = output_size(loaded.width, loaded.height)
+    run = RunInput(prompt=prompt or None).with_output(seconds=seconds, size=size)
     engine = create_engine(engine_name)
     engine.setup()
-    request = GenerationRequest(
-        image=loaded.array,
-        face=face,
-        prompt=prompt or DEFAULT_PROMPT,
-        seed=seed,
-        width=width,
-        height=height,
-        fps=FPS,
-        frames=FRAMES,
+    prepared = prepare(
+        loaded, run, get_analyzer(), seed=seed, engine=engine.name, parameter="image"
     )
-    count = 0
+    request = prepared.request
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -63,10 +57,8 @@ def generate_video(
         disable=not show_progress,
         transient=True,
     ) as bar:
-        job = bar.add_task(f"{engine.name} engine", total=FRAMES)
+        job = bar.add_task(f"{engine.name} engine", total=request.frames)
         context = NullContext(on_progress=lambda done, _total: bar.update(job, completed=done))
-        with Mp4Writer(Path(output), width, height, FPS) as writer:
-            for frame in engine.frames(request, context):
-                writer.write(frame)
-                count += 1
-    return LocalResult(Path(output), count, time.perf_counter() - started, context.lines)
+        count = render(engine, request, context, Path(output))
+    log = [line for line in (prepared.framing, prepared.note) if line] + context.lines
+    return LocalResult(Path(output), count, time.perf_counter() - started, log)

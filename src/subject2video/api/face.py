@@ -24,13 +24,13 @@ from starlette.concurrency import run_in_threadpool
 from subject2video.api.body import read_fields
 from subject2video.api.deps import authorize
 from subject2video.api.openapi import RUN_FIELDS, route
-from subject2video.contract import IMAGE_PARAM, check_upload, image_url_of
+from subject2video.contract import IMAGE_PARAM, IMAGE_URL_ALIAS, check_upload, image_url_of
 from subject2video.errors import InputError
 from subject2video.media.faces import get_analyzer
 from subject2video.media.images import load_image
 
 router = APIRouter(prefix="/v1")
-FACE_FIELDS = {k: RUN_FIELDS[k] for k in ("inputImageFirstUrl", "inputImageUrl")}
+FACE_FIELDS = {k: RUN_FIELDS[k] for k in (IMAGE_PARAM, IMAGE_URL_ALIAS)}
 
 # dlib's detector and shape predictor are not safe to call from two threads at once; a preview is
 # cheap (HOG on at most 800 px, ~0.1 s), so requests take turns rather than load one per thread.

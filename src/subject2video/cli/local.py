@@ -23,14 +23,31 @@ def generate(
     engine: Annotated[
         str | None, typer.Option(help="Engine name [default: S2V_ENGINE or portrait]")
     ] = None,
+    seconds: Annotated[
+        int | None, typer.Option(help="Length in seconds, 2 to 12 [default: 6]")
+    ] = None,
+    size: Annotated[
+        str | None,
+        typer.Option(help="WIDTHxHEIGHT, e.g. 1280x720 [default: the photo's aspect, 720p]"),
+    ] = None,
 ) -> None:
     """Make a video locally, without the server: the photo, the prompt, an MP4."""
+    from subject2video.contract import parse_size
     from subject2video.local import generate_video
 
     settings = load_settings(engine=engine)
     configure_logging(settings)
     try:
-        result = generate_video(image, prompt, output, seed=seed, engine_name=settings.engine)
+        wanted = parse_size(size, "--size") if size else None
+        result = generate_video(
+            image,
+            prompt,
+            output,
+            seed=seed,
+            engine_name=settings.engine,
+            seconds=seconds,
+            size=wanted,
+        )
     except ServiceError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None

@@ -20,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from subject2video.config import Settings
-from subject2video.contract import FPS, IMAGE_PARAM, RunInput
+from subject2video.contract import IMAGE_PARAM, RunInput
 from subject2video.engines.base import Engine, GenerationRequest
 from subject2video.errors import (
     Cancelled,
-    EngineError,
     Failure,
     InputError,
     ServiceError,
@@ -33,14 +32,13 @@ from subject2video.errors import (
 )
 from subject2video.media.faces import FaceAnalyzer
 from subject2video.media.fetch import FetchPolicy, fetch
-from subject2video.media.framing import fit_to_aspect
 from subject2video.media.images import load_image
 from subject2video.media.storage import disk_errors, open_storage
-from subject2video.media.video import Mp4Writer, output_size
 from subject2video.tasks.events import Event, EventSink
 from subject2video.tasks.health import StorageHealth
 from subject2video.tasks.lifecycle import Lifecycle
 from subject2video.tasks.models import Output, Task
+from subject2video.tasks.pipeline import prepare, render
 from subject2video.tasks.status import Status
 from subject2video.tasks.store import Store, token
 from subject2video.tasks.workfiles import remove_work_files, work_dir
@@ -238,36 +236,17 @@ class Runner:
         data = self._input_bytes(task, context)
         context.check_cancelled()
         image = load_image(data, parameter=IMAGE_PARAM)
-        # The box only: engines that need landmarks compute their own (the portrait engine its
-        # face mesh), so the service path never loads dlib's non-commercial 68-point model.
-        face = self.analyzer.subject(image.array, parameter=IMAGE_PARAM, landmarks=False)
         run = RunInput.from_parameters(task.parameters)
-        pixels = image.array
-        if run.size is not None:
-            width, height = run.size
-            framed = fit_to_aspect(pixels, face, run.size)
-            pixels, face = framed.image, framed.face
-            context.log(framed.note)
-        else:
-            width, height = output_size(image.width, image.height, run.short_side)
-        seed = run.seed_value(task.uuid)
-        context.log(
-            f"input {image.format} {image.width}x{image.height}; face at {list(face.box)}; "
-            f"output {width}x{height} {run.frames} frames ({run.seconds} s) at {FPS} fps; "
-            f"seed {seed}; engine {self.engine.name}"
+        # The face's box only (pipeline.prepare): the service path never loads dlib's
+        # non-commercial 68-point model.
+        prepared = prepare(
+            image, run, self.analyzer, seed=run.seed_value(task.uuid), engine=self.engine.name
         )
+        if prepared.framing:
+            context.log(prepared.framing)
+        context.log(prepared.note)
         self._advance(task, Status.preprocess_end)
-        return GenerationRequest(
-            image=pixels,
-            face=face,
-            prompt=run.prompt_or_default,
-            seed=seed,
-            width=width,
-            height=height,
-            fps=FPS,
-            frames=run.frames,
-            extra={k: v for k, v in task.parameters.items() if k not in ("prompt", "seed")},
-        )
+        return prepared.request
 
     def generate(self, task: Task, request: GenerationRequest, context: TaskContext) -> Path:
         """Run the engine, encoding its frames as they come; returns the finished MP4 file."""
@@ -279,20 +258,9 @@ class Runner:
             fd, name = tempfile.mkstemp(suffix=".mp4", prefix=f"task{task.id}-", dir=workdir)
             os.close(fd)
         path = Path(name)
-        count = 0
         try:
-            with (
-                disk_errors("write the video", partial=path),
-                Mp4Writer(path, request.width, request.height, request.fps) as writer,
-            ):
-                for frame in self.engine.frames(request, context):
-                    context.check_cancelled()
-                    writer.write(frame)
-                    count += 1
-            if count != request.frames:
-                raise EngineError(
-                    f"the {self.engine.name} engine made {count} frames, not {request.frames}"
-                )
+            with disk_errors("write the video", partial=path):
+                render(self.engine, request, context, path, each_frame=context.check_cancelled)
         except BaseException:
             # Best effort: on a read-only or vanished disk the file stays, for the next start.
             with contextlib.suppress(OSError):

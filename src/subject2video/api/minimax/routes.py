@@ -42,8 +42,10 @@ from subject2video.api.door import DialectError, answer
 from subject2video.api.errors import ApiError
 from subject2video.api.files import output_url
 from subject2video.api.minimax.models import (
+    CALLBACK_PARAM,
     FIRST_FRAME_PARAM,
     SUBJECT_MODEL,
+    SUBJECT_PARAM,
     Refused,
     Wanted,
     model_for,
@@ -85,7 +87,6 @@ router = APIRouter(prefix="/v1")
 MODEL = SUBJECT_MODEL
 #: Whose callback rules a task made here follows (the Task column `callback_dialect`).
 DIALECT = "minimax"
-SUBJECT_PARAM = "subject_reference"
 
 
 class Code(IntEnum):
@@ -170,7 +171,7 @@ def error_code(exc: Exception) -> tuple[Code, str]:
 def wire_names(image_param: str) -> dict[str, str]:
     """Our parameter names as a MiniMax caller spells them, when the image came as `image_param`
     (`first_frame_image`, or `subject_reference` for S2V-01)."""
-    return {IMAGE_PARAM: image_param, UPLOAD_PARAM: image_param, CALLBACK.name: "callback_url"}
+    return {IMAGE_PARAM: image_param, UPLOAD_PARAM: image_param, CALLBACK.name: CALLBACK_PARAM}
 
 
 def base_resp(code: Code, message: str) -> dict[str, Any]:
@@ -272,7 +273,7 @@ def parse_request(data: Any) -> tuple[dict[str, Any], str, Wanted]:
     if callback is not None:
         if not isinstance(callback, str):
             raise invalid("callback_url must be a string")
-        fields["callbackUrl"] = callback.strip()
+        fields[CALLBACK.name] = callback.strip()
     return fields, image, output
 
 

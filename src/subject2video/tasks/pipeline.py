@@ -1,0 +1,87 @@
+"""The one pipeline from a photo to an MP4, for the runner (a task) and `s2v generate` alike:
+prepare the input (the face, the output size, the photo fitted to an explicit size), then drive
+the engine and encode its frames as they come."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from subject2video.contract import FPS, IMAGE_PARAM, RunInput
+from subject2video.engines.base import Engine, GenerationContext, GenerationRequest
+from subject2video.errors import EngineError
+from subject2video.media.faces import FaceAnalyzer
+from subject2video.media.framing import fit_to_aspect
+from subject2video.media.images import LoadedImage
+from subject2video.media.video import Mp4Writer, output_size
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the engine is asked for, and the line that says so in the task's log."""
+
+    request: GenerationRequest
+    note: str
+    #: The framing step's own line, when the photo was fitted to an explicit size.
+    framing: str | None = None
+
+
+def prepare(
+    image: LoadedImage,
+    run: RunInput,
+    analyzer: FaceAnalyzer,
+    *,
+    seed: int,
+    engine: str,
+    parameter: str = IMAGE_PARAM,
+) -> Prepared:
+    """The engine's request for a checked photo and a run: the face (its box only: engines that
+    need landmarks compute their own), and the output size (the photo's aspect at the run's
+    short side, or the run's explicit size with the photo fitted to it around the face)."""
+    face = analyzer.subject(image.array, parameter=parameter, landmarks=False)
+    pixels, framing = image.array, None
+    if run.size is not None:
+        width, height = run.size
+        framed = fit_to_aspect(pixels, face, run.size)
+        pixels, face, framing = framed.image, framed.face, framed.note
+    else:
+        width, height = output_size(image.width, image.height, run.short_side)
+    note = (
+        f"input {image.format} {image.width}x{image.height}; face at {list(face.box)}; "
+        f"output {width}x{height} {run.frames} frames ({run.seconds} s) at {FPS} fps; "
+        f"seed {seed}; engine {engine}"
+    )
+    request = GenerationRequest(
+        image=pixels,
+        face=face,
+        prompt=run.prompt_or_default,
+        seed=seed,
+        width=width,
+        height=height,
+        fps=FPS,
+        frames=run.frames,
+    )
+    return Prepared(request, note, framing)
+
+
+def render(
+    engine: Engine,
+    request: GenerationRequest,
+    context: GenerationContext,
+    path: Path,
+    *,
+    each_frame: Callable[[], None] | None = None,
+) -> int:
+    """Drive the engine and encode its frames into `path` as they come; `each_frame` runs before
+    each is written (a cancel check). EngineError unless it made exactly the frames asked for."""
+    count = 0
+    with Mp4Writer(path, request.width, request.height, request.fps) as writer:
+        for frame in engine.frames(request, context):
+            if each_frame is not None:
+                each_frame()
+            writer.write(frame)
+            count += 1
+    if count != request.frames:
+        raise EngineError(f"the {engine.name} engine made {count} frames, not {request.frames}")
+    return count
