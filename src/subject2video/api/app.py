@@ -147,6 +147,7 @@ def create_app(settings: Settings, *, dispatcher: DispatcherFactory | None = Non
                 subscriber.stop()
             if keys_subscriber is not None:
                 keys_subscriber.stop()
+            services.tasks.fetches.close()
             store.dispose()
 
     app = FastAPI(

@@ -36,6 +36,7 @@ from subject2video.media.fetch import FetchPolicy, check_url
 from subject2video.media.storage import Storage, open_storage
 from subject2video.tasks.dispatch import Dispatcher
 from subject2video.tasks.events import Event, EventSink
+from subject2video.tasks.fetching import FetchStage
 from subject2video.tasks.health import StorageHealth
 from subject2video.tasks.keyring import Keyring
 from subject2video.tasks.lifecycle import Lifecycle
@@ -125,6 +126,8 @@ class TaskService:
         self.inputs = open_storage(settings, "inputs")
         self.outputs = outputs if outputs is not None else open_storage(settings, "outputs")
         self.health = StorageHealth(settings, store)
+        #: URL inputs fetched off the shared thread pool, per-project limited (fetching.py).
+        self.fetches = FetchStage(settings)
         #: Opens and seals the webhook secrets made on first need (`webhook_secret`).
         self.keyring = Keyring.from_settings(settings)
         self.health.on_replaced = self.reconcile
