@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from subject2video.contract import DEFAULT_SECONDS, FPS, IMAGE_PARAM, PROMPT, RunInput
+from subject2video.contract import AUDIO, DEFAULT_SECONDS, FPS, IMAGE_PARAM, PROMPT, RunInput
 from subject2video.engines.base import Engine, GenerationContext, GenerationRequest
 from subject2video.errors import EngineError
 from subject2video.media.audio import Audio
@@ -40,7 +40,7 @@ def prepare(
     engine: str,
     parameter: str = IMAGE_PARAM,
     voice_track: Audio | None = None,
-    audio_parameter: str = "inputAudioUrl",
+    audio_parameter: str = AUDIO.name,
     follow_speech: bool = False,
 ) -> Prepared:
     """The engine's request for a checked photo and a run: the face (its box only: engines that

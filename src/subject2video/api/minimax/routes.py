@@ -53,9 +53,11 @@ from subject2video.api.minimax.models import (
 )
 from subject2video.api.minimax.openapi import MINIMAX_GENERATION, MINIMAX_READ
 from subject2video.contract import (
+    AUDIO,
     CALLBACK,
     IMAGE_PARAM,
     UPLOAD_PARAM,
+    VOICE,
     RunInput,
     load_json,
     parse_run,
@@ -275,7 +277,7 @@ def parse_request(data: Any) -> tuple[dict[str, Any], str, Wanted]:
             raise invalid("callback_url must be a string")
         fields[CALLBACK.name] = callback.strip()
     # Extensions (README, Speech): the voice of a quoted line and a voice recording's URL.
-    for ours, theirs in (("voice", "voice"), ("inputAudioUrl", "audio_url")):
+    for ours, theirs in ((VOICE.name, "voice"), (AUDIO.name, "audio_url")):
         value = data.get(theirs)
         if value is not None:
             if not isinstance(value, str):
