@@ -108,6 +108,20 @@ class Param:
     #: dialects' parsers, OpenAPI fragments and error messages read it from here (`spelling`).
     names: Mapping[str, str] = field(default_factory=dict)
 
+    def schema(self, **extra: Any) -> dict[str, Any]:
+        """This input's JSON Schema, for a dialect's OpenAPI fragment: its type and limits."""
+        kind = {"number": "integer", "boolean": "boolean"}.get(self.type, "string")
+        schema: dict[str, Any] = {"type": kind}
+        if self.description:
+            schema["description"] = self.description
+        limits = self.limits
+        for ours, theirs in (("maxlength", "maxLength"), ("min", "minimum"), ("max", "maximum")):
+            if ours in limits:
+                schema[theirs] = limits[ours]
+        if "options" in limits:
+            schema["enum"] = list(limits["options"])
+        return {**schema, **extra}
+
     def called(self, dialect: str) -> str:
         """This input's name in `dialect` (KeyError if that dialect has no such input)."""
         return self.name if dialect == WIRO else self.names[dialect]
@@ -221,6 +235,7 @@ OPTIMIZER = Param(
     label="prompt optimizer",
     help="Accepted and ignored: prompts are used as given.",
     type="boolean",
+    description="accepted, ignored",
     names={MINIMAX: "prompt_optimizer", REPLICATE: "prompt_optimizer"},
 )
 #: Every input of every dialect, each declared once (above): its type, default, limits and names.

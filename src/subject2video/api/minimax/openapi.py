@@ -10,7 +10,7 @@ from subject2video.api.minimax.models import (
     OPTIMIZER_PARAM,
     SUBJECT_PARAM,
 )
-from subject2video.contract import MAX_PROMPT
+from subject2video.contract import AUDIO, MINIMAX, OPTIMIZER, PROMPT, VOICE
 
 _TEXT = {"type": "string"}
 
@@ -59,12 +59,14 @@ MINIMAX_GENERATION: dict[str, Any] = {
                                 "MiniMax-Hailuo-2.3-Fast",
                             ],
                         },
-                        "prompt": {"type": "string", "maxLength": MAX_PROMPT},
+                        PROMPT.called(MINIMAX): PROMPT.schema(),
                         FIRST_FRAME_PARAM: _TEXT,
                         "duration": {"type": "integer", "enum": [6, 10]},
                         "resolution": {"type": "string", "enum": ["512P", "720P", "768P", "1080P"]},
                         CALLBACK_PARAM: _TEXT,
-                        OPTIMIZER_PARAM: {"type": "boolean"},
+                        OPTIMIZER_PARAM: OPTIMIZER.schema(),
+                        VOICE.called(MINIMAX): VOICE.schema(),
+                        AUDIO.called(MINIMAX): AUDIO.schema(),
                         SUBJECT_PARAM: {
                             "type": "array",
                             "items": {
