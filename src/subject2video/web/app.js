@@ -100,6 +100,13 @@ function applyLimits(parameters) {
   if (state.limits.maxPrompt) $("prompt").maxLength = state.limits.maxPrompt;
   if (state.limits.formats.length) {
     $("file").accept = state.limits.formats.map((format) => `image/${format}`).join(",");
+    $("photo-formats").textContent = state.limits.formats.map((f) => f.toUpperCase()).join(", ");
+  }
+  const audio = param("inputAudioUrl").limits || {};
+  if (audio.formats && audio.maxseconds) {
+    const formats = audio.formats.map((f) => f.toUpperCase()).join(", ");
+    $("audio-hint").textContent =
+      `(optional: ${formats}, at most ${audio.maxseconds} s; the lips follow it)`;
   }
   const options = (voice.limits || {}).options || [];
   if (options.length) {
