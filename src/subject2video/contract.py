@@ -185,7 +185,7 @@ VOICE = Param(
     type="select",
     default=VOICES[0],
     limits={"options": list(VOICES)},
-    names={MINIMAX: "voice", OPENAI: "voice"},
+    names={MINIMAX: "voice", OPENAI: "voice", REPLICATE: "voice"},
 )
 AUDIO = Param(
     name="inputAudioUrl",
@@ -200,7 +200,7 @@ AUDIO = Param(
         "samplerates": [8000, 96000],
     },
     description="http(s) URL of a voice recording",
-    names={MINIMAX: "audio_url", OPENAI: "audio_url"},
+    names={MINIMAX: "audio_url", OPENAI: "audio_url", REPLICATE: "audio"},
 )
 #: S2V-01's photo (MiniMax's and Replicate's `minimax/video-01`): Run's image by another name.
 SUBJECT_IMAGE = replace(IMAGE, names={MINIMAX: "subject_reference", REPLICATE: "subject_reference"})
