@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from subject2video.contract import DEFAULT_PROMPT, FPS, FRAMES
 from subject2video.engines.base import GenerationRequest, NullContext
 from subject2video.engines.registry import create_engine
-from subject2video.media.faces import get_analyzer
+from subject2video.media.detector import get_detector
 from subject2video.media.images import load_image
 from subject2video.media.video import Mp4Writer, output_size
 
@@ -40,7 +40,7 @@ def generate_video(
     loaded = load_image(Path(image).read_bytes(), parameter="image")
     # The box is enough for the portrait engine's face mesh; engines that want dlib's landmarks
     # compute them from it.
-    face = get_analyzer().subject(loaded.array, parameter="image", landmarks=False)
+    face = get_detector().subject(loaded.array, parameter="image")
     width, height = output_size(loaded.width, loaded.height)
     engine = create_engine(engine_name)
     engine.setup()

@@ -31,7 +31,7 @@ from subject2video.errors import (
     StorageError,
     TimedOut,
 )
-from subject2video.media.faces import FaceAnalyzer
+from subject2video.media.detector import FaceDetector, get_detector
 from subject2video.media.fetch import FetchPolicy, fetch
 from subject2video.media.framing import fit_to_aspect
 from subject2video.media.images import load_image
@@ -121,7 +121,7 @@ class Runner:
         publish: EventSink,
         kill_flag: Callable[[int], bool] = lambda _task_id: False,
         worker: str | None = None,
-        analyzer: FaceAnalyzer | None = None,
+        detector: FaceDetector | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -130,7 +130,7 @@ class Runner:
         self.lifecycle = Lifecycle(settings, store, publish)
         self.kill_flag = kill_flag
         self.worker = worker or f"local-{os.getpid()}"
-        self.analyzer = analyzer or FaceAnalyzer()
+        self.detector = detector or get_detector()
         self.storage = open_storage(settings, "outputs")
         self.inputs = open_storage(settings, "inputs")
         self.policy = FetchPolicy.from_settings(settings)
@@ -238,9 +238,9 @@ class Runner:
         data = self._input_bytes(task, context)
         context.check_cancelled()
         image = load_image(data, parameter=IMAGE_PARAM)
-        # The box only: engines that need landmarks compute their own (the portrait engine its
-        # face mesh), so the service path never loads dlib's non-commercial 68-point model.
-        face = self.analyzer.subject(image.array, parameter=IMAGE_PARAM, landmarks=False)
+        # MediaPipe's full-range detector gives the box only: engines that need landmarks compute
+        # their own (the portrait engine its face mesh); dlib is left to `s2v eval`.
+        face = self.detector.subject(image.array, parameter=IMAGE_PARAM)
         run = RunInput.from_parameters(task.parameters)
         pixels = image.array
         if run.size is not None:
