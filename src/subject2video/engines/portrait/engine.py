@@ -4,7 +4,8 @@
    a face the mesh cannot read falls back to the 2D warp on dlib's 68 landmarks (debugoutput
    says which, and why);
 2. plan: the prompt read into per-frame motion curves (logged to the task's debugoutput);
-3. matte: the subject's alpha (GrabCut from a landmark prior) and the background plate;
+3. matte: the subject's alpha (MediaPipe's selfie segmentation, kept to the subject, its edges
+   refined by a guided filter) and the background plate;
 4. render: per frame, the rig moved by the plan (the head turned in 3D and drawn back to front),
    one remap, the subject over the plate, the mouth's interior, then the camera.
 """
@@ -30,6 +31,7 @@ from subject2video.engines.portrait.plan import MotionPlan, plan_motion
 from subject2video.engines.portrait.render import Renderer, camera_matrix
 from subject2video.engines.portrait.render3d import Renderer3D
 from subject2video.engines.portrait.rig3d import Rig3D
+from subject2video.media.detector import get_detector
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class PortraitEngine:
         self.mode = mode
         #: Which path made the last video: "3d" or "2d".
         self.used = ""
+        self._box: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     def setup(self) -> None:
         """Load the face-mesh models now rather than on the first task."""
@@ -65,7 +68,10 @@ class PortraitEngine:
         size = (request.width, request.height)
         started = time.perf_counter()
         image, box = _at_size(request, size)
-        reading = read_face(image, box) if self.mode != "2d" else None
+        self._box = box
+        reading = (
+            read_face(image, box, request.image, request.face.box) if self.mode != "2d" else None
+        )
         self.timings = {"analysis": time.perf_counter() - started}
         context.check_cancelled()
         plan = plan_motion(request.prompt, request.seed, request.frames, request.fps)
@@ -115,7 +121,12 @@ class PortraitEngine:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The subject's matte and the background plate behind it (timed; a kill point after)."""
         mark = time.perf_counter()
-        alpha = subject_matte(image, geo)
+        box = self._box
+        # The other people in the photo stay in the plate: their faces bound the subject's matte.
+        others = [f.box for f in get_detector().detect(image) if _iou(f.box, box) < 0.3]
+        alpha = subject_matte(image, box, others)
+        if others:
+            context.log(f"portrait: {len(others)} other face(s) kept still in the background")
         plate = background_plate(image, alpha, grow=int(0.06 * geo.width) + 6)
         self.timings["matte"] = time.perf_counter() - mark
         context.check_cancelled()
@@ -247,6 +258,13 @@ def _ahead(render: Callable[[int], np.ndarray], count: int, depth: int = 3) -> I
             with contextlib.suppress(queue.Empty):
                 slots.get(timeout=0.05)
         worker.join()
+
+
+def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    w = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return w * h / max(union, 1)
 
 
 def _at_size(
