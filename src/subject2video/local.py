@@ -12,6 +12,7 @@ from subject2video.contract import DEFAULT_PROMPT, FPS, FRAMES
 from subject2video.engines.base import GenerationRequest, NullContext
 from subject2video.engines.registry import create_engine
 from subject2video.media.detector import get_detector
+from subject2video.media.framing import frame_subject
 from subject2video.media.images import load_image
 from subject2video.media.video import Mp4Writer, output_size
 
@@ -34,6 +35,7 @@ def generate_video(
     seed: int = 0,
     engine_name: str = "portrait",
     show_progress: bool = True,
+    framing: str = "subject",
 ) -> LocalResult:
     """Run one engine on one photo, as the server would, and write the MP4."""
     started = time.perf_counter()
@@ -42,10 +44,15 @@ def generate_video(
     # compute them from it.
     face = get_detector().subject(loaded.array, parameter="image")
     width, height = output_size(loaded.width, loaded.height)
+    pixels, notes = loaded.array, []
+    if framing == "subject":
+        framed = frame_subject(pixels, face, (width, height))
+        pixels, face = framed.image, framed.face
+        notes.append(framed.note)
     engine = create_engine(engine_name)
     engine.setup()
     request = GenerationRequest(
-        image=loaded.array,
+        image=pixels,
         face=face,
         prompt=prompt or DEFAULT_PROMPT,
         seed=seed,
@@ -69,4 +76,4 @@ def generate_video(
             for frame in engine.frames(request, context):
                 writer.write(frame)
                 count += 1
-    return LocalResult(Path(output), count, time.perf_counter() - started, context.lines)
+    return LocalResult(Path(output), count, time.perf_counter() - started, notes + context.lines)

@@ -24,13 +24,19 @@ def generate(
         str | None, typer.Option(help="Engine name [default: S2V_ENGINE or portrait]")
     ] = None,
 ) -> None:
-    """Make a video locally, without the server: the photo, the prompt, an MP4."""
+    """Make a video locally, without the server: the photo, the prompt, an MP4.
+
+    A face small in the photo is framed as a medium close-up; S2V_FRAMING=photo keeps the photo's
+    framing."""
     from subject2video.local import generate_video
 
     settings = load_settings(engine=engine)
     configure_logging(settings)
     try:
-        result = generate_video(image, prompt, output, seed=seed, engine_name=settings.engine)
+        result = generate_video(
+            image, prompt, output, seed=seed, engine_name=settings.engine,
+            framing=settings.framing,
+        )  # fmt: skip
     except ServiceError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None

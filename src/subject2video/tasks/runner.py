@@ -33,7 +33,7 @@ from subject2video.errors import (
 )
 from subject2video.media.detector import FaceDetector, get_detector
 from subject2video.media.fetch import FetchPolicy, fetch
-from subject2video.media.framing import fit_to_aspect
+from subject2video.media.framing import fit_to_aspect, frame_subject
 from subject2video.media.images import load_image
 from subject2video.media.storage import disk_errors, open_storage
 from subject2video.media.video import Mp4Writer, output_size
@@ -250,6 +250,10 @@ class Runner:
             context.log(framed.note)
         else:
             width, height = output_size(image.width, image.height, run.short_side)
+        if self.settings.framing == "subject":
+            framed = frame_subject(pixels, face, (width, height))
+            pixels, face = framed.image, framed.face
+            context.log(framed.note)
         seed = run.seed_value(task.uuid)
         context.log(
             f"input {image.format} {image.width}x{image.height}; face at {list(face.box)}; "
