@@ -17,7 +17,16 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from subject2video import __version__
-from subject2video.api import face, files, minimax, openai_videos, openapi, routes, socket
+from subject2video.api import (
+    face,
+    files,
+    minimax,
+    openai_videos,
+    openapi,
+    replicate,
+    routes,
+    socket,
+)
 from subject2video.api.auth import Authenticator
 from subject2video.api.deps import Services, ServicesDep
 from subject2video.api.errors import install_error_handlers
@@ -91,6 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
         deliverer.start()
         minimax_callbacks = MinimaxCallbacks(settings, store, minimax.query_body)
         hub.add_listener(minimax_callbacks.on_event)
+        replicate.start(services, hub)
         minimax_callbacks.start()
         stop_sweep = threading.Event()
         if settings.output_ttl_seconds:
@@ -133,6 +143,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(minimax.router)
     app.include_router(openai_videos.router)
     app.include_router(files.router)
+    replicate.install(app)  # after MiniMax and OpenAI: they own the shared paths at the root
     app.include_router(socket.router)
     app.include_router(face.router)
     app.mount("/web", StaticFiles(directory=WEB_DIR), name="web")

@@ -42,12 +42,14 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     return body
 
 
-async def read_fields(request: Request, max_bytes: int) -> tuple[dict[str, Any], Upload | None]:
-    """The request's fields, and its uploaded image if one came."""
+async def read_fields(
+    request: Request, max_bytes: int, file_fields: tuple[str, ...] = FILE_FIELDS
+) -> tuple[dict[str, Any], Upload | None]:
+    """The request's fields, and its uploaded file if one came (in one of `file_fields`)."""
     body = await read_body(request, max_bytes)
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith("multipart/form-data") and "boundary=" in content_type:
-        fields, upload = await _multipart(request, max_bytes)
+        fields, upload = await _multipart(request, max_bytes, file_fields)
     elif not body.strip():
         return {}, None
     else:
@@ -73,7 +75,9 @@ def parse_text_body(body: bytes, content_type: str) -> dict[str, Any]:
     return {k: v for k, v in parse_qsl(text, keep_blank_values=False)}
 
 
-async def _multipart(request: Request, max_bytes: int) -> tuple[dict[str, Any], Upload | None]:
+async def _multipart(
+    request: Request, max_bytes: int, file_fields: tuple[str, ...]
+) -> tuple[dict[str, Any], Upload | None]:
     try:
         form = await request.form(max_files=4, max_fields=100, max_part_size=max_bytes)
     except Exception as exc:  # python-multipart raises several kinds for malformed input
@@ -83,7 +87,7 @@ async def _multipart(request: Request, max_bytes: int) -> tuple[dict[str, Any], 
     for name, value in form.multi_items():
         if isinstance(value, UploadFile):
             data = await value.read()
-            if name in FILE_FIELDS and data:
+            if name in file_fields and data:
                 upload = Upload(filename=value.filename or name, data=data)
             continue
         if not _empty(value):

@@ -11,7 +11,7 @@ plan. The table, with the measurement and what counts as found (baseline: the fi
 | tilt_left / tilt_right | head roll | falls / rises by 5° (left: top of the head to screen left) |
 | nod / shake | pitch / yaw | 3 swings of 4° / 5° |
 | blink / no_blink | eye aspect ratio, both eyes | dips under 75% of the median / never |
-| wink_left / _right | EAR of the screen-left / -right eye | under 75%, and 80% of the other's |
+| wink_left / _right | EAR, screen-left / -right eye | < 75% and < 80% of the other; other ≥ 85% |
 | smile / frown | mouth width, 0.5 s / corners below lip centre | +6% / drop 3%, never 6% wider |
 | laugh | mouth width and inner-lip opening | width +4% and 4 swings of 0.05 |
 | talk / quiet | inner-lip opening / mouth width | 4 swings of 0.05 / at most 1 |
@@ -130,6 +130,10 @@ def swings(values: np.ndarray, height: float) -> int:
     return count
 
 
+#: In a wink the other eye stays at least this open (its aspect ratio over its median).
+WINK_OTHER_OPEN = 0.85
+
+
 def _dips(ratio: np.ndarray, below: float) -> list[tuple[int, int]]:
     """Runs of frames where `ratio` is under `below`, as (start, end) pairs."""
     runs, start = [], None
@@ -156,9 +160,13 @@ def blink_count(s: Signals) -> int:
 
 
 def _wink(s: Signals, side: str) -> int:
+    """Winks of one eye: it dips under 75% of its median while the other eye stays clearly open
+    (at least 85% of its own) and the dipping eye is under 80% of the other. At the bottom of a
+    blink both eyes read small and one may read a little smaller: that is no wink."""
     left, right = _eyes(s)
     eye, other = (left, right) if side == "l" else (right, left)
-    return sum(1 for a, b in _dips(eye, 0.75) if np.any(eye[a:b] < 0.8 * other[a:b]))
+    alone = (eye < 0.8 * other) & (other >= WINK_OTHER_OPEN)
+    return sum(1 for a, b in _dips(eye, 0.75) if np.any(alone[a:b]))
 
 
 def _camera(s: Signals) -> tuple[float, float]:

@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
@@ -27,6 +28,7 @@ from subject2video.config import Settings
 from subject2video.errors import FetchError
 from subject2video.media.fetch import FetchPolicy, post
 from subject2video.tasks import openai_webhooks
+from subject2video.tasks.events import Event
 from subject2video.tasks.keyring import Keyring
 from subject2video.tasks.models import Delivery
 from subject2video.tasks.store import Store, token
@@ -38,6 +40,16 @@ LEASE_SECONDS = 60.0
 #: Deliveries in flight at once, in all; and to one receiver host.
 MAX_IN_FLIGHT = 16
 MAX_PER_HOST = 2
+#: A hub listener (a dialect records its deliveries from the task's events).
+EventListener = Callable[[Event], None]
+#: The dialects whose deliveries are signed with the project's `whsec_` webhook secret (Standard
+#: Webhooks); the others' with the project's API secret (Wiro's rule).
+_WEBHOOK_SECRET_DIALECTS: set[str] = {openai_webhooks.DIALECT}
+
+
+def sign_with_webhook_secret(dialect: str) -> None:
+    """Sign `dialect`'s deliveries with the project's `whsec_` secret."""
+    _WEBHOOK_SECRET_DIALECTS.add(dialect)
 
 
 def sign(secret: str | bytes, webhook_id: str, timestamp: int, body: str) -> str:
@@ -164,7 +176,7 @@ class CallbackDeliverer:
         project = self.store.project(task.project_id) if task else None
         stored = self.keyring.open(project.apisecret) if project else None
         secret: str | bytes = (stored or project.apikey) if project else ""
-        if task is not None and task.callback_dialect == openai_webhooks.DIALECT:
+        if task is not None and task.callback_dialect in _WEBHOOK_SECRET_DIALECTS:
             secret = openai_webhooks.signing_key(project)
         timestamp = int(time.time())
         headers = {

@@ -133,3 +133,35 @@ def test_a_video_whose_mouth_never_opens_has_no_verdict(frontal) -> None:
     meter = MouthMeter(image, points)
     meter.add(frame, points)
     assert meter.result()["frames_open"] == 0 and meter.result()["cast"] is None
+
+
+def _eyes_over_time(frontal: np.ndarray, shares: list[tuple[float, float]]) -> Signals:
+    opened = [(1.0, 1.0)] * 20
+    return signals([shut(frontal, a, b) for a, b in [*opened, *shares, *opened]])
+
+
+def _found(s: Signals, word: str) -> bool:
+    from subject2video.quality import RULES
+
+    return RULES[word](s, set()).found
+
+
+def test_a_wink_is_one_eye_shut_while_the_other_stays_open(frontal) -> None:
+    s = _eyes_over_time(frontal, [(0.3, 0.97)] * 12)
+    assert _found(s, "wink_left") != _found(s, "wink_right")
+    mirrored = _eyes_over_time(frontal, [(0.97, 0.3)] * 12)
+    assert _found(mirrored, "wink_left") != _found(mirrored, "wink_right")
+    assert _found(s, "wink_left") == _found(mirrored, "wink_right")
+
+
+def test_the_bottom_of_a_blink_is_no_wink_even_when_one_eye_reads_smaller(frontal) -> None:
+    # Both eyes shut; at the bottom one reads 25% smaller than the other (landmark noise).
+    blink = [(0.6, 0.55), (0.35, 0.27), (0.3, 0.22), (0.45, 0.4), (0.8, 0.8)]
+    s = _eyes_over_time(frontal, blink)
+    assert _found(s, "blink")
+    assert not _found(s, "wink_left") and not _found(s, "wink_right")
+
+
+def test_one_eye_shut_while_the_other_half_closes_is_no_wink(frontal) -> None:
+    s = _eyes_over_time(frontal, [(0.3, 0.7)] * 12)
+    assert not _found(s, "wink_left") and not _found(s, "wink_right")

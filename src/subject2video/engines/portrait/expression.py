@@ -85,6 +85,21 @@ def lids(p: np.ndarray, m: FaceMeasures, eye: str, closure: float, wide: float) 
     p[under] -= mean_gap * 0.2 * closure
 
 
+def squint(p: np.ndarray, rest: np.ndarray, m: FaceMeasures, eye: str, amount: float) -> None:
+    """A wink's squeeze on its own side: the cheek and the skin under the eye rise, the lower
+    lid with them, and the brow comes down, so the shut eye reads as shut, not as a lid drawn over
+    a still face (the other eye stays as open as it was)."""
+    _, lower, _, under = (list(s) for s in T.EYES[eye])
+    width = m.eye_width[eye]
+    lift = np.array([0.0, -0.09 * width * amount])
+    p[under, :2] += lift
+    p[lower, :2] += 0.5 * lift
+    centre = rest[under].mean(0) + np.array([0.0, 0.35 * width, 0.0])[: rest.shape[1]]
+    _field(p, rest, centre, 0.6 * lift, 0.45 * width)
+    side = T.BROWS[:10] if eye == "l" else T.BROWS[10:]
+    p[list(side), 1] += 0.06 * width * amount
+
+
 def brows(p: np.ndarray, m: FaceMeasures, raise_: float, blink: tuple[float, float]) -> None:
     """Lift the brows (and the forehead a little); a blink pulls its brow down a touch."""
     lift = 0.16 * m.mouth_width * raise_

@@ -18,6 +18,9 @@ from subject2video.prompts import Motion, read_prompt
 
 #: Degrees of a plain head turn, look, tilt; amplitudes scale with intensity words.
 TURN_DEG, LOOK_DEG, TILT_DEG, NOD_DEG, SHAKE_DEG = 18.0, 12.0, 10.0, 8.0, 12.0
+#: Idle blinks keep at least this far (seconds) from any frame of a wink, so that the other eye
+#: stays open through the whole wink.
+WINK_CLEARANCE = 1.0
 #: Camera zoom at the end of a push-in (or the start of a pull-out).
 PUSH_ZOOM = 1.22
 CHANNELS = (
@@ -273,7 +276,7 @@ def _idle(b: _Builder, kinds: set[str]) -> None:
         ]
         at, times = float(rng.uniform(0.5, 1.4)), []
         while at < b.duration - 0.4:
-            if all(abs(at - w) > 0.6 for w in winks):
+            if all(abs(at - w) > WINK_CLEARANCE for w in winks):
                 b.blink(at)
                 times.append(at)
             at += float(rng.uniform(2.2, 3.6))

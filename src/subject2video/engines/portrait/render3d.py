@@ -15,7 +15,7 @@ import numpy as np
 from subject2video.engines.portrait import topology as T
 from subject2video.engines.portrait.mouth import MouthPainter
 from subject2video.engines.portrait.render import Grid, Renderer
-from subject2video.engines.portrait.rig3d import SKIN, Rig3D
+from subject2video.engines.portrait.rig3d import BODY, SKIN, Rig3D
 
 INNER = list(T.LIP_INNER_UPPER) + list(T.LIP_INNER_LOWER[::-1])
 
@@ -125,9 +125,15 @@ class Renderer3D(Renderer):
         near = self._depth[tri].mean(axis=1)
         skin_key = np.where(away, 4.0, 10.0 + near / (1.0 + np.abs(near).max()))
         key = np.where(self._skin, skin_key, self.rig3d.layer)
-        keep = sound
-        order = np.argsort(key, kind="stable")
-        return rows, order[keep[order]]
+        # The still body and frame, most squeezed first, as in the 2D renderer: rasterised on the
+        # coarse grid, a triangle also claims lattice points just past its edges, and a sliver's
+        # steep map extrapolated there reaches far across the photo (a body triangle folded
+        # against the frame border by a sway drew a copy of an eye at the frame's edge). Drawn
+        # first, its neighbours take those points back.
+        squeeze = self._rest_area / np.maximum(np.abs(det) / 2, 1e-6)
+        body = ~self._skin & (self.rig3d.layer == BODY)
+        order = np.lexsort((np.where(body, -squeeze, 0.0), key))
+        return rows, order[sound[order]]
 
 
 def _lash_colour(image: np.ndarray, mesh: np.ndarray, eye: str) -> np.ndarray:

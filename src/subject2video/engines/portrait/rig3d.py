@@ -139,9 +139,12 @@ class Rig3D:
         copies = np.arange(len(self.eyeball_of)) + self.eyeball_first
         p[copies] = p[self.eyeball_of]
         X.gaze(p, self.iris_copies, m, v.get("gaze_x", 0.0), v.get("gaze_y", 0.0))
-        for eye in ("l", "r"):
+        for eye, other in (("l", "r"), ("r", "l")):
             if v[f"blink_{eye}"]:
                 X.lids(mesh, m, eye, v[f"blink_{eye}"], 0.0)
+            wink = v[f"blink_{eye}"] - v[f"blink_{other}"]
+            if wink > 0:
+                X.squint(mesh, rest, m, eye, wink)
         self._interior(p, mesh)
         moved, depth = self._turn(p, v)
         return self._body(moved, v), depth
