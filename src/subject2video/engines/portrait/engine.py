@@ -31,6 +31,7 @@ from subject2video.engines.portrait.plan import MotionPlan, plan_motion
 from subject2video.engines.portrait.render import Renderer, camera_matrix
 from subject2video.engines.portrait.render3d import Renderer3D
 from subject2video.engines.portrait.rig3d import Rig3D
+from subject2video.engines.portrait.scene import Grader, Scene, defocus, read_scene
 from subject2video.media.detector import get_detector
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class PortraitEngine:
         #: Which path made the last video: "3d" or "2d".
         self.used = ""
         self._box: tuple[int, int, int, int] = (0, 0, 0, 0)
+        self._scene: Scene | None = None
+        self._renderer: Renderer | None = None
 
     def setup(self) -> None:
         """Load the face-mesh models now rather than on the first task."""
@@ -77,6 +80,10 @@ class PortraitEngine:
         plan = plan_motion(request.prompt, request.seed, request.frames, request.fps)
         self.plan = plan
         context.log(plan.describe())
+        scene = read_scene(request.prompt, plan.camera_moves)
+        self._scene = scene
+        _lens_moves(plan, scene)
+        context.log(scene.describe())
         if reading is not None and reading.mesh is not None and reading.geo is not None:
             self.used = "3d"
             context.log("portrait: " + reading.line)
@@ -92,16 +99,32 @@ class PortraitEngine:
         context.check_cancelled()
         moving = np.any(plan.curves["pan"]) or np.any(plan.curves["lift"])
         target = (size[0] / 2, size[1] / 2) if moving else geo.center
+        grade = Grader(scene.grade) if scene.grade else None
+        renderer = self._renderer
+        assert renderer is not None
+        back = cv2.cvtColor(renderer.plate, cv2.COLOR_RGBA2RGB)
 
         def frame_at(index: int) -> np.ndarray:
             values = plan.at(index)
             frame = render(index)
-            matrix = camera_matrix(size, target, values["zoom"], values["pan"], values["lift"])
-            if matrix is not None:
-                frame = cv2.warpAffine(
-                    frame, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
-                )
-            return cv2.cvtColor(frame, cv2.COLOR_RGBA2RGB)
+            zoom, pan, lift = values["zoom"], values["pan"], values["lift"]
+            matrix = camera_matrix(size, target, zoom, pan, lift)
+            if matrix is not None and scene.parallax is not None:
+                # Two layers: the subject moves with the camera, the background (inpainted
+                # behind the subject) by a share of the move, so that the move shows depth.
+                p = scene.parallax
+                behind = camera_matrix(size, target, 1 + (zoom - 1) * p, pan * p, lift * p)
+                out = _warp(frame[:, :, :3], matrix, size)
+                cover = _warp(renderer.layer_alpha(), matrix, size)
+                far = back if behind is None else _warp(back, behind, size)
+                weight = cover.astype(np.float32)[..., None] * (1 / 255)
+                rgb = far + (out.astype(np.float32) - far) * weight
+                frame_rgb = np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+            elif matrix is not None:
+                frame_rgb = cv2.cvtColor(_warp(frame, matrix, size), cv2.COLOR_RGBA2RGB)
+            else:
+                frame_rgb = cv2.cvtColor(frame, cv2.COLOR_RGBA2RGB)
+            return grade(frame_rgb) if grade is not None else frame_rgb
 
         mark = time.perf_counter()
         count = request.frames
@@ -128,6 +151,8 @@ class PortraitEngine:
         if others:
             context.log(f"portrait: {len(others)} other face(s) kept still in the background")
         plate = background_plate(image, alpha, grow=int(0.06 * geo.width) + 6)
+        if self._scene is not None and self._scene.shallow:
+            plate = defocus(plate, box[3] - box[1])
         self.timings["matte"] = time.perf_counter() - mark
         context.check_cancelled()
         return alpha, plate
@@ -142,6 +167,7 @@ class PortraitEngine:
         mark = time.perf_counter()
         rig = Rig3D.build(reading.mesh, geo, alpha)
         renderer = Renderer3D(image, alpha, plate, rig)
+        self._renderer = renderer
         self.timings["rig"] = time.perf_counter() - mark
         context.log(
             f"portrait: matte {100 * float(alpha.mean()):.0f}% of the frame; rig "
@@ -182,6 +208,7 @@ class PortraitEngine:
         mark = time.perf_counter()
         rig = Rig.build(geo, alpha)
         renderer = Renderer(image, alpha, plate, rig)
+        self._renderer = renderer
         self.timings["rig"] = time.perf_counter() - mark
         context.log(
             f"portrait: face {geo.width:.0f} px wide at ({geo.center[0]:.0f}, "
@@ -258,6 +285,24 @@ def _ahead(render: Callable[[int], np.ndarray], count: int, depth: int = 3) -> I
             with contextlib.suppress(queue.Empty):
                 slots.get(timeout=0.05)
         worker.join()
+
+
+def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return cv2.warpAffine(
+        image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+    )
+
+
+def _lens_moves(plan: MotionPlan, scene: Scene) -> None:
+    """The camera moves the lens words add to a plan: an orbit's slow arc (a pan there and
+    back, zoomed in enough to keep the frame filled), a close-up held in."""
+    zoom = plan.curves["zoom"]
+    if "orbit" in scene.lens and not np.any(plan.curves["pan"]):
+        t = np.linspace(0.0, 1.0, plan.frames)
+        plan.curves["pan"][:] = 0.05 * np.sin(2 * np.pi * t)
+        zoom[:] = np.maximum(zoom, 1.12)
+    if "close-up" in scene.lens:
+        zoom[:] = np.maximum(zoom, 1.15)
 
 
 def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
