@@ -14,7 +14,7 @@ from subject2video.engines.registry import create_engine
 from subject2video.media.detector import get_detector
 from subject2video.media.framing import frame_subject
 from subject2video.media.images import load_image
-from subject2video.media.video import Mp4Writer, output_size
+from subject2video.media.video import Mp4Writer, PipelinedWriter, output_size
 
 
 @dataclass
@@ -72,7 +72,7 @@ def generate_video(
     ) as bar:
         job = bar.add_task(f"{engine.name} engine", total=FRAMES)
         context = NullContext(on_progress=lambda done, _total: bar.update(job, completed=done))
-        with Mp4Writer(Path(output), width, height, FPS) as writer:
+        with PipelinedWriter(Mp4Writer(Path(output), width, height, FPS)) as writer:
             for frame in engine.frames(request, context):
                 writer.write(frame)
                 count += 1

@@ -36,7 +36,7 @@ from subject2video.media.fetch import FetchPolicy, fetch
 from subject2video.media.framing import fit_to_aspect, frame_subject
 from subject2video.media.images import load_image
 from subject2video.media.storage import disk_errors, open_storage
-from subject2video.media.video import Mp4Writer, output_size
+from subject2video.media.video import Mp4Writer, PipelinedWriter, output_size
 from subject2video.tasks.events import Event, EventSink
 from subject2video.tasks.health import StorageHealth
 from subject2video.tasks.lifecycle import Lifecycle
@@ -287,7 +287,10 @@ class Runner:
         try:
             with (
                 disk_errors("write the video", partial=path),
-                Mp4Writer(path, request.width, request.height, request.fps) as writer,
+                # Encoding runs in its own thread, overlapping the engine's next frame.
+                PipelinedWriter(
+                    Mp4Writer(path, request.width, request.height, request.fps)
+                ) as writer,
             ):
                 for frame in self.engine.frames(request, context):
                     context.check_cancelled()
