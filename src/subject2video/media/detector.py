@@ -8,7 +8,8 @@ of a 48x48 grid (stride 4, fixed size), boxes and six keypoints relative to the 
 192, a sigmoid score kept from 0.6, then weighted non-maximum suppression at IoU 0.3.
 
 A photo is read whole and, when its faces could be too small for one 192-px view, also in
-overlapping tiles; the detections of all views are merged.
+overlapping tiles; the detections of all views are merged. Where nothing is found, the photo is
+read once more inside a grey frame twice its size, for a face that fills the photo.
 
 Example::
 
@@ -147,6 +148,15 @@ class FaceDetector:
             all_boxes.append(boxes + np.array([x0, y0, x0, y0], np.float32))
             all_scores.append(scores)
         boxes, scores = np.concatenate(all_boxes), np.concatenate(all_scores)
+        if not len(boxes):
+            # A face that fills the photo (a tight crop, a selfie) is larger than the model's
+            # anchors expect: look again with the photo set in a frame twice its size.
+            pad = max(h, w) // 2
+            framed = cv2.copyMakeBorder(
+                image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128, 128, 128)
+            )
+            boxes, scores = self._view(framed)
+            boxes = boxes - np.float32(pad)
         faces = []
         for box, score in weighted_nms(boxes, scores) if len(boxes) else []:
             left, top = max(0, round(float(box[0]))), max(0, round(float(box[1])))

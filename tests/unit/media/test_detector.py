@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from subject2video.errors import ImageError
@@ -52,3 +53,9 @@ def test_group_finds_every_face_largest_first(detector: FaceDetector) -> None:
     assert faces[0].area == max(f.area for f in faces)
     x0, y0, x1, y1 = faces[0].box
     assert 500 < x0 < x1 < 1100 and 250 < y0 < y1 < 850
+
+
+def test_a_face_that_fills_the_photo_is_found(detector: FaceDetector) -> None:
+    tight = np.ascontiguousarray(face_rgb()[60:190, 160:290])  # her face, edge to edge
+    faces = detector.detect(tight)
+    assert len(faces) == 1 and faces[0].width > 90
