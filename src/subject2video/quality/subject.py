@@ -2,15 +2,15 @@
 
 - **Matte halo**: the frame-to-frame change in a thin band just outside the subject's edge (and
   outside it in the frame before too: background in both, so a still background does not change
-  there however the subject moves), against the change in background far from the subject. A
-  matte that drags the background with the head, or a plate whose fill shows as the head moves,
-  flickers in that band while the far background is still. The subject's edge in each frame is
-  found in the video itself (person segmentation of the frame, kept to the person whose face dlib
-  tracks), never taken from the engine. Reported as the band's and the far background's mean
+  there however the subject moves), against the change in background far from the subject. A matte
+  that drags the background with the head, or a plate whose fill shows as the head moves, flickers
+  in that band while the far background is still. The subject's edge in each frame is found in the
+  video itself (person segmentation of the whole frame, kept to the person connected to the face
+  dlib tracks), never taken from the engine. Reported as the band's and the far background's mean
   absolute change in grey levels (0-255) per frame step, and their difference, `excess` (0 for a
   clean edge); `head_excess` is the same over the head's part of the band (hair, ears, cheeks),
-  where seams and grey bands show. The whole band also counts the body's own edge moving
-  (breathing, a shrug), so compare engines on the same prompt and seed.
+  where seams and grey bands show. The whole band also counts the body's own edge moving (breathing,
+  a shrug), so compare engines on the same prompt and seed.
 - **Face share**: the tracked face's height (brows to chin, dlib's landmarks, times 1.25 for the
   forehead) as a share of the frame height: least and mean over the tracked frames.
 """
@@ -65,8 +65,8 @@ class HaloMeter:
 
         box = face_box(points)
         fw = max(box[2] - box[0], 1.0)
-        subject = (person_matte(frame, box) > 0.5).astype(np.uint8)
-        before = (person_matte(previous[0], box) > 0.5).astype(np.uint8)
+        subject = (person_matte(frame, box, bounded=False) > 0.5).astype(np.uint8)
+        before = (person_matte(previous[0], box, bounded=False) > 0.5).astype(np.uint8)
         if not subject.any():
             return
         outside = cv2.distanceTransform(1 - subject, cv2.DIST_L2, 3)

@@ -144,13 +144,17 @@ def person_matte(
     image: np.ndarray,
     face_box: tuple[float, float, float, float],
     others: list[tuple[float, float, float, float]] | None = None,
+    *,
+    bounded: bool = True,
 ) -> np.ndarray:
     """The subject's alpha in [0, 1], float32 (H, W): the person whose face is in `face_box`.
 
     `others` are the boxes of the other faces in the photo: a pixel nearer another person (in
-    their face's sizes) than the subject is never the subject's, even where their bodies touch."""
+    their face's sizes) than the subject is never the subject's, even where their bodies touch.
+    `bounded=False` reads the whole image and keeps all of the person connected to the face (no
+    window, no envelope): what a measurer wants, seeing everything that moves with the subject."""
     h, w = image.shape[:2]
-    left, top, right, bottom = window(face_box, image.shape)
+    left, top, right, bottom = window(face_box, image.shape) if bounded else (0, 0, w, h)
     crop = np.ascontiguousarray(image[top:bottom, left:right])
     prob = get_segmenter().mask(crop)
     x0, y0, x1, y1 = face_box
@@ -158,6 +162,8 @@ def person_matte(
     # The subject: the region meeting the face's core, inside the head-and-shoulders envelope,
     # and nearer the subject than anyone else.
     env = envelope((x0 - left, y0 - top, x1 - left, y1 - top), crop.shape)
+    if not bounded:
+        env[:] = 1
     if others:
         ys, xs = np.mgrid[top:bottom, left:right].astype(np.float32)
         mine = _nearness(face_box, xs, ys)
