@@ -132,3 +132,30 @@ class Cancelled(EngineError):
 def lookup(table: Mapping[type[ServiceError], T], error: ServiceError) -> T | None:
     """A dialect's row for `error`: the first class of its MRO in `table` (None if none is)."""
     return next((table[c] for c in type(error).__mro__ if c in table), None)
+
+
+E = TypeVar("E", bound=ServiceError)
+
+
+def respell(text: str, names: Mapping[str, str]) -> str:
+    """`text` with each `[name]` of ours written as a dialect's caller spells it (`names`)."""
+    for ours, theirs in names.items():
+        if theirs and ours != theirs:
+            text = text.replace(f"[{ours}]", f"[{theirs}]")
+    return text
+
+
+def spelled(error: E, names: Mapping[str, str]) -> E:
+    """`error` naming its parameter as a dialect's caller spells it: in `parameter` and in its
+    message. The error itself is left as it was (it may be raised again elsewhere)."""
+    parameter = getattr(error, "parameter", None)
+    message = respell(error.message, names)
+    if message == error.message and (parameter is None or parameter not in names):
+        return error
+    copy = type(error).__new__(type(error))
+    copy.__dict__.update(error.__dict__)
+    copy.args = (message,)
+    copy.message = message
+    if parameter is not None and names.get(parameter):
+        copy.parameter = names[parameter]  # type: ignore[attr-defined]
+    return copy

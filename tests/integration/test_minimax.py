@@ -199,6 +199,7 @@ def test_error_codes(server: Server, key_only: Project, images: str, face: bytes
     failed = client.wait(cat["task_id"])
     assert failed["status"] == "Fail" and failed["base_resp"]["status_code"] == 1026, failed
     assert failed["file_id"] == ""
+    assert "[subject_reference]" in failed["base_resp"]["status_msg"], failed  # as it was sent
     # Unknown task and file, and a query without auth.
     assert client.query("999999")["base_resp"]["status_code"] == 2013
     assert client.query("abc")["base_resp"]["status_code"] == 2013

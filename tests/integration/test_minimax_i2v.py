@@ -78,6 +78,32 @@ def test_refusals_in_minimax_shape(
     assert answer["status_code"] == 2013 and words in answer["status_msg"], answer
 
 
+@pytest.mark.parametrize(
+    ("body", "name"),
+    [
+        ({"model": "I2V-01", "first_frame_image": "http://127.0.0.1:9/a.jpg"}, "first_frame_image"),
+        ({"model": "I2V-01", "first_frame_image": "ftp://example.com/a.jpg"}, "first_frame_image"),
+        (
+            {
+                "model": "S2V-01",
+                "subject_reference": [{"type": "character", "image": ["http://10.0.0.1/a.jpg"]}],
+            },
+            "subject_reference",
+        ),
+        ({"model": "I2V-01", "callback_url": "http://169.254.169.254/latest"}, "callback_url"),
+    ],
+)
+def test_errors_name_the_field_as_sent(
+    server: Server, key_only: Project, images: str, body: dict[str, Any], name: str
+) -> None:
+    answer = _post(
+        server, key_only, {"prompt": "smile", "first_frame_image": f"{images}/face.jpg", **body}
+    )
+    message = answer["status_msg"]
+    assert answer["status_code"] == 2013 and name in message, answer
+    assert "inputImageFirst" not in message and "callbackUrl" not in message, answer
+
+
 def test_wrong_image_type_is_1026(server: Server, key_only: Project) -> None:
     uri = "data:image/png;base64," + base64.b64encode(b"not a picture at all").decode()
     answer = _post(server, key_only, {"model": "I2V-01", "first_frame_image": uri})

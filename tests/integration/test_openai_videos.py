@@ -43,7 +43,7 @@ def _save(content: Any, path: Path) -> Path:
 
 
 def test_sdk_create_poll_retrieve_list_download_remix_delete(
-    client: openai.OpenAI, face: bytes, tmp_path: Path
+    client: openai.OpenAI, server: Server, key_only: Project, face: bytes, tmp_path: Path
 ) -> None:
     models = [m.id for m in client.models.list()]
     assert "s2v-1" in models and "s2v-camera" in models
@@ -88,6 +88,21 @@ def test_sdk_create_poll_retrieve_list_download_remix_delete(
     assert (deleted.id, deleted.deleted, deleted.object) == (remix.id, True, "video.deleted")
     with pytest.raises(openai.NotFoundError):
         client.videos.download_content(remix.id)
+    # Deleted is gone, as OpenAI's API answers it: 404, out of the list, not deleted twice.
+    with pytest.raises(openai.NotFoundError):
+        client.videos.retrieve(remix.id)
+    with pytest.raises(openai.NotFoundError):
+        client.videos.delete(remix.id)
+    with pytest.raises(openai.NotFoundError):
+        client.videos.remix(remix.id, prompt="again")
+    assert remix.id not in [v.id for v in client.videos.list()]
+    assert video.id in [v.id for v in client.videos.list()]
+    # Wiro's Detail still shows the task, its outputs deleted as InputOutputDelete deletes them.
+    taskid = remix.id.removeprefix("video_")
+    detail = server.post("/v1/Task/Detail", key_only, json={"taskid": taskid})
+    assert detail.status_code == 200, detail.text
+    task = detail.json()["tasklist"][0]
+    assert (task["status"], task["pexit"], task["outputs"]) == ("task_postprocess_end", "0", [])
 
 
 @pytest.mark.parametrize(
@@ -224,9 +239,9 @@ def test_delete_kills_a_running_video_and_wiro_sees_it(paced_server: Server, fac
     assert sdk.videos.retrieve(video.id).status == "in_progress"
     assert sdk.videos.delete(video.id).deleted
     task = paced_server.wait(project, taskid)
-    assert task["status"] == "task_cancel"
-    failed = sdk.videos.retrieve(video.id)
-    assert failed.status == "failed" and failed.error and failed.error.code == "cancelled"
+    assert task["status"] == "task_cancel" and task["outputs"] == []
+    with pytest.raises(openai.NotFoundError):  # deleted: gone from OpenAI's dialect
+        sdk.videos.retrieve(video.id)
 
     # The other way round: Wiro's Task/Kill ends an OpenAI video; OpenAI's DELETE a MiniMax task.
     second = sdk.videos.create(prompt="smile", input_reference=_photo(face), seconds="12")

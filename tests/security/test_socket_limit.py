@@ -7,7 +7,7 @@ from pathlib import Path
 
 from websockets.sync.client import connect
 
-from subject2video.api.socket import MAX_SUBSCRIPTIONS
+from subject2video.api.wiro.socket import MAX_SUBSCRIPTIONS
 from tests.utils.figures import record
 from tests.utils.server import Server
 

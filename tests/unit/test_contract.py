@@ -8,7 +8,7 @@ import pytest
 
 from subject2video import contract
 from subject2video.api.openapi import RUN_FIELDS
-from subject2video.api.tool import tool_detail
+from subject2video.api.wiro.tool import tool_detail
 from subject2video.config import Settings
 from subject2video.contract import DEFAULT_PROMPT, RunInput, parse_run, parse_seed
 from subject2video.errors import InputError, TooLarge

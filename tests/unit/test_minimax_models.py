@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from subject2video.api import minimax
-from subject2video.api.minimax import Code, MinimaxError
+from subject2video.api.minimax import routes as minimax
+from subject2video.api.minimax.routes import Code, MinimaxError
 
 IMAGE = "https://example.com/face.jpg"
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from subject2video.api.openai_wire import (
+from subject2video.api.openai.wire import (
     FAILURE_CODES,
     openai_error,
     task_id_of,
     video_object,
 )
-from subject2video.api.tool import tool_detail
+from subject2video.api.wiro.tool import tool_detail
 from subject2video.config import Settings
 from subject2video.contract import RunInput
 from subject2video.errors import (

@@ -17,16 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from subject2video import __version__
-from subject2video.api import (
-    face,
-    files,
-    minimax,
-    openai_videos,
-    openapi,
-    replicate,
-    routes,
-    socket,
-)
+from subject2video.api import face, files, openapi, registry
 from subject2video.api.auth import Authenticator
 from subject2video.api.deps import Services, ServicesDep
 from subject2video.api.errors import install_error_handlers
@@ -44,7 +35,6 @@ from subject2video.tasks.callbacks import CallbackDeliverer
 from subject2video.tasks.dispatch import Dispatcher
 from subject2video.tasks.dispatch.local import LocalDispatcher
 from subject2video.tasks.events import EventHub, EventSink
-from subject2video.tasks.minimax_callbacks import MinimaxCallbacks
 from subject2video.tasks.service import TaskService
 from subject2video.tasks.store import Store
 
@@ -87,7 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings=settings,
             store=store,
             hub=hub,
-            tasks=TaskService(settings, store, dispatcher, publish),
+            tasks=TaskService(settings, store, dispatcher, publish, outputs),
             auth=Authenticator(settings, store),
             outputs=outputs,
         )
@@ -96,12 +86,10 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.metrics = metrics
         app.state.dispatcher = dispatcher
         dispatcher.start()
+        registry.install_callbacks()
         deliverer = CallbackDeliverer(settings, store)
         deliverer.start()
-        minimax_callbacks = MinimaxCallbacks(settings, store, minimax.query_body)
-        hub.add_listener(minimax_callbacks.on_event)
-        replicate.start(services, hub)
-        minimax_callbacks.start()
+        background = [d.start(services) for d in registry.DIALECTS if d.start is not None]
         stop_sweep = threading.Event()
         if settings.output_ttl_seconds:
             threading.Thread(
@@ -123,7 +111,8 @@ def create_app(settings: Settings) -> FastAPI:
             # The running task may finish during the stop: its callbacks go out before the end.
             dispatcher.stop()
             deliverer.stop()
-            minimax_callbacks.stop()
+            for work in background:
+                work.stop()
             if subscriber is not None:
                 subscriber.stop()
             if keys_subscriber is not None:
@@ -138,13 +127,14 @@ def create_app(settings: Settings) -> FastAPI:
     )
     install_error_handlers(app)
     openapi.install(app)
-    app.router.routes[0:0] = routes.FAST_ROUTES
-    app.include_router(routes.router)
-    app.include_router(minimax.router)
-    app.include_router(openai_videos.router)
+    app.router.routes[0:0] = [r for d in registry.DIALECTS for r in d.fast_routes]
+    for dialect in registry.DIALECTS:
+        if dialect.install is not None:
+            dialect.install(app)
+            continue
+        for router in dialect.routers:
+            app.include_router(router)
     app.include_router(files.router)
-    replicate.install(app)  # after MiniMax and OpenAI: they own the shared paths at the root
-    app.include_router(socket.router)
     app.include_router(face.router)
     app.mount("/web", StaticFiles(directory=WEB_DIR), name="web")
 

@@ -14,11 +14,48 @@ from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 
 from subject2video.api.errors import ApiError
+from subject2video.config import Settings
 from subject2video.contract import check_fields, load_json
 from subject2video.errors import InputError
 from subject2video.tasks.service import Upload
 
 FILE_FIELDS = ("inputImageFirst",)
+
+
+def inline_limit(settings: Settings) -> int:
+    """The largest body of a dialect that sends its image inline (a base64 data URI in JSON):
+    `S2V_MAX_BODY_BYTES`, a third larger for base64, and 64 KiB for the other fields."""
+    return settings.max_body_bytes * 4 // 3 + 65536
+
+
+class BadForm(ApiError):
+    """A multipart body that python-multipart cannot read; `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Request body is not valid multipart/form-data: {reason}")
+        self.reason = reason
+
+
+async def form_items(
+    request: Request, max_bytes: int, *, max_files: int, max_fields: int
+) -> list[tuple[str, str | Upload]]:
+    """A multipart body's fields in order: text as str, files as Upload (read whole)."""
+    try:
+        form = await request.form(
+            max_files=max_files, max_fields=max_fields, max_part_size=max_bytes
+        )
+    except Exception as exc:  # python-multipart raises several kinds for malformed input
+        raise BadForm(str(exc)) from None
+    items: list[tuple[str, str | Upload]] = []
+    try:
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                items.append((name, Upload(filename=value.filename or "", data=await value.read())))
+            else:
+                items.append((name, value))
+    finally:
+        await form.close()
+    return items
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
@@ -78,21 +115,14 @@ def parse_text_body(body: bytes, content_type: str) -> dict[str, Any]:
 async def _multipart(
     request: Request, max_bytes: int, file_fields: tuple[str, ...]
 ) -> tuple[dict[str, Any], Upload | None]:
-    try:
-        form = await request.form(max_files=4, max_fields=100, max_part_size=max_bytes)
-    except Exception as exc:  # python-multipart raises several kinds for malformed input
-        raise ApiError(f"Request body is not valid multipart/form-data: {exc}") from None
     fields: dict[str, Any] = {}
     upload: Upload | None = None
-    for name, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            data = await value.read()
-            if name in file_fields and data:
-                upload = Upload(filename=value.filename or name, data=data)
-            continue
-        if not _empty(value):
+    for name, value in await form_items(request, max_bytes, max_files=4, max_fields=100):
+        if isinstance(value, Upload):
+            if name in file_fields and value.data:
+                upload = Upload(filename=value.filename or name, data=value.data)
+        elif not _empty(value):
             fields[name] = value
-    await form.close()
     return fields, upload
 
 

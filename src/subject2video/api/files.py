@@ -6,8 +6,6 @@ objects by a 307 to a short-lived presigned URL, or proxied (`S2V_S3_PRESIGN=fal
 
 from __future__ import annotations
 
-import hmac
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,12 +13,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from subject2video.api.deps import ServicesDep
+from subject2video.api.deps import Services, ServicesDep
 from subject2video.api.errors import NOT_FOUND, ApiError
 from subject2video.api.openapi import ENVELOPE
+from subject2video.errors import NotFound
 from subject2video.media.storage import S3Storage
 
 router = APIRouter()
+
+
+def output_url(base_url: str, output: Any) -> str:
+    """An output's download URL, the one every dialect gives (it carries the accesskey)."""
+    return f"{base_url}/v1/File/{output.id}/{output.accesskey}/{output.name}"
 
 
 _PATH = "/v1/File/{output_id}/{accesskey}/{name}"
@@ -45,27 +49,49 @@ async def output_file(
     output_id: str, accesskey: str, name: str, request: Request, services: ServicesDep
 ) -> Response:
     """Serve an output; a wrong accesskey, a wrong name or an expired output is a 404."""
-    output = await run_in_threadpool(services.store.output, output_id)
-    if (
-        output is None
-        or not hmac.compare_digest(output.accesskey.encode(), accesskey.encode())
-        or output.name != name
-        or (output.expiretime is not None and output.expiretime < time.time())
-    ):
+    try:
+        output = await run_in_threadpool(
+            services.tasks.file, output_id, accesskey=accesskey, name=name
+        )
+    except NotFound:
+        raise ApiError("There is no file.", code=NOT_FOUND, status=404) from None
+    answer = await serve_output(services, output, request)
+    if answer is None:
         raise ApiError("There is no file.", code=NOT_FOUND, status=404)
+    return answer
+
+
+async def serve_output(
+    services: Services,
+    output: Any,
+    request: Request,
+    *,
+    filename: str | None = None,
+    inline: bool = True,
+    presign: bool = True,
+) -> Response | None:
+    """An output's bytes, for any dialect: a local file with HTTP Range; an S3 object by a 307 to
+    a presigned URL (`presign` and S2V_S3_PRESIGN), else proxied with Range. None when its file is
+    gone. The caller has checked who may read it and that it is live (TaskService.file)."""
     if isinstance(services.outputs, S3Storage):
-        return await run_in_threadpool(_from_s3, services.outputs, output, request, services)
+        storage = services.outputs
+        return await run_in_threadpool(_from_s3, storage, output, request, services, presign)
     path = services.outputs.path(output.key)
     if not path.exists():
-        raise ApiError("There is no file.", code=NOT_FOUND, status=404)
+        return None
     return FileResponse(
-        path, media_type=output.contenttype, filename=output.name, content_disposition_type="inline"
+        path,
+        media_type=output.contenttype,
+        filename=filename or output.name,
+        content_disposition_type="inline" if inline else "attachment",
     )
 
 
-def _from_s3(storage: S3Storage, output: Any, request: Request, services: Any) -> Response:
+def _from_s3(
+    storage: S3Storage, output: Any, request: Request, services: Any, presign: bool
+) -> Response:
     settings = services.settings
-    if settings.s3_presign:
+    if presign and settings.s3_presign:
         url = storage.presigned_url(
             output.key,
             content_type=output.contenttype,

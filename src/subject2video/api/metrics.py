@@ -10,10 +10,10 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from subject2video.tasks.events import Event
+from subject2video.tasks.models import elapsed_seconds
 from subject2video.tasks.status import FINAL, Status
 from subject2video.tasks.store import Store
 from subject2video.tasks.usage import project_usage
-from subject2video.tasks.wire import elapsed_seconds
 
 _FINAL = frozenset(s.value for s in FINAL)
 

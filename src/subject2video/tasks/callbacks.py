@@ -1,4 +1,9 @@
-"""Callbacks: a final task's Detail body POSTed to its callbackUrl, signed as Standard Webhooks.
+"""Callbacks: when a task ends, a body POSTed to its callback URL, signed as Standard Webhooks.
+
+Whose body and whose key is the dialect's: a dialect registers a `CallbackRule` under the name its
+tasks carry in `callback_dialect` (api/registry.py does, for every dialect); a task whose dialect
+has no rule gets no delivery here (a dialect may follow the task's events instead). The
+body is rendered once, on the first attempt, and kept: every retry sends the same bytes.
 
 A delivery is a row in the store, written when the task reaches its final status, so a restart loses
 none; one process at a time holds a lease on it, so it is delivered by exactly one process. Retries
@@ -13,26 +18,23 @@ schedule.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
-import json
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from subject2video.config import Settings
 from subject2video.errors import FetchError
 from subject2video.media.fetch import FetchPolicy, post
-from subject2video.tasks import openai_webhooks
-from subject2video.tasks.events import Event
 from subject2video.tasks.keyring import Keyring
-from subject2video.tasks.models import Delivery
+from subject2video.tasks.models import Delivery, Output, Project, Task
 from subject2video.tasks.store import Store, token
-from subject2video.tasks.wire import task_dict
 
 logger = logging.getLogger(__name__)
 
@@ -40,16 +42,16 @@ LEASE_SECONDS = 60.0
 #: Deliveries in flight at once, in all; and to one receiver host.
 MAX_IN_FLIGHT = 16
 MAX_PER_HOST = 2
-#: A hub listener (a dialect records its deliveries from the task's events).
-EventListener = Callable[[Event], None]
-#: The dialects whose deliveries are signed with the project's `whsec_` webhook secret (Standard
-#: Webhooks); the others' with the project's API secret (Wiro's rule).
-_WEBHOOK_SECRET_DIALECTS: set[str] = {openai_webhooks.DIALECT}
 
 
-def sign_with_webhook_secret(dialect: str) -> None:
-    """Sign `dialect`'s deliveries with the project's `whsec_` secret."""
-    _WEBHOOK_SECRET_DIALECTS.add(dialect)
+def webhook_secret_key(project: Project | None) -> bytes:
+    """The HMAC key of a project's `whsec_` webhook secret (its base64 part, decoded), for the
+    dialects whose webhooks are signed with it (Standard Webhooks)."""
+    secret = (project.webhook_secret or "") if project is not None else ""
+    try:
+        return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except (binascii.Error, ValueError):
+        return secret.encode()
 
 
 def sign(secret: str | bytes, webhook_id: str, timestamp: int, body: str) -> str:
@@ -60,27 +62,33 @@ def sign(secret: str | bytes, webhook_id: str, timestamp: int, body: str) -> str
     return "v1," + base64.b64encode(digest).decode()
 
 
+class CallbackRule(Protocol):
+    """A dialect's callbacks: the body a final task sends, and the key it is signed with."""
+
+    def body(self, task: Task, outputs: list[Output], settings: Settings) -> str | None:
+        """The body to POST (None: this task gets no callback)."""
+
+    def key(self, project: Project, keyring: Keyring) -> str | bytes:
+        """The HMAC key of the signature."""
+
+
+#: Rules by the name in the task's `callback_dialect` (None: the default rule's tasks).
+RULES: dict[str | None, CallbackRule] = {}
+
+
+def register(dialect: str | None, rule: CallbackRule) -> None:
+    """Make `rule` the callbacks of tasks whose `callback_dialect` is `dialect`."""
+    RULES[dialect] = rule
+
+
 def enqueue(store: Store, settings: Settings, task_id: int) -> bool:
-    """Record the delivery of a final task's Wiro callback, if it has a callbackUrl; idempotent."""
+    """Record that a final task with a callback URL owes a callback; idempotent (one per task).
+    The deliverer renders its body by the task's dialect rule."""
     task = store.get(task_id)
-    if task is not None and task.callbackurl and task.callback_dialect == openai_webhooks.DIALECT:
-        return openai_webhooks.enqueue(store, task)
-    if task is None or not task.callbackurl or task.callback_dialect is not None:
-        # Tasks of another dialect (MiniMax) have their own callbacks.
+    if task is None or not task.callbackurl:
         return False
-    outputs = store.outputs([task.id])[task.id]
-    detail = {
-        "total": "1",
-        "errors": [],
-        "tasklist": [task_dict(task, outputs, settings.base_url, settings.price_per_second)],
-        "result": True,
-    }
     delivery = Delivery(
-        id=f"msg_{token(27)}",
-        task_id=task.id,
-        url=task.callbackurl,
-        body=json.dumps(detail, separators=(",", ":")),
-        due=time.time(),
+        id=f"msg_{token(27)}", task_id=task.id, url=task.callbackurl, body="", due=time.time()
     )
     created = store.add_delivery(delivery)
     if created:
@@ -174,10 +182,21 @@ class CallbackDeliverer:
     def _deliver(self, delivery: Delivery) -> None:
         task = self.store.get(delivery.task_id)
         project = self.store.project(task.project_id) if task else None
-        stored = self.keyring.open(project.apisecret) if project else None
-        secret: str | bytes = (stored or project.apikey) if project else ""
-        if task is not None and task.callback_dialect in _WEBHOOK_SECRET_DIALECTS:
-            secret = openai_webhooks.signing_key(project)
+        rule = RULES.get(task.callback_dialect) if task is not None else None
+        extra = {"task_id": delivery.task_id, "webhook_id": delivery.id}
+        if task is None or project is None or rule is None:
+            self.store.finish_delivery(delivery.id, state="none", attempts=0, due=0)
+            return
+        if not delivery.body:
+            outputs = self.store.outputs([task.id])[task.id]
+            body = rule.body(task, outputs, self.settings)
+            if body is None:
+                self.store.finish_delivery(delivery.id, state="none", attempts=0, due=0)
+                return
+            self.store.set_delivery_body(delivery.id, body)
+            delivery.body = body
+            logger.info("callback rendered", extra=extra)
+        secret = rule.key(project, self.keyring)
         timestamp = int(time.time())
         headers = {
             "content-type": "application/json",

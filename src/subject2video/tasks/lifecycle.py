@@ -31,9 +31,15 @@ from subject2video.config import Settings
 from subject2video.errors import Failure
 from subject2video.tasks import callbacks
 from subject2video.tasks.events import Event, EventSink
-from subject2video.tasks.status import RUNNING, UNFINISHED, Status
+from subject2video.tasks.status import (
+    PEXIT_FAILED,
+    PEXIT_SUCCEEDED,
+    RUNNING,
+    UNFINISHED,
+    Outcome,
+    Status,
+)
 from subject2video.tasks.store import Store, held_seconds
-from subject2video.tasks.wire import output_dict
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +64,9 @@ class Lifecycle:
 
     def done(self, task_id: int, *, allowed_from: Iterable[Status], holder: str | None) -> bool:
         """The video is stored: end at task_postprocess_end with pexit "0"."""
-        return self.end(task_id, Status.postprocess_end, allowed_from, holder, pexit="0")
+        return self.end(
+            task_id, Status.postprocess_end, allowed_from, holder, pexit=PEXIT_SUCCEEDED
+        )
 
     def fail(
         self,
@@ -76,7 +84,7 @@ class Lifecycle:
             Status.postprocess_end,
             allowed_from,
             holder,
-            pexit="1",
+            pexit=PEXIT_FAILED,
             debugerror=reason,
             failure=failure.value,
         )
@@ -119,10 +127,9 @@ class Lifecycle:
             return True
         if to == Status.cancel:
             self.publish(Event(to.value, task_id, task.socketaccesstoken))
-        elif task.pexit == "0":
-            outputs = self.store.outputs([task_id])[task_id]
-            message = [output_dict(o, task, self.settings.base_url) for o in outputs]
-            self.publish(Event(to.value, task_id, task.socketaccesstoken, message))
+        elif task.outcome == Outcome.succeeded:
+            # No message: a listener that shows the outputs reads them in its own format.
+            self.publish(Event(to.value, task_id, task.socketaccesstoken))
         else:
             self.publish(Event("task_error", task_id, task.socketaccesstoken, task.debugerror))
             self.publish(Event(to.value, task_id, task.socketaccesstoken, []))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from subject2video.tasks.status import Status
+from subject2video.tasks.status import Outcome, Status
 
 #: Status → the Detail field holding the time the task entered it.
 TIME_FIELDS: dict[Status, str] = {
@@ -35,7 +35,7 @@ class Project(Base):
     #: ("fernet:...", tasks/keyring.py); else the secret itself.
     apisecret: Mapped[str | None] = mapped_column(String(512), nullable=True)
     createtime: Mapped[float] = mapped_column(Float)
-    #: Where the OpenAI dialect's `video.completed` / `video.failed` events go (None: nowhere),
+    #: Where the project's webhook events go (None: nowhere),
     #: and the `whsec_` secret they are signed with (Standard Webhooks).
     webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     webhook_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
@@ -68,8 +68,8 @@ class Task(Base):
     #: Where an uploaded input image was stored, relative to the data directory.
     input_path: Mapped[str | None] = mapped_column(String(500), nullable=True)
     callbackurl: Mapped[str] = mapped_column(Text, default="")
-    #: Whose callback rules apply: None for Wiro's (one signed final POST), "minimax" for
-    #: MiniMax's (a challenge handshake, then the query body on each status change).
+    #: The dialect whose callback rule applies (tasks/callbacks.py; None: the default rule, one
+    #: signed final POST). A dialect names its own value; the domain never reads it.
     callback_dialect: Mapped[str | None] = mapped_column(String(20), nullable=True)
     status: Mapped[str] = mapped_column(String(40), default=Status.queue.value)
     pexit: Mapped[str | None] = mapped_column(String(4), nullable=True)
@@ -97,6 +97,14 @@ class Task(Base):
     canceltime: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: Seconds a worker held the task, from its claim to the final status (usage, Detail's cost).
     engine_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    #: When a caller deleted the task: its outputs and input are gone, and the dialects that
+    #: delete objects answer 404 for it; the others still show it (None: not deleted).
+    deletedtime: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    @property
+    def outcome(self) -> Outcome:
+        """How the task stands (store rows that are not Tasks: `Outcome.of(row)`)."""
+        return Outcome.of(self)
 
 
 class Output(Base):
@@ -146,3 +154,12 @@ class Nonce(Base):
     apikey: Mapped[str] = mapped_column(String(64), primary_key=True)
     nonce: Mapped[str] = mapped_column(String(40), primary_key=True)
     seen: Mapped[float] = mapped_column(Float, index=True)
+
+
+def elapsed_seconds(task: Task) -> float:
+    """Seconds from the engine's start (or the claim) to the task's end; 0 until it ended."""
+    start = task.starttime or task.accepttime
+    end = task.endtime or task.postprocessendtime or task.canceltime
+    if not start or not end:
+        return 0.0
+    return max(0.0, end - start)

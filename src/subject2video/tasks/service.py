@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import hmac
 import logging
 import secrets
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +19,7 @@ from subject2video.contract import (
     MODEL_OWNER,
     MODEL_PROJECT,
     RunInput,
+    parse_run,
     parse_task_id,
     token_ok,
 )
@@ -25,13 +30,15 @@ from subject2video.tasks.dispatch import Dispatcher
 from subject2video.tasks.events import Event, EventSink
 from subject2video.tasks.health import StorageHealth
 from subject2video.tasks.lifecycle import Lifecycle
-from subject2video.tasks.models import Project, Task
+from subject2video.tasks.models import Output, Project, Task
 from subject2video.tasks.status import CANCELLABLE, UNFINISHED, Status
 from subject2video.tasks.store import ActiveLimitReached, Store
+from subject2video.tasks.store import webhook_secret as new_webhook_secret
 
 logger = logging.getLogger(__name__)
 
 NO_TASK = "There is no task yet."
+_SECRET_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,25 @@ class Upload:
 
     filename: str
     data: bytes
+
+
+class InputGone(NotFound):
+    """The task's input was deleted (InputOutputDelete, a delete): it cannot be run again."""
+
+
+def is_live(output: Any, now: float | None = None) -> bool:
+    """Whether an output may still be served: it has not expired (S2V_OUTPUT_TTL_SECONDS)."""
+    return output.expiretime is None or output.expiretime >= (time.time() if now is None else now)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One cursor page of a project's tasks, with their outputs."""
+
+    tasks: list[Task]
+    outputs: dict[int, list[Output]]
+    #: Whether tasks follow this page.
+    has_more: bool
 
 
 @dataclass(frozen=True)
@@ -71,7 +97,12 @@ class TaskService:
     """Creates, finds, cancels, kills, lists and cleans tasks for a project."""
 
     def __init__(
-        self, settings: Settings, store: Store, dispatcher: Dispatcher, publish: EventSink
+        self,
+        settings: Settings,
+        store: Store,
+        dispatcher: Dispatcher,
+        publish: EventSink,
+        outputs: Storage | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -80,6 +111,7 @@ class TaskService:
         self.lifecycle = Lifecycle(settings, store, publish)
         self.policy = FetchPolicy.from_settings(settings)
         self.inputs = open_storage(settings, "inputs")
+        self.outputs = outputs if outputs is not None else open_storage(settings, "outputs")
         self.health = StorageHealth(settings, store)
 
     def run(
@@ -93,9 +125,9 @@ class TaskService:
     ) -> Task:
         """Create and dispatch a task for a checked input (contract.parse_run made it).
 
-        `callback_dialect` says whose callback rules the task follows (None: Wiro's);
-        `callback_url`, where given, is where they go instead of the input's callback URL (the
-        OpenAI dialect's project webhook).
+        `callback_dialect` names the dialect whose callback rule the task follows (None: the
+        default rule); `callback_url`, where given, is where callbacks go instead of the input's
+        callback URL (a project's webhook).
         """
         # A machine that cannot keep the task says so before anything is written (503).
         self.health.require()
@@ -160,6 +192,114 @@ class TaskService:
             raise NotFound(NO_TASK)
         return found
 
+    def live_detail(self, project: Project, ref: TaskRef) -> tuple[Row[Any], list[Row[Any]]]:
+        """`detail`, for the dialects that delete objects: a deleted task is not there."""
+        task, outputs = self.detail(project, ref)
+        if task.deletedtime is not None:
+            raise NotFound(NO_TASK)
+        return task, outputs
+
+    def delete(self, project: Project, ref: TaskRef) -> Task | Row[Any]:
+        """Delete a task outright: kill it if unfinished, delete its input and outputs as
+        `delete_io` does, and mark it deleted, so that `live_detail` and `page` no longer show it
+        (`detail` still does, with no outputs)."""
+        task = self.live_detail(project, ref)[0]
+        ref = TaskRef(task_id=task.id)
+        if not Status(task.status).is_final:
+            with contextlib.suppress(Conflict):  # it ended meanwhile: delete it as it is
+                self.kill(project, ref)
+        self.delete_io(project, ref)
+        self.store.update_fields(task.id, deletedtime=time.time())
+        return self.store.get(task.id) or task
+
+    def page(
+        self, project: Project, after: int | None, count: int, *, descending: bool = True
+    ) -> Page:
+        """Up to `count` of a project's tasks after task `after` (a cursor), deleted ones left
+        out, newest first unless `descending` is False."""
+        tasks = self.store.tasks_page(project.id, after, count + 1, descending, deleted=False)
+        shown = tasks[:count]
+        return Page(shown, self.store.outputs([t.id for t in shown]), len(tasks) > count)
+
+    def by_token(self, tasktoken: str) -> Task | None:
+        """A task by its socket access token (the token is the credential: no project)."""
+        return self.store.by_token(tasktoken)
+
+    def status_of(self, task_id: int) -> Status | None:
+        """A task's status (None: no such task); one small read, for waiting on a task."""
+        return self.store.status_of(task_id)
+
+    def webhook_secret(self, project: Project) -> str:
+        """The project's `whsec_` webhook signing secret, made on first need (the store is the
+        truth: a key cache may hold an older copy of the project)."""
+        with _SECRET_LOCK:
+            current = self.store.project(project.id)
+            secret = current.webhook_secret if current is not None else None
+            if not secret:
+                secret = new_webhook_secret()
+                self.store.update_project(project.id, webhook_secret=secret)
+            return secret
+
+    def outputs_of(self, tasks: list[Task]) -> dict[int, list[Output]]:
+        """The outputs of tasks, by task id."""
+        return self.store.outputs(t.id for t in tasks)
+
+    def file(self, output_id: str, *, accesskey: str, name: str) -> Output:
+        """An output by its unguessable URL: a wrong accesskey or name, or an expired output, is
+        not there."""
+        output = self.store.output(output_id)
+        if (
+            output is None
+            or not hmac.compare_digest(output.accesskey.encode(), accesskey.encode())
+            or output.name != name
+            or not is_live(output)
+        ):
+            raise NotFound("There is no file.")
+        return output
+
+    def project_file(self, project: Project, output_id: str) -> Output:
+        """A project's unexpired output by id; another project's is not there."""
+        output = self.store.output(output_id)
+        task = self.store.get(output.task_id) if output is not None and is_live(output) else None
+        if output is None or task is None or task.project_id != project.id:
+            raise NotFound("There is no file.")
+        return output
+
+    def remix(
+        self,
+        project: Project,
+        ref: TaskRef,
+        prompt: str,
+        *,
+        callback_dialect: str | None = None,
+        callback_url: str | None = None,
+    ) -> Task:
+        """A new task from a task's photo, length, size and model, with a new prompt (InputGone
+        when its photo was deleted)."""
+        source_task = self.live_detail(project, ref)[0]
+        source = RunInput.from_parameters(source_task.parameters or {})
+        upload = None
+        if source_task.input_path:
+            data = self.inputs.read(source_task.input_path.removeprefix("inputs/"))
+            upload = Upload(filename=source.upload or "input", data=data)
+        elif not source.image_url:
+            raise InputGone("the task's photo was deleted; it cannot be remixed")
+        run = RunInput(image_url=source.image_url, prompt=prompt)
+        run = parse_run(
+            run.parameters(),
+            upload_size=len(upload.data) if upload is not None else None,
+            check_url=self.check_url,
+        ).with_output(
+            seconds=source.seconds,
+            short_side=source.short_side,
+            size=source.size,
+            model=source.model,
+            remix_of=source_task.id,
+        )
+        return self.run(
+            project, run, upload, callback_dialect=callback_dialect, callback_url=callback_url
+        )
+
     def cancel(self, project: Project, ref: TaskRef) -> Task:
         """Cancel a task that has not started."""
         task = self.find(project, ref)
@@ -193,13 +333,16 @@ class TaskService:
             project.id, start=start, limit=limit, descending=order == "desc", statuses=statuses
         )
 
-    def delete_io(self, project: Project, ref: TaskRef, outputs: Storage) -> Task | Row[Any]:
+    def delete_io(
+        self, project: Project, ref: TaskRef, outputs: Storage | None = None
+    ) -> Task | Row[Any]:
         """Delete a final task's input and outputs; deleting again changes nothing."""
         task = self.find(project, ref)
         if not Status(task.status).is_final:
             raise Conflict("Task is not finished; kill it first.")
+        storage = outputs or self.outputs
         for output in self.store.delete_outputs(task.id):
-            outputs.delete(output.key)
+            storage.delete(output.key)
         if task.input_path:
             self.inputs.delete(task.input_path.removeprefix("inputs/"))
             self.store.update_fields(task.id, input_path=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 
 class Status(StrEnum):
@@ -48,3 +49,34 @@ UNFINISHED: tuple[Status, ...] = tuple(s for s in ORDER if s not in FINAL)
 CANCELLABLE: frozenset[Status] = frozenset({Status.queue, Status.accept})
 #: Statuses of a task a worker holds: if the worker dies here, the task is retried.
 RUNNING: frozenset[Status] = frozenset(ORDER[1:-2])
+
+
+#: The Detail field `pexit` of a task that ended: "0" made its video, "1" did not.
+PEXIT_SUCCEEDED, PEXIT_FAILED = "0", "1"
+
+
+class Outcome(StrEnum):
+    """How a task stands, as every dialect reads it (none re-derives it from `pexit`)."""
+
+    #: Not final yet.
+    running = "running"
+    #: Ended with its video.
+    succeeded = "succeeded"
+    #: Ended without a video (an error; its `failure` column says why).
+    failed = "failed"
+    #: Cancelled before it started, or killed.
+    cancelled = "cancelled"
+
+    @classmethod
+    def of(cls, task: Any) -> Outcome:
+        """The outcome of a task, whatever holds it (a Task, a store row)."""
+        return cls.at(task.status, task.pexit)
+
+    @classmethod
+    def at(cls, status: str, pexit: str | None) -> Outcome:
+        """The outcome of a task at `status` with `pexit`."""
+        if status == Status.cancel:
+            return cls.cancelled
+        if status != Status.postprocess_end:
+            return cls.running
+        return cls.succeeded if pexit == PEXIT_SUCCEEDED else cls.failed

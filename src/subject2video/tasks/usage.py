@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from subject2video.tasks.models import Output, Project, Task
-from subject2video.tasks.status import Status
+from subject2video.tasks.status import PEXIT_FAILED, PEXIT_SUCCEEDED, Status
 from subject2video.tasks.store import Store
 
 
@@ -52,8 +52,8 @@ def project_usage(
     per_task = select(
         Task.project_id,
         func.count(Task.id),
-        _count(Task.pexit == "0"),
-        _count(Task.pexit == "1"),
+        _count(Task.pexit == PEXIT_SUCCEEDED),
+        _count(Task.pexit == PEXIT_FAILED),
         _count(Task.status == Status.cancel.value),
         func.coalesce(func.sum(Task.engine_seconds), 0.0),
     ).where(*where)

@@ -12,9 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect
 
-from subject2video.api import minimax
+from subject2video.api.door import answer
 from subject2video.api.errors import ApiError
-from subject2video.api.minimax import Code, MinimaxError, error_code
+from subject2video.api.minimax import callbacks as minimax_callbacks
+from subject2video.api.minimax import routes as minimax
+from subject2video.api.minimax.callbacks import MinimaxCallbacks
+from subject2video.api.minimax.routes import Code, MinimaxError, error_code
 from subject2video.config import Settings
 from subject2video.errors import (
     Conflict,
@@ -28,9 +31,7 @@ from subject2video.errors import (
     TooLarge,
 )
 from subject2video.migrations import upgrade
-from subject2video.tasks import minimax_callbacks
 from subject2video.tasks.events import Event
-from subject2video.tasks.minimax_callbacks import MinimaxCallbacks
 from subject2video.tasks.status import Status
 from subject2video.tasks.store import Store
 from tests.utils.images import face_jpeg
@@ -104,7 +105,7 @@ def test_image_input_url_and_data_uri() -> None:
     ],
 )
 def test_bad_images(image: str, expected: int) -> None:
-    with pytest.raises((MinimaxError, ImageError)) as raised:
+    with pytest.raises((MinimaxError, InputError)) as raised:
         minimax.image_input(image)
     assert code_of(raised.value) == expected
 
@@ -154,7 +155,15 @@ def test_status_mapping() -> None:
 def _task(
     status: str, pexit: str | None = None, debugerror: str = "", failure: str | None = None
 ) -> Any:
-    return SimpleNamespace(id=7, status=status, pexit=pexit, debugerror=debugerror, failure=failure)
+    return SimpleNamespace(
+        id=7,
+        status=status,
+        pexit=pexit,
+        debugerror=debugerror,
+        failure=failure,
+        callback_dialect="minimax",
+        parameters={"inputImageFirstUrl": "https://example.com/a.jpg"},
+    )
 
 
 def _output() -> Any:
@@ -202,7 +211,7 @@ def test_unexpected_errors_answer_1000_with_http_200() -> None:
     async def work() -> dict[str, Any]:
         raise RuntimeError("boom")
 
-    response = asyncio.run(minimax._answer(work, {"task_id": ""}))
+    response = asyncio.run(answer(work, minimax._error({"task_id": ""})))
     assert response.status_code == 200
     body = json.loads(response.body)
     assert body["task_id"] == "" and body["base_resp"]["status_code"] == 1000

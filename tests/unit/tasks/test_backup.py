@@ -24,7 +24,7 @@ def test_backup_restore_and_a_damaged_backup(harness: Harness, tmp_path: Path) -
     manifest = json.loads((dest / "manifest.json").read_text())
     areas = sorted(f["area"] for f in manifest["files"])
     assert areas == ["inputs", "inputs", "outputs"] and report.files == 3
-    assert manifest["schema_revision"] == "0005"
+    assert manifest["schema_revision"] == "0006"
     with pytest.raises(BackupError, match="not empty"):
         backup(harness.settings, dest)
 

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 from openai import OpenAI
 
+from subject2video.api.openai.webhooks import event_body, signing_key
 from subject2video.tasks.callbacks import sign
-from subject2video.tasks.openai_webhooks import event_body, signing_key
 from subject2video.tasks.store import webhook_secret
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from subject2video.tasks import store as store_module
+from subject2video.tasks.store import engine as store_module
 
 
 def test_tokens_come_from_secrets(monkeypatch: pytest.MonkeyPatch) -> None:

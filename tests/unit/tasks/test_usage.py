@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
+from subject2video.api.wiro.wire import task_dict
 from subject2video.engines.camera import CameraEngine
 from subject2video.tasks.lifecycle import Lifecycle
 from subject2video.tasks.service import TaskRef
 from subject2video.tasks.usage import project_usage
-from subject2video.tasks.wire import task_dict
 from tests.unit.tasks.conftest import Harness
 from tests.utils.images import cat_jpeg
 

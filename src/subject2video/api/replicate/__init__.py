@@ -34,22 +34,26 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from subject2video.api.deps import Services
-from subject2video.api.replicate import webhooks
+from subject2video.api.dialect import Dialect
+from subject2video.api.replicate.models import DIALECT as NAME
 from subject2video.api.replicate.routes import router, shared
-from subject2video.tasks.events import EventHub
+from subject2video.api.replicate.webhooks import ReplicateWebhook
 
 PREFIX = "/replicate"
 
 
 def install(app: FastAPI) -> None:
-    """Serve the dialect: its own paths at the root, every path under PREFIX. Include it after the
+    """Serve the dialect: its own paths at the root, every path under PREFIX. Listed after the
     dialects that own the shared paths at the root (their fixed paths win over `{file_id}`)."""
     app.include_router(router)
     app.include_router(router, prefix=PREFIX, include_in_schema=False)  # documented once
     app.include_router(shared, prefix=PREFIX)
 
 
-def start(services: Services, hub: EventHub) -> None:
-    """Record the completed webhooks of the predictions that end from now on."""
-    hub.add_listener(webhooks.listener(services))
+DIALECT = Dialect(
+    name=NAME,
+    routers=(router,),
+    callback=ReplicateWebhook(),
+    callback_dialect=NAME,
+    install=install,
+)

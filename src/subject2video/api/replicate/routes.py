@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,9 +15,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from subject2video.api.bearer import bearer_key, bearer_project
-from subject2video.api.body import read_body, read_fields
-from subject2video.api.deps import Services
+from subject2video.api.body import inline_limit, read_body, read_fields
+from subject2video.api.deps import NoBearer, Services, UnknownBearer, bearer
+from subject2video.api.door import answer
 from subject2video.api.replicate import openapi as doc
 from subject2video.api.replicate.files import Files
 from subject2video.api.replicate.models import COG_VERSION, DIALECT, MODELS, Model
@@ -38,7 +37,6 @@ from subject2video.errors import Conflict, InputError, NotFound
 from subject2video.tasks.models import Project
 from subject2video.tasks.service import TaskRef
 from subject2video.tasks.status import Status
-from subject2video.tasks.store import webhook_secret
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +47,6 @@ shared = APIRouter(prefix="/v1")
 MAX_WAIT = 60
 #: Predictions per page of GET /v1/predictions.
 PAGE = 100
-_secret_lock = threading.Lock()
 
 
 class Caller:
@@ -75,32 +72,30 @@ class Caller:
 
 
 async def _caller(request: Request) -> Caller:
-    key = bearer_key(request)
-    if not key:
+    try:
+        services, project = await bearer(request)
+    except NoBearer:
         raise ReplicateError(
             401,
             "Unauthenticated",
             "You did not pass an authentication token: send Authorization: Bearer <API key>, "
             "a key made with `s2v keys create`",
-        )
-    services, project = await bearer_project(request, key)
-    if project is None:
+        ) from None
+    except UnknownBearer:
         raise ReplicateError(
             401, "Unauthenticated", "You did not pass a valid authentication token"
-        )
+        ) from None
     return Caller(request, services, project)
 
 
 async def _answer(work: Callable[[], Awaitable[Any]], photo: list[str] | None = None) -> Response:
     """Run a route's work; any error leaves in Replicate's body with its HTTP status."""
-    try:
-        result = await work()
-    except Exception as exc:
+
+    def error(exc: Exception) -> Response:
         wire = replicate_error(exc, *(photo or [])[:1])
-        if wire.status >= 500 and not isinstance(exc, ReplicateError):
-            logger.exception("Replicate route failed")
         return JSONResponse(wire.body(), wire.status, headers=wire.headers)
-    return result if isinstance(result, Response) else JSONResponse(result)
+
+    return await answer(work, error)
 
 
 # -- predictions ------------------------------------------------------------------------------
@@ -113,8 +108,7 @@ async def _create(request: Request, pick: Callable[[Any], Model]) -> Response:
     async def work() -> Response:
         caller = await _caller(request)
         services = caller.services
-        limit = services.settings.max_body_bytes * 4 // 3 + 65536
-        data = load_json(await read_body(request, limit))
+        data = load_json(await read_body(request, inline_limit(services.settings)))
         chosen = pick(data)
         photo.extend(chosen.photo[:1])
 
@@ -190,7 +184,7 @@ async def _wait(services: Services, task: Any, seconds: int) -> None:
     deadline = time.monotonic() + seconds
     try:
         while True:
-            status = await services.read(services.store.status_of, task.id)
+            status = await services.read(services.tasks.status_of, task.id)
             if status is None or status.is_final:
                 return
             left = deadline - time.monotonic()
@@ -241,13 +235,10 @@ async def list_predictions(request: Request, cursor: str = "") -> Response:
             if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
                 raise InputError("cursor is not one this server gave", parameter="cursor")
             after = int(cursor)
-        tasks = await run_in_threadpool(
-            services.store.tasks_page, caller.project.id, after, PAGE + 1, True
-        )
-        shown = tasks[:PAGE]
-        outputs = await run_in_threadpool(services.store.outputs, [t.id for t in shown])
-        results = [prediction(t, outputs[t.id], caller.base_url, caller.api) for t in shown]
-        more = len(tasks) > PAGE
+        page = await run_in_threadpool(services.tasks.page, caller.project, after, PAGE)
+        shown = page.tasks
+        results = [prediction(t, page.outputs[t.id], caller.base_url, caller.api) for t in shown]
+        more = page.has_more
         return {
             "previous": None,
             "next": f"{caller.api}/v1/predictions?cursor={shown[-1].id}" if more else None,
@@ -416,13 +407,7 @@ async def delete_file(file_id: str, request: Request) -> Response:
 def ensure_webhook_secret(services: Services, project: Project) -> str:
     """The project's `whsec_` signing secret, made on first need (the store is the truth: the
     key cache may hold an older copy of the project)."""
-    with _secret_lock:
-        current = services.store.project(project.id)
-        secret = current.webhook_secret if current is not None else None
-        if not secret:
-            secret = webhook_secret()
-            services.store.update_project(project.id, webhook_secret=secret)
-        return secret
+    return services.tasks.webhook_secret(project)
 
 
 @router.get(

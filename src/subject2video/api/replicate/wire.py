@@ -20,7 +20,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from subject2video.api.door import DialectError
 from subject2video.api.errors import ApiError
+from subject2video.api.files import output_url
 from subject2video.api.replicate.models import (
     DEFAULT,
     DURATION,
@@ -44,7 +46,6 @@ from subject2video.errors import (
 )
 from subject2video.tasks.models import Output, Task
 from subject2video.tasks.status import Status
-from subject2video.tasks.wire import output_url
 
 FINAL = ("succeeded", "failed", "canceled")
 _STARTING = {Status.queue, Status.accept}
@@ -173,7 +174,7 @@ def prediction(task: Task, outputs: Sequence[Output], base_url: str, api: str) -
 # -- errors -------------------------------------------------------------------------------------
 
 
-class ReplicateError(Exception):
+class ReplicateError(DialectError):
     """An error answered in Replicate's body: {title, detail, status} (RFC 7807 problem details)."""
 
     def __init__(

@@ -25,7 +25,6 @@ Choices (ours, where OpenAI's documentation does not reach a self-hosted server)
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -34,17 +33,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from subject2video.api import openai_content
-from subject2video.api import openai_openapi as doc
-from subject2video.api.deps import Services
+from subject2video.api.body import BadForm, inline_limit
+from subject2video.api.deps import NoBearer, Services, UnknownBearer, bearer
+from subject2video.api.door import answer, page_size
 from subject2video.api.errors import ApiError
-from subject2video.api.openai_request import (
+from subject2video.api.openai import content as openai_content
+from subject2video.api.openai import openapi as doc
+from subject2video.api.openai.request import (
     check_model,
     create_fields,
     parse_create,
     served_models,
 )
-from subject2video.api.openai_wire import (
+from subject2video.api.openai.wire import (
     BASE_MODEL,
     DIALECT,
     OpenAIError,
@@ -55,8 +56,7 @@ from subject2video.api.openai_wire import (
 )
 from subject2video.errors import InputError, NotFound, ServiceError
 from subject2video.tasks.models import Project
-from subject2video.tasks.service import TaskRef
-from subject2video.tasks.status import Status
+from subject2video.tasks.service import InputGone, TaskRef
 
 logger = logging.getLogger(__name__)
 
@@ -68,42 +68,29 @@ _NO_KEY = (
 )
 
 
-async def _answer(work: Callable[[], Awaitable[Any]]) -> Response:
-    """Run a route's work; any error leaves in OpenAI's envelope with OpenAI's status."""
-    try:
-        result = await work()
-    except OpenAIError as exc:
-        return JSONResponse(exc.body(), exc.status, headers=exc.headers)
-    except ServiceError as exc:
+def _error(exc: Exception) -> Response:
+    """Any error in OpenAI's envelope with OpenAI's status."""
+    if isinstance(exc, NoBearer):
+        wire = OpenAIError(401, _NO_KEY, code=None)
+    elif isinstance(exc, UnknownBearer):
+        wire = OpenAIError(401, f"Incorrect API key provided: {exc.shown}.", code="invalid_api_key")
+    elif isinstance(exc, OpenAIError):
+        wire = exc
+    elif isinstance(exc, ServiceError):
         wire = openai_error(exc)
-        return JSONResponse(wire.body(), wire.status, headers=wire.headers)
-    except ApiError as exc:  # what only HTTP knows: an unreadable or oversized body
+    elif isinstance(exc, BadForm):
+        wire = OpenAIError(400, f"The body is not valid multipart/form-data: {exc.reason}")
+    elif isinstance(exc, ApiError):  # what only HTTP knows: an unreadable or oversized body
         wire = OpenAIError(exc.status, exc.message, code="invalid_body")
-        return JSONResponse(wire.body(), wire.status)
-    except Exception:
-        logger.exception("OpenAI route failed")
+    else:
         wire = OpenAIError(
             500, "The server had an error; its log has the details.", type="server_error"
         )
-        return JSONResponse(wire.body(), 500)
-    return result if isinstance(result, Response) else JSONResponse(result)
+    return JSONResponse(wire.body(), wire.status, headers=wire.headers)
 
 
-async def _caller(request: Request) -> tuple[Services, Project]:
-    services: Services = request.app.state.services
-    scheme, _, key = request.headers.get("authorization", "").strip().partition(" ")
-    key = key.strip()
-    if scheme.lower() != "bearer" or not key:
-        raise OpenAIError(401, _NO_KEY, code=None)
-    auth = services.auth
-    if auth.key_cached(key):
-        project = auth.project_for_key(key)
-    else:
-        project = await run_in_threadpool(auth.project_for_key, key)
-    if project is None:
-        shown = f"{key[:3]}***{key[-4:]}" if len(key) > 8 else "***"
-        raise OpenAIError(401, f"Incorrect API key provided: {shown}.", code="invalid_api_key")
-    return services, project
+async def _answer(work: Callable[[], Awaitable[Any]]) -> Response:
+    return await answer(work, _error)
 
 
 # -- routes ---------------------------------------------------------------------------------
@@ -114,9 +101,8 @@ async def create_video(request: Request) -> Response:
     """Create a video job: the person in `input_reference` animated as `prompt` asks."""
 
     async def work() -> dict[str, Any]:
-        services, caller = await _caller(request)
-        limit = services.settings.max_body_bytes * 4 // 3 + 65536
-        fields, upload = await create_fields(request, limit)
+        services, caller = await bearer(request)
+        fields, upload = await create_fields(request, inline_limit(services.settings))
 
         def create() -> dict[str, Any]:
             run, photo = parse_create(services, fields, upload)
@@ -137,44 +123,31 @@ async def list_videos(
     """Videos newest first (`order=asc`: oldest first), `limit` (1-100) after the `after` id."""
 
     async def work() -> dict[str, Any]:
-        services, caller = await _caller(request)
-        count = _limit(limit)
+        services, caller = await bearer(request)
+        count = page_size(limit)
         if order not in ("", "asc", "desc"):
             raise InputError("order must be asc or desc", parameter="order")
         after_id = task_id_of(after) if after else None
-        tasks = await run_in_threadpool(
-            services.store.tasks_page,
-            caller.id,
-            after_id,
-            count + 1,
-            order != "asc",
+        page = await run_in_threadpool(
+            services.tasks.page, caller, after_id, count, descending=order != "asc"
         )
-        outputs = await run_in_threadpool(services.store.outputs, [t.id for t in tasks[:count]])
         default = served_models(services)[0]
-        data = [video_object(t, outputs[t.id], default) for t in tasks[:count]]
+        data = [video_object(t, page.outputs[t.id], default) for t in page.tasks]
         return {
             "object": "list",
             "data": data,
             "first_id": data[0]["id"] if data else None,
             "last_id": data[-1]["id"] if data else None,
-            "has_more": len(tasks) > count,
+            "has_more": page.has_more,
         }
 
     return await _answer(work)
 
 
-def _limit(raw: str) -> int:
-    if not raw:
-        return 20
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100:
-        raise InputError("limit must be an integer from 1 to 100", parameter="limit")
-    return int(raw)
-
-
 async def _task(services: Services, caller: Project, video: str) -> tuple[Any, list[Any]]:
     ref = TaskRef(task_id=task_id_of(video))
     try:
-        return await services.read(services.tasks.detail, caller, ref)
+        return await services.read(services.tasks.live_detail, caller, ref)
     except NotFound:
         raise NotFound(f"No video found with id '{video[:80]}'.") from None
 
@@ -184,7 +157,7 @@ async def retrieve_video(video: str, request: Request) -> Response:
     """The video's status, progress, size, length and error."""
 
     async def work() -> dict[str, Any]:
-        services, caller = await _caller(request)
+        services, caller = await bearer(request)
         task, outputs = await _task(services, caller, video)
         return video_object(task, outputs, served_models(services)[0])
 
@@ -200,17 +173,11 @@ async def delete_video(video: str, request: Request) -> Response:
     """Kill the video if it is unfinished, then delete its photo and files."""
 
     async def work() -> dict[str, Any]:
-        services, caller = await _caller(request)
+        services, caller = await bearer(request)
         task, _ = await _task(services, caller, video)
         ref = TaskRef(task_id=task.id)
 
-        def delete() -> None:
-            if not Status(task.status).is_final:
-                with contextlib.suppress(ServiceError):  # it ended meanwhile: delete it as it is
-                    services.tasks.kill(caller, ref)
-            services.tasks.delete_io(caller, ref, services.outputs)
-
-        await run_in_threadpool(delete)
+        await run_in_threadpool(services.tasks.delete, caller, ref)
         return {"id": video_id(task.id), "object": "video.deleted", "deleted": True}
 
     return await _answer(work)
@@ -225,11 +192,11 @@ async def video_content(video: str, request: Request, variant: str = "video") ->
     """The MP4 (`variant=video`), a WebP thumbnail, or a JPEG spritesheet of the video."""
 
     async def work() -> Response:
-        services, caller = await _caller(request)
+        services, caller = await bearer(request)
         if variant not in openai_content.VARIANTS:
             raise InputError("variant must be video, thumbnail or spritesheet", parameter="variant")
         task, outputs = await _task(services, caller, video)
-        return await run_in_threadpool(openai_content.content, services, task, outputs, variant)
+        return await openai_content.content(services, task, outputs, variant, request)
 
     return await _answer(work)
 
@@ -241,18 +208,24 @@ async def remix_video(video: str, request: Request) -> Response:
     """A new video from the source video's photo, length and size, with a new prompt."""
 
     async def work() -> dict[str, Any]:
-        services, caller = await _caller(request)
+        services, caller = await bearer(request)
         fields, _ = await create_fields(request, services.settings.max_body_bytes)
         task, _ = await _task(services, caller, video)
         prompt = fields.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
             raise InputError("prompt is required: the remix's new prompt", parameter="prompt")
+        ref = TaskRef(task_id=task.id)
 
         def remix() -> dict[str, Any]:
-            run, photo = openai_content.remix_input(services, task, prompt)
-            made = services.tasks.run(
-                caller, run, photo, callback_dialect=DIALECT, callback_url=caller.webhook_url
-            )
+            try:
+                made = services.tasks.remix(
+                    caller, ref, prompt, callback_dialect=DIALECT, callback_url=caller.webhook_url
+                )
+            except InputGone:
+                raise NotFound(
+                    f"Video {video_id(task.id)}'s photo was deleted; it cannot be remixed. "
+                    "Create a new video with the photo instead"
+                ) from None
             return video_object(made, [], BASE_MODEL)
 
         return await run_in_threadpool(remix)
@@ -263,7 +236,7 @@ async def remix_video(video: str, request: Request) -> Response:
 @router.get("/models", summary="OpenAI: the models served", openapi_extra=doc.READ)
 async def list_models(request: Request) -> Response:
     async def work() -> dict[str, Any]:
-        services, _ = await _caller(request)
+        services, _ = await bearer(request)
         return {"object": "list", "data": [_model(m) for m in served_models(services)]}
 
     return await _answer(work)
@@ -272,7 +245,7 @@ async def list_models(request: Request) -> Response:
 @router.get("/models/{model}", summary="OpenAI: one model", openapi_extra=doc.READ)
 async def retrieve_model(model: str, request: Request) -> Response:
     async def work() -> dict[str, Any]:
-        services, _ = await _caller(request)
+        services, _ = await bearer(request)
         if model not in served_models(services):
             check_model(services, model)
         return _model(model)

@@ -7,18 +7,16 @@ this server animates the person in it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import re
 from typing import Any
 
 from fastapi import Request
-from starlette.datastructures import UploadFile
 
-from subject2video.api.body import read_body
+from subject2video.api.body import form_items, read_body
+from subject2video.api.datauri import data_uri, image_suffix
 from subject2video.api.deps import Services
-from subject2video.api.openai_wire import BASE_MODEL, DEFAULT_SECONDS, IMAGE, OpenAIError
+from subject2video.api.openai.wire import BASE_MODEL, DEFAULT_SECONDS, IMAGE, OpenAIError
 from subject2video.contract import (
     IMAGE_PARAM,
     RunInput,
@@ -29,10 +27,8 @@ from subject2video.contract import (
     parse_size,
 )
 from subject2video.errors import InputError
-from subject2video.media.images import load_image, sniff_format
+from subject2video.media.images import load_image
 from subject2video.tasks.service import Upload
-
-_DATA_URI = re.compile(r"data:image/([a-z0-9.+-]+);base64,(.*)", re.IGNORECASE | re.DOTALL)
 
 
 def served_models(services: Services) -> list[str]:
@@ -58,24 +54,16 @@ async def create_fields(request: Request, limit: int) -> tuple[dict[str, Any], U
 
 
 async def _multipart(request: Request, limit: int) -> tuple[dict[str, Any], Upload | None]:
-    try:
-        form = await request.form(max_files=2, max_fields=50, max_part_size=limit)
-    except Exception as exc:  # python-multipart raises several kinds for malformed input
-        raise OpenAIError(400, f"The body is not valid multipart/form-data: {exc}") from None
     fields: dict[str, Any] = {}
     upload: Upload | None = None
-    try:
-        for name, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                data = await value.read()
-                if name == IMAGE:
-                    upload = Upload(filename=value.filename or "input_reference", data=data)
-            elif name == f"{IMAGE}[image_url]":
-                fields[IMAGE] = {"image_url": value}
-            else:
-                fields[name] = value
-    finally:
-        await form.close()
+    for name, value in await form_items(request, limit, max_files=2, max_fields=50):
+        if isinstance(value, Upload):
+            if name == IMAGE:
+                upload = Upload(filename=value.filename or IMAGE, data=value.data)
+        elif name == f"{IMAGE}[image_url]":
+            fields[IMAGE] = {"image_url": value}
+        else:
+            fields[name] = value
     check_fields(fields)
     return fields, upload
 
@@ -103,17 +91,8 @@ def _reference(fields: dict[str, Any], upload: Upload | None) -> tuple[str | Non
     url = url.strip()
     if not url.lower().startswith("data:"):
         return url, None
-    match = _DATA_URI.fullmatch(url)
-    if match is None:
-        raise InputError(
-            f"{IMAGE} data URL must be data:image/<type>;base64,<data>", parameter=IMAGE
-        )
-    try:
-        data = base64.b64decode("".join(match.group(2).split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise InputError(f"{IMAGE} data URL is not valid base64", parameter=IMAGE) from None
-    suffix = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}.get(sniff_format(data) or "", "img")
-    return None, Upload(filename=f"input_reference.{suffix}", data=data)
+    data = data_uri(url, IMAGE, noun="data URL")
+    return None, Upload(filename=f"{IMAGE}.{image_suffix(data)}", data=data)
 
 
 def check_model(services: Services, model: Any) -> str:

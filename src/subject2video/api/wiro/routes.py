@@ -14,12 +14,12 @@ from starlette.routing import Route
 from subject2video.api.body import read_fields
 from subject2video.api.deps import Services, authorize
 from subject2video.api.openapi import LIST_FIELDS, REF_FIELDS, RUN_FIELDS, TOOL_FIELDS, route
-from subject2video.api.tool import tool_detail
+from subject2video.api.wiro.tool import tool_detail
+from subject2video.api.wiro.wire import task_dict
 from subject2video.contract import MODEL_OWNER, MODEL_PROJECT, parse_run
 from subject2video.errors import NotFound
 from subject2video.tasks.models import Project, Task
 from subject2video.tasks.service import TaskRef, model_slug_ok
-from subject2video.tasks.wire import task_dict
 
 router = APIRouter(prefix="/v1")
 
@@ -32,7 +32,7 @@ class FastJSONResponse(JSONResponse):
 
 
 def _tasklist(services: Services, tasks: list[Task], total: int | None = None) -> dict[str, Any]:
-    outputs = services.store.outputs(t.id for t in tasks)
+    outputs = services.tasks.outputs_of(tasks)
     base, price = services.settings.base_url, services.settings.price_per_second
     return {
         "total": str(len(tasks) if total is None else total),

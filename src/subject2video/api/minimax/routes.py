@@ -25,12 +25,8 @@ Choices (ours, where MiniMax's documentation does not reach a self-hosted server
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
-import re
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from enum import IntEnum
 from typing import Any
 
@@ -39,10 +35,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from subject2video.api.body import read_body
-from subject2video.api.deps import Services
+from subject2video.api.body import inline_limit, read_body
+from subject2video.api.datauri import data_uri, image_suffix
+from subject2video.api.deps import NoBearer, Services, UnknownBearer, bearer
+from subject2video.api.door import DialectError, answer
 from subject2video.api.errors import ApiError
-from subject2video.api.minimax_models import (
+from subject2video.api.files import output_url
+from subject2video.api.minimax.models import (
     FIRST_FRAME_PARAM,
     SUBJECT_MODEL,
     Refused,
@@ -50,8 +49,16 @@ from subject2video.api.minimax_models import (
     model_for,
     output_for,
 )
-from subject2video.api.openapi import MINIMAX_GENERATION, MINIMAX_READ
-from subject2video.contract import IMAGE_PARAM, load_json, parse_run, parse_task_id
+from subject2video.api.minimax.openapi import MINIMAX_GENERATION, MINIMAX_READ
+from subject2video.contract import (
+    CALLBACK,
+    IMAGE_PARAM,
+    UPLOAD_PARAM,
+    RunInput,
+    load_json,
+    parse_run,
+    parse_task_id,
+)
 from subject2video.errors import (
     Conflict,
     Failure,
@@ -63,12 +70,13 @@ from subject2video.errors import (
     ServiceError,
     StorageError,
     lookup,
+    respell,
+    spelled,
 )
-from subject2video.media.images import load_image, sniff_format
-from subject2video.tasks.models import Output, Project, Task
+from subject2video.media.images import load_image
+from subject2video.tasks.models import Output, Task
 from subject2video.tasks.service import TaskRef, Upload
-from subject2video.tasks.status import Status
-from subject2video.tasks.wire import output_url
+from subject2video.tasks.status import Outcome, Status
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +86,6 @@ MODEL = SUBJECT_MODEL
 #: Whose callback rules a task made here follows (the Task column `callback_dialect`).
 DIALECT = "minimax"
 SUBJECT_PARAM = "subject_reference"
-_DATA_URI = re.compile(r"data:image/([a-z0-9.+-]+);base64,(.*)", re.IGNORECASE | re.DOTALL)
 
 
 class Code(IntEnum):
@@ -108,7 +115,7 @@ NO_AUTH = (
 )
 
 
-class MinimaxError(Exception):
+class MinimaxError(DialectError):
     """An error answered as base_resp with one of MiniMax's codes."""
 
     def __init__(self, code: Code, message: str) -> None:
@@ -147,6 +154,10 @@ def error_code(exc: Exception) -> tuple[Code, str]:
         if code is None:
             return Code.unknown, exc.message
         return code, _WORDING.get(code, "") + exc.message
+    if isinstance(exc, NoBearer):
+        return Code.not_authorized, NO_AUTH
+    if isinstance(exc, UnknownBearer):
+        return Code.invalid_key, exc.message
     if isinstance(exc, ApiError):  # what only HTTP knows: authentication, an unreadable body
         if exc.status == 401:
             return Code.not_authorized, exc.message
@@ -154,6 +165,12 @@ def error_code(exc: Exception) -> tuple[Code, str]:
             return Code.invalid_params, f"invalid params, {exc.message}"
         return Code.unknown, exc.message
     return Code.unknown, "unknown error; the server log has the details"
+
+
+def wire_names(image_param: str) -> dict[str, str]:
+    """Our parameter names as a MiniMax caller spells them, when the image came as `image_param`
+    (`first_frame_image`, or `subject_reference` for S2V-01)."""
+    return {IMAGE_PARAM: image_param, UPLOAD_PARAM: image_param, CALLBACK.name: "callback_url"}
 
 
 def base_resp(code: Code, message: str) -> dict[str, Any]:
@@ -167,16 +184,13 @@ _PREPARING = {Status.accept, Status.preprocess_start, Status.preprocess_end}
 
 def minimax_status(status: str, pexit: str | None) -> str:
     """Our status as MiniMax's: Queueing, Preparing, Processing, Success or Fail."""
+    outcome = Outcome.at(status, pexit)
+    if outcome != Outcome.running:
+        return "Success" if outcome == Outcome.succeeded else "Fail"
     ours = Status(status)
     if ours == Status.queue:
         return "Queueing"
-    if ours in _PREPARING:
-        return "Preparing"
-    if ours == Status.postprocess_end:
-        return "Success" if pexit == "0" else "Fail"
-    if ours == Status.cancel:
-        return "Fail"
-    return "Processing"
+    return "Preparing" if ours in _PREPARING else "Processing"
 
 
 def failure(task: Task) -> tuple[Code, str]:
@@ -184,6 +198,10 @@ def failure(task: Task) -> tuple[Code, str]:
     if task.status == Status.cancel.value:
         return Code.unknown, "task was cancelled"
     reason = task.debugerror or "task failed"
+    if task.callback_dialect == DIALECT:  # named as its caller sent it
+        run = RunInput.from_parameters(task.parameters or {})
+        # A task made here with an image model records `model`; S2V-01's tasks do not.
+        reason = respell(reason, wire_names(FIRST_FRAME_PARAM if run.model else SUBJECT_PARAM))
     return FAILURE_CODES.get(task.failure or "", Code.unknown), reason
 
 
@@ -292,57 +310,34 @@ def _subject_image(subjects: Any) -> str:
 
 
 def image_input(image: str, param: str = SUBJECT_PARAM) -> tuple[dict[str, Any], Upload | None]:
-    """A URL goes as inputImageFirstUrl (fetched later); a data URI is checked now, as an upload."""
+    """A URL goes as the run's image URL (fetched later); a data URI is checked now, as an
+    upload."""
     if not image.lower().startswith("data:"):
         if not image.lower().startswith(("http://", "https://")):
             raise invalid(f"{param} image must be an http(s) URL or a data URI")
         return {IMAGE_PARAM: image}, None
-    match = _DATA_URI.fullmatch(image)
-    if match is None:
-        raise invalid(f"{param} data URI must be data:image/<type>;base64,<data>")
-    try:
-        data = base64.b64decode("".join(match.group(2).split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise invalid(f"{param} data URI is not valid base64") from None
-    loaded = load_image(data, parameter=param)  # ImageError: answered 1026
-    suffix = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[sniff_format(data) or loaded.format]
-    return {}, Upload(filename=f"subject.{suffix}", data=data)
+    data = data_uri(image, param)
+    load_image(data, parameter=param)  # ImageError: answered 1026
+    return {}, Upload(filename=f"subject.{image_suffix(data)}", data=data)
 
 
 # -- routes ---------------------------------------------------------------------------------
 
 
-async def _answer(
-    work: Callable[[], Awaitable[dict[str, Any]]], empty: dict[str, Any]
-) -> JSONResponse:
-    """Run a route's work; any error becomes base_resp (with `empty`'s keys), always HTTP 200."""
-    try:
-        body = await work()
-    except Exception as exc:
-        code, message = error_code(exc)
-        if code == Code.unknown and not isinstance(exc, ApiError | ServiceError):
-            logger.exception("MiniMax route failed")
-        body = {**empty, "base_resp": base_resp(code, message)}
+def _error(empty: dict[str, Any]) -> Callable[[Exception], JSONResponse]:
+    """Any error as base_resp (with `empty`'s keys), always HTTP 200 (503 for storage)."""
+
+    def render(exc: Exception) -> JSONResponse:
+        body = {**empty, "base_resp": base_resp(*error_code(exc))}
         if isinstance(exc, StorageError):  # the machine's fault: say when to come back
             return JSONResponse(body, 503, headers={"Retry-After": str(exc.retry_after)})
         return JSONResponse(body)
+
+    return render
+
+
+def _ok(body: dict[str, Any]) -> JSONResponse:
     return JSONResponse({"base_resp": OK, **body})
-
-
-async def _caller(request: Request) -> tuple[Services, Project]:
-    services: Services = request.app.state.services
-    scheme, _, key = request.headers.get("authorization", "").strip().partition(" ")
-    key = key.strip()
-    if scheme.lower() != "bearer" or not key:
-        raise MinimaxError(Code.not_authorized, NO_AUTH)
-    auth = services.auth
-    if auth.key_cached(key):
-        project = auth.project_for_key(key)
-    else:
-        project = await run_in_threadpool(auth.project_for_key, key)
-    if project is None:
-        raise MinimaxError(Code.invalid_key, "invalid api key")
-    return services, project
 
 
 @router.post(
@@ -354,9 +349,8 @@ async def video_generation(request: Request) -> JSONResponse:
     """Create a task from one subject image (URL or data URI), a prompt and a callback URL."""
 
     async def work() -> dict[str, Any]:
-        services, caller = await _caller(request)
-        limit = services.settings.max_body_bytes * 4 // 3 + 65536
-        raw = await read_body(request, limit)
+        services, caller = await bearer(request)
+        raw = await read_body(request, inline_limit(services.settings))
         data = load_json(raw)  # InputError (2013): not JSON, or nested too deep
         fields, image, output = parse_request(data)
 
@@ -364,7 +358,10 @@ async def video_generation(request: Request) -> JSONResponse:
             image_fields, upload = image_input(image, output.model.image_param)
             size = len(upload.data) if upload is not None else None
             checks = services.tasks.check_url
-            run = parse_run({**fields, **image_fields}, upload_size=size, check_url=checks)
+            try:
+                run = parse_run({**fields, **image_fields}, upload_size=size, check_url=checks)
+            except ServiceError as exc:  # named as the caller sent it, not as Wiro's Run does
+                raise spelled(exc, wire_names(output.model.image_param)) from None
             if output.model.name != SUBJECT_MODEL:
                 run = run.with_output(
                     seconds=output.seconds, short_side=output.short_side, model=output.model.name
@@ -374,7 +371,7 @@ async def video_generation(request: Request) -> JSONResponse:
         task = await run_in_threadpool(create)
         return {"task_id": str(task.id)}
 
-    return await _answer(work, {"task_id": ""})
+    return await answer(work, _error({"task_id": ""}), _ok)
 
 
 @router.get(
@@ -384,7 +381,7 @@ async def query_video_generation(request: Request, task_id: str = "") -> JSONRes
     """The task's status; file_id and the video's size once it succeeded."""
 
     async def work() -> dict[str, Any]:
-        services, caller = await _caller(request)
+        services, caller = await bearer(request)
         raw = task_id.strip()
         if not raw:
             raise invalid("task_id is required and must be a task id")
@@ -396,7 +393,7 @@ async def query_video_generation(request: Request, task_id: str = "") -> JSONRes
         return query_body(task, outputs, size=size)
 
     empty = {"task_id": task_id, "status": "", "file_id": "", "video_width": 0, "video_height": 0}
-    return await _answer(work, empty)
+    return await answer(work, _error(empty), _ok)
 
 
 @router.get(
@@ -408,23 +405,16 @@ async def files_retrieve(request: Request, file_id: str = "") -> JSONResponse:
     """The output's size, time and download URL."""
 
     async def work() -> dict[str, Any]:
-        services, caller = await _caller(request)
+        services, caller = await bearer(request)
         if not file_id.strip():
             raise invalid("file_id is required")
-        output = await run_in_threadpool(_project_output, services, caller, file_id.strip())
-        if output is None:
-            raise invalid(f"file_id {file_id!r} is not a file of this project")
+        try:
+            output = await run_in_threadpool(services.tasks.project_file, caller, file_id.strip())
+        except NotFound:
+            raise invalid(f"file_id {file_id!r} is not a file of this project") from None
         return {"file": file_body(output, services.settings.base_url)}
 
-    return await _answer(work, {"file": None})
-
-
-def _project_output(services: Services, caller: Project, file_id: str) -> Output | None:
-    output = services.store.output(file_id)
-    if output is None or (output.expiretime is not None and output.expiretime < time.time()):
-        return None
-    task = services.store.get(output.task_id)
-    return output if task is not None and task.project_id == caller.id else None
+    return await answer(work, _error({"file": None}), _ok)
 
 
 def _frame_size(services: Services, output: Output) -> tuple[int, int]:

@@ -10,28 +10,45 @@ from __future__ import annotations
 
 import io
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import av
 import cv2
 import numpy as np
-from fastapi.responses import FileResponse, Response
+from fastapi import Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from subject2video.api.deps import Services
-from subject2video.api.openai_wire import status_of, video_id
-from subject2video.contract import RunInput, parse_run
+from subject2video.api.files import serve_output
+from subject2video.api.openai.wire import status_of, video_id
 from subject2video.errors import Conflict, NotFound
 from subject2video.media.storage import LocalStorage
-from subject2video.tasks.service import Upload
+from subject2video.tasks.service import is_live
 
 VARIANTS = ("video", "thumbnail", "spritesheet")
 SHEET_COLUMNS, SHEET_ROWS, SHEET_WIDTH = 5, 2, 256
 
 
-def content(services: Services, task: Any, outputs: list[Any], variant: str) -> Response:
-    """One download of a completed video."""
+async def content(
+    services: Services, task: Any, outputs: list[Any], variant: str, request: Request
+) -> Response:
+    """One download of a completed video: the MP4 by the shared file serving (Range), or a
+    thumbnail or spritesheet made from it."""
+    output = _output(task, outputs)
+    if variant == "video":
+        answer = await serve_output(
+            services, output, request, filename="video.mp4", inline=False, presign=False
+        )
+        if answer is None:
+            raise NotFound(f"Video {video_id(task.id)} has no content: its file is gone")
+        return answer
+    return await run_in_threadpool(_picture, services, output, variant)
+
+
+def _output(task: Any, outputs: list[Any]) -> Any:
+    """The video's live output (Conflict until it completed; NotFound once deleted)."""
     shown = status_of(task)
     if shown != "completed":
         raise Conflict(
@@ -39,16 +56,13 @@ def content(services: Services, task: Any, outputs: list[Any], variant: str) -> 
             "status is completed"
         )
     output = outputs[0] if outputs else None
-    if output is None or (output.expiretime is not None and output.expiretime < time.time()):
+    if output is None or not is_live(output):
         raise NotFound(f"Video {video_id(task.id)} has no content: it was deleted or expired")
+    return output
+
+
+def _picture(services: Services, output: Any, variant: str) -> Response:
     storage = services.outputs
-    if variant == "video":
-        if isinstance(storage, LocalStorage):
-            path = storage.path(output.key)
-            if not path.exists():
-                raise NotFound(f"Video {video_id(task.id)} has no content: its file is gone")
-            return FileResponse(path, media_type="video/mp4", filename="video.mp4")
-        return Response(storage.read(output.key), media_type="video/mp4")
     with tempfile.TemporaryDirectory(prefix="s2v-content-") as tmp:
         if isinstance(storage, LocalStorage):
             path = storage.path(output.key)
@@ -99,28 +113,3 @@ def _encode(rgb: np.ndarray, suffix: str) -> bytes:
     if not ok:
         raise RuntimeError(f"could not encode {suffix}")
     return io.BytesIO(data.tobytes()).getvalue()
-
-
-def remix_input(services: Services, task: Any, prompt: str) -> tuple[RunInput, Upload | None]:
-    """The source task's photo, length, size and model, with a new prompt."""
-    source = RunInput.from_parameters(task.parameters or {})
-    upload = None
-    if task.input_path:
-        data = services.tasks.inputs.read(task.input_path.removeprefix("inputs/"))
-        upload = Upload(filename=source.upload or "input_reference", data=data)
-    elif not source.image_url:
-        raise NotFound(
-            f"Video {video_id(task.id)}'s photo was deleted; it cannot be remixed. Create a new "
-            "video with the photo instead"
-        )
-    fields = {"prompt": prompt, "inputImageFirstUrl": source.image_url}
-    size = len(upload.data) if upload is not None else None
-    run = parse_run(fields, upload_size=size, check_url=services.tasks.check_url)
-    run = run.with_output(
-        seconds=source.seconds,
-        short_side=source.short_side,
-        size=source.size,
-        model=source.model,
-        remix_of=task.id,
-    )
-    return run, upload

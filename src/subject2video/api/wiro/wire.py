@@ -1,10 +1,12 @@
-"""Tasks as the wire shows them: every value a string, times in unix seconds (spec: Detail)."""
+"""Wiro's Detail format: tasks as its wire shows them, every value a string, times in unix
+seconds (spec: Detail)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from subject2video.tasks.models import Output, Task
+from subject2video.api.files import output_url
+from subject2video.tasks.models import Output, Task, elapsed_seconds
 
 _TIME_FIELDS = (
     "createtime",
@@ -29,10 +31,6 @@ def _unix(value: float | None) -> str:
     return str(int(value)) if value else "0"
 
 
-def output_url(base_url: str, output: Output) -> str:
-    return f"{base_url}/v1/File/{output.id}/{output.accesskey}/{output.name}"
-
-
 def output_dict(output: Output, task: Task, base_url: str) -> dict[str, Any]:
     return {
         "id": output.id,
@@ -47,14 +45,6 @@ def output_dict(output: Output, task: Task, base_url: str) -> dict[str, Any]:
         "expiretime": _unix(output.expiretime) if output.expiretime else None,
         "url": output_url(base_url, output),
     }
-
-
-def elapsed_seconds(task: Task) -> float:
-    start = task.starttime or task.accepttime
-    end = task.endtime or task.postprocessendtime or task.canceltime
-    if not start or not end:
-        return 0.0
-    return max(0.0, end - start)
 
 
 def task_dict(

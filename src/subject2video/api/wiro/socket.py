@@ -15,12 +15,12 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from subject2video.api.deps import Services
+from subject2video.api.wiro.wire import output_dict
 from subject2video.contract import load_json, token_ok
 from subject2video.errors import InputError
 from subject2video.tasks.events import Event
 from subject2video.tasks.models import Task
 from subject2video.tasks.status import Status
-from subject2video.tasks.wire import output_dict
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -35,9 +35,18 @@ def current_event(services: Services, task: Task) -> Event:
     if task.status == Status.output.value:
         message = task.progress
     elif task.status == Status.postprocess_end.value:
-        outputs = services.store.outputs([task.id])[task.id]
+        outputs = services.tasks.outputs_of([task])[task.id]
         message = [output_dict(o, task, services.settings.base_url) for o in outputs]
     return Event(task.status, task.id, task.socketaccesstoken, message)
+
+
+def _with_outputs(services: Services, event: Event) -> Event:
+    task = services.tasks.by_token(event.tasktoken)
+    if task is None:
+        return Event(event.type, event.task_id, event.tasktoken, [])
+    outputs = services.tasks.outputs_of([task])[task.id]
+    message = [output_dict(o, task, services.settings.base_url) for o in outputs]
+    return Event(event.type, event.task_id, event.tasktoken, message)
 
 
 @router.websocket("/v1")
@@ -47,7 +56,7 @@ async def socket(websocket: WebSocket) -> None:
     await websocket.send_json({"type": "connected", "version": "1.0"})
     queue: asyncio.Queue[Event] = asyncio.Queue(1000)
     tokens: set[str] = set()
-    sender = asyncio.create_task(_forward(websocket, queue))
+    sender = asyncio.create_task(_forward(websocket, queue, services))
     try:
         while True:
             message = await _receive(websocket, queue)
@@ -64,13 +73,13 @@ async def socket(websocket: WebSocket) -> None:
             if not token_ok(tasktoken):  # a token no task has: no query for it
                 await queue.put(Event("task_error", 0, "", "There is no task yet."))
                 continue
-            task = await run_in_threadpool(services.store.by_token, tasktoken)
+            task = await run_in_threadpool(services.tasks.by_token, tasktoken)
             if task is None:
                 await queue.put(Event("task_error", 0, tasktoken, "There is no task yet."))
                 continue
             tokens.add(tasktoken)
             services.hub.subscribe(tasktoken, queue)
-            fresh = await run_in_threadpool(services.store.by_token, tasktoken)
+            fresh = await run_in_threadpool(services.tasks.by_token, tasktoken)
             await queue.put(current_event(services, fresh or task))
     except WebSocketDisconnect:
         pass
@@ -102,11 +111,14 @@ async def _receive(websocket: WebSocket, queue: asyncio.Queue[Event]) -> Any:
         return None
 
 
-async def _forward(websocket: WebSocket, queue: asyncio.Queue[Event]) -> None:
-    """Send events in order, never a lifecycle status older than one already sent for a task."""
+async def _forward(websocket: WebSocket, queue: asyncio.Queue[Event], services: Services) -> None:
+    """Send events in order, never a lifecycle status older than one already sent for a task.
+    A success's event carries no message: its outputs are read here, in Wiro's format."""
     sent_rank: dict[str, int] = {}
     while True:
         event = await queue.get()
+        if event.type == Status.postprocess_end.value and event.message is None:
+            event = await run_in_threadpool(_with_outputs, services, event)
         if event.type in _STATUSES:
             status = Status(event.type)
             last = sent_rank.get(event.tasktoken, -1)

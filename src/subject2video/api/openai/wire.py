@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from subject2video.api.door import DialectError
+from subject2video.api.openai import webhooks as openai_webhooks
 from subject2video.contract import (
     CALLBACK,
     IMAGE_PARAM,
@@ -40,8 +42,7 @@ from subject2video.errors import (
     TooLarge,
     lookup,
 )
-from subject2video.tasks import openai_webhooks
-from subject2video.tasks.status import Status
+from subject2video.tasks.status import Outcome, Status
 
 #: Whose callback rules a task made here follows (the Task column `callback_dialect`).
 DIALECT = openai_webhooks.DIALECT
@@ -53,7 +54,7 @@ IMAGE = "input_reference"
 BASE_MODEL = "s2v-1"
 
 
-class OpenAIError(Exception):
+class OpenAIError(DialectError):
     """An error answered in OpenAI's envelope with an HTTP status."""
 
     def __init__(
@@ -139,14 +140,10 @@ def task_id_of(video: str) -> int:
 
 
 def status_of(task: Any) -> str:
-    status = Status(task.status)
-    if status == Status.queue:
-        return "queued"
-    if status == Status.postprocess_end:
-        return "completed" if task.pexit == "0" else "failed"
-    if status == Status.cancel:
-        return "failed"
-    return "in_progress"
+    outcome = Outcome.of(task)
+    if outcome == Outcome.running:
+        return "queued" if task.status == Status.queue else "in_progress"
+    return "completed" if outcome == Outcome.succeeded else "failed"
 
 
 def progress_of(task: Any, shown: str) -> int:

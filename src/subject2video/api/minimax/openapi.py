@@ -1,0 +1,78 @@
+"""The MiniMax dialect's OpenAPI fragment: its answers, its security and its request body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_TEXT = {"type": "string"}
+
+#: MiniMax's answers: always HTTP 200 with `base_resp`.
+MINIMAX_ANSWER: dict[str, Any] = {
+    "200": {
+        "description": "An answer in MiniMax's words; base_resp.status_code 0 is success",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["base_resp"],
+                    "properties": {
+                        "base_resp": {
+                            "type": "object",
+                            "required": ["status_code", "status_msg"],
+                            "properties": {
+                                "status_code": {"type": "integer"},
+                                "status_msg": {"type": "string"},
+                            },
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+MINIMAX_SECURITY = [{"bearer": []}]
+MINIMAX_GENERATION: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "model": {
+                            "type": "string",
+                            "enum": [
+                                "S2V-01",
+                                "I2V-01",
+                                "I2V-01-Director",
+                                "I2V-01-live",
+                                "MiniMax-Hailuo-02",
+                                "MiniMax-Hailuo-2.3",
+                                "MiniMax-Hailuo-2.3-Fast",
+                            ],
+                        },
+                        "prompt": {"type": "string", "maxLength": 2000},
+                        "first_frame_image": _TEXT,
+                        "duration": {"type": "integer", "enum": [6, 10]},
+                        "resolution": {"type": "string", "enum": ["512P", "720P", "768P", "1080P"]},
+                        "callback_url": _TEXT,
+                        "prompt_optimizer": {"type": "boolean"},
+                        "subject_reference": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "type": {"type": "string", "enum": ["character"]},
+                                    "image": {"type": "array", "items": _TEXT},
+                                },
+                            },
+                        },
+                    },
+                }
+            }
+        },
+    },
+    "responses": MINIMAX_ANSWER,
+    "security": MINIMAX_SECURITY,
+}
+MINIMAX_READ: dict[str, Any] = {"responses": MINIMAX_ANSWER, "security": MINIMAX_SECURITY}
