@@ -45,8 +45,9 @@ lint: install
 
 # The fast tier: every test that needs no server, browser, Redis or PostgreSQL (tests/conftest.py),
 # less the 42 `slow` portrait-motion checks (they render and track 13 videos); `make test` runs all.
+# `--dist loadgroup` keeps an `xdist_group` on one process (the conformance suite's shared server).
 check: install lint
-	$(VENV)/bin/pytest -m "not server and not slow" -n 2
+	$(VENV)/bin/pytest -m "not server and not slow" -n 2 --dist loadgroup
 
 # The whole suite in two test processes (a file's tests stay together: its servers are shared).
 # The API fuzz runs first on its own: schemathesis gives its 24 operations one node id, and

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024)
     #: Per-project limit on tasks that are not yet final (error code 96, HTTP 429).
     max_active_tasks: int = Field(16, ge=1)
+    #: Per-project limit on running tasks in the embedded deployment (0: none); queued tasks are
+    #: taken round-robin across projects either way (tasks/dispatch/fair.py).
+    max_running_per_project: int = Field(0, ge=0)
 
     #: Engine processes of `s2v serve` (embedded deployment); 0: the engine's default
     #: (CPU engines: cores / the engine's cores per task; GPU engines: one per visible GPU).
@@ -129,6 +132,9 @@ class Settings(BaseSettings):
     diffusion_motion_phrase: bool = True
     #: Seconds to sleep per denoising step: for tests that must catch a task mid-generation.
     diffusion_step_delay: float = Field(0.0, ge=0)
+
+    #: The HTTP/1.1 implementation the server runs: httptools (default) or h11 (pure Python).
+    http: str = Field("httptools", pattern="^(httptools|h11)$")
 
     log_format: str = Field("text", pattern="^(text|json)$")
     log_level: str = "INFO"

@@ -46,8 +46,10 @@ MAX_LONG_SIDE = 1920
 IMAGE_PARAM = "inputImageFirstUrl"
 #: The multipart upload field (also accepted as a URL when it is text).
 UPLOAD_PARAM = "inputImageFirst"
+#: The image URL's other name (Tool/Detail lists it as an alternative).
+IMAGE_URL_ALIAS = "inputImageUrl"
 #: Where a URL may come, in order of precedence.
-IMAGE_URL_ALIASES = (IMAGE_PARAM, "inputImageUrl", UPLOAD_PARAM)
+IMAGE_URL_ALIASES = (IMAGE_PARAM, IMAGE_URL_ALIAS, UPLOAD_PARAM)
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 MIN_SHORT_SIDE = 300
@@ -110,7 +112,7 @@ IMAGE = Param(
     "Currently, only a human face accepted.",
     type="text",
     required=True,
-    alternatives=(f"{UPLOAD_PARAM} (file upload)", "inputImageUrl"),
+    alternatives=(f"{UPLOAD_PARAM} (file upload)", IMAGE_URL_ALIAS),
     limits={
         "formats": list(IMAGE_FORMATS),
         "maxbytes": MAX_IMAGE_BYTES,
@@ -141,8 +143,34 @@ CALLBACK = Param(
     type="text",
     description="http(s) URL that receives the final Detail",
 )
+#: The voices a quoted line can be spoken in (media/voice.py); the first is the default.
+VOICES = ("female", "male", "scottish")
+VOICE = Param(
+    name="voice",
+    label="voice",
+    help='The voice for a line the person says in the prompt (She says: "Hello."): '
+    + ", ".join(VOICES)
+    + ".",
+    type="select",
+    default=VOICES[0],
+    limits={"options": list(VOICES)},
+)
+AUDIO = Param(
+    name="inputAudioUrl",
+    label="voice audio URL",
+    help="Optional: a voice for the lips to follow (WAV, MP3, M4A/AAC, OGG/Opus; at most 12 s). "
+    "A quoted line in the prompt is taken as its transcript and not spoken again.",
+    type="text",
+    limits={
+        "formats": ["wav", "mp3", "m4a", "aac", "ogg", "opus"],
+        "maxbytes": MAX_IMAGE_BYTES,
+        "maxseconds": 12,
+        "samplerates": [8000, 96000],
+    },
+    description="http(s) URL of a voice recording",
+)
 #: Run's parameters, in Tool/Detail's order. Other fields of a Run body are ignored.
-PARAMETERS: tuple[Param, ...] = (IMAGE, PROMPT, SEED, CALLBACK)
+PARAMETERS: tuple[Param, ...] = (IMAGE, PROMPT, SEED, CALLBACK, VOICE, AUDIO)
 
 
 @dataclass(frozen=True)
@@ -165,6 +193,10 @@ class RunInput:
     model: str | None = None
     #: The task this one remixes (OpenAI's remix: the same photo, a new prompt).
     remix_of: int | None = None
+    #: The voice for a spoken line (`VOICES`), as given; None: the default.
+    voice: str | None = None
+    #: A voice recording's URL for the lips to follow (fetched like the image).
+    audio_url: str | None = None
 
     @property
     def frames(self) -> int:
@@ -214,6 +246,8 @@ class RunInput:
             (PROMPT.name, self.prompt),
             (SEED.name, self.seed),
             (CALLBACK.name, self.callback_url),
+            (VOICE.name, self.voice),
+            (AUDIO.name, self.audio_url),
         ):
             if value:
                 params[name] = value
@@ -232,7 +266,7 @@ class RunInput:
     @classmethod
     def from_parameters(cls, params: Mapping[str, Any]) -> RunInput:
         """A stored task's input, read back (the runner's side of `parameters()`)."""
-        url = _text(params.get(IMAGE_PARAM)) or _text(params.get("inputImageUrl"))
+        url = _text(params.get(IMAGE_PARAM)) or _text(params.get(IMAGE_URL_ALIAS))
         return cls(
             image_url=url or None,
             upload=_text(params.get(UPLOAD_PARAM)) or None,
@@ -244,6 +278,8 @@ class RunInput:
             size=_stored_size(params.get("size")),
             model=_text(params.get("model")) or None,
             remix_of=int(params["remixOf"]) if params.get("remixOf") is not None else None,
+            voice=_text(params.get(VOICE.name)) or None,
+            audio_url=_text(params.get(AUDIO.name)) or None,
         )
 
     def seed_value(self, task_uuid: str) -> int:
@@ -513,11 +549,25 @@ def parse_run(
         check_text(prompt, PROMPT.name, MAX_PROMPT)
     seed = _text(fields.get(SEED.name))
     parse_seed(seed)
+    voice = _text(fields.get(VOICE.name)).lower()
+    if voice and voice not in VOICES:
+        raise InputError(
+            f"Request parameter [{VOICE.name}] is {voice[:40]!r}; choose one of "
+            + ", ".join(VOICES),
+            parameter=VOICE.name,
+        )
+    audio_url = _text(fields.get(AUDIO.name))
+    if audio_url:
+        check_text(audio_url, AUDIO.name, MAX_URL)
+        if check_url is not None:
+            check_url(audio_url, AUDIO.name)
     return RunInput(
         image_url=url or None,
         prompt=prompt or None,
         seed=seed or None,
         callback_url=callback or None,
+        voice=voice or None,
+        audio_url=audio_url or None,
     )
 
 

@@ -9,6 +9,7 @@ ServiceError                 any failure the service reports to a caller
  ├── Conflict                the task is in the wrong state for the request (not cancellable…)
  ├── LimitReached            a limit on unfinished work is reached; `retry_after` says when to retry
  ├── StorageError            the disk or the database failed (not the caller's fault)
+ │    └── Draining           the server is stopping: it takes no new task while running ones end
  └── EngineError             the engine failed while generating
       ├── TimedOut           the task ran past its time limit
       └── Cancelled          the task was killed; raised from an engine's cancel check
@@ -108,6 +109,11 @@ class StorageError(ServiceError):
     def __init__(self, message: str, *, retry_after: int = 5, **kw: int | None) -> None:
         super().__init__(message, **kw)
         self.retry_after = retry_after
+
+
+class Draining(StorageError):
+    """The server is stopping (draining its workers): no new task; answered like a storage
+    failure (503 with Retry-After) in every dialect, since it is as little the caller's fault."""
 
 
 class EngineError(ServiceError):

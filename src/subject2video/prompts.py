@@ -258,3 +258,181 @@ KINDS = sorted(
     | {f"{verb}_{d}" for verb, ds in DIRECTIONAL.items() for d in ds}
     | set(DIRECTIVES.values())
 )
+
+
+# -- Spoken lines --------------------------------------------------------------------------------
+#
+# A line in quotes is spoken when a speaking verb whose subject is the person introduces it
+# (`She says: "Welcome."`, `He whispers, “I know.”`) or follows it (`"Hi," she says.`). Quotes
+# elsewhere (`a sign that says "SALE"`, a title) are not spoken. `mouths "wow"` moves the lips
+# without sound. The subject of a verb is the clause's first noun or pronoun, or, after "that",
+# "which" or "who", the noun before it; a clause without one ("... and says") takes the previous
+# clause's subject.
+
+#: Speaking verbs -> how the line is said. "mouth" is silent.
+SPEAKING: dict[str, str] = {
+    "say": "say", "says": "say", "said": "say", "saying": "say",
+    "ask": "ask", "asks": "ask", "asked": "ask", "asking": "ask",
+    "shout": "shout", "shouts": "shout", "shouted": "shout", "shouting": "shout",
+    "yell": "shout", "yells": "shout", "yelled": "shout", "yelling": "shout",
+    "exclaim": "shout", "exclaims": "shout", "exclaimed": "shout",
+    "whisper": "whisper", "whispers": "whisper", "whispered": "whisper", "whispering": "whisper",
+    "murmur": "whisper", "murmurs": "whisper",
+    "reply": "say", "replies": "say", "replied": "say", "answers": "say", "answered": "say",
+    "tell": "say", "tells": "say", "speaks": "say", "announces": "say", "greets": "say",
+    "mouth": "mouth", "mouths": "mouth", "mouthed": "mouth", "mouthing": "mouth",
+    "lip-syncs": "mouth", "lipsyncs": "mouth",
+}  # fmt: skip
+
+
+def _words(text: str) -> set[str]:
+    return set(text.split())
+
+
+_PRONOUNS = {"she", "he", "they", "i", "you", "we"}
+_PEOPLE = _words(
+    "woman man person girl boy lady gentleman guy child kid baby teenager teen grandmother "
+    "grandfather grandma grandpa mother father mom mum dad son daughter wife husband friend "
+    "subject speaker presenter host narrator actor actress astronaut scientist doctor nurse "
+    "teacher student soldier officer chef king queen prince princess farmer worker singer "
+    "model employee customer seller shopkeeper anchor reporter admiral captain people "
+    "women men portrait character figure avatar"
+)
+_THINGS = _words(
+    "sign signs title titles caption label banner poster board billboard placard screen tv "
+    "book note letter card shirt t-shirt tshirt mug cup logo text headline newspaper page "
+    "message slogan inscription plaque sticker tag menu song film movie album show painting "
+    "picture photo photograph image frame wall door box bag cap hat jacket speech bubble "
+    "phone display computer laptop notice"
+)
+_RELATIVE = {"that", "which", "who", "whom"}
+_QUOTE = re.compile(
+    r"\"([^\"]{1,2000})\"|\u201c([^\u201c\u201d]{1,2000})[\u201d\"]|\u2018([^\u2018\u2019]{1,2000})\u2019"
+    r"|(?<![\w])'((?:[^'\n]|(?<=\w)'(?=\w)){1,2000})'(?![\w])"
+)
+_WORD = re.compile(r"[A-Za-z\u00c0-\u024f][\w\u2019'-]*")
+_CLAUSE_BREAK = re.compile(r"[.!?;]\s|[,:]\s|\b(?:and|then|while|but|before|after)\b", re.I)
+_SENTENCE_BREAK = re.compile(r"[.!?;]\s")
+_FILLER = re.compile(
+    r"^(?:\s|[,:\u2014\u2013-]|\b(?:\w+ly|out|aloud|out loud|to (?:the|her|his|their|a|an|"
+    r"me|us|you|them|him) ?\w*(?: \w+)?|into the (?:camera|microphone|mic)|again|then|"
+    r"the words?|words|something like|in a \w+(?: \w+)? voice|with a \w+)\b)*$",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One quoted line the person says (or only mouths)."""
+
+    text: str
+    #: "say", "ask", "shout", "whisper" or "mouth" (lips move, no sound).
+    manner: str
+    #: Where the quote stands in the prompt (start, end), quotes included.
+    span: tuple[int, int]
+
+    @property
+    def voiced(self) -> bool:
+        return self.manner != "mouth"
+
+
+def _kind(word: str) -> str | None:
+    """ "person", "thing", or None for a word that names neither."""
+    low = word.lower().replace("\u2019", "'")
+    if low.endswith("'s"):
+        return None  # "her mother's sign": the possessor is not the subject
+    if low in _PRONOUNS or low in _PEOPLE:
+        return "person"
+    if low in _THINGS:
+        return "thing"
+    if word[:1].isupper() and low not in _COMMON_CAPITALS and low not in SPEAKING:
+        return "person"  # a name: "Grace says"
+    return None
+
+
+_COMMON_CAPITALS = {
+    "a", "an", "the", "this", "that", "in", "on", "at", "with", "slowly", "then", "and", "now",
+    "close", "portrait", "camera", "smiling", "looking", "finally", "suddenly", "softly",
+    "quietly", "gently", "here", "there", "after", "before", "while", "when", "as", "his",
+    "her", "their", "its", "my", "our", "your", "static", "cinematic", "photo",
+}  # fmt: skip
+
+
+def _subject(before: str) -> str | None:
+    """The kind ("person"/"thing") of the subject of a verb, given the sentence before it."""
+    clauses = _CLAUSE_BREAK.split(before)
+    words = _WORD.findall(clauses[-1])
+    if words and words[-1].lower() in _RELATIVE:
+        # "a sign that says", "the woman who says": the noun before the relative pronoun.
+        for word in reversed(words[:-1]):
+            kind = _kind(word)
+            if kind:
+                return kind
+        return None
+    for clause in reversed(clauses):
+        for word in _WORD.findall(clause):
+            kind = _kind(word)
+            if kind:
+                return kind
+        # A clause without a subject ("... and says") takes the one before it.
+    return None
+
+
+def read_lines(prompt: str) -> list[Line]:
+    """The quoted lines the person says or mouths, in the prompt's order."""
+    lines: list[Line] = []
+    for match in _QUOTE.finditer(prompt):
+        text = next(g for g in match.groups() if g is not None).strip().rstrip(",;:")
+        if not text:
+            continue
+        start, end = match.span()
+        head = prompt[:start]
+        sentence = _SENTENCE_BREAK.split(head)[-1]
+        manner = _manner_before(sentence)
+        if manner is None:
+            manner = _manner_after(prompt[end:])
+        if manner is not None:
+            lines.append(Line(text, manner, (start, end)))
+    return lines
+
+
+def _manner_before(sentence: str) -> str | None:
+    """`She says: "..."`: a speaking verb, then only adverbs and the like, then the quote."""
+    words = list(_WORD.finditer(sentence))
+    for index in range(len(words) - 1, -1, -1):
+        word = words[index]
+        manner = SPEAKING.get(word.group(0).lower())
+        if manner is None:
+            continue
+        if not _FILLER.match(sentence[word.end() :]):
+            return None
+        return manner if _subject(sentence[: word.start()]) == "person" else None
+    return None
+
+
+_AFTER = re.compile(
+    r"^\s*[,.!?\u2014-]*\s*([\w\u2019' ]{1,60}?)\s*[.,;!?]"
+    r"|^\s*[,.!?\u2014-]*\s*([\w\u2019' ]{1,60})$"
+)
+
+
+def _manner_after(rest: str) -> str | None:
+    """`"...," she says` or `"...," says the man`: the verb and its subject right after."""
+    match = _AFTER.match(rest)
+    if not match:
+        return None
+    words = (match.group(1) or match.group(2) or "").split()
+    verbs = [i for i, w in enumerate(words) if w.lower() in SPEAKING]
+    if not verbs or len(words) > 6:
+        return None
+    i = verbs[0]
+    others = words[:i] + words[i + 1 :]
+    if any(_kind(w) == "person" for w in others):
+        return SPEAKING[words[i].lower()]
+    return None
+
+
+def without_lines(prompt: str) -> str:
+    """The prompt with every quoted passage cut out, for reading motions: the words of a line
+    ("I love to smile") do not direct the face; the rest of the prompt does."""
+    return _QUOTE.sub(" ", prompt)

@@ -98,8 +98,9 @@ def test_inputs_are_labelled(page: Any) -> None:
 
 def test_keyboard_reaches_the_submit_button(page: Any) -> None:
     page.focus("#prompt")
-    page.keyboard.press("Tab")
-    assert page.evaluate("() => document.activeElement.id") == "seed"
+    for field in ("say", "voice", "audio-url", "seed"):  # the speech fields, then the seed
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement.id") == field
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.id") == "submit"
     outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")

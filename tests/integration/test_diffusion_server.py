@@ -12,6 +12,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
+from subject2video.media.video import probe
 from tests.utils.server import Project, Server
 from tests.utils.tiny_wan import save_tiny_model
 from tests.utils.video import assert_contract_video
@@ -99,3 +100,19 @@ def test_kill_mid_generation_ends_in_task_cancel(
     # The worker was not replaced: the next task runs on the same loaded pipeline and finishes.
     again = _run(srv, project, face)
     assert srv.wait(project, again["taskid"], timeout=120)["status"] == "task_postprocess_end"
+
+
+def test_a_spoken_line_is_muxed_without_a_lip_sync_claim(
+    diffusion_server: Server, project: Project, face: bytes, tmp_path: Path
+) -> None:
+    files = {"inputImageFirst": ("f.jpg", face, "image/jpeg")}
+    prompt = 'A woman smiles and says "Good morning, everyone."'
+    response = diffusion_server.run(project, files=files, data={"prompt": prompt})
+    assert response.status_code == 200, response.text
+    task = diffusion_server.wait(project, response.json()["taskid"], timeout=180)
+    assert task["pexit"] == "0", task["debugerror"]
+    assert "does not move the lips to it (no lip-sync claimed)" in task["debugoutput"]
+    video = tmp_path / "spoken.mp4"
+    video.write_bytes(httpx.get(task["outputs"][0]["url"], timeout=30).content)
+    info = probe(video)
+    assert info.audio_codec == "aac" and abs(info.audio_duration - info.duration) <= 0.1

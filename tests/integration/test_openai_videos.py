@@ -19,7 +19,7 @@ import openai
 import pytest
 from PIL import Image
 
-from subject2video.media.video import probe
+from subject2video.media.video import probe, read_audio
 from tests.integration.conftest import Recorder
 from tests.utils.server import S2V, Project, Server, fixture_server
 
@@ -124,6 +124,27 @@ def test_lengths_and_sizes_decode_exactly(
     width, height = (int(x) for x in size.split("x"))
     assert (info.frames, info.width, info.height) == (int(seconds) * 25, width, height)
     assert abs(info.duration - int(seconds)) < 0.05
+
+
+def test_sdk_downloads_a_speaking_video_whose_audio_decodes(
+    client: openai.OpenAI, face: bytes, tmp_path: Path
+) -> None:
+    """A quoted line in the prompt, the voice as an extension field (`extra_body`), the length
+    the caller asked for: the download has an AAC track as long as the video."""
+    video = client.videos.create_and_poll(
+        prompt='She smiles and says: "Hello, and welcome to the show."',
+        input_reference=_photo(face),
+        seconds="8",  # type: ignore[arg-type]
+        extra_body={"voice": "male"},
+        poll_interval_ms=100,
+    )
+    assert video.status == "completed", video.error
+    path = _save(client.videos.download_content(video.id), tmp_path / "v.mp4")
+    info = probe(path)
+    assert info.frames == 200 and info.audio_codec == "aac"
+    assert abs(info.audio_duration - info.duration) <= 0.1
+    audio = read_audio(path)
+    assert audio is not None and audio.peak_dbfs() > -30
 
 
 @pytest.mark.parametrize("how", ["url", "data"])

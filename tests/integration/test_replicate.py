@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
+import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import httpx
@@ -224,4 +227,99 @@ def test_completed_webhook_is_signed_as_replicate_signs(
     )
     skipped.wait()
     time.sleep(1)
-    assert len(recorder.calls) == 1  # `completed` was filtered out
+    assert len(recorder.calls) == 2  # `start` only: `completed` was filtered out
+    started = json.loads(recorder.calls[1][1])
+    assert started["id"] == skipped.id and started["status"] == "starting", started
+
+
+def test_every_event_of_the_filter_is_sent(
+    client: replicate.Client, face: bytes, receiver: tuple[str, Recorder]
+) -> None:
+    """start (created), logs (its first progress line), output (succeeded), completed."""
+    url, recorder = receiver
+    secret = client.webhooks.default.secret()
+    made = client.predictions.create(
+        model="minimax/video-01",
+        input={"subject_reference": "data:image/jpeg;base64," + base64.b64encode(face).decode()},
+        webhook=url,
+        webhook_events_filter=["start", "output", "logs", "completed"],
+    )
+    made.wait()
+    deadline = time.monotonic() + 30
+    while len(recorder.calls) < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)  # nothing more comes
+    assert len(recorder.calls) == 4, [json.loads(b)["status"] for _, b in recorder.calls]
+    sent = [json.loads(body) for _, body in recorder.calls]
+    for headers, body in recorder.calls:
+        Webhooks.validate(headers=headers, body=body.decode(), secret=secret)
+    assert len({headers["webhook-id"] for headers, _ in recorder.calls}) == 4
+    assert all(p["id"] == made.id for p in sent)
+    statuses = [p["status"] for p in sent]
+    assert statuses[0] == "starting" and statuses.count("succeeded") == 2, statuses
+    assert "processing" in statuses, statuses
+    logs = next(p for p in sent if p["status"] == "processing")
+    assert logs["logs"], logs
+    assert all(p["output"] for p in sent if p["status"] == "succeeded")
+
+
+def _store_row(data_dir: Path, sql: str, *args: object) -> tuple[object, ...] | None:
+    """One row of the stopped (or frozen) server's store, read as any SQLite reader would."""
+    with closing(sqlite3.connect(data_dir / "s2v.db", timeout=10)) as db:
+        return db.execute(sql, args).fetchone()
+
+
+def test_a_webhook_owed_when_the_server_died_is_sent_after_the_restart(
+    tmp_path: Path, face: bytes, receiver: tuple[str, Recorder]
+) -> None:
+    """The prediction ends in the worker while the API process is frozen (so its webhook is not
+    sent), the API is killed, and the restarted server sends it."""
+    url, recorder = receiver
+    env = {"S2V_ENGINE": "tests.utils.engines:PacedCameraEngine", "S2V_TEST_FRAME_DELAY": "0.02"}
+    srv = Server(tmp_path / "restart", env=env).start()
+    try:
+        key = srv.keys("p", key_only=True).apikey
+        headers = {"authorization": f"Bearer {key}"}
+        data_uri = "data:image/jpeg;base64," + base64.b64encode(face).decode()
+        made = httpx.post(
+            f"{srv.url}/v1/models/minimax/video-01/predictions",
+            headers=headers,
+            json={
+                "input": {"subject_reference": data_uri},
+                "webhook": url,
+                "webhook_events_filter": ["completed"],
+            },
+            timeout=30,
+        )
+        assert made.status_code == 201, made.text
+        prediction_id = made.json()["id"]
+        deadline = time.monotonic() + 60
+        while (
+            httpx.get(
+                f"{srv.url}/v1/predictions/{prediction_id}", headers=headers, timeout=10
+            ).json()["status"]
+            != "processing"
+        ):
+            assert time.monotonic() < deadline, "the prediction never started"
+            time.sleep(0.05)
+        assert srv.proc is not None
+        os.kill(srv.proc.pid, signal.SIGSTOP)  # the API freezes; its engine process goes on
+        query = "SELECT status FROM tasks WHERE id = ?"
+        while _store_row(srv.data_dir, query, int(prediction_id)) != ("task_postprocess_end",):
+            assert time.monotonic() < deadline + 60, "the worker did not finish the prediction"
+            time.sleep(0.1)
+        srv.stop(signal.SIGKILL)  # (a stopped process takes SIGKILL)
+        sent = "SELECT COUNT(*) FROM deliveries WHERE task_id = ? AND state = 'delivered'"
+        assert _store_row(srv.data_dir, sent, int(prediction_id)) == (0,)
+        assert recorder.calls == []
+        srv.start()
+        deadline = time.monotonic() + 30
+        while not recorder.calls and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        srv.stop()
+    assert len(recorder.calls) == 1, srv.log()
+    headers_sent, body = recorder.calls[0]
+    sent = json.loads(body)
+    assert sent["id"] == prediction_id and sent["status"] == "succeeded" and sent["output"]
+    assert headers_sent["webhook-signature"].startswith("v1,")

@@ -133,3 +133,14 @@ def test_tool_detail_states_the_dialects_limits(tmp_path: Any) -> None:
     assert output["frames"] == 150 and output["shortside"] == 720  # Run is unchanged
     assert output["dialects"]["seconds"] == [2, 12]
     assert output["dialects"]["shortside"] == [480, 1080]
+
+
+def test_messages_name_the_parameter_as_openai_does() -> None:
+    """A contract error says `[inputImageFirst]`; OpenAI's caller sent `input_reference`."""
+    exc = TooLarge(
+        "Request parameter [inputImageFirst] is 30 MB; at most 20", parameter="inputImageFirst"
+    )
+    wire = openai_error(exc)
+    assert wire.message == "Request parameter [input_reference] is 30 MB; at most 20"
+    assert wire.param == "input_reference"
+    assert exc.message.startswith("Request parameter [inputImageFirst]")  # the original stays

@@ -7,7 +7,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from subject2video.api.deps import Services, ServicesDep
 from subject2video.api.errors import install_error_handlers
 from subject2video.api.metrics import Metrics
 from subject2video.config import Settings
+from subject2video.errors import StorageError
 from subject2video.media.storage import Storage, open_storage
 from subject2video.tasks.bus import (
     KEYS,
@@ -56,9 +57,17 @@ PAGE_HEADERS = {
 }
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The API with its store, event hub, dispatcher (a local worker, or Celery) and callback
-    deliverer."""
+#: Builds the dispatcher the API hands tasks to, given the store and the event sink; in place of
+#: `s2v serve`'s own choice (local engine processes, or Celery), for running everything in one
+#: process (the conformance suite: tests/unit/api/test_conformance.py).
+DispatcherFactory = Callable[[Settings, Store, EventSink], Dispatcher]
+
+
+def create_app(settings: Settings, *, dispatcher: DispatcherFactory | None = None) -> FastAPI:
+    """The API with its store, event hub, dispatcher (a local worker, or Celery, or what
+    `dispatcher` builds) and callback deliverer."""
+
+    make_dispatcher = dispatcher
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,7 +80,11 @@ def create_app(settings: Settings) -> FastAPI:
         hub.bind(asyncio.get_running_loop())
         metrics = Metrics(store, price=settings.price_per_second)
         hub.add_listener(metrics.on_event)
-        dispatcher, publish, subscriber = _dispatch(settings, store, hub)
+        dispatcher, publish, subscriber = (
+            _dispatch(settings, store, hub)
+            if make_dispatcher is None
+            else (make_dispatcher(settings, store, hub.publish), hub.publish, None)
+        )
         outputs = open_storage(settings, "outputs")
         services = Services(
             settings=settings,
@@ -101,6 +114,20 @@ def create_app(settings: Settings) -> FastAPI:
         # Everything built so far lives as long as the process: keep it out of the collector's
         # full passes, which otherwise stall requests for tens of milliseconds (the tail latency).
         gc.freeze()
+        drained = threading.Event()
+
+        def drain() -> None:
+            """The first stop signal (api/serving.py, on a thread of its own): refuse new tasks,
+            keep answering reads, and let the workers finish; the port closes after."""
+            services.tasks.draining = True
+            logger.info("draining: reads go on, Run answers 503, workers finish their tasks")
+            try:
+                dispatcher.stop()
+            finally:
+                drained.set()
+                logger.info("drained: closing the port")
+
+        app.state.drain = drain
         services.ready = True
         logger.info("server ready", extra={"url": settings.base_url, "engine": settings.engine})
         try:
@@ -109,7 +136,10 @@ def create_app(settings: Settings) -> FastAPI:
             services.ready = False
             stop_sweep.set()
             # The running task may finish during the stop: its callbacks go out before the end.
-            dispatcher.stop()
+            if services.tasks.draining:
+                drained.wait()  # a second signal makes it quick
+            else:
+                dispatcher.stop()
             deliverer.stop()
             for work in background:
                 work.stop()
@@ -117,6 +147,7 @@ def create_app(settings: Settings) -> FastAPI:
                 subscriber.stop()
             if keys_subscriber is not None:
                 keys_subscriber.stop()
+            services.tasks.fetches.close()
             store.dispose()
 
     app = FastAPI(
@@ -154,6 +185,10 @@ def create_app(settings: Settings) -> FastAPI:
         },
     )
     async def readyz(services: ServicesDep) -> JSONResponse:
+        if services.tasks.draining:
+            reason = "draining: the server is stopping; running tasks finish, Run answers 503"
+            body = {"status": "draining", "worker": False, "reason": reason}
+            return JSONResponse(body, 503)
         if not services.ready:
             return JSONResponse({"status": "starting", "worker": False, "reason": "starting"}, 503)
         worker = app.state.dispatcher.is_ready()
@@ -201,5 +236,7 @@ def _sweep_expired(store: Store, outputs: Storage, stop: threading.Event) -> Non
             for output in store.expired_outputs(time.time()):
                 outputs.delete(output.key)
                 store.delete_output(output.id)
+        except StorageError as exc:
+            logger.warning("output expiry sweep waits for the store: %s", exc.message)
         except Exception:
             logger.exception("output expiry sweep failed")

@@ -80,6 +80,8 @@ class Authenticator:
         self._lock = threading.Lock()
         self._stamp_path = stamp_path(settings)
         self._stamp: int | None = self._read_stamp()
+        #: Counts the key changes this process has seen (the stamp, or the `s2v:keys` channel).
+        self._generation = 0
 
     def authenticate(self, headers: Mapping[str, str]) -> Project:
         """The project the headers prove, or ApiError 401."""
@@ -133,6 +135,13 @@ class Authenticator:
         """Drop every cached key: one changed (the `s2v:keys` channel in scale-out)."""
         with self._lock:
             self._cache.clear()
+            self._generation += 1
+
+    def generation(self) -> int:
+        """A number that changes whenever a key may have changed (one stat of the stamp): what
+        open WebSocket subscriptions watch to end a revoked project's subscriptions."""
+        self._check_stamp()
+        return self._generation
 
     # -- the cache ------------------------------------------------------------------------------
 
@@ -184,3 +193,4 @@ class Authenticator:
             with self._lock:
                 self._stamp = stamp
                 self._cache.clear()
+                self._generation += 1

@@ -15,11 +15,11 @@ from starlette.requests import ClientDisconnect
 
 from subject2video.api.errors import ApiError
 from subject2video.config import Settings
-from subject2video.contract import check_fields, load_json
+from subject2video.contract import UPLOAD_PARAM, check_fields, load_json
 from subject2video.errors import InputError
 from subject2video.tasks.service import Upload
 
-FILE_FIELDS = ("inputImageFirst",)
+FILE_FIELDS = (UPLOAD_PARAM,)
 
 
 def inline_limit(settings: Settings) -> int:

@@ -25,16 +25,13 @@ from starlette.concurrency import run_in_threadpool
 from subject2video.api.body import read_fields
 from subject2video.api.deps import authorize
 from subject2video.api.openapi import RUN_FIELDS, route
-from subject2video.config import Settings
-from subject2video.contract import IMAGE_PARAM, check_upload, image_url_of
+from subject2video.contract import IMAGE_PARAM, IMAGE_URL_ALIAS, check_upload, image_url_of
 from subject2video.errors import InputError
 from subject2video.media.detector import get_detector
-from subject2video.media.fetch import FetchPolicy, fetch
 from subject2video.media.images import load_image
-from subject2video.tasks.service import Upload
 
 router = APIRouter(prefix="/v1")
-FACE_FIELDS = {k: RUN_FIELDS[k] for k in ("inputImageFirstUrl", "inputImageUrl")}
+FACE_FIELDS = {k: RUN_FIELDS[k] for k in (IMAGE_PARAM, IMAGE_URL_ALIAS)}
 
 
 @router.post(
@@ -44,22 +41,22 @@ FACE_FIELDS = {k: RUN_FIELDS[k] for k in ("inputImageFirstUrl", "inputImageUrl")
 )
 async def face_detect(request: Request) -> dict[str, Any]:
     """Detect faces in an uploaded or linked image, with Run's body forms and checks."""
-    services, _caller = await authorize(request)
+    services, caller = await authorize(request)
     fields, upload = await read_fields(request, services.settings.max_body_bytes)
     url = image_url_of(fields)
     if upload is None and not url:
         raise InputError(f"Request parameter [{IMAGE_PARAM}] required", parameter=IMAGE_PARAM)
     if upload is not None and upload.data:
         check_upload(len(upload.data))
-    return await run_in_threadpool(_detect, settings=services.settings, upload=upload, url=url)
-
-
-def _detect(settings: Settings, upload: Upload | None, url: str) -> dict[str, Any]:
-    """Fetch (if a URL), decode, check and detect, on a worker thread: all of it blocks."""
     if upload is not None:
         data = upload.data
-    else:
-        data = fetch(url, FetchPolicy.from_settings(settings), parameter=IMAGE_PARAM)
+    else:  # the fetch stage, not the shared pool: a trickling host holds only its project
+        data = await services.tasks.fetches.fetch(caller.id, url, parameter=IMAGE_PARAM)
+    return await run_in_threadpool(_detect, data)
+
+
+def _detect(data: bytes) -> dict[str, Any]:
+    """Decode, check and detect, on a worker thread: all of it blocks (~0.1 s)."""
     image = load_image(data, parameter=IMAGE_PARAM)  # the task's own wording (InputError: 400)
     # The detector takes one request at a time (its own lock); a preview costs 10-300 ms.
     faces = get_detector().detect(image.array)

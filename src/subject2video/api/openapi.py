@@ -12,7 +12,15 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from subject2video.contract import CALLBACK, IMAGE, PROMPT, SEED, Param
+from subject2video.contract import (
+    CALLBACK,
+    IMAGE,
+    IMAGE_URL_ALIAS,
+    PROMPT,
+    SEED,
+    UPLOAD_PARAM,
+    Param,
+)
 
 #: The Wiro envelope: every JSON answer of a Wiro route has these.
 ENVELOPE: dict[str, Any] = {
@@ -71,7 +79,7 @@ def _field(param: Param) -> dict[str, Any]:
 
 RUN_FIELDS: dict[str, Any] = {
     IMAGE.name: _field(IMAGE),
-    "inputImageUrl": {**_TEXT, "description": f"alias of {IMAGE.name}"},
+    IMAGE_URL_ALIAS: {**_TEXT, "description": f"alias of {IMAGE.name}"},
     PROMPT.name: _field(PROMPT),
     CALLBACK.name: _field(CALLBACK),
     SEED.name: _field(SEED),
@@ -94,7 +102,7 @@ def request_body(fields: dict[str, Any], *, upload: bool = False) -> dict[str, A
     """A body accepted as JSON, urlencoded or multipart (with the image upload where `upload`)."""
     multipart = dict(fields)
     if upload:
-        multipart["inputImageFirst"] = {"type": "string", "format": "binary"}
+        multipart[UPLOAD_PARAM] = {"type": "string", "format": "binary"}
     return {
         "required": False,
         "content": {

@@ -35,7 +35,7 @@ def _keys_store(data_dir: DataDir, *, changes: bool = True) -> Iterator[tuple[Se
     store = open_store(settings)
     try:
         yield settings, store
-    except (keys.KeyNotFound, KeyringError) as exc:
+    except (keys.KeysError, KeyringError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     finally:
@@ -174,9 +174,11 @@ def keys_reencrypt(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Seal every stored API secret with S2V_MASTER_KEY (unset: store them in clear again)."""
+    """Seal every stored secret (API secrets, previous ones, webhook secrets) with S2V_MASTER_KEY
+    (unset: store them in clear again); exit 1 naming any that is left."""
     with _keys_store(data_dir) as (settings, store):
         keyring = _keyring(settings, old_master_key)
         changed = keys.reencrypt(store, keyring)
+        total = sum(len(keys._secrets(p)) for p in store.projects())
     sealed = "sealed with S2V_MASTER_KEY" if keyring.sealing else "stored in clear"
-    typer.echo(f"{changed} projects' secrets re-written; every secret is now {sealed}")
+    typer.echo(f"{changed} secrets re-written; all {total} stored secrets are now {sealed}")

@@ -23,20 +23,48 @@ def generate(
     engine: Annotated[
         str | None, typer.Option(help="Engine name [default: S2V_ENGINE or portrait]")
     ] = None,
+    seconds: Annotated[
+        int | None, typer.Option(help="Length in seconds, 2 to 12 [default: 6]")
+    ] = None,
+    size: Annotated[
+        str | None,
+        typer.Option(help="WIDTHxHEIGHT, e.g. 1280x720 [default: the photo's aspect, 720p]"),
+    ] = None,
+    say: Annotated[
+        str, typer.Option("--say", help='A line the person says (as She says: "...")')
+    ] = "",
+    audio: Annotated[
+        Path | None,
+        typer.Option("--audio", help="A voice to lip-sync (WAV, MP3, M4A, OGG; at most 12 s)"),
+    ] = None,
+    voice: Annotated[str, typer.Option(help="female, male or scottish")] = "",
 ) -> None:
     """Make a video locally, without the server: the photo, the prompt, an MP4.
 
     A face small in the photo is framed as a medium close-up; S2V_FRAMING=photo keeps the photo's
     framing."""
+    from subject2video.contract import parse_size
     from subject2video.local import generate_video
 
     settings = load_settings(engine=engine)
     configure_logging(settings)
+    if say:
+        quote = say.replace('"', "\u201d")
+        prompt = f'{prompt.rstrip(". ")}. The person says: "{quote}"'.lstrip(". ")
     try:
+        wanted = parse_size(size, "--size") if size else None
         result = generate_video(
-            image, prompt, output, seed=seed, engine_name=settings.engine,
+            image,
+            prompt,
+            output,
+            seed=seed,
+            engine_name=settings.engine,
+            seconds=seconds,
+            size=wanted,
+            voice=voice or None,
+            audio=audio,
             framing=settings.framing,
-        )  # fmt: skip
+        )
     except ServiceError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
@@ -59,10 +87,14 @@ def eval_video(
     seed: Annotated[
         int | None, typer.Option(help="The seed it was made with: report pose against the plan")
     ] = None,
+    line: Annotated[
+        str | None,
+        typer.Option(help="The words spoken (default: the prompt's quoted lines), for speech"),
+    ] = None,
 ) -> None:
     """Measure a video: identity kept, subject motion, background stillness, prompt adherence."""
     from subject2video.media.images import load_image
-    from subject2video.media.video import probe, read_frames
+    from subject2video.media.video import probe, read_audio, read_frames
     from subject2video.quality import evaluate, format_report, planned_pose, write_sheet
 
     try:
@@ -72,7 +104,7 @@ def eval_video(
         asked = None if seed is None else planned_pose(prompt, seed, info.frames, round(fps))
         report = evaluate(
             read_frames(video), photo, prompt=prompt, fps=fps, identity_step=identity_step,
-            asked=asked,
+            asked=asked, audio=read_audio(video), line=line,
         )  # fmt: skip
         if sheet is not None:
             write_sheet(read_frames(video), info.frames, sheet)

@@ -60,6 +60,7 @@ def serve(
         keyring = Keyring.from_settings(settings)
         for stored in projects:  # fail here, not at each signed request, if they cannot be read
             keyring.open(stored.apisecret)
+            keyring.open(stored.webhook_secret)
     except KeyringError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -69,7 +70,7 @@ def serve(
         _print_welcome(settings, project.apikey, project.apisecret)
     store.dispose()
     try:
-        serve(create_app(settings), host=settings.host, port=settings.port)
+        serve(create_app(settings), host=settings.host, port=settings.port, http=settings.http)
     finally:
         if lock is not None:
             lock.close()

@@ -30,6 +30,7 @@ from subject2video.client._exceptions import (
     ServerError,
 )
 from subject2video.client._models import Output, RunResult, Task
+from subject2video.contract import CALLBACK, IMAGE_PARAM, UPLOAD_PARAM
 
 DEFAULT_MODEL = "MiniMax/image-to-video-hailuo-01-subject"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -162,18 +163,18 @@ class Core:
         files: dict[str, tuple[str, bytes, str]] = {}
         if isinstance(image, bytes):
             name = "image" + _extension(image)
-            files["inputImageFirst"] = (name, image, _mime(name))
+            files[UPLOAD_PARAM] = (name, image, _mime(name))
         elif isinstance(image, str) and image.lower().startswith(("http://", "https://")):
-            fields["inputImageFirstUrl"] = image
+            fields[IMAGE_PARAM] = image
         else:
             path = Path(image)
             if not path.is_file():
                 raise ValueError(f"image {str(image)!r} is neither a file nor an http(s) URL")
-            files["inputImageFirst"] = (path.name, path.read_bytes(), _mime(path.name))
+            files[UPLOAD_PARAM] = (path.name, path.read_bytes(), _mime(path.name))
         if prompt:
             fields["prompt"] = prompt
         if callback_url:
-            fields["callbackUrl"] = callback_url
+            fields[CALLBACK.name] = callback_url
         for name, value in (params or {}).items():
             if value is not None:
                 fields[name] = str(value)

@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from subject2video.media.subject import Face
+from subject2video.media.voice import Speech
 
 __all__ = ["Engine", "Face", "GenerationContext", "GenerationRequest", "NullContext"]
 
@@ -33,6 +34,8 @@ class GenerationRequest:
     frames: int = 150
     #: Any other parameters the caller gave, as given.
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The voice the person speaks (its audio and timed phones), or None for a silent video.
+    speech: Speech | None = None
 
 
 class GenerationContext(Protocol):

@@ -16,6 +16,7 @@ import cv2
 import dlib
 import numpy as np
 
+from subject2video.contract import IMAGE_PARAM
 from subject2video.errors import ImageError
 from subject2video.media.subject import Face
 
@@ -126,7 +127,7 @@ class FaceAnalyzer:
         return found
 
     def subject(
-        self, image: np.ndarray, *, parameter: str = "inputImageFirstUrl", landmarks: bool = True
+        self, image: np.ndarray, *, parameter: str = IMAGE_PARAM, landmarks: bool = True
     ) -> Face:
         """The largest face in the image, or an ImageError that names `parameter`."""
         faces = self.detect(image, landmarks=landmarks)

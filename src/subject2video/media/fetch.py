@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from subject2video.contract import CALLBACK
 from subject2video.errors import FetchError
 from subject2video.media.deadline import deadline_transport
 
@@ -47,7 +48,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _USER_AGENT = "subject2video"
-_CALLBACK_PARAMETER = "callbackUrl"
+_CALLBACK_PARAMETER = CALLBACK.name
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from types import TracebackType
 import av
 import numpy as np
 
+from subject2video.media.audio import Audio
+
 logger = logging.getLogger(__name__)
 
 #: x264 gains little beyond this many threads at 720p, and workers share the machine.
@@ -53,6 +55,7 @@ class Mp4Writer:
         crf: int = 20,
         preset: str = "veryfast",
         threads: int | None = None,
+        audio: Audio | None = None,
     ) -> None:
         if width <= 0 or height <= 0 or width % 2 or height % 2:
             raise ValueError(f"yuv420p needs positive even dimensions, got {width}x{height}")
@@ -76,6 +79,17 @@ class Mp4Writer:
             self._container.close()
             raise
         self._stream = stream
+        #: The voice track, muxed as AAC on close, padded with silence to the video's length.
+        self.audio = audio
+        self._audio_stream = None
+        if audio is not None:
+            try:
+                self._audio_stream = self._container.add_stream("aac", rate=audio.rate)
+                self._audio_stream.layout = "mono"
+                self._audio_stream.bit_rate = 64000
+            except Exception:
+                self._container.close()
+                raise
 
     def __enter__(self) -> Mp4Writer:
         return self
@@ -112,9 +126,27 @@ class Mp4Writer:
         try:
             for packet in self._stream.encode(None):
                 self._container.mux(packet)
+            if self._audio_stream is not None and self.audio is not None:
+                self._mux_audio(self.audio.padded(self.frames_written / self.fps))
         finally:
             self._container.close()
         logger.debug("wrote %d frames to %s", self.frames_written, self.path)
+
+    def _mux_audio(self, audio: Audio) -> None:
+        """Encode the (already padded) voice as AAC in frames of 1024 samples."""
+        stream = self._audio_stream
+        assert stream is not None
+        pcm = np.clip(audio.samples, -1, 1).astype(np.float32)
+        size = 1024
+        for start in range(0, len(pcm), size):
+            chunk = pcm[start : start + size]
+            frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="flt", layout="mono")
+            frame.sample_rate = audio.rate
+            frame.pts = start
+            for packet in stream.encode(frame):
+                self._container.mux(packet)
+        for packet in stream.encode(None):
+            self._container.mux(packet)
 
 
 class PipelinedWriter:
@@ -193,6 +225,9 @@ class VideoInfo:
     pix_fmt: str
     duration: float
     moov_first: bool
+    #: The audio stream's codec and length in seconds ("" and 0.0 for a silent video).
+    audio_codec: str = ""
+    audio_duration: float = 0.0
 
 
 def _top_level_boxes(path: Path) -> list[str]:
@@ -236,7 +271,15 @@ def probe(path: Path) -> VideoInfo:
             duration = container.duration / av.time_base
         else:
             duration = frames / fps if fps else 0.0
+        audio_codec, audio_duration = "", 0.0
+        if container.streams.audio:
+            a = container.streams.audio[0]
+            audio_codec = a.codec_context.name
+            if a.duration is not None and a.time_base is not None:
+                audio_duration = float(a.duration * a.time_base)
         return VideoInfo(
+            audio_codec=audio_codec,
+            audio_duration=audio_duration,
             frames=frames,
             fps=fps,
             width=stream.codec_context.width,
@@ -257,3 +300,19 @@ def read_frames(path: Path, step: int = 1) -> Iterator[np.ndarray]:
         for index, frame in enumerate(container.decode(stream)):
             if index % step == 0:
                 yield frame.to_ndarray(format="rgb24")
+
+
+def read_audio(path: Path) -> Audio | None:
+    """The first audio stream of a file as 16 kHz mono, or None for a silent video."""
+    from subject2video.media.audio import RATE
+
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return None
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
+        chunks = []
+        for frame in container.decode(container.streams.audio[0]):
+            chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(frame)]
+        chunks += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    return Audio(samples.astype(np.float32), RATE)

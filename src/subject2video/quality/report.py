@@ -15,11 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from subject2video.media.audio import Audio
 from subject2video.media.faces import FaceAnalyzer, get_analyzer
-from subject2video.prompts import read_prompt
+from subject2video.media.phones import align
+from subject2video.prompts import read_lines, read_prompt
 from subject2video.quality.measures import MouthMeter, blink_closure, pose_against, pose_reached
 from subject2video.quality.motion import Check, Signals, blink_count, check
 from subject2video.quality.sheet import contact_sheet
+from subject2video.quality.speech import intelligibility, score_video
 from subject2video.quality.subject import FaceShareMeter, HaloMeter
 from subject2video.quality.track import track
 
@@ -60,6 +63,9 @@ class Report:
     halo: dict[str, Any] = field(default_factory=dict)
     #: The face's height as a share of the frame's (`subject.FaceShareMeter`).
     face_share: dict[str, Any] = field(default_factory=dict)
+    #: For a video with a voice: lip-sync r and lag, bilabial closures, intelligibility
+    #: (`quality.speech`); empty for a silent video.
+    speech: dict[str, Any] = field(default_factory=dict)
 
     @property
     def found_share(self) -> float | None:
@@ -83,6 +89,8 @@ def evaluate(
     identity_step: int = 1,
     analyzer: FaceAnalyzer | None = None,
     asked: dict[str, float] | None = None,
+    audio: Audio | None = None,
+    line: str | None = None,
 ) -> Report:
     """Measure a video (its RGB frames) against the reference photo and the prompt.
 
@@ -138,7 +146,30 @@ def evaluate(
         mouth=mouth.result(),
         halo=halo.result(),
         face_share=share.result(),
+        speech=_speech(tr.landmarks, audio, line, prompt, fps) if audio is not None else {},
     )
+
+
+def _speech(
+    landmarks: list[np.ndarray | None], audio: Audio, line: str | None, prompt: str, fps: float
+) -> dict[str, Any]:
+    """The speech measures; the phones by aligning the known line (given, or the prompt's
+    spoken lines) with the video's own audio, never from the engine's plan."""
+    text = line or " ".join(x.text for x in read_lines(prompt) if x.voiced)
+    phones = align(audio, text) if text else []
+    score = score_video(landmarks, audio, phones, fps)
+    result: dict[str, Any] = {
+        "lip_sync_r": round(score.r, 3),
+        "lip_sync_lag_frames": score.lag,
+        "bilabials": score.bilabials,
+        "closed": score.closed,
+        "closure_share": round(score.closure_share, 3) if score.bilabials else None,
+        "line": text,
+    }
+    if text:
+        accuracy, heard = intelligibility(audio, text)
+        result |= {"word_accuracy": round(accuracy, 3), "heard": heard}
+    return result
 
 
 def format_report(report: Report) -> str:
@@ -163,6 +194,13 @@ def format_report(report: Report) -> str:
         lines.append(f"  {c.kind:<12} {mark:<10} value {c.value:+.3f}  ({c.expected})")
     if report.found_share is not None:
         lines.append(f"named motions found: {100 * report.found_share:.0f}%")
+    if report.speech:
+        sp = report.speech
+        lines.append(
+            f"speech: lip-sync r {sp['lip_sync_r']:.2f} (lag {sp['lip_sync_lag_frames']:+d} "
+            f"frames); lips closed on {sp['closed']}/{sp['bilabials']} m/b/p; word accuracy "
+            + (f"{100 * sp['word_accuracy']:.0f}%" if "word_accuracy" in sp else "n/a")
+        )
     return "\n".join(lines)
 
 

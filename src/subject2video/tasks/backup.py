@@ -5,7 +5,14 @@ A backup is a folder:
   while the server runs (it copies a snapshot; writers are not stopped);
 - `outputs/`, `inputs/`: the files the snapshot refers to (local storage), copied after it, so
   every output row in the copy has its file;
-- `manifest.json`: each of those files' key, size and SHA-256, and the store's schema revision.
+- `manifest.json`: the database's SHA-256 and size, each of those files' key, size and SHA-256,
+  and the store's schema revision.
+
+A restore checks everything before it touches the target: the manifest's checksums (the database
+and every file), then SQLite's `PRAGMA integrity_check` on a staged copy. It builds the new store
+and storage areas beside their places (`.<name>.restoring`) and renames them into place only when
+every check passed; a failed restore removes what it staged (and any folder it made), so it can
+simply be run again.
 
 Tasks that end after the snapshot are not in it. Tasks running at the snapshot are running in the
 copy: a server started on the restored data dir requeues them at start-up (`Lifecycle.recover`)
@@ -16,15 +23,18 @@ then checks it is reachable and writes the outputs manifest only.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import shutil
 import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -123,9 +133,11 @@ def backup(settings: Settings, dest: Path) -> Report:
     entries = _copy_files(settings, dest, refs, report)
     storage = "s3" if (settings.storage_url or "").startswith("s3://") else "local"
     manifest = {
-        "format": 1,
+        "format": 2,
         "created": started,
         "database": DATABASE,
+        "database_size": (dest / DATABASE).stat().st_size,
+        "database_sha256": _sha256(dest / DATABASE),
         "schema_revision": revision,
         "storage": storage,
         "files": entries,
@@ -158,39 +170,141 @@ def _check_postgres(settings: Settings) -> Report:
     return report
 
 
+def _local_root(settings: Settings, area: str) -> Path | None:
+    """Where local storage keeps `area` (as `open_storage` does, without making it); None: S3."""
+    url = settings.storage_url
+    if url and url.startswith("s3://"):
+        return None
+    if url:
+        return Path(urlparse(url).path if url.startswith("file://") else url).expanduser() / area
+    return settings.data_dir / area
+
+
+def _staged(path: Path) -> Path:
+    return path.parent / f".{path.name}.restoring"
+
+
+def _integrity(db: Path) -> None:
+    """SQLite's own check of a staged database, and that it is a store (has a schema revision)."""
+    try:
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            problems = [row[0] for row in conn.execute("PRAGMA integrity_check(20)")]
+            if problems != ["ok"]:
+                raise BackupError(
+                    "the backup's database fails SQLite's integrity check "
+                    f"({'; '.join(problems)}): it was damaged before or after the backup; "
+                    "restore another backup"
+                )
+            conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error as exc:
+        raise BackupError(
+            f"the backup's database fails SQLite's integrity check ({exc}): it is damaged or "
+            "not a store; restore another backup"
+        ) from None
+
+
 def restore(settings: Settings, source: Path) -> Report:
-    """Restore a backup folder into the empty data dir (and storage) of `settings`."""
+    """Restore a backup folder into the empty data dir (and storage) of `settings`.
+
+    Nothing is written to the target until every check has passed; what was staged is removed
+    if anything fails."""
     manifest_path = source / MANIFEST
     if not manifest_path.exists():
         raise BackupError(f"{source} has no {MANIFEST}: is it a folder made by `s2v db backup`?")
-    manifest = json.loads(manifest_path.read_text())
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        database = source / manifest["database"]
+        files = list(manifest["files"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BackupError(f"{manifest_path} is not a backup manifest ({exc!r})") from None
     url = make_url(settings.db_url)
     if url.get_backend_name() != "sqlite":
         raise BackupError("S2V_DATABASE_URL names PostgreSQL: restore its pg_dump with pg_restore")
     target = Path(url.database or "")
-    stores = [open_storage(settings, area) for area in AREAS]
-    local = [s for s in stores if isinstance(s, LocalStorage)]
-    if target.exists() or not all(_empty(s.root) for s in local):
+    roots = {area: _local_root(settings, area) for area in AREAS}
+    occupied = target.exists() or any(
+        root is not None and not _empty(root) for root in roots.values()
+    )
+    if occupied:
         raise BackupError(
             f"the data dir {settings.data_dir} is not empty: restore into a new one "
             "(--data-dir), never over a store in use"
         )
     report = Report()
+    # 1. The backup itself: the database's checksum, then every file's.
+    if not database.exists():
+        raise BackupError(f"{database} is missing: the backup is damaged, restore another one")
+    expected = manifest.get("database_sha256")
+    if expected is None:
+        report.notes.append(
+            "the manifest has no checksum of the database (a backup made before checksums); "
+            "SQLite's integrity check passed"
+        )
+    elif _sha256(database) != expected:
+        raise BackupError(
+            f"{database} does not match the checksum in {MANIFEST}: the backup is damaged, "
+            "restore another one"
+        )
     _verify(source, manifest)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(source / manifest["database"], target)
-    by_area = {area: open_storage(settings, area) for area in AREAS}
-    for entry in manifest["files"]:
-        storage = by_area[entry["area"]]
-        if "sha256" not in entry or not isinstance(storage, LocalStorage):
-            continue
-        destination = storage.path(entry["key"])
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source / entry["area"] / entry["key"], destination)
-        report.files += 1
-        report.bytes += entry["size"]
+    # 2. Stage beside the target, check the staged copy, then rename into place.
+    made: list[Path] = []  # folders this restore made, removed again if it fails
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for folder in {target.parent, *(root.parent for root in roots.values() if root)}:
+            _make_dirs(folder, made)
+        staged_db = _staged(target)
+        _remove(staged_db)  # left by a restore that was killed
+        staged.append((staged_db, target))
+        shutil.copy2(database, staged_db)
+        if expected is not None and _sha256(staged_db) != expected:
+            raise BackupError(f"the copy of {database} differs from it: is the disk failing?")
+        _integrity(staged_db)
+        for area, root in roots.items():
+            if root is None:
+                continue
+            stage = _staged(root)
+            _remove(stage)
+            stage.mkdir()
+            staged.append((stage, root))
+            for entry in files:
+                if entry["area"] != area or "sha256" not in entry:
+                    continue
+                path = LocalStorage(stage).path(entry["key"])  # keys never leave the area
+                path.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source / area / entry["key"], path)
+                report.files += 1
+                report.bytes += entry["size"]
+        for stage, final in reversed(staged):  # the areas first, the database last
+            os.replace(stage, final)  # an empty area folder is replaced
+    except BaseException as exc:
+        for stage, _ in staged:
+            _remove(stage)
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        if isinstance(exc, OSError):
+            raise BackupError(
+                f"the restore could not write its files ({exc}); nothing was left "
+                "behind: fix that and run it again"
+            ) from None
+        raise
     report.missing = list(manifest.get("missing", []))
     return report
+
+
+def _make_dirs(folder: Path, made: list[Path]) -> None:
+    """`mkdir -p folder`, noting each folder made (outermost first)."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for path in reversed(missing):
+        path.mkdir()
+        made.append(path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
 
 
 def _verify(source: Path, manifest: dict[str, Any]) -> None:

@@ -9,10 +9,11 @@ A delivery is a row in the store, written when the task reaches its final status
 none; one process at a time holds a lease on it, so it is delivered by exactly one process. Retries
 keep the same webhook-id, with exponential backoff.
 
-Deliveries run concurrently (`MAX_IN_FLIGHT` threads), at most `MAX_PER_HOST` at a time to one
-receiver host, and each attempt has a total deadline (connect, headers and body together), so a
-slow or trickling receiver delays only its own callbacks, and everyone else's retries keep their
-schedule.
+Deliveries run concurrently (`MAX_IN_FLIGHT` threads), and each attempt has a total deadline
+(connect, headers and body together). Every dialect's deliveries in a process share one
+`CallbackLimits`: at most `MAX_PER_RECEIVER` at a time to one receiver (scheme, host and port) and
+`MAX_PER_PROJECT` for one project, so a slow or trickling receiver delays only its own project's
+callbacks, and everyone else's (and their retries) keep their schedule.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from subject2video.config import Settings
-from subject2video.errors import FetchError
+from subject2video.errors import FetchError, StorageError
 from subject2video.media.fetch import FetchPolicy, post
 from subject2video.tasks.keyring import Keyring
 from subject2video.tasks.models import Delivery, Output, Project, Task
@@ -39,15 +41,18 @@ from subject2video.tasks.store import Store, token
 logger = logging.getLogger(__name__)
 
 LEASE_SECONDS = 60.0
-#: Deliveries in flight at once, in all; and to one receiver host.
+#: Deliveries in flight at once, in all; to one receiver (scheme, host, port); for one project.
 MAX_IN_FLIGHT = 16
-MAX_PER_HOST = 2
+MAX_PER_RECEIVER = 2
+MAX_PER_PROJECT = 4
 
 
-def webhook_secret_key(project: Project | None) -> bytes:
+def webhook_secret_key(project: Project | None, keyring: Keyring | None = None) -> bytes:
     """The HMAC key of a project's `whsec_` webhook secret (its base64 part, decoded), for the
-    dialects whose webhooks are signed with it (Standard Webhooks)."""
-    secret = (project.webhook_secret or "") if project is not None else ""
+    dialects whose webhooks are signed with it (Standard Webhooks); `keyring` opens it where it
+    is sealed at rest."""
+    stored = project.webhook_secret if project is not None else None
+    secret = (keyring.open(stored) if keyring is not None else stored) or ""
     try:
         return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
     except (binascii.Error, ValueError):
@@ -96,17 +101,84 @@ def enqueue(store: Store, settings: Settings, task_id: int) -> bool:
     return created
 
 
-def _host(url: str) -> str:
+Receiver = tuple[str, str, int]
+
+
+def receiver(url: str) -> Receiver:
+    """The receiver a callback URL names: scheme, host and port (the scheme's default if none)."""
     try:
-        return (urlsplit(url).hostname or "").lower()
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        port = parts.port or (443 if scheme == "https" else 80)
+        return scheme, (parts.hostname or "").lower(), port
     except ValueError:
-        return ""
+        return "", "", 0
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A delivery's place under the limits, given back with `CallbackLimits.release`."""
+
+    receiver: Receiver
+    project_id: int
+
+
+class CallbackLimits:
+    """How many deliveries are in flight, by receiver and by project: one count per process,
+    shared by every dialect's deliverer (Wiro's and OpenAI's here, MiniMax's in
+    minimax_callbacks.py)."""
+
+    def __init__(
+        self, per_receiver: int = MAX_PER_RECEIVER, per_project: int = MAX_PER_PROJECT
+    ) -> None:
+        self.per_receiver = per_receiver
+        self.per_project = per_project
+        self._lock = threading.Lock()
+        self._receivers: Counter[Receiver] = Counter()
+        self._projects: Counter[int] = Counter()
+
+    def acquire(self, url: str, project_id: int) -> Slot | None:
+        """A slot for a delivery to `url` for `project_id`, or None while either is at its limit
+        (the delivery waits; nobody else's does)."""
+        slot = Slot(receiver(url), project_id)
+        with self._lock:
+            if self._receivers[slot.receiver] >= self.per_receiver:
+                return None
+            if self._projects[project_id] >= self.per_project:
+                return None
+            self._receivers[slot.receiver] += 1
+            self._projects[project_id] += 1
+        return slot
+
+    def release(self, slot: Slot) -> None:
+        with self._lock:
+            self._receivers[slot.receiver] -= 1
+            if self._receivers[slot.receiver] <= 0:
+                del self._receivers[slot.receiver]
+            self._projects[slot.project_id] -= 1
+            if self._projects[slot.project_id] <= 0:
+                del self._projects[slot.project_id]
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return sum(self._projects.values())
+
+
+#: The limits of this process (every deliverer uses them unless given its own).
+LIMITS = CallbackLimits()
 
 
 class CallbackDeliverer:
     """Delivers due callbacks from a background thread."""
 
-    def __init__(self, settings: Settings, store: Store, *, interval: float = 0.2) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        interval: float = 0.2,
+        limits: CallbackLimits = LIMITS,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.interval = interval
@@ -117,8 +189,13 @@ class CallbackDeliverer:
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(MAX_IN_FLIGHT, thread_name_prefix="s2v-callback")
         self._lock = threading.Lock()
-        #: Deliveries in flight, by receiver host.
-        self._busy: Counter[str] = Counter()
+        self.limits = limits
+        #: Deliveries this deliverer has in flight.
+        self._busy = 0
+        #: Each task's project (it never changes), so that choosing a delivery costs no query.
+        self._projects: dict[int, int] = {}
+        #: The store's last failure, logged once until it changes.
+        self._store_problem = ""
 
     def start(self) -> None:
         """Record callbacks a crash left unrecorded, then deliver from a background thread."""
@@ -140,44 +217,68 @@ class CallbackDeliverer:
         while not self._stop.wait(self.interval):
             try:
                 self.deliver_due()
+            except StorageError as exc:  # the store is away (deleted, locked): it comes back
+                if exc.message != self._store_problem:
+                    logger.warning("callbacks wait for the store: %s", exc.message)
+                self._store_problem = exc.message
+                continue
             except Exception:
                 logger.exception("callback delivery loop failed; retrying")
+            self._store_problem = ""
 
     def deliver_due(self) -> int:
         """Start every due delivery there is room for; returns how many were started."""
         with self._lock:
-            room = MAX_IN_FLIGHT - sum(self._busy.values())
-            planned = Counter(self._busy)
+            room = MAX_IN_FLIGHT - self._busy
         if room <= 0:
             return 0
+        slots: dict[str, Slot] = {}
 
         def accept(delivery: Delivery) -> bool:
-            host = _host(delivery.url)
-            if planned[host] >= MAX_PER_HOST:
-                return False  # that receiver is busy: its callbacks wait, nobody else's
-            planned[host] += 1
+            project_id = self._project_of(delivery.task_id)
+            slot = self.limits.acquire(delivery.url, project_id)
+            if slot is None:
+                return False  # that receiver or project is busy: its callbacks wait, nobody else's
+            slots[delivery.id] = slot
             return True
 
-        due = self.store.lease_due_deliveries(
-            time.time(), lease_seconds=LEASE_SECONDS, limit=room, accept=accept
-        )
+        try:
+            due = self.store.lease_due_deliveries(
+                time.time(), lease_seconds=LEASE_SECONDS, limit=room, accept=accept
+            )
+        except BaseException:
+            for slot in slots.values():
+                self.limits.release(slot)
+            raise
         for delivery in due:
-            host = _host(delivery.url)
             with self._lock:
-                self._busy[host] += 1
-            self._pool.submit(self._deliver_in_pool, delivery, host)
+                self._busy += 1
+            self._pool.submit(self._deliver_in_pool, delivery, slots.pop(delivery.id))
+        for slot in slots.values():  # accepted, but leased by another process meanwhile
+            self.limits.release(slot)
         return len(due)
 
-    def _deliver_in_pool(self, delivery: Delivery, host: str) -> None:
+    def _project_of(self, task_id: int) -> int:
+        project_id = self._projects.get(task_id)
+        if project_id is None:
+            task = self.store.get(task_id)
+            project_id = task.project_id if task is not None else 0
+            if len(self._projects) > 100_000:
+                self._projects.clear()
+            self._projects[task_id] = project_id
+        return project_id
+
+    def _deliver_in_pool(self, delivery: Delivery, slot: Slot) -> None:
         try:
             self._deliver(delivery)
+        except StorageError as exc:  # the lease ends and the delivery is tried again
+            logger.warning("callback delivery waits for the store: %s", exc.message)
         except Exception:  # the store failed: the lease ends and the delivery is tried again
             logger.exception("callback delivery failed", extra={"task_id": delivery.task_id})
         finally:
+            self.limits.release(slot)
             with self._lock:
-                self._busy[host] -= 1
-                if self._busy[host] <= 0:
-                    del self._busy[host]
+                self._busy -= 1
 
     def _deliver(self, delivery: Delivery) -> None:
         task = self.store.get(delivery.task_id)

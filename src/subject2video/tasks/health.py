@@ -10,6 +10,7 @@ than fail, and everything returns by itself once the cause is gone:
 | the disk is nearly full                      | free space under `S2V_MIN_FREE_MEGABYTES`    |
 | the SQLite file was deleted                  | its path is gone                             |
 | the SQLite file was replaced (a restore)     | another inode at its path: connections reopen|
+|                                              | and `on_replaced` reconciles the tasks       |
 
 A check costs a few system calls and is cached for `CHECK_EVERY_SECONDS`.
 """
@@ -21,6 +22,7 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from subject2video.config import Settings
@@ -43,6 +45,8 @@ class StorageHealth:
         self._checked = 0.0
         self._problem: str | None = None
         self._lock = threading.Lock()
+        #: Called once the store reopened a replaced file (TaskService reconciles its tasks).
+        self.on_replaced: Callable[[], None] | None = None
 
     def problem(self) -> str | None:
         """What keeps the server from taking work now; None when storage is fine."""
@@ -102,6 +106,11 @@ class StorageHealth:
             logger.warning("database file replaced; reopening it", extra={"path": self.store.path})
             self.store.reopen()
             self._identity = identity
+            if self.on_replaced is not None:
+                try:
+                    self.on_replaced()
+                except StorageError as exc:
+                    return f"the restored database cannot be reconciled yet: {exc.message}"
         return None
 
 

@@ -1,4 +1,5 @@
-"""API secrets at rest: sealed with Fernet (the `cryptography` package) when S2V_MASTER_KEY is set.
+"""Secrets at rest (API secrets, previous ones, `whsec_` webhook secrets): sealed with Fernet (the
+`cryptography` package) when S2V_MASTER_KEY is set.
 
 A project's secret keys an HMAC the server must recompute, so it is stored reversibly: with a master
 key, as `fernet:<token>` (AES-128-CBC and HMAC-SHA256, with a timestamp); without one, in clear. A
@@ -76,6 +77,16 @@ class Keyring:
                 "S2V_MASTER_KEY does not open the stored API secrets: set the key that sealed "
                 "them (or pass the old one to `s2v keys re-encrypt --old-master-key`)"
             ) from None
+
+    def sealed_here(self, stored: str) -> bool:
+        """Whether `stored` is a token sealed with the current master key (not an old one)."""
+        if self.sealing is None or not stored.startswith(PREFIX):
+            return False
+        try:
+            self.sealing.decrypt(stored[len(PREFIX) :].encode())
+        except InvalidToken:
+            return False
+        return True
 
     def reseal(self, stored: str | None) -> str | None:
         """`stored` sealed with the current master key (in clear when there is none)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from subject2video.tasks.keyring import PREFIX, Keyring
@@ -21,8 +22,24 @@ from subject2video.tasks.store import Store, token
 logger = logging.getLogger(__name__)
 
 
-class KeyNotFound(Exception):
+#: Every secret a project keeps at rest; each is sealed with S2V_MASTER_KEY when it is set.
+SECRET_FIELDS = ("apisecret", "previous_apisecret", "webhook_secret")
+
+
+class KeysError(Exception):
+    """A key command that cannot be done; the message says why and what to do."""
+
+
+class KeyNotFound(KeysError):
     """No project (or more than one) answers to the reference given."""
+
+
+class RotationRefused(KeysError):
+    """A rotation would cut short the grace period an earlier rotation granted."""
+
+
+class SecretsLeft(KeysError):
+    """`reencrypt` wrote its changes, yet some stored secret is still not in the form asked for."""
 
 
 @dataclass(frozen=True)
@@ -89,8 +106,21 @@ def rotate(store: Store, keyring: Keyring, ref: str, *, grace: float) -> Rotated
     """A new key (and secret, unless key-only); the old one accepted `grace` more seconds.
 
     A revoked project gets new credentials and is active again; its revoked key stays refused.
+    A project still in the grace period of an earlier rotation is refused: a project keeps one
+    previous key, so rotating again would end that grace at once, which its clients were promised
+    (revoke the previous key first to end it on purpose).
     """
     project, _ = find(store, ref)
+    if state(project) == "rotating" and project.previous_apikey:
+        until = datetime.fromtimestamp(project.previous_until or 0, UTC).isoformat(
+            timespec="seconds"
+        )
+        raise RotationRefused(
+            f"project {project.name!r} (id {project.id}) is in the grace period of its last "
+            f"rotation: its previous key is accepted until {until}, and a new rotation would end "
+            "that at once. Rotate again after that time, or end the grace first with "
+            f"`s2v keys revoke {project.previous_apikey}`"
+        )
     apikey = token(32)
     secret = None if project.apisecret is None else token(40)
     keep_old = grace > 0 and project.revokedtime is None
@@ -127,23 +157,56 @@ def rows(store: Store) -> list[dict[str, Any]]:
                 "tasks": counts.get(p.id, 0),
                 "previous_apikey": p.previous_apikey if rotating else None,
                 "previous_until": p.previous_until if rotating else None,
-                "encrypted": bool(p.apisecret and p.apisecret.startswith(PREFIX)),
+                "encrypted": bool(p.apisecret and p.apisecret.startswith(PREFIX))
+                and all(v.startswith(PREFIX) for v in _secrets(p).values()),
             }
         )
     return found
 
 
+def _secrets(project: Project) -> dict[str, str]:
+    """The secrets a project stores (those it has), by column."""
+    return {name: v for name in SECRET_FIELDS if (v := getattr(project, name)) is not None}
+
+
+def _as_asked(keyring: Keyring, value: str) -> bool:
+    """Whether a stored secret is as `keyring` stores it: sealed with its key, or in clear."""
+    if keyring.sealing is not None:
+        return keyring.sealed_here(value)
+    return not value.startswith(PREFIX)
+
+
+def unsealed(store: Store, keyring: Keyring) -> list[str]:
+    """The stored secrets not as `keyring` stores them ("project 3 webhook_secret"...): in clear
+    while a master key is set, or sealed (with any key) while none is."""
+    left = []
+    for p in store.projects():
+        for name, value in _secrets(p).items():
+            if not _as_asked(keyring, value):
+                left.append(f"project {p.id} {name}")
+    return left
+
+
 def reencrypt(store: Store, keyring: Keyring) -> int:
-    """Seal every stored secret with the current master key (or open them all, with none);
-    returns how many changed. Fails before writing anything if one cannot be opened."""
+    """Seal every stored secret (each of `SECRET_FIELDS`) with the current master key, or open
+    them all with none; returns how many secrets were re-written. Fails before writing anything
+    if one cannot be opened, and after writing (`SecretsLeft`) if any is still not as asked."""
     changes: list[tuple[int, dict[str, str | None]]] = []
     for p in store.projects():
         fields = {
-            "apisecret": keyring.reseal(p.apisecret),
-            "previous_apisecret": keyring.reseal(p.previous_apisecret),
+            name: keyring.reseal(value)
+            for name, value in _secrets(p).items()
+            if not _as_asked(keyring, value)
         }
-        if fields != {"apisecret": p.apisecret, "previous_apisecret": p.previous_apisecret}:
+        if fields:
             changes.append((p.id, fields))
     for project_id, fields in changes:
         store.update_project(project_id, **fields)
-    return len(changes)
+    left = unsealed(store, keyring)
+    if left:
+        raise SecretsLeft(
+            f"{len(left)} stored secrets are still not "
+            f"{'sealed with S2V_MASTER_KEY' if keyring.sealing else 'in clear'} after re-encrypt: "
+            f"{', '.join(left)}; run it again, and report this if it persists"
+        )
+    return sum(len(fields) for _, fields in changes)

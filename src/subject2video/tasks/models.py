@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from subject2video.tasks.status import Outcome, Status
@@ -35,10 +35,10 @@ class Project(Base):
     #: ("fernet:...", tasks/keyring.py); else the secret itself.
     apisecret: Mapped[str | None] = mapped_column(String(512), nullable=True)
     createtime: Mapped[float] = mapped_column(Float)
-    #: Where the project's webhook events go (None: nowhere),
-    #: and the `whsec_` secret they are signed with (Standard Webhooks).
+    #: Where the project's webhook events go (None: nowhere), and the `whsec_` secret they are
+    #: signed with (Standard Webhooks; sealed like `apisecret`).
     webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
-    webhook_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    webhook_secret: Mapped[str | None] = mapped_column(String(512), nullable=True)
     #: When `s2v keys revoke` stopped the project's keys (None: active). Tasks and outputs stay.
     revokedtime: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: When a request last presented one of its keys (to within the key cache's lifetime).
@@ -71,6 +71,9 @@ class Task(Base):
     #: The dialect whose callback rule applies (tasks/callbacks.py; None: the default rule, one
     #: signed final POST). A dialect names its own value; the domain never reads it.
     callback_dialect: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    #: The events the task's webhook asked for, comma-separated (Replicate's
+    #: `webhook_events_filter`); None: its dialect's default.
+    callback_events: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[str] = mapped_column(String(40), default=Status.queue.value)
     pexit: Mapped[str | None] = mapped_column(String(4), nullable=True)
     debugoutput: Mapped[str] = mapped_column(Text, default="")
@@ -126,16 +129,27 @@ class Output(Base):
     height: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
+#: The event of a final callback or webhook (every dialect's one delivery before Replicate's).
+COMPLETED = "completed"
+
+
 class Delivery(Base):
-    """One callback to deliver: created with the task's final status, kept until delivered."""
+    """One callback to deliver: created with the task's final status (or, for the webhooks that
+    announce more, with the event), kept until delivered."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_state_due", "state", "due"),)
+    __table_args__ = (
+        Index("ix_deliveries_state_due", "state", "due"),
+        UniqueConstraint("task_id", "event", name="uq_deliveries_task_event"),
+    )
 
     #: The Standard Webhooks webhook-id, the same on every retry.
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    #: One delivery per task: a task reaches exactly one final status.
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), unique=True)
+    #: One delivery per task and event: a task reaches exactly one final status (`completed`).
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"))
+    #: What it announces: `completed` (the final status: every dialect's callback), or another
+    #: event a dialect's webhook asked for (Replicate's `start`, `logs`, `output`).
+    event: Mapped[str] = mapped_column(String(20), default=COMPLETED, server_default=COMPLETED)
     url: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(20), default="pending")

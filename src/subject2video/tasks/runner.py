@@ -20,27 +20,26 @@ from pathlib import Path
 from typing import Any
 
 from subject2video.config import Settings
-from subject2video.contract import FPS, IMAGE_PARAM, RunInput
+from subject2video.contract import AUDIO, IMAGE_PARAM, RunInput
 from subject2video.engines.base import Engine, GenerationRequest
 from subject2video.errors import (
     Cancelled,
-    EngineError,
     Failure,
     InputError,
     ServiceError,
     StorageError,
     TimedOut,
 )
+from subject2video.media.audio import load_audio
 from subject2video.media.detector import FaceDetector, get_detector
 from subject2video.media.fetch import FetchPolicy, fetch
-from subject2video.media.framing import fit_to_aspect, frame_subject
 from subject2video.media.images import load_image
 from subject2video.media.storage import disk_errors, open_storage
-from subject2video.media.video import Mp4Writer, PipelinedWriter, output_size
 from subject2video.tasks.events import Event, EventSink
 from subject2video.tasks.health import StorageHealth
 from subject2video.tasks.lifecycle import Lifecycle
 from subject2video.tasks.models import Output, Task
+from subject2video.tasks.pipeline import prepare, render
 from subject2video.tasks.status import Status
 from subject2video.tasks.store import Store, token
 from subject2video.tasks.workfiles import remove_work_files, work_dir
@@ -238,40 +237,29 @@ class Runner:
         data = self._input_bytes(task, context)
         context.check_cancelled()
         image = load_image(data, parameter=IMAGE_PARAM)
-        # MediaPipe's full-range detector gives the box only: engines that need landmarks compute
-        # their own (the portrait engine its face mesh); dlib is left to `s2v eval`.
-        face = self.detector.subject(image.array, parameter=IMAGE_PARAM)
         run = RunInput.from_parameters(task.parameters)
-        pixels = image.array
-        if run.size is not None:
-            width, height = run.size
-            framed = fit_to_aspect(pixels, face, run.size)
-            pixels, face = framed.image, framed.face
-            context.log(framed.note)
-        else:
-            width, height = output_size(image.width, image.height, run.short_side)
-        if self.settings.framing == "subject":
-            framed = frame_subject(pixels, face, (width, height))
-            pixels, face = framed.image, framed.face
-            context.log(framed.note)
-        seed = run.seed_value(task.uuid)
-        context.log(
-            f"input {image.format} {image.width}x{image.height}; face at {list(face.box)}; "
-            f"output {width}x{height} {run.frames} frames ({run.seconds} s) at {FPS} fps; "
-            f"seed {seed}; engine {self.engine.name}"
-        )
+        # The face's box only (pipeline.prepare): the service path never loads dlib's
+        # non-commercial 68-point model.
+        voice_track = None
+        if run.audio_url:
+            # A voice recording for the lips, fetched under the same rules as the image.
+            voice_track = load_audio(
+                fetch(run.audio_url, self.policy, parameter=AUDIO.name,
+                      check=context.check_cancelled),
+                parameter=AUDIO.name,
+            )  # fmt: skip
+            context.check_cancelled()
+        prepared = prepare(
+            image, run, self.detector, seed=run.seed_value(task.uuid), engine=self.engine.name,
+            voice_track=voice_track, audio_parameter=AUDIO.name, framing=self.settings.framing,
+        )  # fmt: skip
+        if prepared.framing:
+            context.log(prepared.framing)
+        if prepared.speech:
+            context.log(prepared.speech)
+        context.log(prepared.note)
         self._advance(task, Status.preprocess_end)
-        return GenerationRequest(
-            image=pixels,
-            face=face,
-            prompt=run.prompt_or_default,
-            seed=seed,
-            width=width,
-            height=height,
-            fps=FPS,
-            frames=run.frames,
-            extra={k: v for k, v in task.parameters.items() if k not in ("prompt", "seed")},
-        )
+        return prepared.request
 
     def generate(self, task: Task, request: GenerationRequest, context: TaskContext) -> Path:
         """Run the engine, encoding its frames as they come; returns the finished MP4 file."""
@@ -283,23 +271,9 @@ class Runner:
             fd, name = tempfile.mkstemp(suffix=".mp4", prefix=f"task{task.id}-", dir=workdir)
             os.close(fd)
         path = Path(name)
-        count = 0
         try:
-            with (
-                disk_errors("write the video", partial=path),
-                # Encoding runs in its own thread, overlapping the engine's next frame.
-                PipelinedWriter(
-                    Mp4Writer(path, request.width, request.height, request.fps)
-                ) as writer,
-            ):
-                for frame in self.engine.frames(request, context):
-                    context.check_cancelled()
-                    writer.write(frame)
-                    count += 1
-            if count != request.frames:
-                raise EngineError(
-                    f"the {self.engine.name} engine made {count} frames, not {request.frames}"
-                )
+            with disk_errors("write the video", partial=path):
+                render(self.engine, request, context, path, each_frame=context.check_cancelled)
         except BaseException:
             # Best effort: on a read-only or vanished disk the file stays, for the next start.
             with contextlib.suppress(OSError):
@@ -332,8 +306,18 @@ class Runner:
             width=frame_size[0] if frame_size else None,
             height=frame_size[1] if frame_size else None,
         )
-        self.store.add_output(output)
-        if not self.lifecycle.done(task.id, allowed_from=[Status(task.status)], holder=task.claim):
+        try:
+            self.store.add_output(output)
+            finished = self.lifecycle.done(
+                task.id, allowed_from=[Status(task.status)], holder=task.claim
+            )
+        except StorageError:
+            # The store failed (its file deleted, say): no file without its row stays behind.
+            with contextlib.suppress(StorageError):
+                self.store.delete_output(output_id)
+            self.storage.delete(key)
+            raise
+        if not finished:
             # Killed (or lost to a newer claim) at the last moment: this run's file goes.
             self.store.delete_output(output_id)
             self.storage.delete(key)

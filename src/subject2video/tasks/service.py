@@ -9,6 +9,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,19 +24,31 @@ from subject2video.contract import (
     parse_task_id,
     token_ok,
 )
-from subject2video.errors import Conflict, InputError, LimitReached, NotFound, StorageError
+from subject2video.errors import (
+    Conflict,
+    Draining,
+    InputError,
+    LimitReached,
+    NotFound,
+    StorageError,
+)
 from subject2video.media.fetch import FetchPolicy, check_url
 from subject2video.media.storage import Storage, open_storage
 from subject2video.tasks.dispatch import Dispatcher
 from subject2video.tasks.events import Event, EventSink
+from subject2video.tasks.fetching import FetchStage
 from subject2video.tasks.health import StorageHealth
+from subject2video.tasks.keyring import Keyring
 from subject2video.tasks.lifecycle import Lifecycle
 from subject2video.tasks.models import Output, Project, Task
-from subject2video.tasks.status import CANCELLABLE, UNFINISHED, Status
+from subject2video.tasks.status import CANCELLABLE, RUNNING, UNFINISHED, Status
 from subject2video.tasks.store import ActiveLimitReached, Store
 from subject2video.tasks.store import webhook_secret as new_webhook_secret
 
 logger = logging.getLogger(__name__)
+
+#: Retry-After of a Run refused while the server drains.
+DRAIN_RETRY_SECONDS = 10
 
 NO_TASK = "There is no task yet."
 _SECRET_LOCK = threading.Lock()
@@ -113,6 +126,54 @@ class TaskService:
         self.inputs = open_storage(settings, "inputs")
         self.outputs = outputs if outputs is not None else open_storage(settings, "outputs")
         self.health = StorageHealth(settings, store)
+        #: URL inputs fetched off the shared thread pool, per-project limited (fetching.py).
+        self.fetches = FetchStage(settings)
+        #: Opens and seals the webhook secrets made on first need (`webhook_secret`).
+        self.keyring = Keyring.from_settings(settings)
+        self.health.on_replaced = self.reconcile
+        #: Set at the first stop signal (api/serving.py): reads go on, Run is refused (503).
+        self.draining = False
+
+    def reconcile(self) -> None:
+        """The database file was replaced under the server (a restore): what it says is running
+        but no engine process of ours holds goes back to the queue without spending an attempt
+        (the fault was ours, not the task's), every queued task is sent again (the dispatcher's
+        queue knew the old file's), and output files the restored store has no row for, of
+        tasks it knows, are removed. A task an engine process still runs is settled by that
+        process (tasks/runner.py)."""
+        running = getattr(self.dispatcher, "running", None)
+        if running is not None:  # the embedded deployment (scale-out: the reaper's heartbeats)
+            held = running()
+            for task in self.store.unfinished():
+                if Status(task.status) in RUNNING and task.id not in held:
+                    self.lifecycle.release(task.id, why="the database file was replaced")
+        for task_id in self.store.queued_ids():
+            self.dispatcher.submit(task_id)
+        removed = self._remove_unlisted_outputs()
+        logger.warning(
+            "database file replaced: tasks reconciled", extra={"outputs_removed": removed}
+        )
+
+    def _remove_unlisted_outputs(self) -> int:
+        """Remove output files of known tasks that have no output row (a run whose row went to
+        the replaced file); files of tasks the store does not know are left alone."""
+        outputs = open_storage(self.settings, "outputs")
+        root = getattr(outputs, "root", None)
+        if root is None or not root.is_dir():
+            return 0
+        removed = 0
+        for task_dir in root.iterdir():
+            task = self.store.by_uuid(task_dir.name) if task_dir.is_dir() else None
+            if task is None:
+                continue
+            listed = {o.id for o in self.store.outputs([task.id])[task.id]}
+            for output_dir in task_dir.iterdir():
+                if output_dir.name not in listed:
+                    for path in sorted(output_dir.rglob("*"), reverse=True):
+                        path.unlink() if path.is_file() else path.rmdir()
+                    output_dir.rmdir()
+                    removed += 1
+        return removed
 
     def run(
         self,
@@ -122,6 +183,7 @@ class TaskService:
         *,
         callback_dialect: str | None = None,
         callback_url: str | None = None,
+        callback_events: Sequence[str] | None = None,
     ) -> Task:
         """Create and dispatch a task for a checked input (contract.parse_run made it).
 
@@ -130,6 +192,12 @@ class TaskService:
         callback URL (a project's webhook).
         """
         # A machine that cannot keep the task says so before anything is written (503).
+        if self.draining:
+            raise Draining(
+                "The server is stopping: running tasks finish, new ones are not taken; "
+                "retry in a moment (or on another replica)",
+                retry_after=DRAIN_RETRY_SECONDS,
+            )
         self.health.require()
         # The input is on disk before the task row exists, so a crash between the two leaves an
         # orphan file at worst, never a task without its input.
@@ -152,6 +220,7 @@ class TaskService:
                 callbackurl=callback_url or run.callback_url or "",
                 input_path=input_path,
                 callback_dialect=callback_dialect,
+                callback_events=None if callback_events is None else ",".join(callback_events),
             )
         except StorageError:
             self._forget_input(input_path)  # nothing half-written stays behind
@@ -234,11 +303,16 @@ class TaskService:
         truth: a key cache may hold an older copy of the project)."""
         with _SECRET_LOCK:
             current = self.store.project(project.id)
-            secret = current.webhook_secret if current is not None else None
-            if not secret:
-                secret = new_webhook_secret()
-                self.store.update_project(project.id, webhook_secret=secret)
+            stored = current.webhook_secret if current is not None else None
+            if stored:
+                return self.keyring.open(stored) or ""
+            secret = new_webhook_secret()  # sealed at rest like every secret (keyring.py)
+            self.store.update_project(project.id, webhook_secret=self.keyring.seal(secret))
             return secret
+
+    def project(self, project_id: int) -> Project | None:
+        """A project as the store has it now (revoked or not)."""
+        return self.store.project(project_id)
 
     def outputs_of(self, tasks: list[Task]) -> dict[int, list[Output]]:
         """The outputs of tasks, by task id."""

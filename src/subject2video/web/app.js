@@ -237,15 +237,24 @@ $("run-form").addEventListener("submit", async (event) => {
     showError($("run-error"), "Choose a photo of a face, drop one, or give its URL.");
     return $("file").focus();
   }
-  await submit({ image: state.image, prompt: $("prompt").value, seed });
+  await submit({
+    image: state.image, prompt: $("prompt").value, seed,
+    say: $("say").value.trim(), voice: $("voice").value, audioUrl: $("audio-url").value.trim(),
+  });
 });
 
-async function submit({ image, prompt, seed }) {
+async function submit({ image, prompt, seed, say = "", voice = "", audioUrl = "" }) {
   const form = new FormData();
   if (image.file) form.append("inputImageFirst", image.file, image.file.name);
   else form.append("inputImageFirstUrl", image.url);
+  // The line to say goes into the prompt the way a caller would write it.
+  if (say) {
+    prompt = `${(prompt || "").trim()} The person says: "${say.replaceAll('"', "\u201d")}"`.trim();
+  }
   if (prompt) form.append("prompt", prompt);
   if (seed) form.append("seed", seed);
+  if (voice && voice !== "female") form.append("voice", voice);
+  if (audioUrl) form.append("inputAudioUrl", audioUrl);
   showError($("run-error"), "");
   $("submit").disabled = true;
   try {

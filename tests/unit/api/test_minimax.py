@@ -303,7 +303,7 @@ def test_listener_skips_progress_and_never_blocks() -> None:
     callbacks = MinimaxCallbacks(Settings(), store, minimax.query_body)
     callbacks.on_event(Event("task_output", 7, "t", {"percentage": "5"}))
     callbacks.on_event(Event("task_start", 7, "t"))
-    assert sum(q.qsize() for q in callbacks._queues) == 1
+    assert callbacks._inbox.qsize() == 1
 
 
 def test_schema_gains_new_nullable_columns(tmp_path: Path) -> None:

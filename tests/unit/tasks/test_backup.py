@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 
 from subject2video.engines.camera import CameraEngine
+from subject2video.migrations import config
 from subject2video.tasks.backup import BackupError, backup, restore
 from subject2video.tasks.store import Store
 from tests.unit.tasks.conftest import Harness, make_settings
@@ -24,7 +26,7 @@ def test_backup_restore_and_a_damaged_backup(harness: Harness, tmp_path: Path) -
     manifest = json.loads((dest / "manifest.json").read_text())
     areas = sorted(f["area"] for f in manifest["files"])
     assert areas == ["inputs", "inputs", "outputs"] and report.files == 3
-    assert manifest["schema_revision"] == "0006"
+    assert manifest["schema_revision"] == ScriptDirectory.from_config(config()).get_current_head()
     with pytest.raises(BackupError, match="not empty"):
         backup(harness.settings, dest)
 

@@ -26,6 +26,10 @@ from subject2video.contract import DEFAULT_SECONDS, SHORT_SIDE
 #: The subject model the MiniMax dialect served first.
 SUBJECT_MODEL = "S2V-01"
 FIRST_FRAME_PARAM = "first_frame_image"
+#: S2V-01's image: `[{"type": "character", "image": [url]}]`.
+SUBJECT_PARAM = "subject_reference"
+#: The callback URL, as MiniMax names it.
+CALLBACK_PARAM = "callback_url"
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ _HAILUO_23 = {6: ("768P", "1080P"), 10: ("768P",)}
 MODELS: dict[str, Model] = {
     m.name.lower(): m
     for m in (
-        Model(SUBJECT_MODEL, {6: ("720P",)}, ("720P",), image_param="subject_reference"),
+        Model(SUBJECT_MODEL, {6: ("720P",)}, ("720P",), image_param=SUBJECT_PARAM),
         Model("I2V-01", _I2V_01, ("720P",)),
         Model("I2V-01-Director", _I2V_01, ("720P",)),
         Model("I2V-01-live", _I2V_01, ("720P",)),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from subject2video.api.minimax.models import FIRST_FRAME_PARAM, SUBJECT_PARAM
+
 _TEXT = {"type": "string"}
 
 #: MiniMax's answers: always HTTP 200 with `base_resp`.
@@ -52,12 +54,12 @@ MINIMAX_GENERATION: dict[str, Any] = {
                             ],
                         },
                         "prompt": {"type": "string", "maxLength": 2000},
-                        "first_frame_image": _TEXT,
+                        FIRST_FRAME_PARAM: _TEXT,
                         "duration": {"type": "integer", "enum": [6, 10]},
                         "resolution": {"type": "string", "enum": ["512P", "720P", "768P", "1080P"]},
                         "callback_url": _TEXT,
                         "prompt_optimizer": {"type": "boolean"},
-                        "subject_reference": {
+                        SUBJECT_PARAM: {
                             "type": "array",
                             "items": {
                                 "type": "object",

@@ -42,8 +42,10 @@ from subject2video.api.door import DialectError, answer
 from subject2video.api.errors import ApiError
 from subject2video.api.files import output_url
 from subject2video.api.minimax.models import (
+    CALLBACK_PARAM,
     FIRST_FRAME_PARAM,
     SUBJECT_MODEL,
+    SUBJECT_PARAM,
     Refused,
     Wanted,
     model_for,
@@ -51,9 +53,11 @@ from subject2video.api.minimax.models import (
 )
 from subject2video.api.minimax.openapi import MINIMAX_GENERATION, MINIMAX_READ
 from subject2video.contract import (
+    AUDIO,
     CALLBACK,
     IMAGE_PARAM,
     UPLOAD_PARAM,
+    VOICE,
     RunInput,
     load_json,
     parse_run,
@@ -85,7 +89,6 @@ router = APIRouter(prefix="/v1")
 MODEL = SUBJECT_MODEL
 #: Whose callback rules a task made here follows (the Task column `callback_dialect`).
 DIALECT = "minimax"
-SUBJECT_PARAM = "subject_reference"
 
 
 class Code(IntEnum):
@@ -170,7 +173,7 @@ def error_code(exc: Exception) -> tuple[Code, str]:
 def wire_names(image_param: str) -> dict[str, str]:
     """Our parameter names as a MiniMax caller spells them, when the image came as `image_param`
     (`first_frame_image`, or `subject_reference` for S2V-01)."""
-    return {IMAGE_PARAM: image_param, UPLOAD_PARAM: image_param, CALLBACK.name: "callback_url"}
+    return {IMAGE_PARAM: image_param, UPLOAD_PARAM: image_param, CALLBACK.name: CALLBACK_PARAM}
 
 
 def base_resp(code: Code, message: str) -> dict[str, Any]:
@@ -272,7 +275,14 @@ def parse_request(data: Any) -> tuple[dict[str, Any], str, Wanted]:
     if callback is not None:
         if not isinstance(callback, str):
             raise invalid("callback_url must be a string")
-        fields["callbackUrl"] = callback.strip()
+        fields[CALLBACK.name] = callback.strip()
+    # Extensions (README, Speech): the voice of a quoted line and a voice recording's URL.
+    for ours, theirs in ((VOICE.name, "voice"), (AUDIO.name, "audio_url")):
+        value = data.get(theirs)
+        if value is not None:
+            if not isinstance(value, str):
+                raise invalid(f"{theirs} must be a string")
+            fields[ours] = value
     return fields, image, output
 
 

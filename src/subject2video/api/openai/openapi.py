@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from subject2video.api.openai.wire import IMAGE
 from subject2video.contract import MAX_PROMPT, SECONDS
 
 _TEXT = {"type": "string"}
@@ -66,7 +67,7 @@ CREATE: dict[str, Any] = {
                     "type": "object",
                     "properties": {
                         **_CREATE_FIELDS,
-                        "input_reference": {"type": "string", "format": "binary"},
+                        IMAGE: {"type": "string", "format": "binary"},
                     },
                 }
             },
@@ -75,7 +76,7 @@ CREATE: dict[str, Any] = {
                     "type": "object",
                     "properties": {
                         **_CREATE_FIELDS,
-                        "input_reference": {
+                        IMAGE: {
                             "type": "object",
                             "properties": {"image_url": _TEXT, "file_id": _TEXT},
                         },

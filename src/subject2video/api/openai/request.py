@@ -18,7 +18,9 @@ from subject2video.api.datauri import data_uri, image_suffix
 from subject2video.api.deps import Services
 from subject2video.api.openai.wire import BASE_MODEL, DEFAULT_SECONDS, IMAGE, OpenAIError
 from subject2video.contract import (
+    AUDIO,
     IMAGE_PARAM,
+    VOICE,
     RunInput,
     check_fields,
     load_json,
@@ -128,6 +130,10 @@ def parse_create(
     run_fields = {"prompt": prompt or None, IMAGE_PARAM: url}
     if "seed" in fields:
         run_fields["seed"] = fields["seed"]
+    # Extensions: the voice of a quoted line, and a voice recording for the lips (README).
+    for ours, theirs in ((VOICE.name, "voice"), (AUDIO.name, "audio_url")):
+        if fields.get(theirs) not in (None, ""):
+            run_fields[ours] = fields[theirs]
     size_of = len(photo.data) if photo is not None else None
     run = parse_run(run_fields, upload_size=size_of, check_url=services.tasks.check_url)
     if photo is not None:

@@ -49,9 +49,10 @@ class OpenAIWebhook:
         return json.dumps(event, separators=(",", ":"))
 
     def key(self, project: Project, keyring: Keyring) -> bytes:
-        return signing_key(project)
+        return signing_key(project, keyring)
 
 
-def signing_key(project: Project | None) -> bytes:
-    """The HMAC key of a project's `whsec_` secret (its base64 part, decoded)."""
-    return webhook_secret_key(project)
+def signing_key(project: Project | None, keyring: Keyring | None = None) -> bytes:
+    """The HMAC key of a project's `whsec_` secret (its base64 part, decoded; opened with
+    `keyring` where it is sealed)."""
+    return webhook_secret_key(project, keyring)

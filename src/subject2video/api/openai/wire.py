@@ -41,6 +41,7 @@ from subject2video.errors import (
     StorageError,
     TooLarge,
     lookup,
+    spelled,
 )
 from subject2video.tasks.status import Outcome, Status
 
@@ -115,8 +116,10 @@ PARAMS = {
 
 
 def openai_error(exc: ServiceError) -> OpenAIError:
-    """A domain error in OpenAI's words."""
+    """A domain error in OpenAI's words, naming the parameter as OpenAI's request does (in
+    `param` and in the message)."""
     status, kind, code = lookup(OPENAI_ERRORS, exc) or OPENAI_ERRORS[ServiceError]
+    exc = spelled(exc, {ours: theirs for ours, theirs in PARAMS.items() if theirs})
     param = getattr(exc, "parameter", None)
     param = PARAMS.get(param, param) if param else None
     retry = getattr(exc, "retry_after", None)

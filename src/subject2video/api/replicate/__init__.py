@@ -23,21 +23,24 @@ Choices (ours, where Replicate's documentation does not reach a self-hosted serv
 - A prediction's id is our task id; every task of the project is a prediction here, whichever
   dialect made it. `output` is the MP4's URL; over plain http the Python client returns it as a
   string.
-- Webhooks: only `completed` is sent (webhooks.py says why).
+- Webhooks: `start`, `logs` (once), `output` and `completed`, per `webhook_events_filter`
+  (webhooks.py).
 
 A newcomer's map of the package: models.py (what is served, under which input names), request.py
 (a body → our RunInput), wire.py (a task → a prediction; errors), files.py (the Files API),
-webhooks.py (the completed webhook), openapi.py (the fragment the routes publish), routes.py.
+webhooks.py (the webhooks), openapi.py (the fragment the routes publish), routes.py.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import FastAPI
 
 from subject2video.api.dialect import Dialect
 from subject2video.api.replicate.models import DIALECT as NAME
 from subject2video.api.replicate.routes import router, shared
-from subject2video.api.replicate.webhooks import ReplicateWebhook
+from subject2video.api.replicate.webhooks import ReplicateEvents, ReplicateWebhook
 
 PREFIX = "/replicate"
 
@@ -50,10 +53,18 @@ def install(app: FastAPI) -> None:
     app.include_router(shared, prefix=PREFIX)
 
 
+def _start(services: Any) -> ReplicateEvents:
+    """Record the `start`, `logs` and `output` webhooks as the hub's events come."""
+    events = ReplicateEvents(services, NAME)
+    services.hub.add_listener(events.on_event)
+    return events
+
+
 DIALECT = Dialect(
     name=NAME,
     routers=(router,),
     callback=ReplicateWebhook(),
     callback_dialect=NAME,
+    start=_start,
     install=install,
 )

@@ -29,6 +29,10 @@ OPTIMIZER = "prompt_optimizer"
 DURATION = "duration"
 RESOLUTION = "resolution"
 SEED = "seed"
+#: The create body's webhook fields.
+WEBHOOK = "webhook"
+WEBHOOK_COMPLETED = "webhook_completed"
+EVENTS_FILTER = "webhook_events_filter"
 
 #: Whose callback rules a task made here follows (the Task column `callback_dialect`).
 DIALECT = "replicate"
@@ -69,13 +73,13 @@ MODELS: dict[str, Model] = {
         Model(
             "minimax",
             "video-01",
-            "Subject to video: the person in subject_reference, animated as the prompt says",
+            f"Subject to video: the person in {SUBJECT}, animated as the prompt says",
             (SUBJECT, FIRST_FRAME),
         ),
         Model(
             "minimax",
             "video-01-live",
-            "Image to video for a portrait: first_frame_image, animated",
+            f"Image to video for a portrait: {FIRST_FRAME}, animated",
             (FIRST_FRAME,),
         ),
         Model(

@@ -6,12 +6,15 @@ from typing import Any
 
 from subject2video.api.replicate.models import (
     DURATION,
+    EVENTS_FILTER,
     FIRST_FRAME,
     OPTIMIZER,
     PROMPT,
     RESOLUTION,
     SEED,
     SUBJECT,
+    WEBHOOK,
+    WEBHOOK_COMPLETED,
 )
 from subject2video.api.replicate.request import EVENTS
 
@@ -97,9 +100,9 @@ CREATE: dict[str, Any] = {
                                 SEED: {"type": "integer"},
                             },
                         },
-                        "webhook": {"type": "string"},
-                        "webhook_completed": {"type": "string"},
-                        "webhook_events_filter": {
+                        WEBHOOK: {"type": "string"},
+                        WEBHOOK_COMPLETED: {"type": "string"},
+                        EVENTS_FILTER: {
                             "type": "array",
                             "items": {"type": "string", "enum": list(EVENTS)},
                         },

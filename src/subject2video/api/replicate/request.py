@@ -16,12 +16,15 @@ from subject2video.api.replicate.models import (
     BY_VERSION,
     DEFAULT_OUTPUT,
     DURATION,
+    EVENTS_FILTER,
     MODELS,
     OPTIMIZER,
     PROMPT,
     RESOLUTION,
     SEED,
     SERVED,
+    WEBHOOK,
+    WEBHOOK_COMPLETED,
     Model,
     short_side,
 )
@@ -40,6 +43,9 @@ from subject2video.tasks.service import TaskService, Upload
 
 #: webhook_events_filter's events, as Replicate names them.
 EVENTS = ("start", "output", "logs", "completed")
+#: The events sent when the request names none: Replicate's default (new logs, new outputs, the
+#: end).
+DEFAULT_EVENTS = ("output", "logs", "completed")
 
 
 @dataclass(frozen=True)
@@ -49,8 +55,9 @@ class Create:
     run: RunInput
     upload: Upload | None
     model: Model
-    #: Where the `completed` webhook goes ('' for none).
+    #: Where the webhooks go ('' for none), and which events of `EVENTS` it gets.
     webhook: str
+    events: tuple[str, ...]
     photo: str
 
 
@@ -128,7 +135,7 @@ def parse_create(
         raise invalid(PROMPT, "prompt must be a string")
     optimizer = given.get(OPTIMIZER)
     if optimizer is not None and not isinstance(optimizer, bool):
-        raise invalid(OPTIMIZER, "prompt_optimizer must be true or false")
+        raise invalid(OPTIMIZER, f"{OPTIMIZER} must be true or false")
     seed = given.get(SEED)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | str)):
         raise invalid(SEED, "seed must be an integer")
@@ -139,7 +146,8 @@ def parse_create(
     run = parse_run(fields, upload_size=len(upload.data) if upload is not None else None)
     seconds, side = _length_and_size(given, model)
     run = run.with_output(seconds=seconds, short_side=side, model=model.ref)
-    return Create(run, upload, model, _webhook(data, tasks), photo)
+    webhook, events = _webhook(data, tasks)
+    return Create(run, upload, model, webhook, events, photo)
 
 
 def _present(value: Any) -> bool:
@@ -206,19 +214,19 @@ def _length_and_size(given: dict[str, Any], model: Model) -> tuple[int, int]:
     return duration, short_side(resolution)
 
 
-def _webhook(data: dict[str, Any], tasks: TaskService) -> str:
-    """Where the `completed` webhook goes: `webhook` (when the filter lets `completed` through),
-    else `webhook_completed`; '' for none."""
-    events = data.get("webhook_events_filter")
-    if events is None:
-        events = list(EVENTS)
-    if not isinstance(events, list) or any(e not in EVENTS for e in events):
+def _webhook(data: dict[str, Any], tasks: TaskService) -> tuple[str, tuple[str, ...]]:
+    """Where the webhooks go, and for which events: `webhook` for `webhook_events_filter`'s (by
+    default DEFAULT_EVENTS), else `webhook_completed` for `completed` only; ('', ()) for none."""
+    events = data.get(EVENTS_FILTER)
+    if events is not None and (
+        not isinstance(events, list) or any(e not in EVENTS for e in events)
+    ):
         raise ReplicateError(
             422,
             "Input validation failed",
-            f"webhook_events_filter must be a list of {', '.join(EVENTS)}",
+            f"{EVENTS_FILTER} must be a list of {', '.join(EVENTS)}",
         )
-    for name, wanted in (("webhook", "completed" in events), ("webhook_completed", True)):
+    for name in (WEBHOOK, WEBHOOK_COMPLETED):
         url = data.get(name)
         if url is None or url == "":
             continue
@@ -226,6 +234,8 @@ def _webhook(data: dict[str, Any], tasks: TaskService) -> str:
             raise ReplicateError(422, "Input validation failed", f"{name} must be a URL")
         url = check_text(url.strip(), name, MAX_URL)
         tasks.check_url(url, name)
-        if wanted:
-            return url
-    return ""
+        if name == WEBHOOK_COMPLETED:
+            return url, ("completed",)
+        wanted = DEFAULT_EVENTS if events is None else tuple(dict.fromkeys(events))
+        return url, wanted
+    return "", ()

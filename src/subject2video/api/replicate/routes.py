@@ -123,6 +123,7 @@ async def _create(request: Request, pick: Callable[[Any], Model]) -> Response:
                 made.upload,
                 callback_dialect=DIALECT,
                 callback_url=made.webhook or None,
+                callback_events=made.events if made.webhook else None,
             )
 
         task = await run_in_threadpool(create)

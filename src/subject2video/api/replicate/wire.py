@@ -33,7 +33,7 @@ from subject2video.api.replicate.models import (
     SEED,
     Model,
 )
-from subject2video.contract import IMAGE_PARAM, UPLOAD_PARAM, RunInput
+from subject2video.contract import IMAGE_URL_ALIASES, RunInput
 from subject2video.errors import (
     Conflict,
     InputError,
@@ -125,7 +125,7 @@ def input_of(task: Task, model: Model) -> dict[str, Any]:
 
 def rename(text: str, photo: str) -> str:
     """A domain message with our image parameter names as Replicate's `photo` input."""
-    for ours in (IMAGE_PARAM, UPLOAD_PARAM, "inputImageUrl"):
+    for ours in IMAGE_URL_ALIASES:  # the longest first: inputImageFirstUrl holds inputImageFirst
         text = text.replace(f"[{ours}]", photo).replace(ours, photo)
     return re.sub(r"^Request parameter ", "input.", text)
 
@@ -230,7 +230,7 @@ def replicate_error(exc: Exception, photo: str = FIRST_FRAME) -> ReplicateError:
         retry = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(retry)} if retry is not None else None
         field = getattr(exc, "parameter", None)
-        if field in (IMAGE_PARAM, UPLOAD_PARAM, "inputImageUrl"):
+        if field in IMAGE_URL_ALIASES:
             field = photo
         detail = rename(exc.message, photo)
         return ReplicateError(status, title, detail, field=field, headers=headers)

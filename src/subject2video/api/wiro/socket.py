@@ -2,6 +2,11 @@
 
 Hello frame on connect; `{"type":"task_info","tasktoken":...}` subscribes (several per connection);
 the task's current status is sent at once, then every later event in order.
+
+A revoked project's tasks cannot be subscribed to, and when a project is revoked its open
+subscriptions end: each gets a `task_error` frame, and a connection left with none is closed (1008).
+A connection notices a key change as the API does (the data directory's stamp, or the `s2v:keys`
+channel in scale-out) within `WATCH_SECONDS`, and checks anyway every `auth.CACHE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -9,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
+from subject2video.api.auth import CACHE_SECONDS
 from subject2video.api.deps import Services
 from subject2video.api.wiro.wire import output_dict
 from subject2video.contract import load_json, token_ok
@@ -26,6 +33,11 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 
 MAX_SUBSCRIPTIONS = 100
+#: How often an open connection looks for key changes (one stat of the stamp).
+WATCH_SECONDS = 0.5
+REVOKED = "This task's project was revoked: its subscriptions are closed."
+#: Put on a connection's queue to close it once the frames before it are sent.
+_CLOSE = "_close"
 _STATUSES = frozenset(s.value for s in Status)
 
 
@@ -56,7 +68,10 @@ async def socket(websocket: WebSocket) -> None:
     await websocket.send_json({"type": "connected", "version": "1.0"})
     queue: asyncio.Queue[Event] = asyncio.Queue(1000)
     tokens: set[str] = set()
+    #: The project of each subscribed token, watched for revocation.
+    owners: dict[str, int] = {}
     sender = asyncio.create_task(_forward(websocket, queue, services))
+    watcher = asyncio.create_task(_watch_revocations(services, queue, tokens, owners))
     try:
         while True:
             message = await _receive(websocket, queue)
@@ -77,7 +92,11 @@ async def socket(websocket: WebSocket) -> None:
             if task is None:
                 await queue.put(Event("task_error", 0, tasktoken, "There is no task yet."))
                 continue
+            if await run_in_threadpool(_revoked, services, {task.project_id}):
+                await queue.put(Event("task_error", 0, tasktoken, REVOKED))
+                continue
             tokens.add(tasktoken)
+            owners[tasktoken] = task.project_id
             services.hub.subscribe(tasktoken, queue)
             fresh = await run_in_threadpool(services.tasks.by_token, tasktoken)
             await queue.put(current_event(services, fresh or task))
@@ -86,9 +105,48 @@ async def socket(websocket: WebSocket) -> None:
     finally:
         for tasktoken in tokens:
             services.hub.unsubscribe(tasktoken, queue)
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sender
+        for task in (watcher, sender):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _revoked(services: Services, project_ids: set[int]) -> set[int]:
+    """Which of these projects are revoked (or gone)."""
+    found = set()
+    for project_id in project_ids:
+        project = services.tasks.project(project_id)
+        if project is None or project.revokedtime is not None:
+            found.add(project_id)
+    return found
+
+
+async def _watch_revocations(
+    services: Services, queue: asyncio.Queue[Event], tokens: set[str], owners: dict[str, int]
+) -> None:
+    """End the subscriptions of a project that is revoked while the connection is open."""
+    seen = services.auth.generation()
+    checked = time.monotonic()
+    while True:
+        await asyncio.sleep(WATCH_SECONDS)
+        generation = services.auth.generation()
+        if generation == seen and time.monotonic() - checked < CACHE_SECONDS:
+            continue
+        seen, checked = generation, time.monotonic()
+        if not owners:
+            continue
+        revoked = await run_in_threadpool(_revoked, services, set(owners.values()))
+        ended = [token for token, project_id in owners.items() if project_id in revoked]
+        for tasktoken in ended:
+            del owners[tasktoken]
+            tokens.discard(tasktoken)
+            services.hub.unsubscribe(tasktoken, queue)
+            await queue.put(Event("task_error", 0, tasktoken, REVOKED))
+        if ended:
+            logger.info("websocket subscriptions of a revoked project ended: %d", len(ended))
+        if ended and not tokens:
+            await queue.put(Event(_CLOSE, 0, "", REVOKED))
+            return
 
 
 async def _receive(websocket: WebSocket, queue: asyncio.Queue[Event]) -> Any:
@@ -117,6 +175,10 @@ async def _forward(websocket: WebSocket, queue: asyncio.Queue[Event], services: 
     sent_rank: dict[str, int] = {}
     while True:
         event = await queue.get()
+        if event.type == _CLOSE:
+            with contextlib.suppress(Exception):
+                await websocket.close(code=1008, reason="project revoked")
+            return
         if event.type == Status.postprocess_end.value and event.message is None:
             event = await run_in_threadpool(_with_outputs, services, event)
         if event.type in _STATUSES:

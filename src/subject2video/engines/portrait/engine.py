@@ -77,7 +77,9 @@ class PortraitEngine:
         )
         self.timings = {"analysis": time.perf_counter() - started}
         context.check_cancelled()
-        plan = plan_motion(request.prompt, request.seed, request.frames, request.fps)
+        plan = plan_motion(
+            request.prompt, request.seed, request.frames, request.fps, request.speech
+        )
         self.plan = plan
         context.log(plan.describe())
         scene = read_scene(request.prompt, plan.camera_moves)
@@ -194,7 +196,10 @@ class PortraitEngine:
             moved, depth, source = positions(index)
             v = plan.at(index)
             closures = (v["blink_l"], v["blink_r"])
-            return renderer.render3d(moved, depth, source, v["mouth"], closures, body.at(index))
+            return renderer.render3d(
+                moved, depth, source, v["mouth"], closures, body.at(index),
+                tongue=v["tongue"], retract=max(v["smile"], v["spread"]),
+            )  # fmt: skip
 
         return render
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from subject2video.engines.portrait import directives
-from subject2video.prompts import Motion, read_prompt
+from subject2video.engines.portrait import directives, visemes
+from subject2video.media.voice import Speech
+from subject2video.prompts import Motion, read_prompt, without_lines
 
 #: Degrees of a plain head turn, look, tilt; amplitudes scale with intensity words.
 TURN_DEG, LOOK_DEG, TILT_DEG, NOD_DEG, SHAKE_DEG = 18.0, 12.0, 10.0, 8.0, 12.0
@@ -26,6 +27,7 @@ PUSH_ZOOM = 1.22
 CHANNELS = (
     "yaw", "pitch", "roll", "sway", "rise", "breath", "blink_l", "blink_r",
     "smile", "mouth", "brows", "wide", "zoom", "pan", "lift", "gaze_x", "gaze_y",
+    "round", "spread", "press", "bite", "tongue",
 )  # fmt: skip
 
 
@@ -143,10 +145,15 @@ def _channel_of(kind: str) -> str:
     return kind
 
 
-def plan_motion(prompt: str, seed: int, frames: int = 150, fps: int = 25) -> MotionPlan:
-    """The plan for `prompt`: named motions in their windows, plus idle life."""
+def plan_motion(
+    prompt: str, seed: int, frames: int = 150, fps: int = 25, speech: Speech | None = None
+) -> MotionPlan:
+    """The plan for `prompt`: named motions in their windows, plus idle life; with `speech`, the
+    lips follow its phones (or its loudness) and the prompt's quoted lines direct nothing."""
     rng = np.random.default_rng(seed % 2**32)
-    motions = read_prompt(prompt)
+    motions = read_prompt(without_lines(prompt) if speech is not None else prompt)
+    if speech is not None:
+        motions = [m for m in motions if m.kind not in ("talk", "quiet")]
     b = _Builder(frames, fps, rng)
     kinds = {m.kind for m in motions}
     worded = [m for m in motions if m.step is None]
@@ -156,6 +163,8 @@ def plan_motion(prompt: str, seed: int, frames: int = 150, fps: int = 25) -> Mot
         _apply(b, motion, windows[motion.kind], kinds)
     _idle(b, kinds)
     _gaze(b, kinds)
+    if speech is not None:
+        _speak(b, speech)
     return MotionPlan(frames, fps, motions, b.c, b.notes)
 
 
@@ -318,3 +327,32 @@ def _gaze(b: _Builder, kinds: set[str]) -> None:
         spots += 1
         at += float(b.rng.uniform(2.0, 3.5))
     b.notes.append(f"gaze: leads the head's moves; {spots} glances")
+
+
+def _speak(b: _Builder, speech: Speech) -> None:
+    """The lips from the speech's phones (or, without phones, its loudness); brows and a small
+    nod on stressed syllables, a blink at phrase pauses."""
+    frames, fps = len(b.t), round(len(b.t) / b.duration)
+    if speech.phones:
+        curves = visemes.viseme_curves(speech.phones, frames, fps)
+        b.notes.append(
+            f"speech: {len(speech.phones)} phones from {speech.source}, "
+            f"{sum(p.phone in ('m', 'b', 'p') for p in speech.phones)} lip closures"
+        )
+    else:
+        curves = visemes.energy_curves(speech.audio, frames, fps)
+        b.notes.append("speech: no phone model fits; the jaw follows the audio's energy")
+    end = speech.phones[-1].end if speech.phones else speech.audio.seconds
+    spoken = (b.t >= 0) & (b.t <= end + 0.1)
+    b.c["mouth"] = np.where(spoken, curves["mouth"], np.minimum(b.c["mouth"], 0.1))
+    for name in visemes.SHAPES:
+        b.c[name] = curves[name]
+    stressed, pauses = visemes.accents(speech.phones, frames, fps)
+    for at in stressed:
+        bump = np.exp(-0.5 * ((b.t - at - 0.05) / 0.09) ** 2)
+        b.c["brows"] += 0.18 * bump
+        b.c["pitch"] -= 1.2 * bump
+    for at in pauses:
+        if np.all(b.c["blink_l"][(b.t > at - 0.3) & (b.t < at + 0.5)] < 0.1):
+            b.blink(at + 0.05)
+    b.notes.append(f"speech: {len(stressed)} stressed syllables, {len(pauses)} pauses")

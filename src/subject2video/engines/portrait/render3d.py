@@ -70,15 +70,21 @@ class Renderer3D(Renderer):
         mouth_open: float,
         closures: tuple[float, float] = (0.0, 0.0),
         body: tuple[np.ndarray, np.ndarray] | None = None,
+        *,
+        tongue: float = 0.0,
+        retract: float = 0.0,
     ) -> np.ndarray:
-        """The frame (RGBA, before the camera) for one frame's positions, depths, sources."""
+        """The frame (RGBA, before the camera) for one frame's positions, depths, sources;
+        `tongue` and `retract` shape the open mouth (`MouthPainter.paint`)."""
         self._depth, self._source = depth, source
         frame = self.render(positions, 0.0, body)
         for eye, closure in zip(("l", "r"), closures, strict=True):
             if closure > 0.2:
                 _close_lid(frame, positions, eye, closure, self.lashes[eye])
         if mouth_open > 0.01:
-            self.mouth.paint(frame, positions[INNER], positions[self._own])
+            self.mouth.paint(
+                frame, positions[INNER], positions[self._own], tongue=tongue, retract=retract
+            )
         return frame
 
     def _maps(self, grid: Grid, positions: np.ndarray, affines: tuple) -> tuple:

@@ -19,6 +19,7 @@ import numpy as np
 
 from subject2video.engines.portrait import expression as X
 from subject2video.engines.portrait import topology as T
+from subject2video.engines.portrait import visemes
 from subject2video.engines.portrait.landmarks import FaceMesh
 from subject2video.engines.portrait.matte import FaceGeometry
 from subject2video.engines.portrait.mesh import _border, _dedupe, _normals, _outline, _triangulate
@@ -130,6 +131,7 @@ class Rig3D:
         X.brows(mesh, m, v["brows"] + 0.3 * v["wide"], (v["blink_l"], v["blink_r"]))
         X.smile(mesh, rest, m, v["smile"])
         X.jaw(mesh, rest, m, max(0.0, v["mouth"]))
+        visemes.shape(mesh, rest, m, v)
         # The eyeball copies take the open lids; the skin's lids then close over them.
         for eye, other in (("l", "r"), ("r", "l")):
             # In a wink the open eye opens a little wider (and its brow rises), as people do.

@@ -1,22 +1,25 @@
 """The embedded deployment's dispatcher: N engine processes beside the API, fed from the store.
 
-The store stays the source of truth. Task ids wait in one queue in the API process; N feeder
-threads, one per engine process (`S2V_WORKERS`, see `sizing`), each take an id and hand it to their
-own supervisor with `run_and_wait`, as each `s2v worker` does under Celery, so a task waits for
-whichever worker frees first and a dead worker's queue never strands a task. A task that a dead
-worker left requeued is run again by the same feeder, on that worker's replacement. At start-up the
-tasks a previous run left running are recovered first (requeued, or failed after
-`S2V_TASK_MAX_ATTEMPTS`), the work files a stop or a crash left are removed, then every queued
+The store stays the source of truth. Task ids wait in one fair queue in the API process (per
+project, taken round-robin across projects, at most `S2V_MAX_RUNNING_PER_PROJECT` running per
+project: fair.py); N feeder threads, one per engine process (`S2V_WORKERS`, see `sizing`), each
+take an id and hand it to their own supervisor with `run_and_wait`, as each `s2v worker` does
+under Celery, so a task waits for whichever worker frees first and a dead worker's queue never
+strands a task. A task that a dead worker left requeued is run again by the same feeder, on that
+worker's replacement. At start-up the tasks a previous run left running are recovered first
+(requeued, or failed after `S2V_TASK_MAX_ATTEMPTS`), the work files a stop or a crash left are
+removed, then every queued
 task is put in the queue. A stop is graceful for every worker at once (`Supervisor.stop`).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 
 from subject2video.config import Settings
+from subject2video.errors import StorageError
+from subject2video.tasks.dispatch.fair import FairQueue
 from subject2video.tasks.dispatch.sizing import worker_plan
 from subject2video.tasks.dispatch.supervisor import Supervisor
 from subject2video.tasks.events import EventSink
@@ -42,7 +45,7 @@ class LocalDispatcher:
             Supervisor(child_settings, store, publish, prefix="local")
             for child_settings in self.plan.child_settings(settings)
         ]
-        self._queue: queue.Queue[int | None] = queue.Queue()
+        self._queue = FairQueue(self._project_of, cap=settings.max_running_per_project)
         self._stopping = threading.Event()
         self._feeders: list[threading.Thread] = []
 
@@ -79,7 +82,7 @@ class LocalDispatcher:
         at the next start."""
         self._stopping.set()
         for _ in self._feeders:
-            self._queue.put(None)
+            self._queue.stop_one()
         stops = [
             threading.Thread(target=supervisor.stop, name=f"s2v-stop-{index}")
             for index, supervisor in enumerate(self.supervisors)
@@ -98,6 +101,10 @@ class LocalDispatcher:
             if supervisor.current == task_id:
                 supervisor.kill(task_id)
 
+    def running(self) -> set[int]:
+        """The tasks this server's engine processes hold now."""
+        return {s.current for s in self.supervisors if s.current is not None}
+
     def is_ready(self) -> bool:
         """Whether at least one engine process has loaded its engine and takes tasks."""
         return any(supervisor.is_ready() for supervisor in self.supervisors)
@@ -107,13 +114,23 @@ class LocalDispatcher:
     def _feed(self, supervisor: Supervisor) -> None:
         """Take task ids from the shared queue and run each on this worker, one at a time."""
         while not self._stopping.is_set():
-            task_id = self._queue.get()
-            if task_id is None or self._stopping.is_set():
+            taken = self._queue.get()
+            if taken is None or self._stopping.is_set():
                 return
+            task_id, project = taken
             try:
                 self._run(supervisor, task_id)
             except Exception:
                 logger.exception("feeding a task to a worker failed", extra={"task_id": task_id})
+            finally:
+                self._queue.done(project)
+
+    def _project_of(self, task_id: int) -> int | None:
+        try:
+            task = self.store.get(task_id)
+        except StorageError:
+            return None
+        return task.project_id if task is not None else None
 
     def _run(self, supervisor: Supervisor, task_id: int) -> None:
         """Run `task_id` on `supervisor`'s child; again (on its replacement) if a dead child left

@@ -5,23 +5,30 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import (
+    and_,
+    or_,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
-from subject2video.tasks.models import Delivery, Task
+from subject2video.tasks.models import COMPLETED, Delivery, Task
 from subject2video.tasks.status import FINAL
 from subject2video.tasks.store.engine import StoreBase
 
+#: Pages of due deliveries `lease_due_deliveries` looks through for ones its caller accepts.
+MAX_DELIVERY_PAGES = 20
+
 
 class Deliveries(StoreBase):
-    """Callback deliveries: one per final task, leased to one process at a time."""
+    """Callback deliveries: one per task and event (every dialect's final one, `completed`),
+    leased to one process at a time."""
 
     # -- callback deliveries ----------------------------------------------------------------
 
     def add_delivery(self, delivery: Delivery) -> bool:
-        """Store a delivery; False if the task already has one (exactly one per final status)."""
+        """Store a delivery; False if the task already has one for its event (one per event:
+        exactly one for the final status)."""
         try:
             with self.session() as s:
                 s.add(delivery)
@@ -38,32 +45,42 @@ class Deliveries(StoreBase):
         accept: Callable[[Delivery], bool] | None = None,
     ) -> list[Delivery]:
         """Take the deliveries that are due and not leased by another process; with `accept`,
-        only those it accepts (it is asked in order of due time, of a few times `limit`)."""
+        only those it accepts (asked in order of due time, page by page, so that many refused
+        ones, a busy receiver's, never hide the others)."""
         taken: list[Delivery] = []
-        with self.session() as s:
-            due = list(
-                s.scalars(
-                    select(Delivery)
-                    .where(
-                        Delivery.state == "pending", Delivery.due <= now, Delivery.lease_until < now
-                    )
-                    .order_by(Delivery.due)
-                    .limit(limit if accept is None else limit * 5)
-                )
-            )
-        for d in due:
+        page = limit if accept is None else limit * 5
+        after: tuple[float, str] | None = None
+        for _ in range(MAX_DELIVERY_PAGES):
             if len(taken) >= limit:
                 break
-            if accept is not None and not accept(d):
-                continue
             with self.session() as s:
-                result = s.execute(
-                    update(Delivery)
-                    .where(Delivery.id == d.id, Delivery.lease_until == d.lease_until)
-                    .values(lease_until=now + lease_seconds)
+                query = select(Delivery).where(
+                    Delivery.state == "pending", Delivery.due <= now, Delivery.lease_until < now
                 )
-                if result.rowcount == 1:
-                    taken.append(d)
+                if after is not None:
+                    query = query.where(
+                        or_(
+                            Delivery.due > after[0],
+                            and_(Delivery.due == after[0], Delivery.id > after[1]),
+                        )
+                    )
+                due = list(s.scalars(query.order_by(Delivery.due, Delivery.id).limit(page)))
+            for d in due:
+                if len(taken) >= limit:
+                    break
+                if accept is not None and not accept(d):
+                    continue
+                with self.session() as s:
+                    result = s.execute(
+                        update(Delivery)
+                        .where(Delivery.id == d.id, Delivery.lease_until == d.lease_until)
+                        .values(lease_until=now + lease_seconds)
+                    )
+                    if result.rowcount == 1:
+                        taken.append(d)
+            if len(due) < page or accept is None:
+                break
+            after = (due[-1].due, due[-1].id)
         return taken
 
     def set_delivery_body(self, delivery_id: str, body: str) -> None:
@@ -82,9 +99,13 @@ class Deliveries(StoreBase):
             )
 
     def undelivered_final_tasks(self) -> list[int]:
-        """Final tasks with a callback URL but no delivery: a process died between the final
-        status and recording its callback."""
-        has_delivery = select(Delivery.id).where(Delivery.task_id == Task.id).exists()
+        """Final tasks with a callback URL but no delivery of their final status (`completed`): a
+        process died between the final status and recording its callback."""
+        has_delivery = (
+            select(Delivery.id)
+            .where(Delivery.task_id == Task.id, Delivery.event == COMPLETED)
+            .exists()
+        )
         with self.session() as s:
             return list(
                 s.scalars(

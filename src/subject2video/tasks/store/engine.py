@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import secrets
 import sqlite3
 import threading
@@ -79,6 +80,17 @@ def make_engine(url: str, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+def _file_identity(path: str | None) -> tuple[int, int] | None:
+    """The (device, inode) of the file at `path`; None where there is none."""
+    if path is None:
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
 class StoreBase:
     """The store's engine and sessions; the tables' reads and writes are the mixins beside it."""
 
@@ -92,6 +104,10 @@ class StoreBase:
         self._fast: SqliteReader | None = None
         self._fast_stale = False
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        #: The SQLite file's (device, inode) this store's connections hold (None: not seen yet).
+        self._file: tuple[int, int] | None = _file_identity(self.path)
+        #: Counts the times the file was found replaced (a restore), for those that reconcile.
+        self.replacements = 0
 
     def bind_read_thread(self) -> None:
         """Serve hot reads made on the calling thread (the API's event loop) straight through
@@ -105,9 +121,31 @@ class StoreBase:
         """The SQLite database file; None for a server database."""
         return self.engine.url.database if self.local_reads else None
 
+    def check_file(self) -> None:
+        """SQLite: make sure the connections hold the file now at `path` (one stat). A deleted
+        file is StorageError, never written to (SQLite would write into the unlinked inode, lost
+        at the next open); a replaced one (a restore) is reopened."""
+        if self.path is None:
+            return
+        now = _file_identity(self.path)
+        if now == self._file:
+            return
+        if now is None:
+            if self._file is None:
+                return  # not made yet (migrations make it)
+            raise StorageError(
+                f"the database file {self.path} is gone (deleted?); restore it or restart"
+            )
+        if self._file is not None:
+            logger.warning("database file replaced; reopening it", extra={"path": self.path})
+            self.reopen()
+            self.replacements += 1
+        self._file = now
+
     def reopen(self) -> None:
         """Drop every open connection, so that the next ones open the file now at `path` (the
         file the old connections held was deleted or replaced)."""
+        self._file = _file_identity(self.path)
         self.engine.dispose()
         # The read connection belongs to the event loop's thread: it reopens there, on next use.
         self._fast_stale = True
@@ -126,5 +164,6 @@ class StoreBase:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        self.check_file()
         with database_errors(), self._session.begin() as session:
             yield session

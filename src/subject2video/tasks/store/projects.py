@@ -35,18 +35,20 @@ class Projects(StoreBase):
         """A new project with a new key (and secret, stored as `seal` makes it: keyring.py);
         with `webhook_url`, a `whsec_` secret its webhook events are signed with."""
         secret = None if key_only else token(40)
+        whsec = webhook_secret() if webhook_url else None
         project = Project(
             name=name,
             apikey=token(32),
             apisecret=seal(secret) if seal and secret else secret,
             createtime=time.time(),
             webhook_url=webhook_url,
-            webhook_secret=webhook_secret() if webhook_url else None,
+            webhook_secret=seal(whsec) if seal and whsec else whsec,
         )
         with self.session() as s:
             s.add(project)
-        # The caller shows the secret once, in clear; the store keeps what `seal` made of it.
+        # The caller shows the secrets once, in clear; the store keeps what `seal` made of them.
         project.apisecret = secret
+        project.webhook_secret = whsec
         return project
 
     def project_by_any_key(self, apikey: str) -> Project | None:

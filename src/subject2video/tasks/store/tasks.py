@@ -88,6 +88,7 @@ class Tasks(StoreBase):
             statement, params = TASK_BY_TOKEN, {"project": project_id, "token": tasktoken}
         else:
             return None
+        self.check_file()
         if self._fast is not None and threading.get_ident() == self._loop_thread:
             with database_errors():
                 if self._fast_stale:
@@ -101,6 +102,10 @@ class Tasks(StoreBase):
                 return None
             outputs = conn.execute(OUTPUTS_OF_TASK, {"task": task.id}).all()
         return task, list(outputs)
+
+    def by_uuid(self, task_uuid: str) -> Task | None:
+        with self.session() as s:
+            return s.scalar(select(Task).where(Task.uuid == task_uuid))
 
     def by_token(self, tasktoken: str) -> Task | None:
         with self.session() as s:

@@ -1,0 +1,129 @@
+"""The one pipeline from a photo to an MP4, for the runner (a task) and `s2v generate` alike:
+prepare the input (the face, the output size, the photo fitted to an explicit size), then drive
+the engine and encode its frames as they come."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from subject2video.contract import AUDIO, DEFAULT_SECONDS, FPS, IMAGE_PARAM, PROMPT, RunInput
+from subject2video.engines.base import Engine, GenerationContext, GenerationRequest
+from subject2video.errors import EngineError
+from subject2video.media.audio import Audio
+from subject2video.media.detector import FaceDetector
+from subject2video.media.framing import fit_to_aspect, frame_subject
+from subject2video.media.images import LoadedImage
+from subject2video.media.speaking import frames_for, speech_for
+from subject2video.media.video import Mp4Writer, PipelinedWriter, output_size
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the engine is asked for, and the line that says so in the task's log."""
+
+    request: GenerationRequest
+    note: str
+    #: The framing steps' own lines: the photo fitted to an explicit size, the subject framed.
+    framing: str | None = None
+    #: The speech's own line (voice, phones, length), when the person speaks.
+    speech: str | None = None
+
+
+def prepare(
+    image: LoadedImage,
+    run: RunInput,
+    detector: FaceDetector,
+    *,
+    seed: int,
+    engine: str,
+    parameter: str = IMAGE_PARAM,
+    voice_track: Audio | None = None,
+    audio_parameter: str = AUDIO.name,
+    follow_speech: bool = False,
+    framing: str = "subject",
+) -> Prepared:
+    """The engine's request for a checked photo and a run: the face (its box only: engines that
+    need landmarks compute their own), and the output size (the photo's aspect at the run's
+    short side, or the run's explicit size with the photo fitted to it around the face).
+
+    A quoted line in the prompt (or `voice_track`) makes the person speak (media/speaking.py):
+    a run at the default length keeps it (Wiro's 6.0 s) and refuses a longer line, a length the
+    caller gave must hold it, and with `follow_speech` (`s2v generate` without `--seconds`) the
+    video lasts as long as the speech.
+
+    The face is found by MediaPipe's full-range detector (at least 60 px tall, or an ImageError
+    with the size found and needed). With `framing="subject"` a face small in the frame is framed
+    as a medium close-up from the photo's own pixels (`media.framing.frame_subject`); "photo"
+    keeps the photo's framing."""
+    face = detector.subject(image.array, parameter=parameter)
+    pixels, notes = image.array, []
+    if run.size is not None:
+        width, height = run.size
+        framed = fit_to_aspect(pixels, face, run.size)
+        pixels, face = framed.image, framed.face
+        notes.append(framed.note)
+    else:
+        width, height = output_size(image.width, image.height, run.short_side)
+    if framing == "subject":
+        framed = frame_subject(pixels, face, (width, height))
+        pixels, face = framed.image, framed.face
+        notes.append(framed.note)
+    framing_line = "; ".join(notes) or None
+    speech, said = speech_for(
+        run.prompt_or_default, run.voice, voice_track, audio_parameter=audio_parameter
+    )
+    frames = run.frames
+    if speech is not None:
+        given = run.seconds if run.seconds != DEFAULT_SECONDS else None
+        fixed = None if follow_speech or given is not None else float(DEFAULT_SECONDS)
+        carrier = audio_parameter if voice_track is not None else PROMPT.name
+        frames = frames_for(speech, FPS, fixed=fixed, given=given, line_parameter=carrier)
+        if engine != "portrait":
+            said += (
+                f"; the voice track is muxed in; the {engine} engine does not move the lips "
+                "to it (no lip-sync claimed)"
+            )
+    note = (
+        f"input {image.format} {image.width}x{image.height}; face at {list(face.box)}; "
+        f"output {width}x{height} {frames} frames ({frames / FPS:g} s) at {FPS} fps; "
+        f"seed {seed}; engine {engine}"
+    )
+    request = GenerationRequest(
+        image=pixels,
+        face=face,
+        prompt=run.prompt_or_default,
+        seed=seed,
+        width=width,
+        height=height,
+        fps=FPS,
+        frames=frames,
+        speech=speech,
+    )
+    return Prepared(request, note, framing_line, said or None)
+
+
+def render(
+    engine: Engine,
+    request: GenerationRequest,
+    context: GenerationContext,
+    path: Path,
+    *,
+    each_frame: Callable[[], None] | None = None,
+) -> int:
+    """Drive the engine and encode its frames into `path` as they come; `each_frame` runs before
+    each is written (a cancel check). EngineError unless it made exactly the frames asked for."""
+    count = 0
+    audio = request.speech.audio if request.speech is not None else None
+    # The encoder runs in its own thread, overlapping the engine's next frame.
+    mp4 = Mp4Writer(path, request.width, request.height, request.fps, audio=audio)
+    with PipelinedWriter(mp4) as writer:
+        for frame in engine.frames(request, context):
+            if each_frame is not None:
+                each_frame()
+            writer.write(frame)
+            count += 1
+    if count != request.frames:
+        raise EngineError(f"the {engine.name} engine made {count} frames, not {request.frames}")
+    return count

@@ -1,0 +1,172 @@
+"""Secrets and keys under an operator's mistakes and an attacker's leftovers: every secret at rest
+sealed (the OpenAI webhook secret too) and re-encrypt counting them; a second rotation during a
+grace period refused instead of cutting the first grace short; a revoked project's WebSocket
+subscriptions ended and refused."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import openai
+import pytest
+from cryptography.fernet import Fernet
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from tests.faults.conftest import no_server_errors, submit
+from tests.utils.server import S2V, Server, fixture_server, send
+
+
+class Recorder:
+    """A webhook receiver that records each delivery's headers and body."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[dict[str, str], bytes]] = []
+
+    def __call__(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        body = handler.rfile.read(int(handler.headers.get("content-length") or 0))
+        self.calls.append(({k.lower(): v for k, v in handler.headers.items()}, body))
+        send(handler, 200, b"ok", "text/plain")
+
+
+#: The SDK marks its videos methods deprecated; they are what the dialect serves.
+pytestmark = pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
+
+
+def _s2v(
+    server: Server, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*S2V, *args, "--data-dir", str(server.data_dir)],
+        env={**server._env(), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _stored(server: Server) -> list[tuple[str, str | None]]:
+    with sqlite3.connect(server.data_dir / "s2v.db") as db:
+        rows = db.execute(
+            "SELECT name, apisecret, previous_apisecret, webhook_secret FROM projects"
+        )
+        return [
+            (f"{r[0]}.{col}", v)
+            for r in rows
+            for col, v in zip(
+                ("apisecret", "previous_apisecret", "webhook_secret"), r[1:], strict=True
+            )
+            if v is not None
+        ]
+
+
+def test_every_secret_at_rest_is_sealed_and_webhooks_still_verify(
+    tmp_path: Path, face: bytes, servers: list[Server]
+) -> None:
+    master = Fernet.generate_key().decode()
+    srv = Server(tmp_path / "sealed", env={"S2V_ENGINE": "camera", "S2V_MASTER_KEY": master})
+    servers.append(srv)
+    srv.start()
+    recorder = Recorder()
+    with fixture_server({"/hook": recorder}) as base:
+        made = _s2v(
+            srv, "keys", "create", "--name", "hooked", "--json", "--webhook-url", f"{base}/hook"
+        )
+        assert made.returncode == 0, made.stderr
+        hooked = json.loads(made.stdout)
+        stored = dict(_stored(srv))
+        assert stored["hooked.webhook_secret"].startswith("fernet:"), stored
+        assert hooked["webhook_secret"] not in stored["hooked.webhook_secret"]
+        # The sealed secret still signs the events, as OpenAI's SDK checks them.
+        sdk = openai.OpenAI(
+            base_url=f"{srv.url}/v1",
+            api_key=hooked["apikey"],
+            webhook_secret=hooked["webhook_secret"],
+            max_retries=0,
+        )
+        photo = ("face.jpg", face, "image/jpeg")
+        video = sdk.videos.create_and_poll(
+            prompt="smile", input_reference=photo, seconds="2", poll_interval_ms=100
+        )
+        deadline = time.monotonic() + 20
+        while not recorder.calls and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert recorder.calls, srv.log()
+        headers, body = recorder.calls[0]
+        assert sdk.webhooks.unwrap(body, headers).data.id == video.id
+
+        # Secrets written in clear (a project made without the key) are all sealed by re-encrypt,
+        # and it counts them.
+        clear = _s2v(
+            srv,
+            "keys",
+            "create",
+            "--name",
+            "clear",
+            "--json",
+            "--webhook-url",
+            f"{base}/hook",
+            env={"S2V_MASTER_KEY": ""},
+        )
+        assert clear.returncode == 0, clear.stderr
+    assert dict(_stored(srv))["clear.webhook_secret"].startswith("whsec_")
+    done = _s2v(srv, "keys", "re-encrypt")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("2 secrets re-written; all 5 stored secrets"), done.stdout
+    left = [name for name, value in _stored(srv) if not (value or "").startswith("fernet:")]
+    assert left == [], left
+    no_server_errors(srv)
+
+
+def test_a_second_rotation_during_a_grace_period_is_refused(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    srv = Server(tmp_path / "rotate", env={"S2V_ENGINE": "camera"})
+    servers.append(srv)
+    srv.start()
+    first = srv.keys("p")
+    rotated = _s2v(srv, "keys", "rotate", "p", "--grace", "120", "--json")
+    assert rotated.returncode == 0, rotated.stderr
+    again = _s2v(srv, "keys", "rotate", "p", "--grace", "120", "--json")
+    assert again.returncode == 1, again.stdout
+    assert "grace period" in again.stderr and "s2v keys revoke" in again.stderr, again.stderr
+    # The grace granted first still holds: the first key works.
+    listed = srv.post("/v1/Task/List", first, json={})
+    assert listed.status_code == 200, listed.text
+
+
+def test_revoking_ends_the_projects_websocket_subscriptions(
+    tmp_path: Path, face: bytes, servers: list[Server]
+) -> None:
+    srv = Server(tmp_path / "revoke", env={"S2V_ENGINE": "camera"})
+    servers.append(srv)
+    srv.start()
+    project = srv.keys("p")
+    taskid = submit(srv, project, face)
+    task = srv.wait(project, taskid)
+    token = task["socketaccesstoken"]
+    ws_url = srv.url.replace("http", "ws") + "/v1"
+    with connect(ws_url, open_timeout=10) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "connected"
+        ws.send(json.dumps({"type": "task_info", "tasktoken": token}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "task_postprocess_end"
+        revoked = _s2v(srv, "keys", "revoke", "p")
+        assert revoked.returncode == 0, revoked.stderr
+        started = time.monotonic()
+        frame = json.loads(ws.recv(timeout=5))
+        assert frame["type"] == "task_error" and "revoked" in frame["message"], frame
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        assert time.monotonic() - started < 3
+    with connect(ws_url, open_timeout=10) as ws:
+        ws.recv(timeout=10)
+        ws.send(json.dumps({"type": "task_info", "tasktoken": token}))
+        frame = json.loads(ws.recv(timeout=10))
+        assert frame["type"] == "task_error" and "revoked" in frame["message"], frame
+    no_server_errors(srv)

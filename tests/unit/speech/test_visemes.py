@@ -1,0 +1,110 @@
+"""Phones to mouth shapes: closures on m/b/p, rounding, spreading, an open jaw, blending; the
+voice track muxed into the MP4 beside the video, both the same length."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from subject2video.engines.portrait.plan import plan_motion
+from subject2video.engines.portrait.visemes import energy_curves, viseme_curves
+from subject2video.media.audio import RATE, Audio
+from subject2video.media.video import Mp4Writer, probe, read_audio
+from subject2video.media.voice import Phone, Speech, speak
+from subject2video.prompts import Line
+
+FPS = 25
+
+
+def frame_of(phone: Phone) -> int:
+    return int((phone.start + phone.end) / 2 * FPS)
+
+
+@pytest.fixture(scope="module")
+def line() -> Speech:
+    return speak([Line("Maybe we should meet by the blue pool, father.", "say", (0, 0))], "female")
+
+
+def test_the_lips_close_on_every_bilabial(line: Speech) -> None:
+    curves = viseme_curves(line.phones, 150, FPS)
+    bilabials = [p for p in line.phones if p.phone in ("m", "b", "p")]
+    assert len(bilabials) >= 4
+    for phone in bilabials:
+        index = frame_of(phone)
+        assert curves["mouth"][index] == 0.0 and curves["press"][index] == 1.0, phone
+
+
+@pytest.mark.parametrize(
+    ("phones", "channel"),
+    [(("uw", "w"), "round"), (("iy",), "spread"), (("f", "v"), "bite"), (("l", "th"), "tongue")],
+)
+def test_each_class_of_phone_has_its_shape(line: Speech, phones: tuple, channel: str) -> None:
+    curves = viseme_curves(line.phones, 150, FPS)
+    found = [p for p in line.phones if p.phone in phones and p.end - p.start > 0.04]
+    assert found
+    for phone in found:
+        assert curves[channel][frame_of(phone)] > 0.3, (phone, curves[channel][frame_of(phone)])
+
+
+def test_open_vowels_open_the_jaw_wider_than_consonants() -> None:
+    phones = [
+        Phone("pau", 0, 0.2),
+        Phone("aa", 0.2, 0.5),
+        Phone("s", 0.5, 0.8),
+        Phone("pau", 0.8, 1),
+    ]
+    mouth = viseme_curves(phones, 25, FPS)["mouth"]
+    assert mouth[int(0.35 * FPS)] > 0.6 > 0.2 > mouth[int(0.7 * FPS)]
+    assert mouth[0] == 0.0
+
+
+def test_neighbouring_shapes_blend() -> None:
+    """Coarticulation: the rounding of "oo" starts before its phone does."""
+    phones = [Phone("s", 0, 0.2), Phone("uw", 0.2, 0.4), Phone("pau", 0.4, 0.6)]
+    curves = viseme_curves(phones, 15, FPS)
+    before = curves["round"][int(0.18 * FPS)]
+    assert 0.05 < before < curves["round"][int(0.3 * FPS)]
+
+
+def test_loudness_drives_the_jaw_without_a_phone_model() -> None:
+    t = np.arange(2 * RATE) / RATE
+    samples = (np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 2 * t) > 0)).astype(np.float32)
+    mouth = energy_curves(Audio(samples), 50, FPS)["mouth"]
+    loud = np.sin(2 * np.pi * 2 * (np.arange(50) + 0.5) / FPS) > 0
+    assert mouth[loud].mean() > 0.5 > 0.2 > mouth[~loud].mean()
+    plan = plan_motion('She says "hola"', 1, 50, FPS, Speech(Audio(samples), [], "", []))
+    assert "the jaw follows the audio's energy" in plan.describe()
+
+
+def test_speech_replaces_random_talking_and_quotes_direct_nothing(line: Speech) -> None:
+    plan = plan_motion('She says "smile and nod" and turns left', 3, 150, FPS, line)
+    kinds = [m.kind for m in plan.motions]
+    assert kinds == ["turn_left"]
+    assert "phones from flite" in plan.describe()
+    silent = plan_motion('She says "smile and nod" and turns left', 3, 150, FPS)
+    assert "talk" in [m.kind for m in silent.motions]
+
+
+def test_the_voice_track_is_aac_padded_to_the_video(tmp_path: Path, line: Speech) -> None:
+    path = tmp_path / "v.mp4"
+    with Mp4Writer(path, 64, 64, FPS, audio=line.audio) as writer:
+        for i in range(150):
+            writer.write(np.full((64, 64, 3), i, np.uint8))
+    info = probe(path)
+    assert info.audio_codec == "aac" and info.frames == 150
+    assert abs(info.audio_duration - info.duration) <= 0.1
+    audio = read_audio(path)
+    assert audio is not None and abs(audio.seconds - 6.0) <= 0.1
+    # The speech is there at the start and silence after it.
+    speaking = audio.frame_rms(FPS, 150)
+    spoken = int(line.audio.seconds * FPS)
+    assert speaking[5 : spoken - 5].mean() > 0.02 and speaking[spoken + 5 :].max() < 0.005
+
+
+def test_a_silent_video_has_no_audio_stream(tmp_path: Path) -> None:
+    path = tmp_path / "s.mp4"
+    with Mp4Writer(path, 64, 64, FPS) as writer:
+        writer.write(np.zeros((64, 64, 3), np.uint8))
+    assert probe(path).audio_codec == "" and read_audio(path) is None
