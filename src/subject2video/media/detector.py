@@ -27,6 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from subject2video.contract import IMAGE_PARAM
 from subject2video.errors import ImageError
 from subject2video.media.subject import Face
 
@@ -167,7 +168,7 @@ class FaceDetector:
         return faces
 
     def subject(
-        self, image: np.ndarray, *, parameter: str = "inputImageFirstUrl", min_px: int = MIN_FACE_PX
+        self, image: np.ndarray, *, parameter: str = IMAGE_PARAM, min_px: int = MIN_FACE_PX
     ) -> Face:
         """The largest face in the image, or an ImageError that names `parameter` (no face, or
         the largest under `min_px` tall, with the size found and the size needed)."""
