@@ -202,6 +202,22 @@ AUDIO = Param(
     description="http(s) URL of a voice recording",
     names={MINIMAX: "audio_url", OPENAI: "audio_url", REPLICATE: "audio"},
 )
+#: How the video frames the photo (media/framing.py): "subject" frames a small face as a medium
+#: close-up from the photo's own pixels; "photo" keeps the photo's framing. Unset: the server's
+#: S2V_FRAMING setting (itself "subject" by default).
+FRAMINGS = ("subject", "photo")
+FRAMING = Param(
+    name="framing",
+    label="framing",
+    help="subject: a face small in the photo is framed as a medium close-up from the photo's own "
+    "pixels; photo: the photo's framing is kept. Unset: the server's setting (subject unless "
+    "its operator chose otherwise).",
+    type="select",
+    default=FRAMINGS[0],
+    limits={"options": list(FRAMINGS)},
+    description="subject (frame a small face as a medium close-up) or photo (keep the framing)",
+    names={MINIMAX: "framing", OPENAI: "framing", REPLICATE: "framing"},
+)
 #: S2V-01's photo (MiniMax's and Replicate's `minimax/video-01`): Run's image by another name.
 SUBJECT_IMAGE = replace(IMAGE, names={MINIMAX: "subject_reference", REPLICATE: "subject_reference"})
 #: The inputs other dialects have and Wiro's Run has not (its length and size are fixed). Their
@@ -246,13 +262,14 @@ INPUTS: tuple[Param, ...] = (
     CALLBACK,
     VOICE,
     AUDIO,
+    FRAMING,
     LENGTH,
     SIZE,
     MODEL,
     OPTIMIZER,
 )
 #: Run's parameters (Wiro's), in Tool/Detail's order. Other fields of a Run body are ignored.
-PARAMETERS: tuple[Param, ...] = (IMAGE, PROMPT, SEED, CALLBACK, VOICE, AUDIO)
+PARAMETERS: tuple[Param, ...] = (IMAGE, PROMPT, SEED, CALLBACK, VOICE, AUDIO, FRAMING)
 
 
 def spelling(dialect: str, *, image: Param = IMAGE) -> dict[str, str]:
@@ -289,6 +306,8 @@ class RunInput:
     voice: str | None = None
     #: A voice recording's URL for the lips to follow (fetched like the image).
     audio_url: str | None = None
+    #: How the video frames the photo (`FRAMINGS`), as given; None: the server's setting.
+    framing: str | None = None
 
     @property
     def frames(self) -> int:
@@ -340,6 +359,7 @@ class RunInput:
             (CALLBACK.name, self.callback_url),
             (VOICE.name, self.voice),
             (AUDIO.name, self.audio_url),
+            (FRAMING.name, self.framing),
         ):
             if value:
                 params[name] = value
@@ -372,6 +392,7 @@ class RunInput:
             remix_of=int(params["remixOf"]) if params.get("remixOf") is not None else None,
             voice=_text(params.get(VOICE.name)) or None,
             audio_url=_text(params.get(AUDIO.name)) or None,
+            framing=_text(params.get(FRAMING.name)) or None,
         )
 
     def seed_value(self, task_uuid: str) -> int:
@@ -619,6 +640,7 @@ def parse_run(
     `check_url(url, parameter)` applies the server's fetch rules to the callback and image URLs.
     """
     check_fields(fields)
+    framing = parse_framing(fields.get(FRAMING.name))
     callback = str(fields.get(CALLBACK.name) or "").strip()
     if callback:
         check_text(callback, CALLBACK.name, MAX_URL)
@@ -660,7 +682,26 @@ def parse_run(
         callback_url=callback or None,
         voice=voice or None,
         audio_url=audio_url or None,
+        framing=framing,
     )
+
+
+def parse_framing(value: Any) -> str | None:
+    """The `framing` input (`FRAMINGS`, any case), checked; None when not given."""
+    if value is not None and not isinstance(value, str):
+        raise InputError(
+            f"Request parameter [{FRAMING.name}] must be text: one of " + ", ".join(FRAMINGS),
+            parameter=FRAMING.name,
+        )
+    framing = _text(value).lower()
+    if framing and framing not in FRAMINGS:
+        raise InputError(
+            f"Request parameter [{FRAMING.name}] is {framing[:40]!r}; choose one of "
+            + ", ".join(FRAMINGS)
+            + " (subject frames a small face as a close-up; photo keeps the photo's framing)",
+            parameter=FRAMING.name,
+        )
+    return framing or None
 
 
 def _text(value: Any) -> str:

@@ -117,3 +117,20 @@ def test_openais_error_names_the_audio_input_as_sent() -> None:
         parse_run({contract.IMAGE_PARAM: "https://example.com/f.jpg", "inputAudioUrl": "x" * 5000})
     body = openai_error(caught.value).body()["error"]
     assert body["param"] == "audio_url" and "[audio_url]" in body["message"], body
+
+
+def test_framing_is_an_input_of_every_dialect_and_refused_when_wrong() -> None:
+    """`framing` (subject | photo) is declared once; Wiro's parse takes it in any case, stores it,
+    and refuses another word naming the input (each dialect spells it `framing`)."""
+    assert contract.FRAMING in contract.PARAMETERS
+    assert all(contract.FRAMING.called(d) == "framing" for d in contract.DIALECTS)
+    url = {contract.IMAGE_PARAM: "https://example.com/face.jpg"}
+    run = parse_run({**url, "framing": " Photo "})
+    assert run.framing == "photo"
+    assert RunInput.from_parameters(run.parameters()) == run
+    assert parse_run(url).framing is None  # unset: the server's S2V_FRAMING
+    for wrong in ("sideways", 3):
+        with pytest.raises(InputError) as refused:
+            parse_run({**url, "framing": wrong})
+        assert refused.value.parameter == "framing"
+        assert "[framing]" in refused.value.message and "subject, photo" in refused.value.message

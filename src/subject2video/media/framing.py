@@ -165,6 +165,7 @@ def frame_subject(image: np.ndarray, face: Face, size: tuple[int, int]) -> Frame
         f"framing: the face was {100 * share:.0f}% of the frame height, so the subject is framed "
         f"as a medium close-up: the photo cropped to {cw}x{ch} at ({x0}, {y0}), face "
         f"{100 * face.height / ch:.0f}% of the height, enlarged {size[1] / ch:.1f}x to "
-        f"{size[0]}x{size[1]} (Lanczos; S2V_FRAMING=photo keeps the photo's framing)"
+        f"{size[0]}x{size[1]} (Lanczos; the request's framing=photo, or S2V_FRAMING=photo, keeps "
+        "the photo's framing)"
     )
     return Framed(cropped, moved, "framed", note)

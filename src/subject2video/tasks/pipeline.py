@@ -56,7 +56,9 @@ def prepare(
     The face is found by MediaPipe's full-range detector (at least 60 px tall, or an ImageError
     with the size found and needed). With `framing="subject"` a face small in the frame is framed
     as a medium close-up from the photo's own pixels (`media.framing.frame_subject`); "photo"
-    keeps the photo's framing."""
+    keeps the photo's framing. `framing` is the server's setting: the run's own `framing` (the
+    request's `framing` input) wins over it."""
+    framing = run.framing or framing
     face = detector.subject(image.array, parameter=parameter)
     pixels, notes = image.array, []
     if run.size is not None:

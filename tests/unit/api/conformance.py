@@ -153,6 +153,15 @@ class Wiro(Row):
                     "inputImageFirstUrl",
                 ),
                 BadInput(
+                    "framing",
+                    lambda c, k: c.post(
+                        WIRO_RUN,
+                        headers=self.headers(k),
+                        data={"inputImageFirstUrl": REFUSED_URL, "framing": "sideways"},
+                    ),
+                    "framing",
+                ),
+                BadInput(
                     "upload-too-large",
                     lambda c, k: c.post(
                         WIRO_RUN,
@@ -254,6 +263,13 @@ class Minimax(Row):
                     "subject_reference",
                 ),
                 BadInput(
+                    "framing",
+                    lambda c, k: self._generate(
+                        c, k, {**self._subject(REFUSED_URL), "framing": "sideways"}
+                    ),
+                    "framing",
+                ),
+                BadInput(
                     "subject-data",
                     lambda c, k: self._generate(c, k, self._subject(data_uri(NOT_AN_IMAGE))),
                     "subject_reference",
@@ -350,6 +366,16 @@ class OpenAI(Row):
                     ),
                     "input_reference",
                 ),
+                BadInput(
+                    "framing",
+                    lambda c, k: c.post(
+                        "/v1/videos",
+                        headers=self.headers(k),
+                        files={"input_reference": ("face.jpg", NOT_AN_IMAGE, "image/jpeg")},
+                        data={"framing": "sideways"},
+                    ),
+                    "framing",
+                ),
             ]
         )
 
@@ -438,6 +464,15 @@ class Replicate(Row):
                         json={"input": {"subject_reference": REFUSED_URL}},
                     ),
                     "subject_reference",
+                ),
+                BadInput(
+                    "framing",
+                    lambda c, k: c.post(
+                        REPLICATE_CREATE,
+                        headers=self.headers(k),
+                        json={"input": {"subject_reference": REFUSED_URL, "framing": "sideways"}},
+                    ),
+                    "framing",
                 ),
                 BadInput(
                     "first-frame-data",

@@ -315,3 +315,12 @@ def test_schema_gains_new_nullable_columns(tmp_path: Path) -> None:
     assert {"width", "height"} <= columns
     assert "callback_dialect" in {c["name"] for c in inspect(store.engine).get_columns("tasks")}
     store.dispose()
+
+
+def test_framing_is_an_extension_under_its_wiro_name() -> None:
+    """`framing` (README): carried to the run as Wiro's `framing`; a non-string is refused."""
+    fields, _, _ = minimax.parse_request({**GOOD, "framing": "photo"})
+    assert fields["framing"] == "photo"
+    with pytest.raises(MinimaxError) as refused:
+        minimax.parse_request({**GOOD, "framing": 1})
+    assert "framing" in str(refused.value)

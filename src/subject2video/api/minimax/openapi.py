@@ -10,7 +10,7 @@ from subject2video.api.minimax.models import (
     OPTIMIZER_PARAM,
     SUBJECT_PARAM,
 )
-from subject2video.contract import AUDIO, MINIMAX, OPTIMIZER, PROMPT, VOICE
+from subject2video.contract import AUDIO, FRAMING, MINIMAX, OPTIMIZER, PROMPT, VOICE
 
 _TEXT = {"type": "string"}
 
@@ -67,6 +67,7 @@ MINIMAX_GENERATION: dict[str, Any] = {
                         OPTIMIZER_PARAM: OPTIMIZER.schema(),
                         VOICE.called(MINIMAX): VOICE.schema(),
                         AUDIO.called(MINIMAX): AUDIO.schema(),
+                        FRAMING.called(MINIMAX): FRAMING.schema(),
                         SUBJECT_PARAM: {
                             "type": "array",
                             "items": {

@@ -56,6 +56,7 @@ from subject2video.api.minimax.openapi import MINIMAX_GENERATION, MINIMAX_READ
 from subject2video.contract import (
     AUDIO,
     CALLBACK,
+    FRAMING,
     IMAGE,
     IMAGE_PARAM,
     MINIMAX,
@@ -280,8 +281,8 @@ def parse_request(data: Any) -> tuple[dict[str, Any], str, Wanted]:
         if not isinstance(callback, str):
             raise invalid(f"{CALLBACK_PARAM} must be a string")
         fields[CALLBACK.name] = callback.strip()
-    # Extensions (README, Speech): the voice of a quoted line and a voice recording's URL.
-    for ours, theirs in ((VOICE.name, VOICE.called(MINIMAX)), (AUDIO.name, AUDIO.called(MINIMAX))):
+    # Extensions (README): the voice of a quoted line, a voice recording's URL, the framing.
+    for ours, theirs in ((p.name, p.called(MINIMAX)) for p in (VOICE, AUDIO, FRAMING)):
         value = data.get(theirs)
         if value is not None:
             if not isinstance(value, str):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from subject2video.api.openai.wire import IMAGE
-from subject2video.contract import AUDIO, OPENAI, PROMPT, SECONDS, SEED, VOICE
+from subject2video.contract import AUDIO, FRAMING, OPENAI, PROMPT, SECONDS, SEED, VOICE
 
 _TEXT = {"type": "string"}
 ERROR: dict[str, Any] = {
@@ -57,6 +57,7 @@ _CREATE_FIELDS: dict[str, Any] = {
     SEED.called(OPENAI): SEED.schema(),
     VOICE.called(OPENAI): VOICE.schema(),
     AUDIO.called(OPENAI): AUDIO.schema(),
+    FRAMING.called(OPENAI): FRAMING.schema(),
     "model": _TEXT,
     "seconds": {"type": "string", "description": f"{SECONDS[0]}-{SECONDS[1]}"},
     "size": {"type": "string", "description": "WIDTHxHEIGHT, e.g. 1280x720"},

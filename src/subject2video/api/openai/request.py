@@ -19,6 +19,7 @@ from subject2video.api.deps import Services
 from subject2video.api.openai.wire import BASE_MODEL, DEFAULT_SECONDS, IMAGE, OpenAIError
 from subject2video.contract import (
     AUDIO,
+    FRAMING,
     IMAGE_PARAM,
     OPENAI,
     VOICE,
@@ -131,8 +132,8 @@ def parse_create(
     run_fields = {"prompt": prompt or None, IMAGE_PARAM: url}
     if "seed" in fields:
         run_fields["seed"] = fields["seed"]
-    # Extensions: the voice of a quoted line, and a voice recording for the lips (README).
-    for ours, theirs in ((VOICE.name, VOICE.called(OPENAI)), (AUDIO.name, AUDIO.called(OPENAI))):
+    # Extensions (README): the voice of a quoted line, a voice recording for the lips, the framing.
+    for ours, theirs in ((p.name, p.called(OPENAI)) for p in (VOICE, AUDIO, FRAMING)):
         if fields.get(theirs) not in (None, ""):
             run_fields[ours] = fields[theirs]
     size_of = len(photo.data) if photo is not None else None

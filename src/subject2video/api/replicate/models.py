@@ -8,9 +8,10 @@
 
 720p keeps the photo's aspect. hailuo-02 defaults to 1080p, and takes 10 s only below 1080p.
 
-Every model also takes `prompt` and `prompt_optimizer` (accepted, ignored: prompts are used as
-given). This server animates the person in a photo, so the photo is required where Replicate makes
-it optional (text-to-video is refused with 422, naming the input). A model's version id is the
+Every model also takes `prompt`, `prompt_optimizer` (accepted, ignored: prompts are used as
+given) and, an extension, `framing` (`subject` or `photo`). This server animates the person in a
+photo, so the photo is required where Replicate makes it optional (text-to-video is refused with
+422, naming the input). A model's version id is the
 SHA-256 of its name: `POST /v1/predictions` takes it, `owner/name` or `owner/name:version`.
 """
 
@@ -30,6 +31,8 @@ OPTIMIZER = contract.OPTIMIZER.called(REPLICATE)
 DURATION = contract.LENGTH.called(REPLICATE)
 RESOLUTION = contract.SIZE.called(REPLICATE)
 SEED = contract.SEED.called(REPLICATE)
+#: An extension (README): "subject" or "photo", as Wiro's `framing`.
+FRAMING = contract.FRAMING.called(REPLICATE)
 #: The create body's webhook fields.
 WEBHOOK = "webhook"
 WEBHOOK_COMPLETED = "webhook_completed"
@@ -65,7 +68,7 @@ class Model:
     @property
     def inputs(self) -> tuple[str, ...]:
         sized = (DURATION, RESOLUTION) if self.durations else ()
-        return (PROMPT, *self.photo, OPTIMIZER, *sized, SEED)
+        return (PROMPT, *self.photo, OPTIMIZER, *sized, SEED, FRAMING)
 
 
 MODELS: dict[str, Model] = {

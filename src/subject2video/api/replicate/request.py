@@ -17,6 +17,7 @@ from subject2video.api.replicate.models import (
     DEFAULT_OUTPUT,
     DURATION,
     EVENTS_FILTER,
+    FRAMING,
     MODELS,
     OPTIMIZER,
     PROMPT,
@@ -30,12 +31,16 @@ from subject2video.api.replicate.models import (
 )
 from subject2video.api.replicate.wire import ReplicateError, invalid
 from subject2video.contract import (
+    FRAMING as FRAMING_INPUT,
+)
+from subject2video.contract import (
     IMAGE_PARAM,
     MAX_IMAGE_BYTES,
     MAX_URL,
     RunInput,
     check_fields,
     check_text,
+    parse_framing,
     parse_run,
 )
 from subject2video.media.images import load_image, sniff_format
@@ -139,10 +144,13 @@ def parse_create(
     seed = given.get(SEED)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | str)):
         raise invalid(SEED, "seed must be an integer")
+    framing = parse_framing(given.get(FRAMING))  # before the photo: a wrong word costs no fetch
     url, upload = _photo(given[photo], photo, tasks, files, bases)
     fields: dict[str, Any] = {PROMPT: prompt or None, IMAGE_PARAM: url}
     if seed is not None:
         fields[SEED] = str(seed)
+    if framing is not None:
+        fields[FRAMING_INPUT.name] = framing
     run = parse_run(fields, upload_size=len(upload.data) if upload is not None else None)
     seconds, side = _length_and_size(given, model)
     run = run.with_output(seconds=seconds, short_side=side, model=model.ref)

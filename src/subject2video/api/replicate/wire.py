@@ -27,6 +27,7 @@ from subject2video.api.replicate.models import (
     DEFAULT,
     DURATION,
     FIRST_FRAME,
+    FRAMING,
     MODELS,
     PROMPT,
     RESOLUTION,
@@ -117,6 +118,8 @@ def input_of(task: Task, model: Model) -> dict[str, Any]:
         shown[model.photo[0]] = photo
     if run.seed:
         shown[SEED] = run.seed
+    if run.framing:
+        shown[FRAMING] = run.framing
     if model.durations:
         shown[DURATION] = run.seconds
         shown[RESOLUTION] = f"{run.short_side}p"
