@@ -36,6 +36,10 @@ class GenerationRequest:
     extra: dict[str, Any] = field(default_factory=dict)
     #: The voice the person speaks (its audio and timed phones), or None for a silent video.
     speech: Speech | None = None
+    #: (x, y, width, height) in `image`: the medium close-up a push-in named in the prompt ends
+    #: on, when the subject is framed (tasks/pipeline.py): the video starts on the photo's wide
+    #: view and the camera pushes in to this crop. None: no such push.
+    close_up: tuple[int, int, int, int] | None = None
 
 
 class GenerationContext(Protocol):

@@ -17,6 +17,7 @@ from subject2video.media.framing import fit_to_aspect, frame_subject
 from subject2video.media.images import LoadedImage
 from subject2video.media.speaking import frames_for, speech_for
 from subject2video.media.video import Mp4Writer, PipelinedWriter, output_size
+from subject2video.prompts import read_prompt, without_lines
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,24 @@ def prepare(
         notes.append(framed.note)
     else:
         width, height = output_size(image.width, image.height, run.short_side)
+    close_up = None
     if framing == "subject":
         framed = frame_subject(pixels, face, (width, height))
-        pixels, face = framed.image, framed.face
-        notes.append(framed.note)
+        if framed.how == "framed" and engine == "portrait" and _pushes_in(run.prompt_or_default):
+            # The framing holds still unless the prompt moves the camera: a push-in starts on
+            # the photo's wide view and ends on the close-up (engines/portrait/engine.py).
+            x0, y0 = face.box[0] - framed.face.box[0], face.box[1] - framed.face.box[1]
+            ch, cw = framed.image.shape[:2]
+            close_up = (x0, y0, cw, ch)
+            notes.append(
+                f"framing: the face is {100 * face.height / pixels.shape[0]:.0f}% of the frame "
+                "height and the prompt pushes in, so the camera starts on the photo's wide view "
+                f"and pushes in to a medium close-up (the photo's {cw}x{ch} at ({x0}, {y0}), "
+                f"face {100 * face.height / ch:.0f}% of the height)"
+            )
+        else:
+            pixels, face = framed.image, framed.face
+            notes.append(framed.note)
     framing_line = "; ".join(notes) or None
     speech, said = speech_for(
         run.prompt_or_default, run.voice, voice_track, audio_parameter=audio_parameter
@@ -102,8 +117,14 @@ def prepare(
         fps=FPS,
         frames=frames,
         speech=speech,
+        close_up=close_up,
     )
     return Prepared(request, note, framing_line, said or None)
+
+
+def _pushes_in(prompt: str) -> bool:
+    """Whether the prompt names a push-in (words or a `[Push in]` directive)."""
+    return any(m.kind == "push_in" for m in read_prompt(without_lines(prompt)))
 
 
 def render(

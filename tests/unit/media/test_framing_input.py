@@ -1,11 +1,16 @@
 """The `framing` input through the service's preparation (tasks.pipeline.prepare): `photo` keeps a
-wide photo's framing, the default frames the subject, and the request wins over S2V_FRAMING."""
+wide photo's framing, the default frames the subject, and the request wins over S2V_FRAMING; a
+push-in named in the prompt starts on the wide view and ends on the framed close-up."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
 from subject2video.contract import IMAGE_PARAM, parse_run
+from subject2video.engines.base import NullContext
+from subject2video.engines.portrait import PortraitEngine
 from subject2video.media.detector import get_detector
 from subject2video.media.framing import FRAMED_SHARE
 from subject2video.media.images import LoadedImage
@@ -46,3 +51,25 @@ def test_framing_photo_keeps_the_wide_photo_and_the_default_frames_the_subject(
     # The request's value wins over the server's setting, both ways.
     assert _share(wide, {"framing": "subject"}, "photo")[0] == pytest.approx(framed, abs=0.005)
     assert _share(wide, {}, "photo")[0] == pytest.approx(photo_share, abs=0.005)
+
+
+def test_a_named_push_in_starts_on_the_wide_view_and_ends_on_the_close_up(
+    wide: LoadedImage,
+) -> None:
+    """Framing on and `[Push in]` in the prompt: the first frame is the photo's wide view (the face
+    small), the last the framed medium close-up (the face at least a quarter of the height)."""
+    run = parse_run({**URL, "prompt": "She smiles [Push in]"})
+    prepared = prepare(wide, run, get_detector(), seed=3, engine="portrait", framing="subject")
+    request = replace(prepared.request, frames=30)
+    assert request.close_up is not None and request.image is wide.array
+    assert prepared.framing and "pushes in to a medium close-up" in prepared.framing
+    frames = list(PortraitEngine().frames(request, NullContext()))
+    detector = get_detector()
+    first = detector.subject(frames[0]).height / request.height
+    last = detector.subject(frames[-1]).height / request.height
+    assert first < 0.12, first  # the wide view: the face about 9% of the height, as in the photo
+    assert last >= 0.25, last  # the close-up
+    # Without a camera move named, the framing holds still: the framed crop from the first frame.
+    still = prepare(wide, parse_run({**URL, "prompt": "She smiles"}), detector, seed=3,
+                    engine="portrait", framing="subject")  # fmt: skip
+    assert still.request.close_up is None and still.request.image.shape[0] < wide.height

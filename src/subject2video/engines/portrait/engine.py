@@ -27,7 +27,7 @@ from subject2video.engines.portrait.face3d import Reading, read_face
 from subject2video.engines.portrait.landmarks import get_mesher
 from subject2video.engines.portrait.matte import FaceGeometry, background_plate, subject_matte
 from subject2video.engines.portrait.mesh import Rig
-from subject2video.engines.portrait.plan import MotionPlan, plan_motion
+from subject2video.engines.portrait.plan import PUSH_ZOOM, MotionPlan, plan_motion
 from subject2video.engines.portrait.render import Renderer, camera_matrix
 from subject2video.engines.portrait.render3d import Renderer3D
 from subject2video.engines.portrait.rig3d import Rig3D
@@ -84,6 +84,14 @@ class PortraitEngine:
         context.log(plan.describe())
         scene = read_scene(request.prompt, plan.camera_moves)
         self._scene = scene
+        scale = size[0] / request.image.shape[1]
+        pushed_to = _push_to_close_up(plan, request.close_up, size, scale)
+        pushed_zoom = float(plan.curves["zoom"].max())
+        if pushed_to is not None:
+            context.log(
+                f"camera: pushes in from the photo's wide view to the close-up, zoom 1.00 -> "
+                f"{pushed_zoom:.2f}"
+            )
         _lens_moves(plan, scene)
         context.log(scene.describe())
         if reading is not None and reading.mesh is not None and reading.geo is not None:
@@ -101,6 +109,8 @@ class PortraitEngine:
         context.check_cancelled()
         moving = np.any(plan.curves["pan"]) or np.any(plan.curves["lift"])
         target = (size[0] / 2, size[1] / 2) if moving else geo.center
+        if pushed_to is not None:
+            target = pushed_to
         grade = Grader(scene.grade) if scene.grade else None
         renderer = self._renderer
         assert renderer is not None
@@ -115,7 +125,13 @@ class PortraitEngine:
                 # Two layers: the subject moves with the camera, the background (inpainted
                 # behind the subject) by a share of the move, so that the move shows depth.
                 p = scene.parallax
-                behind = camera_matrix(size, target, 1 + (zoom - 1) * p, pan * p, lift * p)
+                behind_zoom = 1 + (zoom - 1) * p
+                if pushed_to is not None:
+                    # A push to the close-up: the background lags the subject as much as in a
+                    # plain push (PUSH_ZOOM), not by a share of the whole wide-to-close zoom.
+                    plain = 1 + (PUSH_ZOOM - 1) * np.log(zoom) / np.log(pushed_zoom)
+                    behind_zoom = zoom * (1 + (plain - 1) * p) / plain
+                behind = camera_matrix(size, target, behind_zoom, pan * p, lift * p)
                 layered = frame.copy()
                 layered[:, :, 3] = renderer.layer_alpha()
                 far = back.copy() if behind is None else _warp(back, behind, size)
@@ -306,6 +322,28 @@ def _over_rgb(layer: np.ndarray, back: np.ndarray) -> np.ndarray:
     under = back[ys, xs].astype(np.float32)
     back[ys, xs] = np.clip(under + (layer[ys, xs, :3] - under) * weight + 0.5, 0, 255)
     return back
+
+
+def _push_to_close_up(
+    plan: MotionPlan,
+    close_up: tuple[int, int, int, int] | None,
+    size: tuple[int, int],
+    scale: float,
+) -> tuple[float, float] | None:
+    """A push-in from the photo's wide view to the framed close-up (`close_up`, in the photo's
+    pixels; `scale`: output pixels per photo pixel): the plan's push keeps its timing, its zoom
+    is rescaled to end on the close-up (geometrically, so the push moves at an even pace).
+    Returns the camera's target (the close-up's centre, in output pixels), or None when the plan
+    has no push-in or no close-up was asked for."""
+    zoom = plan.curves["zoom"]
+    pushes = any(m.kind == "push_in" for m in plan.motions)
+    if close_up is None or not pushes or zoom.max() <= 1 + 1e-4:
+        return None
+    x, y, w, h = close_up
+    end = min(size[0] / (w * scale), size[1] / (h * scale))
+    progress = np.clip((zoom - 1) / (zoom.max() - 1), 0.0, 1.0)
+    zoom[:] = end**progress
+    return ((x + w / 2) * scale, (y + h / 2) * scale)
 
 
 def _lens_moves(plan: MotionPlan, scene: Scene) -> None:
