@@ -294,13 +294,15 @@ class TaskService:
         aborted = threading.Event()
         with self._fetching_lock:
             self._fetching[task.id] = aborted
-        self.store.append_debug(task.id, FETCH_NOTE)
 
         def check() -> None:
             if aborted.is_set():
                 raise Cancelled(task_id=task.id)
 
         def job() -> bytes:
+            check()  # cancelled while it waited for one of the project's fetch slots
+            # A try counts when it starts (one still waiting at a stop was not tried).
+            self.store.append_debug(task.id, FETCH_NOTE)
             return fetch(url, self.policy, parameter=IMAGE_PARAM, check=check)
 
         future = self.fetches.submit(task.project_id, job)
