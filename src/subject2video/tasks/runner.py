@@ -1,9 +1,10 @@
 """The runner: one task from claim to final status. The same for every dispatcher.
 
-claim → preprocess (fetch and check the image, find the face) → generate (the engine, with progress
-and kill checks, frames encoded as they come) → postprocess (finish and store the MP4). Every status
-change is a compare-and-set in the store and an event; a kill shows up as a failed compare-and-set
-or a set kill flag, and ends the work at the next check.
+claim → preprocess (read the stored image, which the API fetched first where it was a URL, see
+fetching.py; find the face) → generate (the engine, with progress and kill checks, frames encoded
+as they come) → postprocess (finish and store the MP4). Every status change is a compare-and-set
+in the store and an event; a kill shows up as a failed compare-and-set or a set kill flag, and
+ends the work at the next check.
 """
 
 from __future__ import annotations
