@@ -32,7 +32,7 @@ from subject2video.errors import (
     TimedOut,
 )
 from subject2video.media.audio import load_audio
-from subject2video.media.faces import FaceAnalyzer
+from subject2video.media.detector import FaceDetector, get_detector
 from subject2video.media.fetch import FetchPolicy, fetch
 from subject2video.media.images import load_image
 from subject2video.media.storage import disk_errors, open_storage
@@ -121,7 +121,7 @@ class Runner:
         publish: EventSink,
         kill_flag: Callable[[int], bool] = lambda _task_id: False,
         worker: str | None = None,
-        analyzer: FaceAnalyzer | None = None,
+        detector: FaceDetector | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -130,7 +130,7 @@ class Runner:
         self.lifecycle = Lifecycle(settings, store, publish)
         self.kill_flag = kill_flag
         self.worker = worker or f"local-{os.getpid()}"
-        self.analyzer = analyzer or FaceAnalyzer()
+        self.detector = detector or get_detector()
         self.storage = open_storage(settings, "outputs")
         self.inputs = open_storage(settings, "inputs")
         self.policy = FetchPolicy.from_settings(settings)
@@ -251,8 +251,8 @@ class Runner:
             )  # fmt: skip
             context.check_cancelled()
         prepared = prepare(
-            image, run, self.analyzer, seed=run.seed_value(task.uuid), engine=self.engine.name,
-            voice_track=voice_track, audio_parameter=AUDIO.name,
+            image, run, self.detector, seed=run.seed_value(task.uuid), engine=self.engine.name,
+            voice_track=voice_track, audio_parameter=AUDIO.name, framing=self.settings.framing,
         )  # fmt: skip
         if prepared.framing:
             context.log(prepared.framing)

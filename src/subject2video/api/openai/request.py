@@ -20,6 +20,7 @@ from subject2video.api.openai.wire import BASE_MODEL, DEFAULT_SECONDS, IMAGE, Op
 from subject2video.contract import (
     AUDIO,
     IMAGE_PARAM,
+    OPENAI,
     VOICE,
     RunInput,
     check_fields,
@@ -131,7 +132,7 @@ def parse_create(
     if "seed" in fields:
         run_fields["seed"] = fields["seed"]
     # Extensions: the voice of a quoted line, and a voice recording for the lips (README).
-    for ours, theirs in ((VOICE.name, "voice"), (AUDIO.name, "audio_url")):
+    for ours, theirs in ((VOICE.name, VOICE.called(OPENAI)), (AUDIO.name, AUDIO.called(OPENAI))):
         if fields.get(theirs) not in (None, ""):
             run_fields[ours] = fields[theirs]
     size_of = len(photo.data) if photo is not None else None
