@@ -1,9 +1,10 @@
 """The runner: one task from claim to final status. The same for every dispatcher.
 
-claim → preprocess (fetch and check the image, find the face) → generate (the engine, with progress
-and kill checks, frames encoded as they come) → postprocess (finish and store the MP4). Every status
-change is a compare-and-set in the store and an event; a kill shows up as a failed compare-and-set
-or a set kill flag, and ends the work at the next check.
+claim → preprocess (read the stored image, which the API fetched first where it was a URL, see
+fetching.py; find the face) → generate (the engine, with progress and kill checks, frames encoded
+as they come) → postprocess (finish and store the MP4). Every status change is a compare-and-set
+in the store and an event; a kill shows up as a failed compare-and-set or a set kill flag, and
+ends the work at the next check.
 """
 
 from __future__ import annotations
@@ -330,13 +331,15 @@ class Runner:
         self.publish(Event(Status.output.value, task.id, task.socketaccesstoken, message))
 
     def _input_bytes(self, task: Task, context: TaskContext) -> bytes:
-        if task.input_path:
-            return self.inputs.read(task.input_path.removeprefix("inputs/"))
-        url = RunInput.from_parameters(task.parameters).image_url
-        if not url:
-            raise InputError(f"Request parameter [{IMAGE_PARAM}] required", parameter=IMAGE_PARAM)
-        # The task's kill and time limit reach into the fetch: a trickling host holds nobody.
-        return fetch(url, self.policy, parameter=IMAGE_PARAM, check=context.check_cancelled)
+        """The stored input image. A URL input was fetched by the API's fetch stage before the
+        task was sent (tasks/fetching.py): a worker never fetches it, and cannot claim a task
+        whose input is not stored (Store.claim)."""
+        if not task.input_path:
+            raise InputError(
+                f"the task's image ({IMAGE_PARAM}) is not stored; run the task again",
+                parameter=IMAGE_PARAM,
+            )
+        return self.inputs.read(task.input_path.removeprefix("inputs/"))
 
     def _advance(self, task: Task, to: Status, **fields: Any) -> None:
         """Move to the next (unfinished) status; a failed compare-and-set means it was killed."""
