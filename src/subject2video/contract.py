@@ -197,10 +197,21 @@ class RunInput:
     voice: str | None = None
     #: A voice recording's URL for the lips to follow (fetched like the image).
     audio_url: str | None = None
+    #: The caller gave no length (a dialect's `seconds`/`duration` left out): a spoken video
+    #: lasts as long as its speech (media/speaking.py), a silent one `seconds`.
+    follow_speech: bool = False
+    #: The frames the video was made with where it followed the speech (the runner stores it
+    #: once the speech is known); None: `seconds` at `FPS`.
+    made_frames: int | None = None
 
     @property
     def frames(self) -> int:
         return self.seconds * FPS
+
+    @property
+    def length(self) -> float:
+        """The video's length in seconds: what was made, where it followed the speech."""
+        return self.made_frames / FPS if self.made_frames else float(self.seconds)
 
     def with_output(
         self,
@@ -210,6 +221,7 @@ class RunInput:
         size: tuple[int, int] | None = None,
         model: str | None = None,
         remix_of: int | None = None,
+        follow_speech: bool | None = None,
     ) -> RunInput:
         """This input with a length, a size or a model a dialect asked for (checked here)."""
         if seconds is not None:
@@ -226,6 +238,7 @@ class RunInput:
             size=self.size if size is None else size,
             model=self.model if model is None else model,
             remix_of=self.remix_of if remix_of is None else remix_of,
+            follow_speech=self.follow_speech if follow_speech is None else follow_speech,
         )
 
     @property
@@ -261,6 +274,10 @@ class RunInput:
             params["model"] = self.model
         if self.remix_of is not None:
             params["remixOf"] = self.remix_of
+        if self.follow_speech:
+            params["followSpeech"] = True
+        if self.made_frames:
+            params["frames"] = self.made_frames
         return params
 
     @classmethod
@@ -280,6 +297,8 @@ class RunInput:
             remix_of=int(params["remixOf"]) if params.get("remixOf") is not None else None,
             voice=_text(params.get(VOICE.name)) or None,
             audio_url=_text(params.get(AUDIO.name)) or None,
+            follow_speech=params.get("followSpeech") is True,
+            made_frames=int(params["frames"]) if params.get("frames") else None,
         )
 
     def seed_value(self, task_uuid: str) -> int:

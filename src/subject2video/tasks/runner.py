@@ -252,7 +252,13 @@ class Runner:
         prepared = prepare(
             image, run, self.analyzer, seed=run.seed_value(task.uuid), engine=self.engine.name,
             voice_track=voice_track, audio_parameter=AUDIO.name,
+            follow_speech=run.follow_speech,
         )  # fmt: skip
+        if run.follow_speech and prepared.request.frames != run.frames:
+            # The caller gave no length and the person speaks: the wire reports what is made.
+            made = {**task.parameters, "frames": prepared.request.frames}
+            self.store.update_fields(task.id, parameters=made)
+            task.parameters = made
         if prepared.framing:
             context.log(prepared.framing)
         if prepared.speech:

@@ -376,6 +376,7 @@ async def video_generation(request: Request) -> JSONResponse:
                 run = run.with_output(
                     seconds=output.seconds, short_side=output.short_side, model=output.model.name
                 )
+            run = run.with_output(follow_speech=output.follow)
             return services.tasks.run(caller, run, upload, callback_dialect=DIALECT)
 
         task = await run_in_threadpool(create)

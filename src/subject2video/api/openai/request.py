@@ -138,4 +138,6 @@ def parse_create(
     run = parse_run(run_fields, upload_size=size_of, check_url=services.tasks.check_url)
     if photo is not None:
         load_image(photo.data, parameter=IMAGE)  # a wrong type or shape is refused at the door
-    return run.with_output(seconds=length, size=wanted, model=model), photo
+    follow = seconds in (None, "")  # no length asked: a spoken video lasts as its speech
+    run = run.with_output(seconds=length, size=wanted, model=model, follow_speech=follow)
+    return run, photo

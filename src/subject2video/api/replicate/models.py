@@ -29,6 +29,9 @@ OPTIMIZER = "prompt_optimizer"
 DURATION = "duration"
 RESOLUTION = "resolution"
 SEED = "seed"
+#: Extensions (README "Speech"): the voice of a quoted line, and a voice recording's URL.
+VOICE = "voice"
+AUDIO = "audio"
 #: The create body's webhook fields.
 WEBHOOK = "webhook"
 WEBHOOK_COMPLETED = "webhook_completed"
@@ -64,7 +67,7 @@ class Model:
     @property
     def inputs(self) -> tuple[str, ...]:
         sized = (DURATION, RESOLUTION) if self.durations else ()
-        return (PROMPT, *self.photo, OPTIMIZER, *sized, SEED)
+        return (PROMPT, *self.photo, OPTIMIZER, *sized, SEED, VOICE, AUDIO)
 
 
 MODELS: dict[str, Model] = {

@@ -13,6 +13,7 @@ from typing import Any
 from subject2video.api.datauri import decode_data_uri, is_data_uri
 from subject2video.api.replicate.files import Files, local_file_id
 from subject2video.api.replicate.models import (
+    AUDIO,
     BY_VERSION,
     DEFAULT_OUTPUT,
     DURATION,
@@ -23,21 +24,26 @@ from subject2video.api.replicate.models import (
     RESOLUTION,
     SEED,
     SERVED,
+    VOICE,
     WEBHOOK,
     WEBHOOK_COMPLETED,
     Model,
     short_side,
 )
 from subject2video.api.replicate.wire import ReplicateError, invalid
+from subject2video.contract import AUDIO as AUDIO_PARAM
 from subject2video.contract import (
     IMAGE_PARAM,
     MAX_IMAGE_BYTES,
     MAX_URL,
+    VOICES,
     RunInput,
     check_fields,
     check_text,
     parse_run,
 )
+from subject2video.contract import VOICE as VOICE_PARAM
+from subject2video.errors import InputError
 from subject2video.media.images import load_image, sniff_format
 from subject2video.tasks.service import TaskService, Upload
 
@@ -143,11 +149,44 @@ def parse_create(
     fields: dict[str, Any] = {PROMPT: prompt or None, IMAGE_PARAM: url}
     if seed is not None:
         fields[SEED] = str(seed)
-    run = parse_run(fields, upload_size=len(upload.data) if upload is not None else None)
+    fields.update(_speech(given, tasks))
+    try:
+        run = parse_run(fields, upload_size=len(upload.data) if upload is not None else None)
+    except InputError as exc:  # the speech inputs named as Replicate's caller spelled them
+        if exc.parameter not in (AUDIO_PARAM.name, VOICE_PARAM.name):
+            raise
+        raise invalid(_spelled(exc.parameter), _spelled(exc.message)) from None
     seconds, side = _length_and_size(given, model)
-    run = run.with_output(seconds=seconds, short_side=side, model=model.ref)
+    follow = not _present(given.get(DURATION))  # no length asked: a spoken video lasts as said
+    run = run.with_output(seconds=seconds, short_side=side, model=model.ref, follow_speech=follow)
     webhook, events = _webhook(data, tasks)
     return Create(run, upload, model, webhook, events, photo)
+
+
+def _speech(given: dict[str, Any], tasks: TaskService) -> dict[str, Any]:
+    """The extensions `voice` and `audio` (an http(s) URL of a voice recording) under the
+    contract's names; README "Speech"."""
+    out: dict[str, Any] = {}
+    voice = given.get(VOICE)
+    if _present(voice):
+        if not isinstance(voice, str):
+            raise invalid(VOICE, f"{VOICE} must be a string: one of {', '.join(VOICES)}")
+        out[VOICE_PARAM.name] = voice
+    audio = given.get(AUDIO)
+    if _present(audio):
+        if not isinstance(audio, str) or not audio.strip().lower().startswith(
+            ("http://", "https://")
+        ):
+            raise invalid(AUDIO, f"{AUDIO} must be an http(s) URL of a voice recording")
+        check_text(audio.strip(), AUDIO, MAX_URL)
+        tasks.check_url(audio.strip(), AUDIO)
+        out[AUDIO_PARAM.name] = audio.strip()
+    return out
+
+
+def _spelled(text: str | None) -> str:
+    """A contract message or parameter name with the speech inputs as Replicate spells them."""
+    return (text or "").replace(AUDIO_PARAM.name, AUDIO).replace(f"[{VOICE_PARAM.name}]", VOICE)
 
 
 def _present(value: Any) -> bool:
