@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from enum import IntEnum
 from typing import Any
 
@@ -36,7 +37,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from subject2video.api.body import inline_limit, read_body
-from subject2video.api.datauri import data_uri, image_suffix
+from subject2video.api.datauri import data_uri, image_suffix, is_data_uri
 from subject2video.api.deps import NoBearer, Services, UnknownBearer, bearer
 from subject2video.api.door import DialectError, answer
 from subject2video.api.errors import ApiError
@@ -52,6 +53,7 @@ from subject2video.api.minimax.models import (
     output_for,
 )
 from subject2video.api.minimax.openapi import MINIMAX_GENERATION, MINIMAX_READ
+from subject2video.api.voice import audio_data_uri
 from subject2video.contract import (
     AUDIO,
     CALLBACK,
@@ -89,6 +91,8 @@ router = APIRouter(prefix="/v1")
 MODEL = SUBJECT_MODEL
 #: Whose callback rules a task made here follows (the Task column `callback_dialect`).
 DIALECT = "minimax"
+#: The extension field for a voice recording (README "Speech"): an http(s) URL or a data URI.
+AUDIO_URL_PARAM = "audio_url"
 
 
 class Code(IntEnum):
@@ -173,7 +177,12 @@ def error_code(exc: Exception) -> tuple[Code, str]:
 def wire_names(image_param: str) -> dict[str, str]:
     """Our parameter names as a MiniMax caller spells them, when the image came as `image_param`
     (`first_frame_image`, or `subject_reference` for S2V-01)."""
-    return {IMAGE_PARAM: image_param, UPLOAD_PARAM: image_param, CALLBACK.name: CALLBACK_PARAM}
+    return {
+        IMAGE_PARAM: image_param,
+        UPLOAD_PARAM: image_param,
+        CALLBACK.name: CALLBACK_PARAM,
+        AUDIO.name: AUDIO_URL_PARAM,
+    }
 
 
 def base_resp(code: Code, message: str) -> dict[str, Any]:
@@ -277,7 +286,7 @@ def parse_request(data: Any) -> tuple[dict[str, Any], str, Wanted]:
             raise invalid("callback_url must be a string")
         fields[CALLBACK.name] = callback.strip()
     # Extensions (README, Speech): the voice of a quoted line and a voice recording's URL.
-    for ours, theirs in ((VOICE.name, "voice"), (AUDIO.name, "audio_url")):
+    for ours, theirs in ((VOICE.name, "voice"), (AUDIO.name, AUDIO_URL_PARAM)):
         value = data.get(theirs)
         if value is not None:
             if not isinstance(value, str):
@@ -368,16 +377,23 @@ async def video_generation(request: Request) -> JSONResponse:
             image_fields, upload = image_input(image, output.model.image_param)
             size = len(upload.data) if upload is not None else None
             checks = services.tasks.check_url
+            voice, audio = fields.get(AUDIO.name), None
+            if isinstance(voice, str) and is_data_uri(voice.strip()):
+                # The extension's voice as a data URI: an upload, checked now (api/voice.py).
+                audio = audio_data_uri(voice.strip(), AUDIO_URL_PARAM)
+                del fields[AUDIO.name]
             try:
                 run = parse_run({**fields, **image_fields}, upload_size=size, check_url=checks)
             except ServiceError as exc:  # named as the caller sent it, not as Wiro's Run does
                 raise spelled(exc, wire_names(output.model.image_param)) from None
+            if audio is not None or run.audio_url:
+                run = replace(run, audio_parameter=AUDIO_URL_PARAM)  # the worker's errors too
             if output.model.name != SUBJECT_MODEL:
                 run = run.with_output(
                     seconds=output.seconds, short_side=output.short_side, model=output.model.name
                 )
             run = run.with_output(follow_speech=output.follow)
-            return services.tasks.run(caller, run, upload, callback_dialect=DIALECT)
+            return services.tasks.run(caller, run, upload, callback_dialect=DIALECT, audio=audio)
 
         task = await run_in_threadpool(create)
         return {"task_id": str(task.id)}
