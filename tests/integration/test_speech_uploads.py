@@ -22,7 +22,7 @@ import pytest
 from subject2video.media.speaking import speech_for
 from subject2video.media.video import probe, read_audio
 from tests.utils.images import face_jpeg
-from tests.utils.server import Project, Server
+from tests.utils.server import Project, Server, fixture_server, send
 
 pytestmark = pytest.mark.slow
 
@@ -223,3 +223,24 @@ def test_replicate_audio_as_a_file_or_data_uri(
         refused = httpx.post(create, headers=_bearer(project), json=bad, timeout=60)
         assert refused.status_code == 422, (name, refused.text)
         assert "audio " in refused.json()["detail"] and word in refused.json()["detail"], name
+
+
+def test_a_bad_voice_by_url_fails_the_task_naming_the_dialects_input(
+    server: Server, project: Project
+) -> None:
+    """The worker fetches a voice given by URL; when it is not audio the task fails (the
+    worker goes on) and the error names `audio_url` as OpenAI's caller spelled it."""
+    routes = {"/photo.wav": lambda h: send(h, 200, face_jpeg(), "audio/wav")}
+    photo = "data:image/jpeg;base64," + base64.b64encode(face_jpeg()).decode()
+    with fixture_server(routes) as base:
+        response = httpx.post(
+            f"{server.url}/v1/videos",
+            headers=_bearer(project),
+            json={"input_reference": {"image_url": photo}, "audio_url": f"{base}/photo.wav"},
+            timeout=60,
+        )
+        assert response.status_code == 200, response.text
+        video = _openai_wait(server, project, response.json()["id"])
+    assert video["status"] == "failed", video
+    message = video["error"]["message"]
+    assert message.startswith("audio_url ") and "inputAudioUrl" not in message, message
