@@ -163,7 +163,7 @@ def test_openai_multipart_audio_part_follows_the_voice(
 
 
 def test_minimax_audio_url_as_a_data_uri(
-    server: Server, project: Project, voice: tuple[bytes, float]
+    server: Server, project: Project, voice: tuple[bytes, float], tmp_path: Path
 ) -> None:
     photo = "data:image/jpeg;base64," + base64.b64encode(face_jpeg()).decode()
     body = {
@@ -179,6 +179,7 @@ def test_minimax_audio_url_as_a_data_uri(
     task = server.wait(project, response.json()["task_id"], timeout=240)
     assert task["pexit"] == "0", task["debugerror"]
     assert "uploaded audio_url," in task["debugoutput"]
+    _check_video(task["outputs"][0]["url"], tmp_path, voice[1])  # no duration: the voice's
     for name, (data, word) in BAD.items():
         refused = httpx.post(
             f"{server.url}/v1/video_generation",
