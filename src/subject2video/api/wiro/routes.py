@@ -46,7 +46,7 @@ def _tasklist(services: Services, tasks: list[Task], total: int | None = None) -
 @router.post(
     "/Run/{owner}/{project}",
     summary="Run a task of the model",
-    openapi_extra=route(RUN_FIELDS, 429, upload=True),
+    openapi_extra=route(RUN_FIELDS, 429, upload=True, audio=True),
 )
 async def run_task(owner: str, project: str, request: Request) -> dict[str, Any]:
     """Create a task from an image (upload or URL), a prompt and an optional callback URL."""
