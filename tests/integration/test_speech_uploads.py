@@ -219,6 +219,13 @@ def test_replicate_audio_as_a_file_or_data_uri(
     output = prediction["output"]
     _check_video(output if isinstance(output, str) else output[0], tmp_path, voice[1])
     assert voice[1] < prediction["input"]["duration"] <= voice[1] + 1.0
+    # The `voice` extension is checked at the door too, named as Replicate spells inputs.
+    bad = {"input": {"first_frame_image": photo, "voice": "robot"}}
+    refused = httpx.post(create, headers=_bearer(project), json=bad, timeout=60)
+    assert refused.status_code == 422, refused.text
+    field = refused.json()["invalid_fields"][0]
+    assert field["field"] == "input.voice", refused.text
+    assert field["description"].startswith("input.voice is 'robot'; choose one of female")
     for name, (data, word) in {**BAD, "truncated": (_truncated(voice[0]), "truncated")}.items():
         bad = {"input": {"first_frame_image": photo, "audio": _data_uri(data)}}
         refused = httpx.post(create, headers=_bearer(project), json=bad, timeout=60)

@@ -203,7 +203,8 @@ def _speech(
 
 def _spelled(text: str | None) -> str:
     """A contract message or parameter name with the speech inputs as Replicate spells them."""
-    return (text or "").replace(AUDIO_PARAM.name, AUDIO).replace(f"[{VOICE_PARAM.name}]", VOICE)
+    text = (text or "").replace(AUDIO_PARAM.name, AUDIO).replace(f"[{VOICE_PARAM.name}]", VOICE)
+    return text.replace("Request parameter ", "input.")
 
 
 def _present(value: Any) -> bool:
