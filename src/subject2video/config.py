@@ -94,41 +94,6 @@ class Settings(BaseSettings):
     callback_backoff_factor: float = Field(3.0, ge=1)
     callback_timeout_seconds: float = Field(10.0, gt=0)
 
-    # -- the diffusion engine (engines/diffusion; README "Diffusion engine (GPU)") --------------
-    #: Local folder of a diffusers-format Wan2.1 VACE model; nothing is downloaded at run time.
-    diffusion_model: Path | None = None
-    #: Denoising steps: 30 by default, about 4 with a step-distillation LoRA.
-    diffusion_steps: int = Field(30, ge=1, le=200)
-    #: Classifier-free guidance scale; 1.0 turns CFG off (what distillation LoRAs want).
-    diffusion_guidance: float = Field(5.0, ge=0)
-    #: torch dtype of the weights: "auto" is bfloat16 on a GPU and float32 on the CPU.
-    diffusion_dtype: str = Field("auto", pattern="^(auto|bfloat16|float16|float32)$")
-    #: torch.compile the transformer's repeated blocks (regional compilation).
-    diffusion_compile: bool = False
-    #: diffusers attention backend ("native", "flash", "sage", ...), or "auto" for the default.
-    diffusion_attention: str = "auto"
-    #: Step cache: "none", "first_block" (First Block Cache) or "mag" (MagCache, needs ratios).
-    diffusion_cache: str = Field("none", pattern="^(none|first_block|mag)$")
-    #: First Block Cache threshold, or MagCache threshold.
-    diffusion_cache_threshold: float = Field(0.05, gt=0)
-    #: MagCache magnitude ratios for this model and scheduler, comma-separated.
-    diffusion_mag_ratios: str = ""
-    #: Model CPU offload, for GPUs too small to hold every component at once.
-    diffusion_offload: bool = False
-    #: Decode the video in VAE tiles, to bound the decoder's memory.
-    diffusion_vae_tiling: bool = False
-    #: A step-distillation LoRA file (for example lightx2v's 4-step Wan LoRA), or empty.
-    diffusion_lora: Path | None = None
-    #: Frames the model generates at 16 fps (4k+1); retimed to the 150-frame output.
-    diffusion_frames: int = Field(97, ge=1, le=257)
-    #: Generation size of a landscape input (swapped for a portrait one); multiples of 16.
-    diffusion_width: int = Field(832, ge=16, le=2048, multiple_of=16)
-    diffusion_height: int = Field(480, ge=16, le=2048, multiple_of=16)
-    #: Append a motion phrase to prompts that name no motion (VACE moves little otherwise).
-    diffusion_motion_phrase: bool = True
-    #: Seconds to sleep per denoising step: for tests that must catch a task mid-generation.
-    diffusion_step_delay: float = Field(0.0, ge=0)
-
     #: The HTTP/1.1 implementation the server runs: httptools (default) or h11 (pure Python).
     http: str = Field("httptools", pattern="^(httptools|h11)$")
 
@@ -139,11 +104,6 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
-
-    @field_validator("diffusion_model", "diffusion_lora", mode="before")
-    @classmethod
-    def _empty_path(cls, value: object) -> object:
-        return None if value in ("", None) else value
 
     @property
     def db_url(self) -> str:

@@ -109,6 +109,33 @@ class Param:
     limits: Mapping[str, Any] = field(default_factory=dict)
     #: For the OpenAPI document.
     description: str = ""
+    #: The name each dialect (`DIALECTS`) gives this input; a dialect left out has no such input.
+    #: Wiro's is `name`. This is the one place a dialect's spelling of an input is declared: the
+    #: dialects' parsers, OpenAPI fragments and error messages read it from here (`spelling`).
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    def schema(self, **extra: Any) -> dict[str, Any]:
+        """This input's JSON Schema, for a dialect's OpenAPI fragment: its type and limits."""
+        kind = {"number": "integer", "boolean": "boolean"}.get(self.type, "string")
+        schema: dict[str, Any] = {"type": kind}
+        if self.description:
+            schema["description"] = self.description
+        limits = self.limits
+        for ours, theirs in (("maxlength", "maxLength"), ("min", "minimum"), ("max", "maximum")):
+            if ours in limits:
+                schema[theirs] = limits[ours]
+        if "options" in limits:
+            schema["enum"] = list(limits["options"])
+        return {**schema, **extra}
+
+    def called(self, dialect: str) -> str:
+        """This input's name in `dialect` (KeyError if that dialect has no such input)."""
+        return self.name if dialect == WIRO else self.names[dialect]
+
+
+#: The dialects that name Run's inputs, each an api/ package.
+WIRO, MINIMAX, OPENAI, REPLICATE = "wiro", "minimax", "openai", "replicate"
+DIALECTS = (WIRO, MINIMAX, OPENAI, REPLICATE)
 
 
 IMAGE = Param(
@@ -127,6 +154,7 @@ IMAGE = Param(
         "maxpixels": MAX_PIXELS,
     },
     description="http(s) URL of a JPEG, PNG or WebP",
+    names={MINIMAX: "first_frame_image", OPENAI: "input_reference", REPLICATE: "first_frame_image"},
 )
 PROMPT = Param(
     name="prompt",
@@ -135,12 +163,14 @@ PROMPT = Param(
     type="textarea",
     default=DEFAULT_PROMPT,
     limits={"maxlength": MAX_PROMPT},
+    names={MINIMAX: "prompt", OPENAI: "prompt", REPLICATE: "prompt"},
 )
 SEED = Param(
     name="seed",
     label="seed",
     help="Optional integer: the same seed and inputs give the same video.",
     type="number",
+    names={OPENAI: "seed", REPLICATE: "seed"},
 )
 CALLBACK = Param(
     name="callbackUrl",
@@ -148,6 +178,7 @@ CALLBACK = Param(
     help="An http(s) URL that receives the task's Detail body when it ends.",
     type="text",
     description="http(s) URL that receives the final Detail",
+    names={MINIMAX: "callback_url"},
 )
 #: The voices a quoted line can be spoken in (media/voice.py); the first is the default.
 VOICES = ("female", "male", "scottish")
@@ -160,6 +191,7 @@ VOICE = Param(
     type="select",
     default=VOICES[0],
     limits={"options": list(VOICES)},
+    names={MINIMAX: "voice", OPENAI: "voice", REPLICATE: "voice"},
 )
 AUDIO = Param(
     name="inputAudioUrl",
@@ -174,9 +206,69 @@ AUDIO = Param(
         "samplerates": [8000, 96000],
     },
     description="http(s) URL of a voice recording",
+    names={MINIMAX: "audio_url", OPENAI: "audio_url", REPLICATE: "audio"},
 )
-#: Run's parameters, in Tool/Detail's order. Other fields of a Run body are ignored.
+#: S2V-01's photo (MiniMax's and Replicate's `minimax/video-01`): Run's image by another name.
+SUBJECT_IMAGE = replace(IMAGE, names={MINIMAX: "subject_reference", REPLICATE: "subject_reference"})
+#: The inputs other dialects have and Wiro's Run has not (its length and size are fixed). Their
+#: `name` is the key a task's stored parameters use.
+LENGTH = Param(
+    name="seconds",
+    label="length",
+    help="The video's length in seconds.",
+    type="number",
+    default=DEFAULT_SECONDS,
+    limits={"min": SECONDS[0], "max": SECONDS[1]},
+    names={MINIMAX: "duration", OPENAI: "seconds", REPLICATE: "duration"},
+)
+SIZE = Param(
+    name="size",
+    label="size",
+    help="The video's size: WIDTHxHEIGHT, or a named resolution.",
+    type="text",
+    limits={"shortside": list(SHORT_SIDES), "maxlongside": MAX_LONG_SIDE},
+    names={MINIMAX: "resolution", OPENAI: "size", REPLICATE: "resolution"},
+)
+MODEL = Param(
+    name="model",
+    label="model",
+    help="The model to run, by the dialect's name for it.",
+    type="text",
+    names={MINIMAX: "model", OPENAI: "model"},
+)
+OPTIMIZER = Param(
+    name="promptOptimizer",
+    label="prompt optimizer",
+    help="Accepted and ignored: prompts are used as given.",
+    type="boolean",
+    description="accepted, ignored",
+    names={MINIMAX: "prompt_optimizer", REPLICATE: "prompt_optimizer"},
+)
+#: Every input of every dialect, each declared once (above): its type, default, limits and names.
+INPUTS: tuple[Param, ...] = (
+    IMAGE,
+    PROMPT,
+    SEED,
+    CALLBACK,
+    VOICE,
+    AUDIO,
+    LENGTH,
+    SIZE,
+    MODEL,
+    OPTIMIZER,
+)
+#: Run's parameters (Wiro's), in Tool/Detail's order. Other fields of a Run body are ignored.
 PARAMETERS: tuple[Param, ...] = (IMAGE, PROMPT, SEED, CALLBACK, VOICE, AUDIO)
+
+
+def spelling(dialect: str, *, image: Param = IMAGE) -> dict[str, str]:
+    """Our parameter names (as errors name them) -> `dialect`'s, for every input it has: what
+    `errors.spelled` needs to name a parameter as that dialect's caller does. `image` is the
+    declaration the photo came under (`SUBJECT_IMAGE` for S2V-01's `subject_reference`)."""
+    names = {p.name: p.names[dialect] for p in INPUTS if dialect in p.names}
+    if dialect in image.names:
+        names[IMAGE_PARAM] = names[UPLOAD_PARAM] = image.names[dialect]
+    return names
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from subject2video.contract import IMAGE_FORMATS, MAX_PROMPT, VOICES
 from tests.utils.images import cat_jpeg
 from tests.utils.server import REPO, Server, fixture_server, send
 
@@ -67,7 +68,14 @@ def test_sign_in_from_the_printed_url(page: Any, playground: tuple[Server, str])
     # The model's default prompt is filled in, with its length counted.
     prompt = page.input_value("#prompt")
     assert prompt.startswith("A cinematic")
-    assert page.text_content("#prompt-count") == f"{len(prompt)} / 2000 characters"
+    assert page.text_content("#prompt-count") == f"{len(prompt)} / {MAX_PROMPT} characters"
+    # The form's limits and choices are Tool/Detail's (the contract's), not the page's own.
+    assert page.get_attribute("#prompt", "maxlength") == str(MAX_PROMPT)
+    accepted = page.get_attribute("#file", "accept") or ""
+    assert accepted.split(",") == [f"image/{f}" for f in IMAGE_FORMATS]
+    assert page.text_content("#photo-formats") == ", ".join(f.upper() for f in IMAGE_FORMATS)
+    options = page.eval_on_selector_all("#voice option", "os => os.map(o => o.value)")
+    assert options == list(VOICES) and page.input_value("#voice") == VOICES[0]
     _no_page_errors(page)
 
 

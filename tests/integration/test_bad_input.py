@@ -23,6 +23,18 @@ def test_missing_image(server: Server, project: Project) -> None:
     assert message == "Request parameter [inputImageFirstUrl] required"
 
 
+def test_empty_upload_is_named_as_sent(server: Server, project: Project, images: str) -> None:
+    """An empty `inputImageFirst` file is refused under its own name, not the URL's; a form's
+    unchosen file input (no name, no bytes) is no upload, so the URL beside it is used."""
+    files = {"inputImageFirst": ("face.jpg", b"", "image/jpeg")}
+    message = _error(server.run(project, data={"prompt": "p"}, files=files), 400)
+    assert message == "Request parameter [inputImageFirst] is an empty file"
+    unchosen = {"inputImageFirst": ("", b"", "application/octet-stream")}
+    body = {"inputImageFirstUrl": f"{images}/face.jpg"}
+    answer = server.run(project, data=body, files=unchosen)
+    assert answer.status_code == 200 and answer.json()["result"] is True, answer.text
+
+
 def test_prompt_too_long(server: Server, project: Project, images: str) -> None:
     body = {"inputImageFirstUrl": f"{images}/face.jpg", "prompt": "x" * 2001}
     message = _error(server.run(project, json=body), 400)

@@ -11,7 +11,7 @@ from subject2video.api.openapi import RUN_FIELDS
 from subject2video.api.wiro.tool import tool_detail
 from subject2video.config import Settings
 from subject2video.contract import DEFAULT_PROMPT, RunInput, parse_run, parse_seed
-from subject2video.errors import InputError, TooLarge
+from subject2video.errors import InputError, TooLarge, spelled
 
 
 @pytest.mark.parametrize("name", ["inputImageFirstUrl", "inputImageUrl", "inputImageFirst"])
@@ -76,3 +76,44 @@ def test_tool_detail_and_openapi_read_the_contract(tmp_path: Any) -> None:
     assert tool["parameters"][1]["limits"] == {"maxlength": contract.MAX_PROMPT}
     assert tool["output"]["frames"] == contract.FRAMES == 150
     assert RUN_FIELDS["prompt"]["maxLength"] == contract.MAX_PROMPT
+
+
+def test_every_input_is_declared_once_with_each_dialects_name() -> None:
+    """INPUTS holds each input once; a dialect's spelling of our names comes from it alone."""
+    names = [p.name for p in contract.INPUTS]
+    assert len(names) == len(set(names))
+    assert all(any(p is q for q in contract.INPUTS) for p in contract.PARAMETERS)
+    for param in contract.INPUTS:
+        assert set(param.names) <= set(contract.DIALECTS), param.name
+    openai = contract.spelling(contract.OPENAI)
+    assert openai[contract.IMAGE_PARAM] == openai[contract.UPLOAD_PARAM] == "input_reference"
+    subject = contract.spelling(contract.MINIMAX, image=contract.SUBJECT_IMAGE)
+    assert subject[contract.UPLOAD_PARAM] == "subject_reference"
+    assert contract.spelling(contract.MINIMAX)[contract.CALLBACK.name] == "callback_url"
+    assert contract.spelling(contract.WIRO) == {}
+
+
+@pytest.mark.parametrize("dialect", ["minimax", "openai"])
+def test_an_audio_error_names_the_input_as_the_dialect_spells_it(dialect: str) -> None:
+    """A contract error about the voice recording reaches a MiniMax or OpenAI caller as
+    `audio_url`, the name it sent, in the message and in the parameter."""
+    with pytest.raises(InputError) as caught:
+        parse_run({contract.IMAGE_PARAM: "https://example.com/f.jpg", "inputAudioUrl": "x" * 5000})
+    error = spelled(caught.value, contract.spelling(dialect))
+    assert error.parameter == "audio_url"
+    assert "[audio_url]" in error.message and "inputAudioUrl" not in error.message
+
+
+def test_schemas_carry_the_declared_limits() -> None:
+    assert contract.PROMPT.schema() == {"type": "string", "maxLength": contract.MAX_PROMPT}
+    assert contract.VOICE.schema()["enum"] == list(contract.VOICES)
+    assert contract.LENGTH.schema()["minimum"] == contract.SECONDS[0]
+
+
+def test_openais_error_names_the_audio_input_as_sent() -> None:
+    from subject2video.api.openai.wire import openai_error
+
+    with pytest.raises(InputError) as caught:
+        parse_run({contract.IMAGE_PARAM: "https://example.com/f.jpg", "inputAudioUrl": "x" * 5000})
+    body = openai_error(caught.value).body()["error"]
+    assert body["param"] == "audio_url" and "[audio_url]" in body["message"], body

@@ -29,17 +29,14 @@ import subject2video
 PACKAGE = Path(subject2video.__file__).parent
 #: camelCase (`callbackUrl`) or snake_case (`first_frame_image`): what no ordinary word looks like.
 NOT_A_WORD = re.compile(r"^(?:[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+|[a-z][a-z0-9]*(?:_[a-z0-9]+)+)$")
-#: Dialect inputs that no name map declares yet (each is debt too: declare it in its map).
-UNDECLARED = ("callback_url",)  # MiniMax's callback
+#: Dialect inputs that no name map declares yet (each is debt too: declare it in the contract).
+UNDECLARED: tuple[str, ...] = ()
 
 #: Today's spellings outside the contract and the name maps, per name. Each one is a debt (issue
 #: 20: "the contract declares every input once"): lower an entry as its spellings go, never raise
-#: one; a name that reaches 0 leaves the table.
-DEBT: dict[str, int] = {
-    "callback_url": 3,  # api/minimax/openapi.py, api/minimax/routes.py 2
-    "inputImageFirst": 1,  # cli/server.py
-    "prompt_optimizer": 3,  # api/minimax/openapi.py, api/minimax/routes.py 2
-}
+#: one; a name that reaches 0 leaves the table. (Empty since contract.INPUTS declares every input
+#: with each dialect's name for it.)
+DEBT: dict[str, int] = {}
 
 
 def _strings(node: ast.AST) -> Iterator[ast.Constant]:

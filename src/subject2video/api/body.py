@@ -126,7 +126,10 @@ async def _multipart(
     upload: Upload | None = None
     for name, value in await form_items(request, max_bytes, max_files=4, max_fields=100):
         if isinstance(value, Upload):
-            if name in file_fields and value.data:
+            # A part with no file name and no bytes is a form's unchosen file input: no upload.
+            # An empty file that has a name is an upload (Run then refuses it by its name).
+            named = value.data or value.filename
+            if name in file_fields and named and not (upload and upload.data):
                 upload = Upload(filename=value.filename or name, data=value.data)
             elif other_files is not None:
                 other_files[name] = Upload(filename=value.filename or name, data=value.data)

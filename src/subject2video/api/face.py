@@ -49,7 +49,7 @@ async def face_detect(request: Request) -> dict[str, Any]:
     url = image_url_of(fields)
     if upload is None and not url:
         raise InputError(f"Request parameter [{IMAGE_PARAM}] required", parameter=IMAGE_PARAM)
-    if upload is not None and upload.data:
+    if upload is not None:
         check_upload(len(upload.data))
     if upload is not None:
         data = upload.data

@@ -70,13 +70,9 @@ _TEXT = {"type": "string"}
 
 
 def _field(param: Param) -> dict[str, Any]:
-    """A Run parameter's OpenAPI schema, from its contract declaration."""
-    schema: dict[str, Any] = dict(_TEXT)
-    if param.description:
-        schema["description"] = param.description
-    if "maxlength" in param.limits:
-        schema["maxLength"] = param.limits["maxlength"]
-    return schema
+    """A Run parameter's OpenAPI schema, from its contract declaration (Wiro's fields are all
+    form text, a seed too)."""
+    return param.schema(**_TEXT)
 
 
 RUN_FIELDS: dict[str, Any] = {

@@ -12,6 +12,7 @@ import typer
 from subject2video import MODEL_OWNER, MODEL_PROJECT
 from subject2video.cli._common import DataDir, load_settings, open_store
 from subject2video.config import Settings
+from subject2video.contract import UPLOAD_PARAM
 from subject2video.logs import configure_logging
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def _print_welcome(settings: Settings, apikey: str, apisecret: str | None) -> No
         f'  curl -X POST "{url}/v1/Run/{MODEL_OWNER}/{MODEL_PROJECT}" '
         '-H "x-api-key: ${YOUR_API_KEY}" -H "x-nonce: ${NONCE}" '
         '-H "x-signature: ${SIGNATURE}" '
-        f"-F inputImageFirst=@{shlex.quote(image)} -F 'prompt=She smiles and turns her head'"
+        f"-F {UPLOAD_PARAM}=@{shlex.quote(image)} -F 'prompt=She smiles and turns her head'"
     )
     typer.echo("Then poll Task/Detail with the taskid it returns (see README.md).\n")
 

@@ -30,7 +30,7 @@ from subject2video.client._exceptions import (
     ServerError,
 )
 from subject2video.client._models import Output, RunResult, Task
-from subject2video.contract import CALLBACK, IMAGE_PARAM, UPLOAD_PARAM
+from subject2video.contract import CALLBACK, IMAGE, IMAGE_PARAM, PROMPT, UPLOAD_PARAM
 
 DEFAULT_MODEL = "MiniMax/image-to-video-hailuo-01-subject"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -171,8 +171,11 @@ class Core:
             if not path.is_file():
                 raise ValueError(f"image {str(image)!r} is neither a file nor an http(s) URL")
             files[UPLOAD_PARAM] = (path.name, path.read_bytes(), _mime(path.name))
+        if UPLOAD_PARAM in files:
+            check_upload(len(files[UPLOAD_PARAM][1]))
         if prompt:
-            fields["prompt"] = prompt
+            check_prompt(prompt)
+            fields[PROMPT.name] = prompt
         if callback_url:
             fields[CALLBACK.name] = callback_url
         for name, value in (params or {}).items():
@@ -251,6 +254,27 @@ class Core:
         if transport or (isinstance(error, ServerError) and error.status in (502, 503, 504)):
             return backoff(attempt)
         return None
+
+
+def check_upload(size: int) -> None:
+    """Refuse an image the server would refuse, before uploading it (the contract's limit)."""
+    limit = int(IMAGE.limits["maxbytes"])
+    if size > limit:
+        raise ValueError(
+            f"Request parameter [{UPLOAD_PARAM}] is {size} bytes; at most {limit} are accepted"
+        )
+    if size == 0:
+        raise ValueError(f"Request parameter [{UPLOAD_PARAM}] is an empty file")
+
+
+def check_prompt(prompt: str) -> None:
+    """Refuse a prompt the server would refuse, before sending it (the contract's limit)."""
+    limit = int(PROMPT.limits["maxlength"])
+    if len(prompt) > limit:
+        raise ValueError(
+            f"Request parameter [{PROMPT.name}] is {len(prompt)} characters; "
+            f"at most {limit} are accepted"
+        )
 
 
 def backoff(attempt: int, base: float = 0.25, cap: float = 4.0) -> float:

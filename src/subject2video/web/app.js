@@ -22,7 +22,6 @@ const STATUSES = [
 ];
 const RANK = new Map(STATUSES.map(([status], i) => [status, i]));
 const CANCELLABLE = new Set(["task_queue", "task_accept"]);
-const MAX_PROMPT = 2000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -30,6 +29,9 @@ const state = {
   api: null,
   socket: null,
   defaultPrompt: "",
+  defaultVoice: "",
+  // Read from Tool/Detail at sign-in (each parameter's `limits`): nothing here repeats them.
+  limits: { maxPrompt: 0, formats: [], maxImageBytes: 0 },
   image: null, // {file} or {url}
   detectSeq: 0,
   task: null, // the task shown: {id, token, status, started, ...}
@@ -64,8 +66,7 @@ async function signIn(credentials) {
   const api = new Api(credentials);
   try {
     const tool = await api.tool();
-    const prompt = (tool.tool[0].parameters || []).find((p) => p.name === "prompt");
-    state.defaultPrompt = (prompt && prompt.default) || "";
+    applyLimits(tool.tool[0].parameters || []);
   } catch (error) {
     clearCredentials();
     showSignIn(error instanceof ApiError ? error.message : String(error));
@@ -81,6 +82,37 @@ async function signIn(credentials) {
   if (!$("prompt").value) $("prompt").value = state.defaultPrompt;
   updateCount();
   refreshHistory();
+}
+
+/** The form's limits and choices from Tool/Detail's parameters (the contract, as served). */
+function applyLimits(parameters) {
+  const param = (name) => parameters.find((p) => p.name === name) || {};
+  const prompt = param("prompt");
+  const image = param("inputImageFirstUrl").limits || {};
+  const voice = param("voice");
+  state.defaultPrompt = prompt.default || "";
+  state.defaultVoice = voice.default || "";
+  state.limits = {
+    maxPrompt: (prompt.limits || {}).maxlength || 0,
+    formats: image.formats || [],
+    maxImageBytes: image.maxbytes || 0,
+  };
+  if (state.limits.maxPrompt) $("prompt").maxLength = state.limits.maxPrompt;
+  if (state.limits.formats.length) {
+    $("file").accept = state.limits.formats.map((format) => `image/${format}`).join(",");
+    $("photo-formats").textContent = state.limits.formats.map((f) => f.toUpperCase()).join(", ");
+  }
+  const audio = param("inputAudioUrl").limits || {};
+  if (audio.formats && audio.maxseconds) {
+    const formats = audio.formats.map((f) => f.toUpperCase()).join(", ");
+    $("audio-hint").textContent =
+      `(optional: ${formats}, at most ${audio.maxseconds} s; the lips follow it)`;
+  }
+  const options = (voice.limits || {}).options || [];
+  if (options.length) {
+    $("voice").replaceChildren(...options.map((name) => new Option(name, name)));
+    $("voice").value = voice.default || options[0];
+  }
 }
 
 $("signin-form").addEventListener("submit", (event) => {
@@ -99,8 +131,13 @@ $("sign-out").addEventListener("click", () => {
 
 function chooseFile(file) {
   if (!file) return;
-  if (!/^image\/(jpeg|png|webp)$/.test(file.type)) {
-    setFaceStatus("warn", `${file.name} is not a JPEG, PNG or WebP image.`);
+  const { formats, maxImageBytes } = state.limits;
+  if (formats.length && !formats.some((format) => file.type === `image/${format}`)) {
+    const names = formats.map((format) => format.toUpperCase()).join(", ");
+    setFaceStatus("warn", `${file.name} is not an image of these formats: ${names}.`);
+  } else if (maxImageBytes && file.size > maxImageBytes) {
+    const mb = (maxImageBytes / 1024 / 1024).toFixed(0);
+    setFaceStatus("warn", `${file.name} is over ${mb} MB, the largest photo Run accepts.`);
   }
   state.image = { file };
   $("image-url").value = "";
@@ -210,8 +247,9 @@ drop.addEventListener("drop", (event) => {
 function updateCount() {
   const length = $("prompt").value.length;
   const count = $("prompt-count");
-  count.textContent = `${length} / ${MAX_PROMPT} characters`;
-  count.classList.toggle("warn", length > MAX_PROMPT * 0.9);
+  const max = state.limits.maxPrompt;
+  count.textContent = max ? `${length} / ${max} characters` : `${length} characters`;
+  count.classList.toggle("warn", max > 0 && length > max * 0.9);
 }
 
 $("prompt").addEventListener("input", updateCount);
@@ -253,7 +291,7 @@ async function submit({ image, prompt, seed, say = "", voice = "", audioUrl = ""
   }
   if (prompt) form.append("prompt", prompt);
   if (seed) form.append("seed", seed);
-  if (voice && voice !== "female") form.append("voice", voice);
+  if (voice && voice !== state.defaultVoice) form.append("voice", voice);
   if (audioUrl) form.append("inputAudioUrl", audioUrl);
   showError($("run-error"), "");
   $("submit").disabled = true;

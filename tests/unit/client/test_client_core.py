@@ -28,6 +28,7 @@ from subject2video.client import (
     socket_url_for,
 )
 from subject2video.client._core import Core, api_error, parse_retry_after, task_body
+from subject2video.contract import IMAGE, PROMPT
 
 
 def test_signature_is_hmac_of_secret_plus_nonce_keyed_by_apikey() -> None:
@@ -208,3 +209,17 @@ def test_result_false_with_200_is_an_error() -> None:
     body = {"result": False, "errors": [{"code": 0, "message": "nope"}]}
     with pytest.raises(APIError, match="nope"):
         _mock([httpx.Response(200, json=body)], []).detail(1)
+
+
+def test_run_request_checks_the_contracts_limits_before_sending() -> None:
+    """The SDK refuses what Run would refuse, with the limits the contract declares."""
+    core = Core(Config(api_key="k"))
+    limit = int(PROMPT.limits["maxlength"])
+    assert core.run_request("MiniMax/x", "https://example.com/f.jpg", prompt="p" * limit)
+    with pytest.raises(ValueError, match=rf"\[prompt\] is {limit + 1} characters; at most {limit}"):
+        core.run_request("MiniMax/x", "https://example.com/f.jpg", prompt="p" * (limit + 1))
+    with pytest.raises(ValueError, match=r"\[inputImageFirst\] is an empty file"):
+        core.run_request("MiniMax/x", b"")
+    big = b"\xff\xd8" + bytes(int(IMAGE.limits["maxbytes"]))
+    with pytest.raises(ValueError, match=r"\[inputImageFirst\] is \d+ bytes; at most"):
+        core.run_request("MiniMax/x", big)

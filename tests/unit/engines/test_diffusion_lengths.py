@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from subject2video.config import Settings
 from subject2video.engines.base import Face, GenerationRequest, NullContext
-from subject2video.engines.registry import create_engine
+from subject2video.engines.diffusion.engine import DiffusionEngine
+from subject2video.engines.diffusion.settings import DiffusionSettings
 from tests.utils.images import face_rgb
 from tests.utils.tiny_wan import save_tiny_model
 
@@ -16,14 +16,14 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 
 
 def test_twelve_seconds_generates_twice_the_frames(tmp_path: Path) -> None:
-    settings = Settings(
-        diffusion_model=save_tiny_model(tmp_path / "tiny-wan"),
-        diffusion_steps=2,
-        diffusion_frames=5,
-        diffusion_width=32,
-        diffusion_height=48,
+    settings = DiffusionSettings(
+        model=save_tiny_model(tmp_path / "tiny-wan"),
+        steps=2,
+        frames=5,
+        width=32,
+        height=48,
     )
-    engine = create_engine("diffusion", settings)
+    engine = DiffusionEngine(settings)
     engine.setup()
     request = GenerationRequest(
         image=face_rgb(),

@@ -21,15 +21,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from subject2video.contract import DEFAULT_SECONDS, SHORT_SIDE
+from subject2video.contract import (
+    CALLBACK,
+    DEFAULT_SECONDS,
+    IMAGE,
+    MINIMAX,
+    OPTIMIZER,
+    SHORT_SIDE,
+    SUBJECT_IMAGE,
+)
 
 #: The subject model the MiniMax dialect served first.
 SUBJECT_MODEL = "S2V-01"
-FIRST_FRAME_PARAM = "first_frame_image"
+FIRST_FRAME_PARAM = IMAGE.called(MINIMAX)
 #: S2V-01's image: `[{"type": "character", "image": [url]}]`.
-SUBJECT_PARAM = "subject_reference"
+SUBJECT_PARAM = SUBJECT_IMAGE.called(MINIMAX)
 #: The callback URL, as MiniMax names it.
-CALLBACK_PARAM = "callback_url"
+CALLBACK_PARAM = CALLBACK.called(MINIMAX)
+#: Accepted and ignored.
+OPTIMIZER_PARAM = OPTIMIZER.called(MINIMAX)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from subject2video.api.minimax.models import FIRST_FRAME_PARAM, SUBJECT_PARAM
+from subject2video.api.minimax.models import (
+    CALLBACK_PARAM,
+    FIRST_FRAME_PARAM,
+    OPTIMIZER_PARAM,
+    SUBJECT_PARAM,
+)
+from subject2video.contract import AUDIO, MINIMAX, OPTIMIZER, PROMPT, VOICE
 
 _TEXT = {"type": "string"}
 
@@ -53,12 +59,14 @@ MINIMAX_GENERATION: dict[str, Any] = {
                                 "MiniMax-Hailuo-2.3-Fast",
                             ],
                         },
-                        "prompt": {"type": "string", "maxLength": 2000},
+                        PROMPT.called(MINIMAX): PROMPT.schema(),
                         FIRST_FRAME_PARAM: _TEXT,
                         "duration": {"type": "integer", "enum": [6, 10]},
                         "resolution": {"type": "string", "enum": ["512P", "720P", "768P", "1080P"]},
-                        "callback_url": _TEXT,
-                        "prompt_optimizer": {"type": "boolean"},
+                        CALLBACK_PARAM: _TEXT,
+                        OPTIMIZER_PARAM: OPTIMIZER.schema(),
+                        VOICE.called(MINIMAX): VOICE.schema(),
+                        AUDIO.called(MINIMAX): AUDIO.schema(),
                         SUBJECT_PARAM: {
                             "type": "array",
                             "items": {

@@ -45,6 +45,7 @@ from subject2video.api.files import output_url
 from subject2video.api.minimax.models import (
     CALLBACK_PARAM,
     FIRST_FRAME_PARAM,
+    OPTIMIZER_PARAM,
     SUBJECT_MODEL,
     SUBJECT_PARAM,
     Refused,
@@ -57,13 +58,16 @@ from subject2video.api.voice import audio_data_uri
 from subject2video.contract import (
     AUDIO,
     CALLBACK,
+    IMAGE,
     IMAGE_PARAM,
-    UPLOAD_PARAM,
+    MINIMAX,
+    SUBJECT_IMAGE,
     VOICE,
     RunInput,
     load_json,
     parse_run,
     parse_task_id,
+    spelling,
 )
 from subject2video.errors import (
     Conflict,
@@ -92,7 +96,7 @@ MODEL = SUBJECT_MODEL
 #: Whose callback rules a task made here follows (the Task column `callback_dialect`).
 DIALECT = "minimax"
 #: The extension field for a voice recording (README "Speech"): an http(s) URL or a data URI.
-AUDIO_URL_PARAM = "audio_url"
+AUDIO_URL_PARAM = AUDIO.called(MINIMAX)
 
 
 class Code(IntEnum):
@@ -177,12 +181,7 @@ def error_code(exc: Exception) -> tuple[Code, str]:
 def wire_names(image_param: str) -> dict[str, str]:
     """Our parameter names as a MiniMax caller spells them, when the image came as `image_param`
     (`first_frame_image`, or `subject_reference` for S2V-01)."""
-    return {
-        IMAGE_PARAM: image_param,
-        UPLOAD_PARAM: image_param,
-        CALLBACK.name: CALLBACK_PARAM,
-        AUDIO.name: AUDIO_URL_PARAM,
-    }
+    return spelling(MINIMAX, image=SUBJECT_IMAGE if image_param == SUBJECT_PARAM else IMAGE)
 
 
 def base_resp(code: Code, message: str) -> dict[str, Any]:
@@ -277,16 +276,16 @@ def parse_request(data: Any) -> tuple[dict[str, Any], str, Wanted]:
         if not isinstance(prompt, str):
             raise invalid("prompt must be a string")
         fields["prompt"] = prompt
-    optimizer = data.get("prompt_optimizer")
+    optimizer = data.get(OPTIMIZER_PARAM)
     if optimizer is not None and not isinstance(optimizer, bool):
-        raise invalid("prompt_optimizer must be true or false")
-    callback = data.get("callback_url")
+        raise invalid(f"{OPTIMIZER_PARAM} must be true or false")
+    callback = data.get(CALLBACK_PARAM)
     if callback is not None:
         if not isinstance(callback, str):
-            raise invalid("callback_url must be a string")
+            raise invalid(f"{CALLBACK_PARAM} must be a string")
         fields[CALLBACK.name] = callback.strip()
     # Extensions (README, Speech): the voice of a quoted line and a voice recording's URL.
-    for ours, theirs in ((VOICE.name, "voice"), (AUDIO.name, AUDIO_URL_PARAM)):
+    for ours, theirs in ((VOICE.name, VOICE.called(MINIMAX)), (AUDIO.name, AUDIO.called(MINIMAX))):
         value = data.get(theirs)
         if value is not None:
             if not isinstance(value, str):

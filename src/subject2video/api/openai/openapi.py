@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from subject2video.api.openai.wire import IMAGE
-from subject2video.contract import MAX_PROMPT, SECONDS
+from subject2video.contract import AUDIO, OPENAI, PROMPT, SECONDS, SEED, VOICE
 
 _TEXT = {"type": "string"}
 ERROR: dict[str, Any] = {
@@ -53,7 +53,10 @@ def answers(ok: str, *codes: int, binary: bool = False) -> dict[str, Any]:
 
 
 _CREATE_FIELDS: dict[str, Any] = {
-    "prompt": {"type": "string", "maxLength": MAX_PROMPT},
+    PROMPT.called(OPENAI): PROMPT.schema(),
+    SEED.called(OPENAI): SEED.schema(),
+    VOICE.called(OPENAI): VOICE.schema(),
+    AUDIO.called(OPENAI): AUDIO.schema(),
     "model": _TEXT,
     "seconds": {"type": "string", "description": f"{SECONDS[0]}-{SECONDS[1]}"},
     "size": {"type": "string", "description": "WIDTHxHEIGHT, e.g. 1280x720"},
@@ -95,7 +98,7 @@ REMIX: dict[str, Any] = {
             "application/json": {
                 "schema": {
                     "type": "object",
-                    "properties": {"prompt": {"type": "string", "maxLength": MAX_PROMPT}},
+                    "properties": {PROMPT.called(OPENAI): PROMPT.schema()},
                 }
             }
         },

@@ -22,6 +22,7 @@ from subject2video.api.voice import audio_data_uri, audio_upload
 from subject2video.contract import (
     AUDIO,
     IMAGE_PARAM,
+    OPENAI,
     VOICE,
     RunInput,
     check_fields,
@@ -35,7 +36,7 @@ from subject2video.media.images import load_image
 from subject2video.tasks.service import Upload
 
 #: Extensions (README "Speech"): a voice recording by URL or data URL, or as a multipart file.
-AUDIO_URL = "audio_url"
+AUDIO_URL = AUDIO.called(OPENAI)
 AUDIO_PART = "audio"
 
 
@@ -161,7 +162,7 @@ def parse_create(
         run_fields["seed"] = fields["seed"]
     # Extensions: the voice of a quoted line, and a voice recording for the lips (README).
     # (`audio_url` as a data URL, or a file part `audio`, is an upload: `voice_of`.)
-    for ours, theirs in ((VOICE.name, "voice"), (AUDIO.name, AUDIO_URL)):
+    for ours, theirs in ((VOICE.name, VOICE.called(OPENAI)), (AUDIO.name, AUDIO_URL)):
         value = fields.get(theirs)
         if value not in (None, "") and not (isinstance(value, str) and is_data_uri(value)):
             run_fields[ours] = value

@@ -22,12 +22,10 @@ from typing import Any
 from subject2video.api.door import DialectError
 from subject2video.api.openai import webhooks as openai_webhooks
 from subject2video.contract import (
-    CALLBACK,
     IMAGE_PARAM,
-    PROMPT,
-    SEED,
-    UPLOAD_PARAM,
+    OPENAI,
     RunInput,
+    spelling,
 )
 from subject2video.errors import (
     Conflict,
@@ -50,7 +48,6 @@ DIALECT = openai_webhooks.DIALECT
 ID_PREFIX = "video_"
 #: OpenAI's default length when a request names none.
 DEFAULT_SECONDS = 4
-IMAGE = "input_reference"
 #: The model every server serves, whatever its engine; `s2v-<engine>` is served too.
 BASE_MODEL = "s2v-1"
 
@@ -105,21 +102,16 @@ FAILURE_CODES: dict[str, str] = {
     Failure.worker.value: "worker_lost",
     Failure.killed.value: "cancelled",
 }
-#: Our parameter names as OpenAI's request names them.
-PARAMS = {
-    IMAGE_PARAM: IMAGE,
-    UPLOAD_PARAM: IMAGE,
-    PROMPT.name: "prompt",
-    SEED.name: "seed",
-    CALLBACK.name: None,
-}
+#: Our parameter names as OpenAI's request names them (contract.INPUTS declares each).
+PARAMS = spelling(OPENAI)
+IMAGE = PARAMS[IMAGE_PARAM]
 
 
 def openai_error(exc: ServiceError) -> OpenAIError:
     """A domain error in OpenAI's words, naming the parameter as OpenAI's request does (in
     `param` and in the message)."""
     status, kind, code = lookup(OPENAI_ERRORS, exc) or OPENAI_ERRORS[ServiceError]
-    exc = spelled(exc, {ours: theirs for ours, theirs in PARAMS.items() if theirs})
+    exc = spelled(exc, PARAMS)
     param = getattr(exc, "parameter", None)
     param = PARAMS.get(param, param) if param else None
     retry = getattr(exc, "retry_after", None)

@@ -19,19 +19,21 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from subject2video.contract import DEFAULT_SECONDS, SHORT_SIDE
+from subject2video import contract
+from subject2video.contract import DEFAULT_SECONDS, REPLICATE, SHORT_SIDE
 
-#: Replicate's input names (the dialect's name map: nothing else in it spells them).
-PROMPT = "prompt"
-SUBJECT = "subject_reference"
-FIRST_FRAME = "first_frame_image"
-OPTIMIZER = "prompt_optimizer"
-DURATION = "duration"
-RESOLUTION = "resolution"
-SEED = "seed"
-#: Extensions (README "Speech"): the voice of a quoted line, and a voice recording's URL.
-VOICE = "voice"
-AUDIO = "audio"
+#: Replicate's input names (the dialect's name map, declared in contract.INPUTS).
+PROMPT = contract.PROMPT.called(REPLICATE)
+SUBJECT = contract.SUBJECT_IMAGE.called(REPLICATE)
+FIRST_FRAME = contract.IMAGE.called(REPLICATE)
+OPTIMIZER = contract.OPTIMIZER.called(REPLICATE)
+DURATION = contract.LENGTH.called(REPLICATE)
+RESOLUTION = contract.SIZE.called(REPLICATE)
+SEED = contract.SEED.called(REPLICATE)
+#: Extensions (README "Speech"): the voice of a quoted line, and a voice recording (a URL, a
+#: data URI or a file of ours).
+VOICE = contract.VOICE.called(REPLICATE)
+AUDIO = contract.AUDIO.called(REPLICATE)
 #: The create body's webhook fields.
 WEBHOOK = "webhook"
 WEBHOOK_COMPLETED = "webhook_completed"

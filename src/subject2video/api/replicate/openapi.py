@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from subject2video import contract
 from subject2video.api.replicate.models import (
     DURATION,
     EVENTS_FILTER,
@@ -91,13 +92,13 @@ CREATE: dict[str, Any] = {
                         "input": {
                             "type": "object",
                             "properties": {
-                                PROMPT: {"type": "string"},
+                                PROMPT: contract.PROMPT.schema(),
                                 SUBJECT: {"type": "string", "description": _PHOTO},
                                 FIRST_FRAME: {"type": "string", "description": _PHOTO},
-                                OPTIMIZER: {"type": "boolean", "description": "accepted, ignored"},
+                                OPTIMIZER: contract.OPTIMIZER.schema(),
                                 DURATION: {"type": "integer", "enum": [6, 10]},
                                 RESOLUTION: {"type": "string", "enum": ["512p", "768p", "1080p"]},
-                                SEED: {"type": "integer"},
+                                SEED: contract.SEED.schema(),
                             },
                         },
                         WEBHOOK: {"type": "string"},

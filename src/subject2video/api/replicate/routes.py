@@ -357,7 +357,7 @@ async def create_file(request: Request) -> Response:
         caller = await _caller(request)
         limit = caller.services.settings.max_body_bytes + 65536
         fields, upload = await read_fields(request, limit, ("content",))
-        if upload is None:
+        if upload is None or not upload.data:
             raise InputError("content is required: the file, as a multipart upload")
         metadata: Any = {}
         if fields.get("metadata"):

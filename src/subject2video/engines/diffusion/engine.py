@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from subject2video.config import Settings
 from subject2video.engines.base import GenerationContext, GenerationRequest
 from subject2video.engines.diffusion.loading import Loaded, load_pipeline
 from subject2video.engines.diffusion.prompts import NEGATIVE_PROMPT, build_prompt
 from subject2video.engines.diffusion.reference import reference_image
 from subject2video.engines.diffusion.retime import fit, retime
+from subject2video.engines.diffusion.settings import DiffusionSettings
 from subject2video.errors import Cancelled, EngineError
 
 logger = logging.getLogger(__name__)
@@ -48,12 +48,14 @@ class DiffusionEngine:
     #: One worker per visible GPU by default, each pinned to its device (tasks/dispatch/sizing.py).
     uses_gpu = True
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings()
+    def __init__(self, config: DiffusionSettings | None = None) -> None:
+        # Named `config`, not `settings`: the registry gives a `settings` parameter the service's
+        # Settings, and this engine's own are read from S2V_DIFFUSION_* (settings.py).
+        self.settings = config or DiffusionSettings()
         self.loaded: Loaded | None = None
-        if self.settings.diffusion_frames % 4 != 1:
+        if self.settings.frames % 4 != 1:
             raise EngineError(
-                f"S2V_DIFFUSION_FRAMES={self.settings.diffusion_frames}: Wan needs 4k+1 frames "
+                f"S2V_DIFFUSION_FRAMES={self.settings.frames}: Wan needs 4k+1 frames "
                 "(for example 81 or 97)"
             )
 
@@ -70,8 +72,8 @@ class DiffusionEngine:
 
     def generation_size(self, request: GenerationRequest) -> tuple[int, int]:
         """The model's (width, height): the setting, turned to the output's orientation."""
-        long_side = max(self.settings.diffusion_width, self.settings.diffusion_height)
-        short_side = min(self.settings.diffusion_width, self.settings.diffusion_height)
+        long_side = max(self.settings.width, self.settings.height)
+        short_side = min(self.settings.width, self.settings.height)
         if request.width >= request.height:
             return long_side, short_side
         return short_side, long_side
@@ -85,12 +87,12 @@ class DiffusionEngine:
         assert self.loaded is not None
         size = self.generation_size(request)
         reference = reference_image(request.image, request.face, size)
-        prompt = build_prompt(request.prompt, add_motion=self.settings.diffusion_motion_phrase)
+        prompt = build_prompt(request.prompt, add_motion=self.settings.motion_phrase)
         context.log(
             f"diffusion: Wan VACE {size[0]}x{size[1]}, "
-            f"{generated_frames(self.settings.diffusion_frames, request.frames)} frames at "
-            f"{MODEL_FPS} fps, {self.settings.diffusion_steps} steps, guidance "
-            f"{self.settings.diffusion_guidance}; prompt: {prompt}"
+            f"{generated_frames(self.settings.frames, request.frames)} frames at "
+            f"{MODEL_FPS} fps, {self.settings.steps} steps, guidance "
+            f"{self.settings.guidance}; prompt: {prompt}"
         )
         generated = self._generate(request, context, prompt, reference, size)
         context.log(
@@ -113,8 +115,8 @@ class DiffusionEngine:
 
         assert self.loaded is not None
         pipe = self.loaded.pipe
-        steps = self.settings.diffusion_steps
-        delay = self.settings.diffusion_step_delay
+        steps = self.settings.steps
+        delay = self.settings.step_delay
         started = time.monotonic()
 
         def on_step_end(
@@ -134,7 +136,7 @@ class DiffusionEngine:
 
         context.check_cancelled()
         generator = torch.Generator(device="cpu").manual_seed(request.seed)
-        guidance = self.settings.diffusion_guidance
+        guidance = self.settings.guidance
         with torch.inference_mode():
             output = pipe(
                 prompt=prompt,
@@ -142,7 +144,7 @@ class DiffusionEngine:
                 reference_images=[reference],
                 height=size[1],
                 width=size[0],
-                num_frames=generated_frames(self.settings.diffusion_frames, request.frames),
+                num_frames=generated_frames(self.settings.frames, request.frames),
                 num_inference_steps=steps,
                 guidance_scale=guidance,
                 generator=generator,

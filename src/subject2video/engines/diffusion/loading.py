@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from subject2video.config import Settings
+from subject2video.engines.diffusion.settings import DiffusionSettings
 from subject2video.errors import EngineError
 
 logger = logging.getLogger(__name__)
@@ -88,12 +88,12 @@ def resolve_device_dtype(setting: str) -> tuple[str, Any]:
     return device, getattr(torch, setting)
 
 
-def load_pipeline(settings: Settings) -> Loaded:
+def load_pipeline(settings: DiffusionSettings) -> Loaded:
     """Check the folder, load `WanVACEPipeline` from it (local files only), apply the switches."""
-    folder = check_model_folder(settings.diffusion_model)
+    folder = check_model_folder(settings.model)
     from diffusers import WanVACEPipeline
 
-    device, dtype = resolve_device_dtype(settings.diffusion_dtype)
+    device, dtype = resolve_device_dtype(settings.dtype)
     try:
         pipe = WanVACEPipeline.from_pretrained(
             folder, **{_dtype_keyword(): dtype}, local_files_only=True
@@ -105,34 +105,34 @@ def load_pipeline(settings: Settings) -> Loaded:
     return Loaded(pipe=pipe, device=device, dtype=dtype)
 
 
-def apply_switches(pipe: Any, settings: Settings, device: str) -> list[str]:
+def apply_switches(pipe: Any, settings: DiffusionSettings, device: str) -> list[str]:
     """Apply every speed and memory setting through diffusers' own API; returns what was done."""
     done: list[str] = []
-    if settings.diffusion_lora is not None:
-        done.append(_load_lora(pipe, Path(settings.diffusion_lora)))
-    if settings.diffusion_attention != "auto":
-        name = settings.diffusion_attention
+    if settings.lora is not None:
+        done.append(_load_lora(pipe, Path(settings.lora)))
+    if settings.attention != "auto":
+        name = settings.attention
         _require(pipe.transformer, "set_attention_backend", "S2V_DIFFUSION_ATTENTION")
         try:
             pipe.transformer.set_attention_backend(name)
         except (ValueError, RuntimeError, ImportError) as exc:
             raise EngineError(f"S2V_DIFFUSION_ATTENTION={name} cannot be used: {exc}") from exc
         done.append(f"attention backend {name}")
-    if settings.diffusion_cache != "none":
+    if settings.cache != "none":
         pipe.transformer.enable_cache(_cache_config(settings))
-        done.append(f"step cache {settings.diffusion_cache}")
-    if settings.diffusion_vae_tiling:
+        done.append(f"step cache {settings.cache}")
+    if settings.vae_tiling:
         _require(pipe.vae, "enable_tiling", "S2V_DIFFUSION_VAE_TILING")
         pipe.vae.enable_tiling()
         done.append("VAE tiling")
-    if settings.diffusion_offload:
+    if settings.offload:
         if device != "cuda":
             raise EngineError("S2V_DIFFUSION_OFFLOAD needs a CUDA GPU; none was found")
         pipe.enable_model_cpu_offload()
         done.append("model CPU offload")
     else:
         pipe.to(device)
-    if settings.diffusion_compile:
+    if settings.compile:
         _require(pipe.transformer, "compile_repeated_blocks", "S2V_DIFFUSION_COMPILE")
         pipe.transformer.compile_repeated_blocks(fullgraph=True)
         done.append("torch.compile of the transformer blocks")
@@ -141,29 +141,27 @@ def apply_switches(pipe: Any, settings: Settings, device: str) -> list[str]:
     return done
 
 
-def _cache_config(settings: Settings) -> Any:
+def _cache_config(settings: DiffusionSettings) -> Any:
     """The diffusers cache config for the cache setting."""
     _require_diffusers("0.35.0", "S2V_DIFFUSION_CACHE")
     import diffusers
 
-    threshold = settings.diffusion_cache_threshold
-    if settings.diffusion_cache == "first_block":
+    threshold = settings.cache_threshold
+    if settings.cache == "first_block":
         return diffusers.FirstBlockCacheConfig(threshold=threshold)
     config_class = getattr(diffusers, "MagCacheConfig", None)
     if config_class is None:
         raise EngineError(
             f"S2V_DIFFUSION_CACHE=mag needs diffusers >= 0.37 (installed {_diffusers_version()})"
         )
-    ratios = [float(v) for v in settings.diffusion_mag_ratios.split(",") if v.strip()]
+    ratios = [float(v) for v in settings.mag_ratios.split(",") if v.strip()]
     if not ratios:
         raise EngineError(
             "S2V_DIFFUSION_CACHE=mag needs S2V_DIFFUSION_MAG_RATIOS: MagCache's ratios depend on "
             "the model and scheduler, and diffusers ships none for Wan (calibrate them once with "
             "diffusers.MagCacheConfig(calibrate=True))"
         )
-    return config_class(
-        threshold=threshold, mag_ratios=ratios, num_inference_steps=settings.diffusion_steps
-    )
+    return config_class(threshold=threshold, mag_ratios=ratios, num_inference_steps=settings.steps)
 
 
 def _load_lora(pipe: Any, path: Path) -> str:

@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from subject2video.config import Settings
 from subject2video.engines.base import Face, GenerationRequest, NullContext
 from subject2video.engines.diffusion.engine import DiffusionEngine
-from subject2video.engines.registry import create_engine
+from subject2video.engines.diffusion.settings import DiffusionSettings
 from subject2video.errors import Cancelled, EngineError
 from tests.utils.images import face_rgb
 from tests.utils.tiny_wan import save_tiny_model
@@ -25,14 +24,14 @@ STEPS = 3
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> DiffusionEngine:
     folder = save_tiny_model(tmp_path_factory.mktemp("tiny-wan"))
-    settings = Settings(
-        diffusion_model=folder,
-        diffusion_steps=STEPS,
-        diffusion_frames=5,
-        diffusion_width=32,
-        diffusion_height=48,
+    settings = DiffusionSettings(
+        model=folder,
+        steps=STEPS,
+        frames=5,
+        width=32,
+        height=48,
     )
-    built = create_engine("diffusion", settings)
+    built = DiffusionEngine(settings)
     assert isinstance(built, DiffusionEngine)
     built.setup()
     return built
@@ -84,21 +83,21 @@ def test_kill_lands_within_one_step(engine: DiffusionEngine) -> None:
 
 def test_setup_fails_clearly_without_a_complete_folder(tmp_path: Path) -> None:
     (tmp_path / "model_index.json").write_text("{}")
-    bad = DiffusionEngine(Settings(diffusion_model=tmp_path))
+    bad = DiffusionEngine(DiffusionSettings(model=tmp_path))
     with pytest.raises(EngineError) as caught:
         bad.setup()
     assert (
         str(tmp_path) in caught.value.message and "transformer/config.json" in caught.value.message
     )
     with pytest.raises(EngineError, match="4k\\+1"):
-        DiffusionEngine(Settings(diffusion_frames=80))
+        DiffusionEngine(DiffusionSettings(frames=80))
 
 
 def test_unsupported_switch_fails_at_setup(tmp_path_factory: pytest.TempPathFactory) -> None:
     folder = save_tiny_model(tmp_path_factory.mktemp("tiny-wan-mag"))
-    engine = DiffusionEngine(Settings(diffusion_model=folder, diffusion_cache="mag"))
+    engine = DiffusionEngine(DiffusionSettings(model=folder, cache="mag"))
     with pytest.raises(EngineError, match="S2V_DIFFUSION_MAG_RATIOS"):
         engine.setup()
-    engine = DiffusionEngine(Settings(diffusion_model=folder, diffusion_offload=True))
+    engine = DiffusionEngine(DiffusionSettings(model=folder, offload=True))
     with pytest.raises(EngineError, match="needs a CUDA GPU"):
         engine.setup()

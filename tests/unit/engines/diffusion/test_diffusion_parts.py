@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from subject2video.config import Settings
 from subject2video.engines.base import Face
 from subject2video.engines.diffusion.loading import check_model_folder, missing_files
 from subject2video.engines.diffusion.prompts import MOTION_PHRASE, build_prompt, names_motion
 from subject2video.engines.diffusion.reference import reference_image, subject_matte
 from subject2video.engines.diffusion.retime import fit, positions, retime
+from subject2video.engines.diffusion.settings import DiffusionSettings
 from subject2video.errors import EngineError
 from tests.utils.images import face_rgb
 
@@ -70,10 +70,10 @@ def test_missing_or_unset_folder(tmp_path: Path) -> None:
 
 def test_settings_validate_sizes_and_switches() -> None:
     with pytest.raises(ValueError):
-        Settings(diffusion_width=830)
+        DiffusionSettings(width=830)
     with pytest.raises(ValueError):
-        Settings(diffusion_cache="tea")
-    assert Settings(diffusion_model="", diffusion_lora="").diffusion_model is None
+        DiffusionSettings(cache="tea")
+    assert DiffusionSettings(model="", lora="").model is None
 
 
 def _square(x: int, size: int = 64) -> np.ndarray:
