@@ -52,7 +52,7 @@ def main() -> None:
                 if response.status_code != 200:
                     break  # A's limit of unfinished tasks
                 submitted += 1
-            time.sleep(1.0)  # a worker has taken A's first task
+            time.sleep(1.0)  # A's fetches have begun (in the API's fetch stage, not a worker)
             behind, _ = submit_to_start(server, b, face)
         finally:
             server.stop(timeout=60)

@@ -1,11 +1,15 @@
 """Speed of the portrait engine: a 6 s, 720p video, per stage, against encoding alone.
 
-Per face, in one process: (1) the engine and the encoder together with render-ahead (wall time,
-peak memory); (2) the engine alone (per-stage times); (3) the engine and the encoder together as
-the server runs them, and the encoder alone on the same 150 frames with the same settings,
-interleaved, best of three (wall and CPU seconds). Then `s2v generate` itself, three times per
-face (a new process each time: start-up, model loading, decoding, the engine, encoding). Prints a
-markdown table; compare the ratios, which are taken within one run, rather than the seconds.
+Per face and prompt (the bench's own, and the seed's default prompt), in one process: (1) the
+engine and the encoder together with render-ahead (wall time, peak memory); (2) the engine alone
+(per-stage times); (3) the engine and the encoder together as the server runs them (the encoder in
+its own thread, `PipelinedWriter`), the same without that thread (one after the other), and the
+encoder alone on the same 150 frames with the same settings, interleaved, best of three (wall and
+CPU seconds). Then `s2v generate` itself, three times per face and prompt (a new process each
+time: start-up, model loading, decoding, the engine, encoding): wall, CPU seconds and peak RSS of
+the process; with `S2V_BENCH_BASELINE=/path/to/other/s2v` (today's code, say), that `s2v` too,
+interleaved, in the same run. Prints a markdown table; compare the ratios, which are taken within
+one run, rather than the seconds.
 `python benchmarks/portrait_bench.py --sheets docs` writes the README's old/new sheets.
 """
 
@@ -25,19 +29,21 @@ from typing import Any
 import numpy as np
 from _faces import FACES
 
+from subject2video.contract import DEFAULT_PROMPT
 from subject2video.engines.base import GenerationRequest, NullContext
 from subject2video.engines.portrait import PortraitEngine
 from subject2video.media.faces import get_analyzer
-from subject2video.media.video import Mp4Writer, output_size
+from subject2video.media.video import Mp4Writer, PipelinedWriter, output_size
 
 PROMPT = "She smiles and slowly turns her head to the left while the camera pushes in"
+PROMPTS = {"bench": PROMPT, "seed": DEFAULT_PROMPT}
 
 
-def _request(image: np.ndarray) -> GenerationRequest:
+def _request(image: np.ndarray, prompt: str) -> GenerationRequest:
     face = get_analyzer().subject(image)
     width, height = output_size(image.shape[1], image.shape[0])
     return GenerationRequest(
-        image=image, face=face, prompt=PROMPT, seed=1, width=width, height=height
+        image=image, face=face, prompt=prompt, seed=1, width=width, height=height
     )
 
 
@@ -45,29 +51,54 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _generate_median(name: str, runs: int = 3) -> float:
-    """Median wall seconds of `s2v generate` on the face's photo, each run a new process."""
+def _generate_once(s2v: str, photo: Path, prompt: str, out: Path) -> tuple[float, float, float]:
+    """One `s2v generate` in a new process: wall seconds, CPU seconds, peak RSS (MB)."""
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [s2v, "generate", str(photo), "-p", prompt, "-o", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise RuntimeError(f"{s2v} generate failed ({child.returncode})")
+    wall = time.perf_counter() - started
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def _generate_median(name: str, prompt: str, runs: int = 3) -> dict[str, dict[str, float]]:
+    """Median wall and CPU seconds and peak RSS of `s2v generate` on the face's photo (each run a
+    new process), for this checkout's `s2v` and, interleaved, S2V_BENCH_BASELINE's."""
     from PIL import Image
 
-    s2v = Path(sys.executable).with_name("s2v")
-    times = []
+    tools = {"this": str(Path(sys.executable).with_name("s2v"))}
+    if os.environ.get("S2V_BENCH_BASELINE"):
+        tools["baseline"] = os.environ["S2V_BENCH_BASELINE"]
+    runs_of: dict[str, list[tuple[float, float, float]]] = {k: [] for k in tools}
     with tempfile.TemporaryDirectory() as tmp:
         photo = Path(tmp) / f"{name}.png"
         Image.fromarray(FACES[name]()).save(photo)
         for _ in range(runs):
-            started = time.perf_counter()
-            subprocess.run(
-                [str(s2v), "generate", str(photo), "-p", PROMPT, "-o", str(Path(tmp) / "o.mp4")],
-                check=True, capture_output=True,
-            )  # fmt: skip
-            times.append(time.perf_counter() - started)
-    return float(np.median(times))
+            for key, s2v in tools.items():
+                runs_of[key].append(_generate_once(s2v, photo, prompt, Path(tmp) / "o.mp4"))
+    return {
+        key: {
+            "wall": float(np.median([r[0] for r in rows])),
+            "cpu": float(np.median([r[1] for r in rows])),
+            "rss": float(np.median([r[2] for r in rows])),
+        }
+        for key, rows in runs_of.items()
+    }
 
 
-def _pipeline(request: GenerationRequest, out: Path, *, prefetch: bool) -> tuple[float, float]:
-    """The engine and the encoder together, as the server runs them: wall and CPU seconds."""
+def _pipeline(
+    request: GenerationRequest, out: Path, *, prefetch: bool, pipelined: bool = True
+) -> tuple[float, float]:
+    """The engine and the encoder together: wall and CPU seconds. `pipelined`: as the server
+    runs them (the encoder in its own thread); otherwise one after the other, frame by frame."""
     started, cpu = time.perf_counter(), time.process_time()
-    with Mp4Writer(out, request.width, request.height) as writer:
+    mp4 = Mp4Writer(out, request.width, request.height)
+    with PipelinedWriter(mp4) if pipelined else mp4 as writer:
         for frame in PortraitEngine(prefetch=prefetch).frames(request, NullContext()):
             writer.write(frame)
     return time.perf_counter() - started, time.process_time() - cpu
@@ -82,14 +113,16 @@ def _encode(request: GenerationRequest, frames: list[np.ndarray], out: Path) -> 
     return time.perf_counter() - started, time.process_time() - cpu
 
 
-def bench(name: str, image: np.ndarray, out: Path, rounds: int = 3) -> dict[str, Any]:
+def bench(
+    name: str, image: np.ndarray, out: Path, prompt: str = PROMPT, rounds: int = 3
+) -> dict[str, Any]:
     """One face: full pipeline (with and without render-ahead), engine alone, encoder alone.
 
     The serial pipeline and the encoder alone are run `rounds` times, interleaved, and the best
     of each kept (CPU seconds, every thread of the process, are steadier than wall seconds on a
     shared machine; both are given).
     """
-    request = _request(image)
+    request = _request(image, prompt)
     total, _ = _pipeline(request, out, prefetch=True)
     peak = _peak_mb()
     engine = PortraitEngine(prefetch=False)
@@ -97,9 +130,10 @@ def bench(name: str, image: np.ndarray, out: Path, rounds: int = 3) -> dict[str,
     frames = list(engine.frames(request, NullContext()))
     alone = time.perf_counter() - started
     stages = dict(engine.timings)
-    serial, encode = [], []
+    serial, unpiped, encode = [], [], []
     for _ in range(rounds):
         serial.append(_pipeline(request, out, prefetch=False))
+        unpiped.append(_pipeline(request, out, prefetch=False, pipelined=False))
         encode.append(_encode(request, frames, out))
     return {
         "size": f"{request.width}x{request.height}",
@@ -109,40 +143,43 @@ def bench(name: str, image: np.ndarray, out: Path, rounds: int = 3) -> dict[str,
         "encode_cpu": min(c for _, c in encode),
         "serial": min(w for w, _ in serial),
         "serial_cpu": min(c for _, c in serial),
+        "unpiped": min(w for w, _ in unpiped),
+        "unpiped_cpu": min(c for _, c in unpiped),
         "peak": peak,
         **stages,
     }
 
 
-def one(name: str) -> None:
+def one(name: str, which: str = "bench") -> None:
     """Bench one face in this process and print its figures as JSON (peak RSS is per process)."""
     started = time.perf_counter()
     get_analyzer()
     PortraitEngine().setup()
     load = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as tmp:
-        row = bench(name, FACES[name](), Path(tmp) / "out.mp4")
+        row = bench(name, FACES[name](), Path(tmp) / "out.mp4", PROMPTS[which])
     print(json.dumps({**row, "load": load}))
 
 
 def main() -> None:
     rows = []
     for name in FACES:
-        out = subprocess.run(
-            [sys.executable, __file__, name], check=True, capture_output=True, text=True
-        )
-        row = json.loads(out.stdout.strip().splitlines()[-1])
-        row["generate"] = _generate_median(name)
-        rows.append((name, row))
+        for which, prompt in PROMPTS.items():
+            out = subprocess.run(
+                [sys.executable, __file__, name, which], check=True, capture_output=True, text=True
+            )
+            row = json.loads(out.stdout.strip().splitlines()[-1])
+            row["generate"] = _generate_median(name, prompt)
+            rows.append((f"{name}, {which} prompt", row))
     cpu = platform.processor() or platform.machine()
     print(
         f"Prompt {PROMPT!r}; {os.cpu_count()} cores ({cpu}); face models load once per worker, "
         f"{rows[0][1]['load']:.1f} s, not counted.\n"
     )
     print(
-        "| face | output | analysis | matte | rig | render | engine alone | encode alone "
-        "(wall / CPU) | engine + encode (wall / CPU) | ratio to encode (wall / CPU) "
-        "| render-ahead (wall) | peak RSS | `s2v generate` median |"
+        "| face, prompt | output | analysis | matte | rig | render | engine alone | encode alone "
+        "(wall / CPU) | engine + encode, pipelined (wall / CPU) | ratio to encode (wall / CPU) "
+        "| one after the other (wall, ratio) | render-ahead (wall) | peak RSS |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in rows:
@@ -152,8 +189,20 @@ def main() -> None:
             f"{r['encode']:.2f} / {r['encode_cpu']:.2f} s | "
             f"{r['serial']:.2f} / {r['serial_cpu']:.2f} s | "
             f"{r['serial'] / r['encode']:.2f}x / {r['serial_cpu'] / r['encode_cpu']:.2f}x | "
-            f"{r['total']:.2f} s | {r['peak']:.0f} MB | {r['generate']:.2f} s |"
+            f"{r['unpiped']:.2f} s, {r['unpiped'] / r['encode']:.2f}x | "
+            f"{r['total']:.2f} s | {r['peak']:.0f} MB |"
         )
+    print()
+    print("`s2v generate`, median of three new processes (wall / CPU seconds / peak RSS):\n")
+    keys = list(rows[0][1]["generate"])
+    print("| face, prompt | " + " | ".join(f"{k}" for k in keys) + " |")
+    print("|---|" + "---|" * len(keys))
+    for name, r in rows:
+        cells = [
+            f"{g['wall']:.2f} s / {g['cpu']:.2f} s / {g['rss']:.0f} MB"
+            for g in (r["generate"][k] for k in keys)
+        ]
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 #: Old (2D warp) against new (3D mesh) sheets for the README: (file, face, prompt, frames).
@@ -197,6 +246,6 @@ if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--sheets":
         sheets(Path(sys.argv[2]))
     elif len(sys.argv) > 1:
-        one(sys.argv[1])
+        one(sys.argv[1], *sys.argv[2:3])
     else:
         main()

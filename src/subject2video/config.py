@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
 
     engine: str = "portrait"
+    #: "subject": a face small in the photo is framed as a medium close-up from the photo's own
+    #: pixels (media/framing.py); "photo": the photo's own framing is kept.
+    framing: Literal["subject", "photo"] = "subject"
     #: Fernet key that seals API secrets in the store (tasks/keyring.py); none: in clear.
     master_key: SecretStr | None = None
     #: Price per engine second, for Detail's `cps` and `totalcost` and `s2v usage`.

@@ -12,7 +12,7 @@ from subject2video.contract import RunInput
 from subject2video.engines.base import NullContext
 from subject2video.engines.registry import create_engine
 from subject2video.media.audio import load_audio
-from subject2video.media.faces import get_analyzer
+from subject2video.media.detector import get_detector
 from subject2video.media.images import load_image
 from subject2video.tasks.pipeline import prepare, render
 
@@ -39,6 +39,7 @@ def generate_video(
     size: tuple[int, int] | None = None,
     voice: str | None = None,
     audio: Path | None = None,
+    framing: str = "subject",
 ) -> LocalResult:
     """Run one engine on one photo through the runner's own pipeline (tasks/pipeline.py) and
     write the MP4: `seconds` long (default 6) at `size` (default: the photo's aspect, short side
@@ -53,8 +54,9 @@ def generate_video(
     engine.setup()
     # Without --seconds, a speaking video lasts as long as its speech (2-12 s).
     prepared = prepare(
-        loaded, run, get_analyzer(), seed=seed, engine=engine.name, parameter="image",
+        loaded, run, get_detector(), seed=seed, engine=engine.name, parameter="image",
         voice_track=voice_track, audio_parameter="--audio", follow_speech=seconds is None,
+        framing=framing,
     )  # fmt: skip
     request = prepared.request
     with Progress(

@@ -1,7 +1,6 @@
 """Slow peers: a callback receiver and an image host that send their response headers a byte at a
 time. Each attempt has a total deadline; one slow receiver delays nobody else's callbacks (their
-retries keep their schedule); a task whose image host trickles is held no longer than its time
-limit, and a Kill ends it at once."""
+retries keep their schedule). A Run whose image host trickles: tests/faults/test_run_fetch.py."""
 
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import no_server_errors, submit, upload, wait_for
+from tests.faults.conftest import no_server_errors, submit, wait_for
 from tests.utils.figures import record
 from tests.utils.server import FIXTURE_HOST, Server, fixture_server, send
 
@@ -136,45 +135,3 @@ def test_slow_callback_receiver_delays_nobody_else(
     assert any("no complete answer within 2 seconds" in e for e in errors), errors
     no_server_errors(srv)
     record("faults: slow callback receiver", tried=len(slow_ids) + 8, handled=11, got_through=0)
-
-
-def test_trickling_image_host_holds_a_task_no_longer_than_its_limit(
-    tmp_path: Path, face: bytes, trickler: Trickler, servers: list[Server]
-) -> None:
-    env = {
-        "S2V_ENGINE": "camera",
-        "S2V_FETCH_ALLOW_HOSTS": ALLOWED,
-        # Long enough for a camera-engine task on a busy machine; far below the fetch's limit.
-        "S2V_TASK_TIMEOUT_SECONDS": "10",
-        "S2V_FETCH_TIMEOUT_SECONDS": "60",  # the task's limit must hold by itself
-    }
-    srv = Server(tmp_path / "images", env=env)
-    servers.append(srv)
-    srv.start()
-    project = srv.keys("p")
-    image = f"{trickler.url}/face.jpg"
-
-    # The task timeout holds inside the fetch; the task queued behind runs at once after.
-    slow = srv.run(project, data={"inputImageFirstUrl": image}).json()["taskid"]
-    behind = submit(srv, project, face)
-    task = srv.wait(project, slow, timeout=40)
-    assert task["pexit"] == "1" and "did not finish within 10 s" in task["debugerror"], task
-    held = int(task["postprocessendtime"]) - int(task["accepttime"])
-    assert held <= 10 + 2, f"the trickling host held the task {held} s"
-    behind_task = srv.wait(project, behind, timeout=60)
-    assert behind_task["pexit"] == "0", behind_task["debugerror"]
-
-    # A Kill ends a task at any moment of its fetch, cooperatively (the worker is not ended).
-    killed = srv.run(project, data={"inputImageFirstUrl": image}).json()["taskid"]
-    next_one = srv.run(project, files=upload(face)).json()["taskid"]
-    srv.wait(project, killed, until=lambda t: t["status"] == "task_preprocess_start")
-    wait_for("the fetch to begin", lambda: trickler.active > 0, 10)
-    asked = time.monotonic()
-    response = srv.post("/v1/Task/Kill", project, json={"taskid": killed})
-    assert response.status_code == 200, response.text
-    assert srv.wait(project, next_one, timeout=60)["pexit"] == "0"
-    assert time.monotonic() - asked < 10
-    assert srv.detail(project, killed)["status"] == "task_cancel"
-    assert "worker ignored a kill" not in srv.log()
-    no_server_errors(srv)
-    record("faults: trickling image host", tried=2, handled=2, got_through=0)

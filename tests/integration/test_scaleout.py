@@ -21,7 +21,7 @@ from websockets.sync.client import connect
 
 from tests.integration.conftest import Recorder
 from tests.utils.cluster import Redis, Worker, need_services, postgres_database, s2v
-from tests.utils.server import SLUG, Project, Server, fixture_server
+from tests.utils.server import SLUG, Project, Server, fixture_server, send
 
 pytestmark = pytest.mark.slow
 
@@ -253,3 +253,29 @@ def test_events_reach_the_other_replica_quickly(cluster: Cluster, face: bytes) -
                 seen.set()
         latency = time.monotonic() - sent
     assert latency < 0.25 + 0.1, latency  # the Kill request's own round trip is included
+
+
+def test_an_image_url_is_fetched_by_the_api_replica(cluster: Cluster, face: bytes) -> None:
+    """In scale-out the API replica that took the Run fetches its image and stores it in the
+    shared storage before sending the task; the worker only reads it."""
+    project, apis = cluster.project, cluster.apis  # type: ignore[attr-defined]
+    fetched: list[str] = []
+
+    def image(handler: object) -> None:
+        fetched.append("GET")
+        send(handler, 200, face, "image/jpeg")  # type: ignore[arg-type]
+
+    with fixture_server({"/face.jpg": image}) as host:
+        response = apis[1].run(
+            project, data={"inputImageFirstUrl": f"{host}/face.jpg", "prompt": FAST}
+        )
+        assert response.status_code == 200, response.text
+        taskid = response.json()["taskid"]
+        task = apis[0].wait(project, taskid, timeout=120)
+    assert task["pexit"] == "0", task["debugerror"]
+    assert fetched == ["GET"]
+    assert "fetching the image (the API's fetch stage)" in task["debugoutput"]
+    (input_path,) = cluster.rows("SELECT input_path FROM tasks WHERE id = :id", id=int(taskid))[0]
+    assert input_path and input_path.startswith("inputs/"), input_path
+    assert apis[1].log_path is not None
+    assert "image fetched and stored" in apis[1].log_path.read_text(errors="replace")

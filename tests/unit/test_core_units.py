@@ -74,6 +74,7 @@ def _task(store: Store, project_id: int, limit: int = 10) -> int:
         engine="camera",
         parameters={},
         callbackurl="",
+        input_path="inputs/stored",
     )
     return task.id
 

@@ -15,7 +15,7 @@ import threading
 
 from subject2video.config import Settings
 from subject2video.engines.registry import create_engine
-from subject2video.media.faces import get_analyzer
+from subject2video.media.detector import get_detector
 from subject2video.tasks.events import EventSink
 from subject2video.tasks.runner import Runner
 from subject2video.tasks.store import Store
@@ -46,7 +46,7 @@ class InProcessDispatcher:
             publish=self.publish,
             kill_flag=self._killed.__contains__,
             worker="inprocess-1",
-            analyzer=get_analyzer(),
+            detector=get_detector(),
         )
         for task_id in self.store.queued_ids():
             self._queue.put(task_id)

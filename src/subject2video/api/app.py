@@ -99,6 +99,9 @@ def create_app(settings: Settings, *, dispatcher: DispatcherFactory | None = Non
         app.state.metrics = metrics
         app.state.dispatcher = dispatcher
         dispatcher.start()
+        # Queued tasks whose image URL a stopped or dead server was fetching: fetched again here
+        # (the API process fetches; workers only take tasks whose input is stored).
+        services.tasks.resume_fetches()
         registry.install_callbacks()
         deliverer = CallbackDeliverer(settings, store)
         deliverer.start()

@@ -39,7 +39,10 @@ def generate(
     ] = None,
     voice: Annotated[str, typer.Option(help="female, male or scottish")] = "",
 ) -> None:
-    """Make a video locally, without the server: the photo, the prompt, an MP4."""
+    """Make a video locally, without the server: the photo, the prompt, an MP4.
+
+    A face small in the photo is framed as a medium close-up; S2V_FRAMING=photo keeps the photo's
+    framing."""
     from subject2video.contract import parse_size
     from subject2video.local import generate_video
 
@@ -60,6 +63,7 @@ def generate(
             size=wanted,
             voice=voice or None,
             audio=audio,
+            framing=settings.framing,
         )
     except ServiceError as exc:
         typer.echo(f"error: {exc.message}", err=True)

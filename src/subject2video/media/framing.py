@@ -25,6 +25,12 @@ from subject2video.media.subject import Face
 MARGIN = 0.45
 #: Aspects closer than this (relative) count as equal: no crop, no extension.
 TOLERANCE = 0.01
+#: Subject framing: a face box shorter than this share of the frame height is framed ...
+FRAME_BELOW = 0.27
+#: ... as a medium close-up, the face box this share of the crop's height ...
+FRAMED_SHARE = 0.30
+#: ... its top this share of the crop's height below the crop's top (room for hair).
+HEADROOM = 0.2
 
 
 @dataclass(frozen=True)
@@ -33,7 +39,8 @@ class Framed:
 
     image: np.ndarray
     face: Face
-    #: "kept", "cropped" or "extended" (a crop and an extension together are "extended").
+    #: "kept", "cropped" or "extended" (a crop and an extension together are "extended"), or
+    #: "framed" (a medium close-up of the subject, `frame_subject`).
     how: str
     note: str
 
@@ -125,3 +132,39 @@ def _shift(face: Face, dx: int, dy: int) -> Face:
     if face.landmarks is not None:
         landmarks = np.asarray(face.landmarks, np.float64) + np.array([dx, dy], np.float64)
     return Face(box=box, landmarks=landmarks, score=face.score)
+
+
+def frame_subject(image: np.ndarray, face: Face, size: tuple[int, int]) -> Framed:
+    """The photo cropped to a medium close-up of the subject at the aspect of `size` (w, h), when
+    the face is small in the frame; the photo as it is otherwise ("kept").
+
+    Only the photo's own pixels: the crop is enlarged to output size by the engine (Lanczos), no
+    detail is invented. Where the photo ends before the crop would, the crop stays inside it (and
+    the face is as large as the photo allows).
+    """
+    h, w = image.shape[:2]
+    aspect = size[0] / size[1]
+    share = face.height / h
+    if share >= FRAME_BELOW:
+        note = f"framing: the photo's own (face {100 * share:.0f}% of the frame height)"
+        return Framed(image, face, "kept", note)
+    crop_h = face.height / FRAMED_SHARE
+    crop_w = crop_h * aspect
+    if crop_w > w:  # the photo is too narrow for the close-up at this aspect
+        crop_w, crop_h = w, w / aspect
+    if crop_h > h:
+        crop_h, crop_w = h, h * aspect
+    cw, ch = max(2, round(crop_w)), max(2, round(crop_h))
+    x0 = round(face.center[0] - cw / 2)
+    y0 = round(face.box[1] - HEADROOM * ch)
+    x0 = int(min(max(x0, 0), w - cw))
+    y0 = int(min(max(y0, 0), h - ch))
+    cropped = np.ascontiguousarray(image[y0 : y0 + ch, x0 : x0 + cw])
+    moved = _shift(face, -x0, -y0)
+    note = (
+        f"framing: the face was {100 * share:.0f}% of the frame height, so the subject is framed "
+        f"as a medium close-up: the photo cropped to {cw}x{ch} at ({x0}, {y0}), face "
+        f"{100 * face.height / ch:.0f}% of the height, enlarged {size[1] / ch:.1f}x to "
+        f"{size[0]}x{size[1]} (Lanczos; S2V_FRAMING=photo keeps the photo's framing)"
+    )
+    return Framed(cropped, moved, "framed", note)

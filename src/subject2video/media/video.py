@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import struct
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -145,6 +147,70 @@ class Mp4Writer:
                 self._container.mux(packet)
         for packet in stream.encode(None):
             self._container.mux(packet)
+
+
+class PipelinedWriter:
+    """An Mp4Writer fed through a queue by its own thread, so that encoding one frame overlaps
+    making the next (the encoder and the engine spend their time in C code that releases the GIL:
+    x264, the colour conversion, OpenCV, NumPy). `write` returns once the frame is queued (at most
+    `depth` frames wait); an encoder error is raised by the next `write` or by `close`.
+    """
+
+    def __init__(self, writer: Mp4Writer, depth: int = 4) -> None:
+        self.writer = writer
+        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="mp4-encoder", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            frame = self._queue.get()
+            if frame is None:
+                return
+            if self._error is not None:
+                continue  # drain: the producer learns of the error on its next write
+            try:
+                self.writer.write(frame)
+            except BaseException as exc:
+                self._error = exc
+
+    @property
+    def frames_written(self) -> int:
+        return self.writer.frames_written
+
+    def write(self, frame: np.ndarray) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(frame)
+
+    def close(self) -> None:
+        """Wait for the queued frames, then finish the file (raising an encoder error)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        try:
+            if self._error is not None:
+                raise self._error
+        finally:
+            self.writer.close()
+
+    def __enter__(self) -> PipelinedWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None and self._thread.is_alive():
+            self._error = self._error or exc  # stop encoding what is left
+            self._queue.put(None)
+            self._thread.join()
+            self.writer.close()
+            return
+        self.close()
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from subject2video.quality.measures import MouthMeter, blink_closure, pose_again
 from subject2video.quality.motion import Check, Signals, blink_count, check
 from subject2video.quality.sheet import contact_sheet, mouth_row, stack
 from subject2video.quality.speech import intelligibility, score_video
+from subject2video.quality.subject import FaceShareMeter, HaloMeter
 from subject2video.quality.track import track
 
 #: dlib's descriptor: two photos of one person lie within this distance.
@@ -58,6 +59,10 @@ class Report:
     closure: dict[str, float] = field(default_factory=dict)
     #: The open mouth's interior colour and lower lip (`measures.MouthMeter.result`).
     mouth: dict[str, Any] = field(default_factory=dict)
+    #: Change just outside the subject's edge against far from it (`subject.HaloMeter`).
+    halo: dict[str, Any] = field(default_factory=dict)
+    #: The face's height as a share of the frame's (`subject.FaceShareMeter`).
+    face_share: dict[str, Any] = field(default_factory=dict)
     #: For a video with a voice: lip-sync r and lag, bilabial closures, intelligibility
     #: (`quality.speech`); empty for a silent video.
     speech: dict[str, Any] = field(default_factory=dict)
@@ -97,9 +102,15 @@ def evaluate(
     assert reference_face.landmarks is not None
     descriptor = analyzer.descriptor(reference, reference_face.landmarks)
     mouth = MouthMeter(reference, reference_face.landmarks)
+    halo, share = HaloMeter(), FaceShareMeter()
+
+    def on_frame(frame: np.ndarray, points: np.ndarray | None) -> None:
+        for meter in (mouth, halo, share):
+            meter.add(frame, points)
+
     tr = track(
         frames, analyzer, fps=fps, reference=descriptor, identity_step=identity_step,
-        on_frame=mouth.add,
+        on_frame=on_frame,
     )  # fmt: skip
     signals = Signals(tr)
     pose = pose_reached(signals)
@@ -133,6 +144,8 @@ def evaluate(
         pose_ratio=pose_against(pose, asked) if asked else {},
         closure=blink_closure(signals),
         mouth=mouth.result(),
+        halo=halo.result(),
+        face_share=share.result(),
         speech=_speech(tr.landmarks, audio, line, prompt, fps) if audio is not None else {},
     )
 
@@ -216,6 +229,19 @@ def _measure_lines(report: Report) -> list[str]:
             f"hue {m['interior_hue_off']}° off the lips, "
             f"{'COLOUR CAST' if m['cast'] else 'no cast'}; lower lip {m['lower_lip']:.2f} of its "
             f"thickness, {'VANISHED' if m['lower_lip_vanished'] else 'kept'}"
+        )
+    h = report.halo
+    if h and h.get("pairs"):
+        lines.append(
+            f"matte halo: change just outside the subject's edge {h['band']:.2f}, far from it "
+            f"{h['far']:.2f} grey levels a frame; excess {h['excess']:+.2f}, at the head "
+            + ("n/a" if h["head_excess"] is None else f"{h['head_excess']:+.2f}")
+        )
+    f = report.face_share
+    if f and f.get("frames"):
+        lines.append(
+            f"face height: at least {100 * f['least']:.0f}%, mean {100 * f['mean']:.0f}% of the "
+            "frame height"
         )
     return lines
 

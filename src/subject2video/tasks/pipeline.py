@@ -12,11 +12,11 @@ from subject2video.contract import AUDIO, DEFAULT_SECONDS, FPS, IMAGE_PARAM, PRO
 from subject2video.engines.base import Engine, GenerationContext, GenerationRequest
 from subject2video.errors import EngineError
 from subject2video.media.audio import Audio
-from subject2video.media.faces import FaceAnalyzer
-from subject2video.media.framing import fit_to_aspect
+from subject2video.media.detector import FaceDetector
+from subject2video.media.framing import fit_to_aspect, frame_subject
 from subject2video.media.images import LoadedImage
 from subject2video.media.speaking import frames_for, speech_for
-from subject2video.media.video import Mp4Writer, output_size
+from subject2video.media.video import Mp4Writer, PipelinedWriter, output_size
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Prepared:
 
     request: GenerationRequest
     note: str
-    #: The framing step's own line, when the photo was fitted to an explicit size.
+    #: The framing steps' own lines: the photo fitted to an explicit size, the subject framed.
     framing: str | None = None
     #: The speech's own line (voice, phones, length), when the person speaks.
     speech: str | None = None
@@ -34,7 +34,7 @@ class Prepared:
 def prepare(
     image: LoadedImage,
     run: RunInput,
-    analyzer: FaceAnalyzer,
+    detector: FaceDetector,
     *,
     seed: int,
     engine: str,
@@ -42,6 +42,7 @@ def prepare(
     voice_track: Audio | None = None,
     audio_parameter: str = AUDIO.name,
     follow_speech: bool = False,
+    framing: str = "subject",
 ) -> Prepared:
     """The engine's request for a checked photo and a run: the face (its box only: engines that
     need landmarks compute their own), and the output size (the photo's aspect at the run's
@@ -50,15 +51,26 @@ def prepare(
     A quoted line in the prompt (or `voice_track`) makes the person speak (media/speaking.py):
     a run at the default length keeps it (Wiro's 6.0 s) and refuses a longer line, a length the
     caller gave must hold it, and with `follow_speech` (no length given: `s2v generate` without
-    `--seconds`, a dialect without its length field) the video lasts as long as the speech."""
-    face = analyzer.subject(image.array, parameter=parameter, landmarks=False)
-    pixels, framing = image.array, None
+    `--seconds`, a dialect without its length field) the video lasts as long as the speech.
+
+    The face is found by MediaPipe's full-range detector (at least 60 px tall, or an ImageError
+    with the size found and needed). With `framing="subject"` a face small in the frame is framed
+    as a medium close-up from the photo's own pixels (`media.framing.frame_subject`); "photo"
+    keeps the photo's framing."""
+    face = detector.subject(image.array, parameter=parameter)
+    pixels, notes = image.array, []
     if run.size is not None:
         width, height = run.size
         framed = fit_to_aspect(pixels, face, run.size)
-        pixels, face, framing = framed.image, framed.face, framed.note
+        pixels, face = framed.image, framed.face
+        notes.append(framed.note)
     else:
         width, height = output_size(image.width, image.height, run.short_side)
+    if framing == "subject":
+        framed = frame_subject(pixels, face, (width, height))
+        pixels, face = framed.image, framed.face
+        notes.append(framed.note)
+    framing_line = "; ".join(notes) or None
     speech, said = speech_for(
         run.prompt_or_default, run.voice, voice_track, audio_parameter=audio_parameter
     )
@@ -90,7 +102,7 @@ def prepare(
         frames=frames,
         speech=speech,
     )
-    return Prepared(request, note, framing, said or None)
+    return Prepared(request, note, framing_line, said or None)
 
 
 def render(
@@ -105,7 +117,9 @@ def render(
     each is written (a cancel check). EngineError unless it made exactly the frames asked for."""
     count = 0
     audio = request.speech.audio if request.speech is not None else None
-    with Mp4Writer(path, request.width, request.height, request.fps, audio=audio) as writer:
+    # The encoder runs in its own thread, overlapping the engine's next frame.
+    mp4 = Mp4Writer(path, request.width, request.height, request.fps, audio=audio)
+    with PipelinedWriter(mp4) as writer:
         for frame in engine.frames(request, context):
             if each_frame is not None:
                 each_frame()

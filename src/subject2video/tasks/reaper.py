@@ -96,6 +96,7 @@ class Reaper:
             t.id
             for t in tasks
             if t.status == Status.queue.value
+            and t.input_path is not None  # a URL input still fetching is the API's, not sent
             and now - t.createtime >= self.settings.resubmit_after_seconds
         ]
         for task_id, sent in self.bus.sent(stale).items():

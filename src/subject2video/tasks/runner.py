@@ -1,9 +1,10 @@
 """The runner: one task from claim to final status. The same for every dispatcher.
 
-claim → preprocess (fetch and check the image, find the face) → generate (the engine, with progress
-and kill checks, frames encoded as they come) → postprocess (finish and store the MP4). Every status
-change is a compare-and-set in the store and an event; a kill shows up as a failed compare-and-set
-or a set kill flag, and ends the work at the next check.
+claim → preprocess (read the stored image, which the API fetched first where it was a URL, see
+fetching.py; find the face) → generate (the engine, with progress and kill checks, frames encoded
+as they come) → postprocess (finish and store the MP4). Every status change is a compare-and-set
+in the store and an event; a kill shows up as a failed compare-and-set or a set kill flag, and
+ends the work at the next check.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from subject2video.errors import (
     TimedOut,
 )
 from subject2video.media.audio import load_audio
-from subject2video.media.faces import FaceAnalyzer
+from subject2video.media.detector import FaceDetector, get_detector
 from subject2video.media.fetch import FetchPolicy, fetch
 from subject2video.media.images import load_image
 from subject2video.media.storage import disk_errors, open_storage
@@ -120,7 +121,7 @@ class Runner:
         publish: EventSink,
         kill_flag: Callable[[int], bool] = lambda _task_id: False,
         worker: str | None = None,
-        analyzer: FaceAnalyzer | None = None,
+        detector: FaceDetector | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -129,7 +130,7 @@ class Runner:
         self.lifecycle = Lifecycle(settings, store, publish)
         self.kill_flag = kill_flag
         self.worker = worker or f"local-{os.getpid()}"
-        self.analyzer = analyzer or FaceAnalyzer()
+        self.detector = detector or get_detector()
         self.storage = open_storage(settings, "outputs")
         self.inputs = open_storage(settings, "inputs")
         self.policy = FetchPolicy.from_settings(settings)
@@ -255,8 +256,8 @@ class Runner:
             )  # fmt: skip
             context.check_cancelled()
         prepared = prepare(
-            image, run, self.analyzer, seed=run.seed_value(task.uuid), engine=self.engine.name,
-            voice_track=voice_track, audio_parameter=audio_name,
+            image, run, self.detector, seed=run.seed_value(task.uuid), engine=self.engine.name,
+            voice_track=voice_track, audio_parameter=audio_name, framing=self.settings.framing,
             follow_speech=run.follow_speech,
         )  # fmt: skip
         if run.follow_speech and prepared.request.frames != run.frames:
@@ -341,13 +342,15 @@ class Runner:
         self.publish(Event(Status.output.value, task.id, task.socketaccesstoken, message))
 
     def _input_bytes(self, task: Task, context: TaskContext) -> bytes:
-        if task.input_path:
-            return self.inputs.read(task.input_path.removeprefix("inputs/"))
-        url = RunInput.from_parameters(task.parameters).image_url
-        if not url:
-            raise InputError(f"Request parameter [{IMAGE_PARAM}] required", parameter=IMAGE_PARAM)
-        # The task's kill and time limit reach into the fetch: a trickling host holds nobody.
-        return fetch(url, self.policy, parameter=IMAGE_PARAM, check=context.check_cancelled)
+        """The stored input image. A URL input was fetched by the API's fetch stage before the
+        task was sent (tasks/fetching.py): a worker never fetches it, and cannot claim a task
+        whose input is not stored (Store.claim)."""
+        if not task.input_path:
+            raise InputError(
+                f"the task's image ({IMAGE_PARAM}) is not stored; run the task again",
+                parameter=IMAGE_PARAM,
+            )
+        return self.inputs.read(task.input_path.removeprefix("inputs/"))
 
     def _advance(self, task: Task, to: Status, **fields: Any) -> None:
         """Move to the next (unfinished) status; a failed compare-and-set means it was killed."""

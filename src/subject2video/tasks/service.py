@@ -17,6 +17,7 @@ from sqlalchemy.engine import Row
 
 from subject2video.config import Settings
 from subject2video.contract import (
+    IMAGE_PARAM,
     MODEL_OWNER,
     MODEL_PROJECT,
     RunInput,
@@ -25,14 +26,17 @@ from subject2video.contract import (
     token_ok,
 )
 from subject2video.errors import (
+    Cancelled,
     Conflict,
     Draining,
+    Failure,
     InputError,
     LimitReached,
     NotFound,
+    ServiceError,
     StorageError,
 )
-from subject2video.media.fetch import FetchPolicy, check_url
+from subject2video.media.fetch import FetchPolicy, check_url, fetch
 from subject2video.media.storage import Storage, open_storage
 from subject2video.tasks.dispatch import Dispatcher
 from subject2video.tasks.events import Event, EventSink
@@ -52,6 +56,11 @@ logger = logging.getLogger(__name__)
 DRAIN_RETRY_SECONDS = 10
 
 NO_TASK = "There is no task yet."
+#: How many times a task's image fetch may be started (a server that stopped or died during it
+#: resumes it at its next start); past it, the task fails with the reason.
+FETCH_TRIES = 3
+#: The debug line a fetch start leaves (counted against FETCH_TRIES).
+FETCH_NOTE = "fetching the image (the API's fetch stage)"
 _SECRET_LOCK = threading.Lock()
 
 
@@ -134,6 +143,9 @@ class TaskService:
         self.health.on_replaced = self.reconcile
         #: Set at the first stop signal (api/serving.py): reads go on, Run is refused (503).
         self.draining = False
+        #: Tasks whose image this process fetches now, with the flag a Cancel or Kill sets.
+        self._fetching: dict[int, threading.Event] = {}
+        self._fetching_lock = threading.Lock()
 
     def reconcile(self) -> None:
         """The database file was replaced under the server (a restore): what it says is running
@@ -148,7 +160,7 @@ class TaskService:
             for task in self.store.unfinished():
                 if Status(task.status) in RUNNING and task.id not in held:
                     self.lifecycle.release(task.id, why="the database file was replaced")
-        for task_id in self.store.queued_ids():
+        for task_id in self.store.queued_ids():  # those whose input is stored
             self.dispatcher.submit(task_id)
         removed = self._remove_unlisted_outputs()
         logger.warning(
@@ -251,8 +263,104 @@ class TaskService:
             ) from None
         logger.info("task created", extra={"task_id": task.id, "project_id": project.id})
         self.publish(Event(Status.queue.value, task.id, task.socketaccesstoken))
-        self.dispatcher.submit(task.id)
+        if task.input_path:
+            self.dispatcher.submit(task.id)
+        else:
+            self._fetch_input(task)
         return task
+
+    # -- the fetch stage: a URL input is stored before any worker sees its task ---------------
+
+    def resume_fetches(self) -> int:
+        """Fetch again the images of queued tasks that have none stored (this process, or one
+        before it, stopped or died during the fetch); a task that already had `FETCH_TRIES`
+        fetches started fails, saying so. Returns how many fetches were started."""
+        started = 0
+        for task in self.store.unfetched():
+            with self._fetching_lock:
+                if task.id in self._fetching:
+                    continue
+            tries = (task.debugoutput or "").count(FETCH_NOTE)
+            if tries >= FETCH_TRIES:
+                self.lifecycle.fail(
+                    task.id,
+                    f"the server stopped {tries} times while fetching this task's image "
+                    f"({IMAGE_PARAM}); check that the URL answers within "
+                    f"{self.settings.fetch_timeout_seconds:g} s and run the task again",
+                    Failure.image,
+                    allowed_from=[Status.queue],
+                )
+                continue
+            logger.info("resuming an image fetch", extra={"task_id": task.id, "try": tries + 1})
+            self._fetch_input(task)
+            started += 1
+        return started
+
+    def _fetch_input(self, task: Task) -> None:
+        """Fetch the task's image URL on the fetch stage (the project's limit, the deadline),
+        store it, then send the task to the workers; the task shows task_queue meanwhile."""
+        url = RunInput.from_parameters(task.parameters or {}).image_url
+        if not url:
+            self.lifecycle.fail(
+                task.id,
+                f"Request parameter [{IMAGE_PARAM}] required",
+                Failure.image,
+                allowed_from=[Status.queue],
+            )
+            return
+        aborted = threading.Event()
+        with self._fetching_lock:
+            self._fetching[task.id] = aborted
+
+        def check() -> None:
+            if aborted.is_set():
+                raise Cancelled(task_id=task.id)
+
+        def job() -> bytes:
+            check()  # cancelled while it waited for one of the project's fetch slots
+            # A try counts when it starts (one still waiting at a stop was not tried).
+            self.store.append_debug(task.id, FETCH_NOTE)
+            return fetch(url, self.policy, parameter=IMAGE_PARAM, check=check)
+
+        future = self.fetches.submit(task.project_id, job)
+        future.add_done_callback(lambda done: self._fetched(task, done))
+
+    def _fetched(self, task: Task, future: Any) -> None:
+        """A fetch ended (on a fetch thread): store the image and send the task, or fail it."""
+        extra = {"task_id": task.id}
+        with self._fetching_lock:
+            self._fetching.pop(task.id, None)
+        if future.cancelled():  # the server stopped first: the next start fetches it again
+            return
+        try:
+            exc = future.exception()
+            if isinstance(exc, Cancelled):
+                logger.info("image fetch stopped: the task was cancelled", extra=extra)
+            elif isinstance(exc, ServiceError):
+                logger.info("image fetch failed: %s", exc.message, extra=extra)
+                self.lifecycle.fail(task.id, exc.message, exc.failure, allowed_from=[Status.queue])
+            elif exc is not None:
+                logger.error("image fetch crashed", exc_info=exc, extra=extra)
+                self.lifecycle.fail(
+                    task.id,
+                    f"internal error fetching the image: {type(exc).__name__}",
+                    Failure.image,
+                    allowed_from=[Status.queue],
+                )
+            elif self.store.status_of(task.id) == Status.queue:
+                key = f"{task.uuid}/{secrets.token_hex(8)}-image"
+                self.inputs.write(key, future.result())
+                self.store.update_fields(task.id, input_path=f"inputs/{key}")
+                logger.info("image fetched and stored", extra=extra)
+                self.dispatcher.submit(task.id)
+        except Exception:  # storage failed: the task stays queued; the next start fetches again
+            logger.exception("storing a fetched image failed", extra=extra)
+
+    def _abort_fetch(self, task_id: int) -> None:
+        with self._fetching_lock:
+            aborted = self._fetching.get(task_id)
+        if aborted is not None:
+            aborted.set()
 
     def _forget_input(self, input_path: str | None) -> None:
         if input_path is None:
@@ -397,6 +505,7 @@ class TaskService:
         task = self.find(project, ref)
         if not self.lifecycle.cancel(task.id, allowed_from=CANCELLABLE, how="cancelled"):
             raise Conflict("Task is not in a cancellable state.")
+        self._abort_fetch(task.id)
         self.dispatcher.kill(task.id)
         return self.store.get(task.id) or task
 
@@ -405,6 +514,7 @@ class TaskService:
         task = self.find(project, ref)
         if not self.lifecycle.cancel(task.id, allowed_from=UNFINISHED, how="killed"):
             raise Conflict("Task could not be killed: task is already finished")
+        self._abort_fetch(task.id)
         self.dispatcher.kill(task.id)
         return self.store.get(task.id) or task
 

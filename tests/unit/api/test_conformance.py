@@ -7,9 +7,10 @@ face photo, polled to done, downloaded and decoded; the list; a cancel of a queu
 of a running one; a delete; an unknown key, a wrong input and an unknown model, each answered in
 the dialect's own error body, the wrong input named as that dialect spells it.
 
-A task is held running, or the worker held busy, by a photo URL on a loopback server that answers
-only when the test lets it (`Stall`): the worker is then inside the task's preprocess, for as long
-as the test needs.
+A task is held queued by a photo URL on a loopback server that answers only when the test lets it
+(`Stall`): the API's fetch stage fetches the photo before any worker sees the task, so the task
+shows as queued in every dialect, and is cancelled or killed there, for as long as the test needs.
+(Killing a task an engine runs: tests/integration/test_kill_cancel_restart.py.)
 """
 
 from __future__ import annotations
@@ -152,13 +153,13 @@ def finished(server: Server, row: Row) -> str:
 
 
 @contextmanager
-def worker_busy(server: Server, row: Row) -> Iterator[str]:
-    """A task of `row`'s dialect running (its photo is being fetched, held by the stall): the
-    worker takes nothing else until the block ends."""
+def fetching(server: Server, row: Row) -> Iterator[str]:
+    """A task of `row`'s dialect whose photo the fetch stage is fetching (held by the stall): it
+    stays queued, with no worker, until the block ends."""
     server.stall.arm()
     task = row.create_from_url(server.client, server.key, server.stall.url)
     try:
-        assert server.stall.arrived.wait(DONE_WITHIN), "the worker never fetched the photo"
+        assert server.stall.arrived.wait(DONE_WITHIN), "the fetch stage never fetched the photo"
         yield task
     finally:
         server.stall.release.set()
@@ -191,8 +192,7 @@ def test_the_list_holds_the_task(row: Row, server: Server) -> None:
 
 @pytest.mark.parametrize("row", rows("cancel"))
 def test_a_queued_task_is_cancelled(row: Row, server: Server) -> None:
-    with worker_busy(server, row):
-        task = row.create(server.client, server.key, face_jpeg())
+    with fetching(server, row) as task:
         assert row.state(server.client, server.key, task) == "queued"
         response = row.cancel(server.client, server.key, task)
         assert response.status_code == 200, response.text
@@ -201,8 +201,8 @@ def test_a_queued_task_is_cancelled(row: Row, server: Server) -> None:
 
 
 @pytest.mark.parametrize("row", rows("kill"))
-def test_a_running_task_is_killed(row: Row, server: Server) -> None:
-    with worker_busy(server, row) as task:
+def test_a_task_is_killed_during_its_fetch(row: Row, server: Server) -> None:
+    with fetching(server, row) as task:
         response = row.kill(server.client, server.key, task)
         assert response.status_code == 200, response.text
         assert row.state(server.client, server.key, task) in {"canceled", "gone"}

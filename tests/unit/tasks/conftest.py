@@ -18,7 +18,7 @@ from sqlalchemy import select
 from subject2video.config import Settings
 from subject2video.contract import RunInput
 from subject2video.engines.base import Engine
-from subject2video.media.faces import get_analyzer
+from subject2video.media.detector import get_detector
 from subject2video.tasks.events import Event
 from subject2video.tasks.models import Delivery, Project, Task
 from subject2video.tasks.runner import Runner
@@ -75,7 +75,7 @@ class Harness:
             self.store,
             engine,
             publish=self.events.append,
-            analyzer=get_analyzer(),
+            detector=get_detector(),
             **kwargs,
         )
 

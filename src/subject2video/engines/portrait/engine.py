@@ -4,7 +4,8 @@
    a face the mesh cannot read falls back to the 2D warp on dlib's 68 landmarks (debugoutput
    says which, and why);
 2. plan: the prompt read into per-frame motion curves (logged to the task's debugoutput);
-3. matte: the subject's alpha (GrabCut from a landmark prior) and the background plate;
+3. matte: the subject's alpha (MediaPipe's selfie segmentation, kept to the subject, its edges
+   refined by a guided filter) and the background plate;
 4. render: per frame, the rig moved by the plan (the head turned in 3D and drawn back to front),
    one remap, the subject over the plate, the mouth's interior, then the camera.
 """
@@ -30,6 +31,8 @@ from subject2video.engines.portrait.plan import MotionPlan, plan_motion
 from subject2video.engines.portrait.render import Renderer, camera_matrix
 from subject2video.engines.portrait.render3d import Renderer3D
 from subject2video.engines.portrait.rig3d import Rig3D
+from subject2video.engines.portrait.scene import Grader, Scene, defocus, read_scene
+from subject2video.media.detector import get_detector
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +56,9 @@ class PortraitEngine:
         self.mode = mode
         #: Which path made the last video: "3d" or "2d".
         self.used = ""
+        self._box: tuple[int, int, int, int] = (0, 0, 0, 0)
+        self._scene: Scene | None = None
+        self._renderer: Renderer | None = None
 
     def setup(self) -> None:
         """Load the face-mesh models now rather than on the first task."""
@@ -65,7 +71,10 @@ class PortraitEngine:
         size = (request.width, request.height)
         started = time.perf_counter()
         image, box = _at_size(request, size)
-        reading = read_face(image, box) if self.mode != "2d" else None
+        self._box = box
+        reading = (
+            read_face(image, box, request.image, request.face.box) if self.mode != "2d" else None
+        )
         self.timings = {"analysis": time.perf_counter() - started}
         context.check_cancelled()
         plan = plan_motion(
@@ -73,6 +82,10 @@ class PortraitEngine:
         )
         self.plan = plan
         context.log(plan.describe())
+        scene = read_scene(request.prompt, plan.camera_moves)
+        self._scene = scene
+        _lens_moves(plan, scene)
+        context.log(scene.describe())
         if reading is not None and reading.mesh is not None and reading.geo is not None:
             self.used = "3d"
             context.log("portrait: " + reading.line)
@@ -88,16 +101,30 @@ class PortraitEngine:
         context.check_cancelled()
         moving = np.any(plan.curves["pan"]) or np.any(plan.curves["lift"])
         target = (size[0] / 2, size[1] / 2) if moving else geo.center
+        grade = Grader(scene.grade) if scene.grade else None
+        renderer = self._renderer
+        assert renderer is not None
+        back = cv2.cvtColor(renderer.plate, cv2.COLOR_RGBA2RGB)
 
         def frame_at(index: int) -> np.ndarray:
             values = plan.at(index)
             frame = render(index)
-            matrix = camera_matrix(size, target, values["zoom"], values["pan"], values["lift"])
-            if matrix is not None:
-                frame = cv2.warpAffine(
-                    frame, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
-                )
-            return cv2.cvtColor(frame, cv2.COLOR_RGBA2RGB)
+            zoom, pan, lift = values["zoom"], values["pan"], values["lift"]
+            matrix = camera_matrix(size, target, zoom, pan, lift)
+            if matrix is not None and scene.parallax is not None:
+                # Two layers: the subject moves with the camera, the background (inpainted
+                # behind the subject) by a share of the move, so that the move shows depth.
+                p = scene.parallax
+                behind = camera_matrix(size, target, 1 + (zoom - 1) * p, pan * p, lift * p)
+                layered = frame.copy()
+                layered[:, :, 3] = renderer.layer_alpha()
+                far = back.copy() if behind is None else _warp(back, behind, size)
+                frame_rgb = _over_rgb(_warp(layered, matrix, size), far)
+            elif matrix is not None:
+                frame_rgb = cv2.cvtColor(_warp(frame, matrix, size), cv2.COLOR_RGBA2RGB)
+            else:
+                frame_rgb = cv2.cvtColor(frame, cv2.COLOR_RGBA2RGB)
+            return grade(frame_rgb) if grade is not None else frame_rgb
 
         mark = time.perf_counter()
         count = request.frames
@@ -117,8 +144,15 @@ class PortraitEngine:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The subject's matte and the background plate behind it (timed; a kill point after)."""
         mark = time.perf_counter()
-        alpha = subject_matte(image, geo)
+        box = self._box
+        # The other people in the photo stay in the plate: their faces bound the subject's matte.
+        others = [f.box for f in get_detector().detect(image) if _iou(f.box, box) < 0.3]
+        alpha = subject_matte(image, box, others)
+        if others:
+            context.log(f"portrait: {len(others)} other face(s) kept still in the background")
         plate = background_plate(image, alpha, grow=int(0.06 * geo.width) + 6)
+        if self._scene is not None and self._scene.shallow:
+            plate = defocus(plate, box[3] - box[1])
         self.timings["matte"] = time.perf_counter() - mark
         context.check_cancelled()
         return alpha, plate
@@ -133,6 +167,7 @@ class PortraitEngine:
         mark = time.perf_counter()
         rig = Rig3D.build(reading.mesh, geo, alpha)
         renderer = Renderer3D(image, alpha, plate, rig)
+        self._renderer = renderer
         self.timings["rig"] = time.perf_counter() - mark
         context.log(
             f"portrait: matte {100 * float(alpha.mean()):.0f}% of the frame; rig "
@@ -176,6 +211,7 @@ class PortraitEngine:
         mark = time.perf_counter()
         rig = Rig.build(geo, alpha)
         renderer = Renderer(image, alpha, plate, rig)
+        self._renderer = renderer
         self.timings["rig"] = time.perf_counter() - mark
         context.log(
             f"portrait: face {geo.width:.0f} px wide at ({geo.center[0]:.0f}, "
@@ -254,15 +290,53 @@ def _ahead(render: Callable[[int], np.ndarray], count: int, depth: int = 3) -> I
         worker.join()
 
 
+def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return cv2.warpAffine(
+        image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+    )
+
+
+def _over_rgb(layer: np.ndarray, back: np.ndarray) -> np.ndarray:
+    """The RGBA `layer` over the RGB `back`, in place in `back`: copied where opaque, blended only
+    on the soft edge (a few pixels wide), which keeps this to a few ms a frame."""
+    cover = layer[:, :, 3]
+    cv2.copyTo(layer[:, :, :3], cv2.compare(cover, 250, cv2.CMP_GT), back)
+    ys, xs = np.nonzero(cv2.inRange(cover, 5, 250))
+    weight = cover[ys, xs].astype(np.float32)[:, None] * (1 / 255)
+    under = back[ys, xs].astype(np.float32)
+    back[ys, xs] = np.clip(under + (layer[ys, xs, :3] - under) * weight + 0.5, 0, 255)
+    return back
+
+
+def _lens_moves(plan: MotionPlan, scene: Scene) -> None:
+    """The camera moves the lens words add to a plan: an orbit's slow arc (a pan there and
+    back, zoomed in enough to keep the frame filled), a close-up held in."""
+    zoom = plan.curves["zoom"]
+    if "orbit" in scene.lens and not np.any(plan.curves["pan"]):
+        t = np.linspace(0.0, 1.0, plan.frames)
+        plan.curves["pan"][:] = 0.05 * np.sin(2 * np.pi * t)
+        zoom[:] = np.maximum(zoom, 1.12)
+    if "close-up" in scene.lens:
+        zoom[:] = np.maximum(zoom, 1.15)
+
+
+def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    w = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return w * h / max(union, 1)
+
+
 def _at_size(
     request: GenerationRequest, size: tuple[int, int]
 ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """The photo at output size and the subject's box in its pixels."""
     h, w = request.image.shape[:2]
     shrink = size[0] < w
-    image = cv2.resize(
-        request.image, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
-    )
+    # Enlarging a lot (a framed close-up): Lanczos, sharp and without invented detail.
+    large = size[0] > 1.5 * w
+    how = cv2.INTER_AREA if shrink else cv2.INTER_LANCZOS4 if large else cv2.INTER_CUBIC
+    image = cv2.resize(request.image, size, interpolation=how)
     sx, sy = size[0] / w, size[1] / h
     x0, y0, x1, y1 = request.face.box
     box = (round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy))

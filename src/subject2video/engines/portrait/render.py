@@ -86,6 +86,15 @@ class Renderer:
         e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
         self._rest_area = np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) / 2
 
+    def layer_alpha(self) -> np.ndarray:
+        """The last rendered frame's subject coverage (uint8, 0-255, the whole frame): the matte
+        as the rig moved it, for a camera that moves subject and background apart."""
+        w, h = self.size
+        full = np.zeros((h, w), np.uint8)
+        x0, y0, x1, y1 = self.roi
+        full[y0:y1, x0:x1] = self._moved[:, :, 3]
+        return full
+
     def _face_box(self) -> tuple[int, int, int, int]:
         """The rectangle of the fine grid: the face, with room for the lids and lips to move."""
         geo = self.rig.geo

@@ -348,6 +348,10 @@ def _outer(geo: FaceGeometry, alpha: np.ndarray, face: np.ndarray) -> np.ndarray
     return points[len(face) :]
 
 
+#: Body motion (breathing) fades out this many face widths to each side of the face's centre.
+BODY_REACH = 1.6
+
+
 def _weights(
     rest: np.ndarray, geo: FaceGeometry, n_face: int, size: tuple[int, int], n_flat: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -374,5 +378,9 @@ def _weights(
     shoulders = geo.chin_y + 0.5 * geo.height
     span = max(0.6 * geo.height, (h - 1) - shoulders)
     body = np.clip(((h - 1) - y) / span, 0, 1)
+    # Breathing moves the chest and shoulders, not what lies beyond them: the learned matte takes
+    # in the arms and whatever is held (a helmet, a glass), which stay still.
+    across = np.abs(x - geo.center[0])
+    body *= np.clip((BODY_REACH * fw - across) / (0.5 * fw), 0, 1)
     body[:n_flat][border[:n_flat]] = 0.0
     return head, body

@@ -171,11 +171,17 @@ class Tasks(StoreBase):
             return result.rowcount == 1
 
     def claim(self, task_id: int, worker: str) -> Task | None:
-        """Move a queued task to task_accept for `worker`; None if another has it or it ended."""
+        """Move a queued task to task_accept for `worker`; None if another has it, it ended, or
+        its input is not stored yet (a URL input still in the API's fetch stage: an engine
+        worker only ever takes a task whose input is stored)."""
         with self.session() as s:
             result = s.execute(
                 update(Task)
-                .where(Task.id == task_id, Task.status == Status.queue.value)
+                .where(
+                    Task.id == task_id,
+                    Task.status == Status.queue.value,
+                    Task.input_path.is_not(None),
+                )
                 .values(
                     status=Status.accept.value,
                     accepttime=time.time(),
@@ -230,10 +236,24 @@ class Tasks(StoreBase):
         )
 
     def queued_ids(self) -> list[int]:
+        """Queued tasks whose input is stored: those a worker may take."""
         with self.session() as s:
             return list(
                 s.scalars(
-                    select(Task.id).where(Task.status == Status.queue.value).order_by(Task.id)
+                    select(Task.id)
+                    .where(Task.status == Status.queue.value, Task.input_path.is_not(None))
+                    .order_by(Task.id)
+                )
+            )
+
+    def unfetched(self) -> list[Task]:
+        """Queued tasks whose URL input is not stored yet (the fetch stage's), oldest first."""
+        with self.session() as s:
+            return list(
+                s.scalars(
+                    select(Task)
+                    .where(Task.status == Status.queue.value, Task.input_path.is_(None))
+                    .order_by(Task.id)
                 )
             )
 

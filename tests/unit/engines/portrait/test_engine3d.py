@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from subject2video.engines.base import GenerationRequest, NullContext
+from subject2video.engines.base import Face, GenerationRequest, NullContext
 from subject2video.engines.portrait import PortraitEngine
 from subject2video.engines.portrait.plan import plan_motion
 from subject2video.errors import Cancelled
@@ -54,7 +54,13 @@ def test_a_longer_video_is_not_a_stretched_shorter_one() -> None:
 
 
 def test_a_face_too_small_for_the_mesh_falls_back_to_2d_and_says_so() -> None:
-    request = make(face_rgb(), "She smiles", size=(160, 160), frames=6)
+    # Small in the photo too (her face about 33 px): at output size 160, nothing to read it from.
+    small = np.asarray(Image.fromarray(face_rgb()).resize((160, 160), Image.LANCZOS))
+    box = tuple(round(v * 160 / 512) for v in get_analyzer().subject(face_rgb()).box)
+    request = GenerationRequest(
+        image=small, face=Face(box=box), prompt="She smiles", seed=3, width=160, height=160,
+        frames=6,
+    )  # fmt: skip
     context = NullContext()
     engine = PortraitEngine()
     frames = list(engine.frames(request, context))
@@ -105,13 +111,14 @@ def test_a_kill_stops_the_frames() -> None:
     assert len(made) == 5
 
 
-def test_a_box_is_all_the_engine_needs_even_to_fall_back() -> None:
-    """The runner may find the subject without dlib's 68 landmarks (only its box): the 3D path
-    needs none, and the 2D fallback computes them in the box."""
+def test_a_box_is_all_the_engine_needs() -> None:
+    """The runner finds the subject's box only (no landmarks): the 3D path needs none, even where
+    the face is small at output size (the mesh is read in the full-size photo)."""
     image = face_rgb()
     face = get_analyzer().subject(image, landmarks=False)
     assert face.landmarks is None
-    for size, used in (((512, 512), "3d"), ((160, 160), "2d")):
+    # At 160 px her face is 33 px: too small at output size, so the mesh is read in the photo.
+    for size, used in (((512, 512), "3d"), ((160, 160), "3d")):
         request = GenerationRequest(
             image=image, face=face, prompt="She smiles", seed=1, width=size[0], height=size[1],
             frames=4,

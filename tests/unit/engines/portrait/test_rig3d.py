@@ -26,9 +26,10 @@ def rest_values(**changes: float) -> dict[str, float]:
 @pytest.fixture(scope="module")
 def built() -> tuple[np.ndarray, np.ndarray, Rig3D]:
     image = face_rgb()
-    reading = read_face(image, get_analyzer().subject(image).box)
+    box = get_analyzer().subject(image).box
+    reading = read_face(image, box)
     assert reading.mesh is not None and reading.geo is not None
-    alpha = subject_matte(image, reading.geo)
+    alpha = subject_matte(image, box)
     return image, alpha, Rig3D.build(reading.mesh, reading.geo, alpha)
 
 

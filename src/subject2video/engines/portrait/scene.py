@@ -1,0 +1,155 @@
+"""The scene words a CPU can honour: light and colour, focus, and the camera's depth.
+
+Read from the prompt, each listed in `debugoutput` as honoured or not (`Scene.describe`):
+
+- **light and colour** (golden, sunset, warm, moody, cold, black-and-white, vintage): a grade of
+  the finished frame, one lookup table per channel and a saturation change;
+- **focus** (shallow depth of field, bokeh, blurred background): the background plate blurred
+  once, so everything behind the subject's matte is out of focus;
+- **lens and camera** (close-up, wide, push in, pull out, pan, orbit): the camera moves as two
+  layers, the subject over the background inpainted behind it, the background moving less
+  (parallax), so that a move shows depth. "Wide" deepens the parallax, "orbit" adds a slow arc,
+  "close-up" holds the camera in.
+
+Words the CPU cannot honour (places, weather, other people, palm trees) are left to the prompt
+reader's own notes. A prompt without these words gives the same video as before.
+
+Example::
+
+    scene = read_scene("golden light, shallow depth of field, slow push in")
+    scene.grade, scene.shallow, scene.parallax  # ("golden", True, 0.5)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+#: Grades: per-channel gain (R, G, B), gamma, lift (black level, 0-1), and saturation.
+GRADES: dict[str, tuple[tuple[float, float, float], float, float, float]] = {
+    "golden": ((1.10, 1.00, 0.80), 0.95, 0.02, 1.10),
+    "sunset": ((1.15, 0.95, 0.75), 1.00, 0.02, 1.15),
+    "moody": ((0.95, 0.95, 1.00), 1.25, 0.00, 0.75),
+    "cold": ((0.88, 0.98, 1.12), 1.00, 0.00, 0.90),
+    "black-and-white": ((1.00, 1.00, 1.00), 1.00, 0.00, 0.00),
+    "vintage": ((1.06, 1.00, 0.85), 0.95, 0.08, 0.65),
+}
+_GRADE_WORDS = [
+    (r"\bgolden\b|\bgolden hour\b|\bwarm (?:light|tones?|glow)\b|\bsun-?drenched\b", "golden"),
+    (r"\bsunset\b|\bdusk\b", "sunset"),
+    (r"\bmoody\b|\bdark and\b|\bnoir\b", "moody"),
+    (r"\bcold\b|\bcool (?:light|tones?)\b|\bblue light\b|\bwintry\b", "cold"),
+    (r"\bblack[- ]and[- ]white\b|\bmonochrome\b|\bgr[ae]yscale\b|\bb&w\b", "black-and-white"),
+    (r"\bvintage\b|\bretro\b|\bfaded film\b|\bsepia\b", "vintage"),
+]
+_SHALLOW = r"\bshallow depth of field\b|\bshallow focus\b|\bbokeh\b|\bblurr?(?:ed|y) background\b"
+_LENS = [
+    (r"\bclose-?up\b", "close-up"),
+    (r"\bwide(?:-| )angle\b|\bwide shot\b|\bwide lens\b", "wide"),
+    (r"\borbit(?:s|ing)?\b|\bcircles? (?:around|the)\b", "orbit"),
+    (r"\bpush(?:es|ing)? in\b|\bdolly in\b|\bzoom(?:s|ing)? in\b", "push in"),
+    (r"\bpull(?:s|ing)? (?:out|back)\b|\bdolly out\b|\bzoom(?:s|ing)? out\b", "pull out"),
+    (r"\bpan(?:s|ning)?\b", "pan"),
+]
+#: The background moves this share of the subject's camera move (1 would be a flat picture).
+PARALLAX = 0.5
+#: With a wide-angle lens named, the background moves this share instead (more depth).
+PARALLAX_WIDE = 0.3
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What the prompt asks of the scene, and what the engine makes of it."""
+
+    grade: str | None = None
+    shallow: bool = False
+    lens: tuple[str, ...] = ()
+    #: The background's share of the camera's move (None: one layer, the camera moves both).
+    parallax: float | None = None
+    #: (word as read, honoured, how) for debugoutput.
+    words: list[tuple[str, bool, str]] = field(default_factory=list)
+
+    def describe(self) -> str:
+        if not self.words:
+            return "scene: no light, colour, focus or lens words read"
+        parts = [
+            f"{word}: {'honoured' if ok else 'NOT honoured'} ({how})"
+            for word, ok, how in self.words
+        ]
+        return "scene: " + "; ".join(parts)
+
+
+def read_scene(prompt: str, camera_moves: bool = False) -> Scene:
+    """The scene words in `prompt`; `camera_moves` says whether the motion plan moves the camera
+    (a walk forward, a push, a pan), which the parallax then splits into two layers."""
+    text = prompt.lower()
+    words: list[tuple[str, bool, str]] = []
+    grade = None
+    for pattern, name in _GRADE_WORDS:
+        found = re.search(pattern, text)
+        if found and grade is None:
+            grade = name
+            words.append((found.group(0), True, f"{name} grade"))
+        elif found:
+            words.append((found.group(0), False, f"only one grade; {grade} came first"))
+    shallow = bool(re.search(_SHALLOW, text))
+    if shallow:
+        words.append(("shallow depth of field", True, "the background behind the matte blurred"))
+    lens = tuple(name for pattern, name in _LENS if re.search(pattern, text))
+    parallax = None
+    if camera_moves or "orbit" in lens:
+        parallax = PARALLAX_WIDE if "wide" in lens else PARALLAX
+    for name in lens:
+        if name == "wide":
+            how = (
+                f"deeper parallax, background at {parallax:.0%} of the camera's move"
+                if parallax is not None
+                else "a photo's lens cannot be changed and no camera move was asked"
+            )
+            words.append((name, parallax is not None, how))
+        elif name == "close-up":
+            words.append((name, True, "the camera held in at 1.15x"))
+        elif name == "orbit":
+            words.append((name, True, "a slow arc, two-layer parallax"))
+        else:
+            words.append((name, parallax is not None, "two-layer parallax on the camera move"))
+    named = any(n in lens for n in ("push in", "pull out", "pan", "orbit"))
+    if parallax is not None and not named:
+        words.append(("camera move", True, f"two-layer parallax, background {parallax:.0%}"))
+    return Scene(grade, shallow, lens, parallax, words)
+
+
+def grade_tables(name: str) -> tuple[np.ndarray, float]:
+    """The (256, 1, 3) lookup table and the saturation of a grade."""
+    gains, gamma, lift, saturation = GRADES[name]
+    x = np.linspace(0.0, 1.0, 256)
+    table = np.empty((256, 1, 3), np.uint8)
+    for c, gain in enumerate(gains):
+        y = lift + (1 - lift) * np.clip(gain * x, 0, 1) ** gamma
+        table[:, 0, c] = np.clip(np.round(y * 255), 0, 255).astype(np.uint8)
+    return table, saturation
+
+
+class Grader:
+    """Applies one grade to RGB frames (a few ms a frame at 720p)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.table, self.saturation = grade_tables(name)
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray:
+        out = frame
+        if self.saturation != 1.0:
+            grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+            grey3 = cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)
+            out = cv2.addWeighted(frame, self.saturation, grey3, 1 - self.saturation, 0)
+        return cv2.LUT(out, self.table)
+
+
+def defocus(plate: np.ndarray, face_height: float) -> np.ndarray:
+    """The background plate out of focus: a Gaussian blur of a twentieth of the face height."""
+    sigma = max(2.0, 0.05 * face_height)
+    return cv2.GaussianBlur(plate, (0, 0), sigma)

@@ -1,0 +1,70 @@
+"""Scene words: read from the prompt, listed as honoured or not, and seen in the frames."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from subject2video.engines.base import GenerationRequest, NullContext
+from subject2video.engines.portrait import PortraitEngine
+from subject2video.engines.portrait.scene import Grader, read_scene
+from subject2video.media.faces import get_analyzer
+from tests.utils.images import face_rgb
+
+
+def test_words_read_and_listed() -> None:
+    scene = read_scene("Golden light, a shallow depth of field, wide-angle lens", camera_moves=True)
+    assert scene.grade == "golden" and scene.shallow and "wide" in scene.lens
+    assert scene.parallax is not None and scene.parallax < 0.5
+    line = scene.describe()
+    assert "golden: honoured" in line and "shallow depth of field: honoured" in line
+    plain = read_scene("She smiles and nods")
+    assert plain.grade is None and not plain.shallow and plain.parallax is None
+    assert plain.describe() == "scene: no light, colour, focus or lens words read"
+    still = read_scene("a wide-angle lens", camera_moves=False)
+    assert "wide: NOT honoured" in still.describe()
+
+
+def test_grades_move_colour_the_named_way() -> None:
+    image = face_rgb()
+    r, _, b = (image[..., c].mean() for c in range(3))
+    warm = Grader("golden")(image)
+    assert warm[..., 0].mean() - warm[..., 2].mean() > r - b + 10
+    cold = Grader("cold")(image)
+    assert cold[..., 2].mean() - cold[..., 0].mean() > b - r + 10
+    grey = Grader("black-and-white")(image)
+    assert np.abs(grey[..., 0].astype(int) - grey[..., 2]).max() <= 1
+
+
+def frames(prompt: str, count: int = 12) -> np.ndarray:
+    image = face_rgb()
+    face = get_analyzer().subject(image, landmarks=False)
+    request = GenerationRequest(
+        image=image, face=face, prompt=prompt, seed=4, width=512, height=512, frames=count
+    )
+    return np.stack(list(PortraitEngine().frames(request, NullContext())))
+
+
+def _sharpness(patch: np.ndarray) -> float:
+    grey = patch.mean(axis=2)
+    return float(np.abs(np.diff(grey, axis=1)).mean() + np.abs(np.diff(grey, axis=0)).mean())
+
+
+def test_shallow_focus_blurs_the_background_not_the_face() -> None:
+    plain, shallow = frames("She smiles"), frames("She smiles, shallow depth of field")
+    # The flag at the top left is background; her face is the subject.
+    assert _sharpness(shallow[0][:150, :100]) < 0.5 * _sharpness(plain[0][:150, :100])
+    face = (slice(90, 160), slice(190, 260))
+    assert abs(_sharpness(shallow[0][face]) - _sharpness(plain[0][face])) < 0.1 * _sharpness(
+        plain[0][face]
+    )
+
+
+def test_a_push_in_moves_the_background_less_than_the_subject() -> None:
+    flat = frames("The camera pushes in slowly", 40)
+    deep = frames("The camera pushes in slowly, wide-angle lens", 40)
+    # Far from her, the last frame differs between the two: the background lags the push.
+    corner = (slice(0, 60), slice(0, 60))
+    assert np.abs(flat[-1][corner].astype(int) - deep[-1][corner]).mean() > 3
+    # Her face moves the same in both.
+    face = (slice(100, 150), slice(200, 250))
+    assert np.abs(flat[-1][face].astype(int) - deep[-1][face]).mean() < 3

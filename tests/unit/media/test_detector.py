@@ -1,0 +1,61 @@
+"""MediaPipe's full-range face detector (the service's detector), on photos packages ship."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from subject2video.errors import ImageError
+from subject2video.media.detector import MIN_FACE_PX, FaceDetector, get_detector
+from tests.utils.images import cat_rgb, face_rgb, group_rgb, second_face_rgb, wide_shot_rgb
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    return get_detector()
+
+
+def test_astronaut_one_face_with_a_confidence(detector: FaceDetector) -> None:
+    faces = detector.detect(face_rgb())
+    assert len(faces) == 1
+    face = faces[0]
+    left, top, right, bottom = face.box
+    # Her face sits in the upper middle of the 512x512 portrait, about 100 px across.
+    assert 150 < left < right < 300 and 50 < top < bottom < 200
+    assert 70 < face.width < 130 and 70 < face.height < 130
+    assert 0.6 <= face.score <= 1.0
+
+
+def test_grace_hopper_and_no_face_in_the_cat(detector: FaceDetector) -> None:
+    assert len(detector.detect(second_face_rgb())) == 1
+    assert detector.detect(cat_rgb()) == []
+    with pytest.raises(ImageError, match="no face was found"):
+        detector.subject(cat_rgb())
+
+
+def test_wide_shot_scaled_to_40_percent_is_found(detector: FaceDetector) -> None:
+    full = detector.subject(wide_shot_rgb())
+    small = detector.subject(wide_shot_rgb(0.4))
+    assert MIN_FACE_PX <= small.height < 100
+    assert all(abs(a * 0.4 - b) < 12 for a, b in zip(full.box, small.box, strict=True))
+
+
+def test_a_face_too_small_says_the_size_found_and_needed(detector: FaceDetector) -> None:
+    tiny = wide_shot_rgb(0.25)  # her face about 42 px tall
+    assert detector.detect(tiny), "the detector still finds the small face"
+    with pytest.raises(ImageError, match=r"at least 60 px tall: the largest face found is \d+ px"):
+        detector.subject(tiny)
+
+
+def test_group_finds_every_face_largest_first(detector: FaceDetector) -> None:
+    faces = detector.detect(group_rgb())
+    assert len(faces) == 5
+    assert faces[0].area == max(f.area for f in faces)
+    x0, y0, x1, y1 = faces[0].box
+    assert 500 < x0 < x1 < 1100 and 250 < y0 < y1 < 850
+
+
+def test_a_face_that_fills_the_photo_is_found(detector: FaceDetector) -> None:
+    tight = np.ascontiguousarray(face_rgb()[60:190, 160:290])  # her face, edge to edge
+    faces = detector.detect(tight)
+    assert len(faces) == 1 and faces[0].width > 90
