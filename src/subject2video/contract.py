@@ -46,6 +46,12 @@ MAX_LONG_SIDE = 1920
 IMAGE_PARAM = "inputImageFirstUrl"
 #: The multipart upload field (also accepted as a URL when it is text).
 UPLOAD_PARAM = "inputImageFirst"
+#: Wiro's multipart file part for an uploaded voice recording (beside `inputAudioUrl`); a task
+#: stores the file's name under it, and the file beside the image's (tasks/service.py).
+AUDIO_UPLOAD_PARAM = "inputAudio"
+#: Where a dialect spells the audio input otherwise, its name is stored here, for the worker's
+#: errors to use.
+AUDIO_NAME_PARAM = "audioParam"
 #: The image URL's other name (Tool/Detail lists it as an alternative).
 IMAGE_URL_ALIAS = "inputImageUrl"
 #: Where a URL may come, in order of precedence.
@@ -308,10 +314,33 @@ class RunInput:
     audio_url: str | None = None
     #: How the video frames the photo (`FRAMINGS`), as given; None: the server's setting.
     framing: str | None = None
+    #: An uploaded voice recording's file name (stored beside the image; tasks/service.py).
+    audio_upload: str | None = None
+    #: The audio input as the caller's dialect spells it (errors name it); None: `AUDIO.name`,
+    #: or `AUDIO_UPLOAD_PARAM` for an upload.
+    audio_parameter: str | None = None
+    #: The caller gave no length (a dialect's `seconds`/`duration` left out): a spoken video
+    #: lasts as long as its speech (media/speaking.py), a silent one `seconds`.
+    follow_speech: bool = False
+    #: The frames the video was made with where it followed the speech (the runner stores it
+    #: once the speech is known); None: `seconds` at `FPS`.
+    made_frames: int | None = None
 
     @property
     def frames(self) -> int:
         return self.seconds * FPS
+
+    @property
+    def audio_name(self) -> str:
+        """The audio input's name for errors, as the caller's dialect spells it."""
+        if self.audio_parameter:
+            return self.audio_parameter
+        return AUDIO_UPLOAD_PARAM if self.audio_upload else AUDIO.name
+
+    @property
+    def length(self) -> float:
+        """The video's length in seconds: what was made, where it followed the speech."""
+        return self.made_frames / FPS if self.made_frames else float(self.seconds)
 
     def with_output(
         self,
@@ -321,6 +350,7 @@ class RunInput:
         size: tuple[int, int] | None = None,
         model: str | None = None,
         remix_of: int | None = None,
+        follow_speech: bool | None = None,
     ) -> RunInput:
         """This input with a length, a size or a model a dialect asked for (checked here)."""
         if seconds is not None:
@@ -337,6 +367,7 @@ class RunInput:
             size=self.size if size is None else size,
             model=self.model if model is None else model,
             remix_of=self.remix_of if remix_of is None else remix_of,
+            follow_speech=self.follow_speech if follow_speech is None else follow_speech,
         )
 
     @property
@@ -373,6 +404,14 @@ class RunInput:
             params["model"] = self.model
         if self.remix_of is not None:
             params["remixOf"] = self.remix_of
+        if self.audio_upload:
+            params[AUDIO_UPLOAD_PARAM] = self.audio_upload
+        if self.audio_parameter:
+            params[AUDIO_NAME_PARAM] = self.audio_parameter
+        if self.follow_speech:
+            params["followSpeech"] = True
+        if self.made_frames:
+            params["frames"] = self.made_frames
         return params
 
     @classmethod
@@ -393,6 +432,10 @@ class RunInput:
             voice=_text(params.get(VOICE.name)) or None,
             audio_url=_text(params.get(AUDIO.name)) or None,
             framing=_text(params.get(FRAMING.name)) or None,
+            audio_upload=_text(params.get(AUDIO_UPLOAD_PARAM)) or None,
+            audio_parameter=_text(params.get(AUDIO_NAME_PARAM)) or None,
+            follow_speech=params.get("followSpeech") is True,
+            made_frames=int(params["frames"]) if params.get("frames") else None,
         )
 
     def seed_value(self, task_uuid: str) -> int:

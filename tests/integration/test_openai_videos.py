@@ -147,6 +147,27 @@ def test_sdk_downloads_a_speaking_video_whose_audio_decodes(
     assert audio is not None and audio.peak_dbfs() > -30
 
 
+def test_without_seconds_a_spoken_video_lasts_as_its_speech(
+    client: openai.OpenAI, face: bytes, tmp_path: Path
+) -> None:
+    """No `seconds`: the video lasts as long as the line plus a short rest (2-12 s), not the
+    silent default of 4 s, and `seconds` on the wire says the length the MP4 has."""
+    video = client.videos.create_and_poll(
+        prompt='He says: "Thank you all for coming tonight, it has been a wonderful year for us."',
+        input_reference=_photo(face),
+        poll_interval_ms=100,
+    )
+    assert video.status == "completed", video.error
+    path = _save(client.videos.download_content(video.id), tmp_path / "v.mp4")
+    info = probe(path)
+    assert 4.5 < info.duration <= 12.0, info  # the line takes about 5 s to say; 4 s would cut it
+    assert abs(float(video.seconds) - info.duration) < 0.05, (video.seconds, info.duration)
+    assert client.videos.retrieve(video.id).seconds == video.seconds
+    assert info.audio_codec == "aac" and abs(info.audio_duration - info.duration) <= 0.1
+    audio = read_audio(path)
+    assert audio is not None and audio.peak_dbfs() > -30
+
+
 @pytest.mark.parametrize("how", ["url", "data"])
 def test_json_image_url_reference_and_default_size(
     server: Server,

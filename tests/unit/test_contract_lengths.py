@@ -64,3 +64,17 @@ def test_wiro_run_is_unchanged() -> None:
     run = RunInput(image_url="https://e/a.jpg")
     assert (run.frames, run.short_side, run.size) == (150, 720, None)
     assert run.parameters() == {"inputImageFirstUrl": "https://e/a.jpg"}
+
+
+def test_following_the_speech_survives_the_store_and_gives_the_length_made() -> None:
+    """A dialect's caller gave no length: the flag is stored; the runner then stores the frames
+    the speech took, and `length` reports them (the wire's `seconds`)."""
+    run = RunInput(image_url="https://e/a.jpg").with_output(seconds=4, follow_speech=True)
+    assert run.length == 4.0 and run.parameters()["followSpeech"] is True
+    made = {**run.parameters(), "frames": 131}
+    back = RunInput.from_parameters(made)
+    assert back.follow_speech and back.made_frames == 131
+    assert back.length == pytest.approx(131 / FPS)
+    assert not RunInput.from_parameters(
+        RunInput(image_url="https://e/a.jpg").parameters()
+    ).follow_speech

@@ -80,13 +80,17 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
 
 
 async def read_fields(
-    request: Request, max_bytes: int, file_fields: tuple[str, ...] = FILE_FIELDS
+    request: Request,
+    max_bytes: int,
+    file_fields: tuple[str, ...] = FILE_FIELDS,
+    other_files: dict[str, Upload] | None = None,
 ) -> tuple[dict[str, Any], Upload | None]:
-    """The request's fields, and its uploaded file if one came (in one of `file_fields`)."""
+    """The request's fields, and its uploaded file if one came (in one of `file_fields`); other
+    uploaded files go into `other_files` by part name, where given."""
     body = await read_body(request, max_bytes)
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith("multipart/form-data") and "boundary=" in content_type:
-        fields, upload = await _multipart(request, max_bytes, file_fields)
+        fields, upload = await _multipart(request, max_bytes, file_fields, other_files)
     elif not body.strip():
         return {}, None
     else:
@@ -113,7 +117,10 @@ def parse_text_body(body: bytes, content_type: str) -> dict[str, Any]:
 
 
 async def _multipart(
-    request: Request, max_bytes: int, file_fields: tuple[str, ...]
+    request: Request,
+    max_bytes: int,
+    file_fields: tuple[str, ...],
+    other_files: dict[str, Upload] | None = None,
 ) -> tuple[dict[str, Any], Upload | None]:
     fields: dict[str, Any] = {}
     upload: Upload | None = None
@@ -124,6 +131,8 @@ async def _multipart(
             named = value.data or value.filename
             if name in file_fields and named and not (upload and upload.data):
                 upload = Upload(filename=value.filename or name, data=value.data)
+            elif other_files is not None:
+                other_files[name] = Upload(filename=value.filename or name, data=value.data)
         elif not _empty(value):
             fields[name] = value
     return fields, upload

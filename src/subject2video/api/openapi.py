@@ -13,6 +13,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from subject2video.contract import (
+    AUDIO,
+    AUDIO_UPLOAD_PARAM,
     CALLBACK,
     IMAGE,
     IMAGE_URL_ALIAS,
@@ -94,11 +96,21 @@ def _object(fields: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": fields}
 
 
-def request_body(fields: dict[str, Any], *, upload: bool = False) -> dict[str, Any]:
-    """A body accepted as JSON, urlencoded or multipart (with the image upload where `upload`)."""
+def request_body(
+    fields: dict[str, Any], *, upload: bool = False, audio: bool = False
+) -> dict[str, Any]:
+    """A body accepted as JSON, urlencoded or multipart (with the image upload where `upload`,
+    and the voice recording's where `audio`)."""
     multipart = dict(fields)
     if upload:
         multipart[UPLOAD_PARAM] = {"type": "string", "format": "binary"}
+    if audio:
+        multipart[AUDIO_UPLOAD_PARAM] = {
+            "type": "string",
+            "format": "binary",
+            "description": f"Optional: a voice recording for the lips, as a file (beside "
+            f"{AUDIO.name}; WAV, MP3, M4A/AAC, OGG/Opus; at most 12 s)",
+        }
     return {
         "required": False,
         "content": {
@@ -124,10 +136,12 @@ def responses(*extra: int) -> dict[str, Any]:
     }
 
 
-def route(fields: dict[str, Any], *codes: int, upload: bool = False) -> dict[str, Any]:
+def route(
+    fields: dict[str, Any], *codes: int, upload: bool = False, audio: bool = False
+) -> dict[str, Any]:
     """The `openapi_extra` of a Wiro POST route."""
     return {
-        "requestBody": request_body(fields, upload=upload),
+        "requestBody": request_body(fields, upload=upload, audio=audio),
         "responses": responses(*codes),
         "security": SECURITY,
     }

@@ -91,6 +91,13 @@ def eval_video(
         str | None,
         typer.Option(help="The words spoken (default: the prompt's quoted lines), for speech"),
     ] = None,
+    open_mouth: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A real photo with an open mouth, for the sheet's mouth row (repeatable); the "
+            "row shows the video's most open mouths beside the reference's and these, enlarged"
+        ),
+    ] = None,
 ) -> None:
     """Measure a video: identity kept, subject motion, background stillness, prompt adherence."""
     from subject2video.media.images import load_image
@@ -107,7 +114,14 @@ def eval_video(
             asked=asked, audio=read_audio(video), line=line,
         )  # fmt: skip
         if sheet is not None:
-            write_sheet(read_frames(video), info.frames, sheet)
+            mouths = None
+            if open_mouth or info.audio_codec:  # a speaking video: its mouths beside real ones
+                photos = [(reference.stem, photo)] + [
+                    (p.stem, load_image(p.read_bytes(), parameter="--open-mouth").array)
+                    for p in open_mouth or []
+                ]
+                mouths = (read_frames(video), photos)
+            write_sheet(read_frames(video), info.frames, sheet, mouths=mouths)
     except ServiceError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None

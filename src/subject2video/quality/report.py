@@ -8,7 +8,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from subject2video.media.phones import align
 from subject2video.prompts import read_lines, read_prompt
 from subject2video.quality.measures import MouthMeter, blink_closure, pose_against, pose_reached
 from subject2video.quality.motion import Check, Signals, blink_count, check
-from subject2video.quality.sheet import contact_sheet
+from subject2video.quality.sheet import contact_sheet, mouth_row, stack
 from subject2video.quality.speech import intelligibility, score_video
 from subject2video.quality.subject import FaceShareMeter, HaloMeter
 from subject2video.quality.track import track
@@ -261,8 +261,19 @@ def planned_pose(prompt: str, seed: int, frames: int, fps: int) -> dict[str, flo
     }
 
 
-def write_sheet(frames: Iterable[np.ndarray], total: int, path: Path) -> None:
-    """Write `contact_sheet` of the frames to a PNG at `path`."""
+def write_sheet(
+    frames: Iterable[np.ndarray],
+    total: int,
+    path: Path,
+    *,
+    mouths: tuple[Iterable[np.ndarray], Sequence[tuple[str, np.ndarray]]] | None = None,
+) -> None:
+    """Write `contact_sheet` of the frames to a PNG at `path`; with `mouths` (the frames again,
+    and real photos as (label, RGB)), a third row: the video's most open mouths beside the
+    photos' (quality/sheet.mouth_row), enlarged."""
     from PIL import Image
 
-    Image.fromarray(contact_sheet(frames, total)).save(path, optimize=True)
+    rows = [contact_sheet(frames, total)]
+    if mouths is not None:
+        rows.append(mouth_row(*mouths))
+    Image.fromarray(stack(rows)).save(path, optimize=True)

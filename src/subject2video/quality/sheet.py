@@ -87,3 +87,78 @@ def contact_sheet(
     if not top:
         raise ValueError("the video has no frames")
     return np.concatenate([np.concatenate(top, axis=1), np.concatenate(bottom, axis=1)], axis=0)
+
+
+# -- open mouths beside real ones ----------------------------------------------------------------
+
+#: How many of the video's most open mouths the mouth row shows.
+OPEN_MOUTHS = 4
+
+
+def mouth_crop(image: np.ndarray, landmarks: np.ndarray, size: int = TILE) -> np.ndarray:
+    """The mouth (dlib points 48-67) in a square half again as wide as the lips, enlarged to
+    `size` (cubic), so teeth, tongue and inner lips can be looked at."""
+    lips = np.asarray(landmarks, np.float64)[48:68]
+    cx, cy = lips.mean(0)
+    half = 0.75 * max(np.ptp(lips[:, 0]), 1.6 * np.ptp(lips[:, 1]), 8.0)
+    h, w = image.shape[:2]
+    x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
+    x1, y1 = int(min(w, cx + half)), int(min(h, cy + half))
+    return cv2.resize(image[y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_CUBIC)
+
+
+def _gap(landmarks: np.ndarray) -> float:
+    """The inner-lip gap over the eye distance (quality/speech.py's measure, for one frame)."""
+    p = np.asarray(landmarks, np.float64)
+    eyes = float(np.linalg.norm(p[42:48].mean(0) - p[36:42].mean(0)))
+    return max(0.0, float(np.mean(p[[67, 66, 65], 1] - p[[61, 62, 63], 1]))) / max(eyes, 1e-6)
+
+
+def _labelled(tile: np.ndarray, text: str) -> np.ndarray:
+    tile = np.ascontiguousarray(tile)
+    tile[:26] = tile[:26] // 3  # a dark band: the label stays legible on skin
+    cv2.putText(tile, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, LABEL, 1)
+    return tile
+
+
+def mouth_row(
+    frames: Iterable[np.ndarray],
+    photos: Iterable[tuple[str, np.ndarray]],
+    analyzer: FaceAnalyzer | None = None,
+    *,
+    step: int = 2,
+    count: int = OPEN_MOUTHS,
+) -> np.ndarray:
+    """A row of the video's `count` most open mouths (every `step`-th frame measured by dlib,
+    never the engine's mesh) beside the mouths of real photos (`photos`: (label, RGB)), each
+    enlarged to a tile and labelled with its frame and gap. RGB uint8, one tile high."""
+    analyzer = analyzer or get_analyzer()
+    measured: list[tuple[float, int, np.ndarray]] = []
+    for index, frame in enumerate(frames):
+        if index % step:
+            continue
+        faces = analyzer.detect(frame)
+        if faces and faces[0].landmarks is not None:
+            marks = faces[0].landmarks
+            measured.append((_gap(marks), index, mouth_crop(frame, marks)))
+    measured.sort(key=lambda m: -m[0])
+    tiles = [
+        _labelled(crop, f"video f{index} gap {gap:.2f}")
+        for gap, index, crop in sorted(measured[:count], key=lambda m: m[1])
+    ]
+    for label, photo in photos:
+        faces = analyzer.detect(photo)
+        if faces and faces[0].landmarks is not None:
+            marks = faces[0].landmarks
+            crop = mouth_crop(photo, marks)
+            tiles.append(_labelled(crop, f"photo {label[:14]} gap {_gap(marks):.2f}"))
+    if not tiles:
+        raise ValueError("no face was found in the video or the photos")
+    return np.concatenate(tiles, axis=1)
+
+
+def stack(rows: list[np.ndarray]) -> np.ndarray:
+    """Rows of tiles one over another, each padded with black to the widest."""
+    width = max(r.shape[1] for r in rows)
+    padded = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]
+    return np.concatenate(padded, axis=0)

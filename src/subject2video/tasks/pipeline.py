@@ -51,8 +51,8 @@ def prepare(
 
     A quoted line in the prompt (or `voice_track`) makes the person speak (media/speaking.py):
     a run at the default length keeps it (Wiro's 6.0 s) and refuses a longer line, a length the
-    caller gave must hold it, and with `follow_speech` (`s2v generate` without `--seconds`) the
-    video lasts as long as the speech.
+    caller gave must hold it, and with `follow_speech` (no length given: `s2v generate` without
+    `--seconds`, a dialect without its length field) the video lasts as long as the speech.
 
     The face is found by MediaPipe's full-range detector (at least 60 px tall, or an ImageError
     with the size found and needed). With `framing="subject"` a face small in the frame is framed
@@ -93,7 +93,8 @@ def prepare(
     )
     frames = run.frames
     if speech is not None:
-        given = run.seconds if run.seconds != DEFAULT_SECONDS else None
+        # Following the speech, the dialect's default length (OpenAI's 4 s) is no bound.
+        given = None if follow_speech or run.seconds == DEFAULT_SECONDS else run.seconds
         fixed = None if follow_speech or given is not None else float(DEFAULT_SECONDS)
         carrier = audio_parameter if voice_track is not None else PROMPT.name
         frames = frames_for(speech, FPS, fixed=fixed, given=given, line_parameter=carrier)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from subject2video.config import Settings
-from subject2video.contract import AUDIO, IMAGE_PARAM, RunInput
+from subject2video.contract import IMAGE_PARAM, RunInput
 from subject2video.engines.base import Engine, GenerationRequest
 from subject2video.errors import (
     Cancelled,
@@ -43,7 +43,7 @@ from subject2video.tasks.models import Output, Task
 from subject2video.tasks.pipeline import prepare, render
 from subject2video.tasks.status import Status
 from subject2video.tasks.store import Store, token
-from subject2video.tasks.workfiles import remove_work_files, work_dir
+from subject2video.tasks.workfiles import audio_key, remove_work_files, work_dir
 
 logger = logging.getLogger(__name__)
 
@@ -242,18 +242,29 @@ class Runner:
         # The face's box only (pipeline.prepare): the service path never loads dlib's
         # non-commercial 68-point model.
         voice_track = None
-        if run.audio_url:
+        audio_name = run.audio_name  # as the caller's dialect spells it
+        if run.audio_upload:
+            # An uploaded voice recording, kept beside the image (checked at the door too).
+            stored = self.inputs.read(audio_key(task.uuid, run.audio_upload))
+            voice_track = load_audio(stored, parameter=audio_name)
+        elif run.audio_url:
             # A voice recording for the lips, fetched under the same rules as the image.
             voice_track = load_audio(
-                fetch(run.audio_url, self.policy, parameter=AUDIO.name,
+                fetch(run.audio_url, self.policy, parameter=audio_name,
                       check=context.check_cancelled),
-                parameter=AUDIO.name,
+                parameter=audio_name,
             )  # fmt: skip
             context.check_cancelled()
         prepared = prepare(
             image, run, self.detector, seed=run.seed_value(task.uuid), engine=self.engine.name,
-            voice_track=voice_track, audio_parameter=AUDIO.name, framing=self.settings.framing,
+            voice_track=voice_track, audio_parameter=audio_name, framing=self.settings.framing,
+            follow_speech=run.follow_speech,
         )  # fmt: skip
+        if run.follow_speech and prepared.request.frames != run.frames:
+            # The caller gave no length and the person speaks: the wire reports what is made.
+            made = {**task.parameters, "frames": prepared.request.frames}
+            self.store.update_fields(task.id, parameters=made)
+            task.parameters = made
         if prepared.framing:
             context.log(prepared.framing)
         if prepared.speech:

@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.engine import Row
@@ -48,6 +48,7 @@ from subject2video.tasks.models import Output, Project, Task
 from subject2video.tasks.status import CANCELLABLE, RUNNING, UNFINISHED, Status
 from subject2video.tasks.store import ActiveLimitReached, Store
 from subject2video.tasks.store import webhook_secret as new_webhook_secret
+from subject2video.tasks.workfiles import audio_key
 
 logger = logging.getLogger(__name__)
 
@@ -196,8 +197,12 @@ class TaskService:
         callback_dialect: str | None = None,
         callback_url: str | None = None,
         callback_events: Sequence[str] | None = None,
+        audio: Upload | None = None,
     ) -> Task:
         """Create and dispatch a task for a checked input (contract.parse_run made it).
+
+        `audio` is an uploaded voice recording (checked at the door with media/audio.py); it is
+        stored beside the image, at `audio_key`, and the run names it.
 
         `callback_dialect` names the dialect whose callback rule the task follows (None: the
         default rule); `callback_url`, where given, is where callbacks go instead of the input's
@@ -220,6 +225,16 @@ class TaskService:
             self.inputs.write(key, upload.data)
             input_path = f"inputs/{key}"
             run = run.with_upload(_safe_name(upload.filename))
+        audio_path = None
+        if audio is not None:
+            name = _safe_name(audio.filename)
+            try:
+                self.inputs.write(audio_key(task_uuid, name), audio.data)
+            except StorageError:
+                self._forget_input(input_path)
+                raise
+            audio_path = f"inputs/{audio_key(task_uuid, name)}"
+            run = replace(run, audio_upload=name, audio_url=None)
         try:
             task = self.store.create_task(
                 project_id=project.id,
@@ -236,9 +251,11 @@ class TaskService:
             )
         except StorageError:
             self._forget_input(input_path)  # nothing half-written stays behind
+            self._forget_input(audio_path)
             raise
         except ActiveLimitReached:
             self._forget_input(input_path)
+            self._forget_input(audio_path)
             raise LimitReached(
                 f"Concurrency limit reached: at most {self.settings.max_active_tasks} unfinished "
                 "tasks per project; wait for one to finish",
@@ -477,6 +494,7 @@ class TaskService:
             size=source.size,
             model=source.model,
             remix_of=source_task.id,
+            follow_speech=source.follow_speech,
         )
         return self.run(
             project, run, upload, callback_dialect=callback_dialect, callback_url=callback_url
@@ -530,6 +548,9 @@ class TaskService:
         if task.input_path:
             self.inputs.delete(task.input_path.removeprefix("inputs/"))
             self.store.update_fields(task.id, input_path=None)
+        audio = RunInput.from_parameters(task.parameters or {}).audio_upload
+        if audio:
+            self.inputs.delete(audio_key(task.uuid, audio))
         return self.store.get(task.id) or task
 
 

@@ -30,3 +30,9 @@ def remove_work_files(settings: Settings, task_id: int | None = None) -> int:
     except OSError as exc:
         logger.warning("work files not removed: %s", exc, extra={"task_id": task_id})
     return removed
+
+
+def audio_key(task_uuid: str, name: str) -> str:
+    """Where a task's uploaded voice recording is kept, in the inputs storage (beside the
+    image's upload, under the task's uuid)."""
+    return f"{task_uuid}/audio-{name}"

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from subject2video.cli import app
 from subject2video.media.faces import get_analyzer
 from subject2video.media.video import Mp4Writer
-from subject2video.quality.sheet import TILE, contact_sheet, picks
-from tests.utils.images import face_rgb
+from subject2video.quality.sheet import TILE, contact_sheet, mouth_crop, mouth_row, picks
+from tests.utils.images import face_rgb, second_face_rgb
 
 
 def test_picks_spread_from_first_to_last() -> None:
@@ -56,3 +56,35 @@ def test_eval_writes_the_sheet_and_reports_the_new_measures(tmp_path: Path) -> N
     assert "turn_left    NOT found" in result.output
     with Image.open(sheet) as png:
         assert png.size == (8 * TILE, 2 * TILE)
+
+
+def test_the_mouth_row_puts_the_most_open_mouths_beside_real_ones(tmp_path: Path) -> None:
+    """The row picks frames by dlib's lip gap (here the smiling astronaut over closed-mouthed
+    Grace Hopper), enlarges the mouth, and adds the real photos' mouths; `--open-mouth` puts it
+    under the sheet."""
+    astronaut, hopper = face_rgb(), second_face_rgb()
+    row = mouth_row(iter([hopper, astronaut]), [("real", astronaut)], step=1, count=1)
+    assert row.shape == (TILE, 2 * TILE, 3)
+    marks = get_analyzer().detect(astronaut)[0].landmarks
+    assert marks is not None
+    wanted = mouth_crop(astronaut, marks)
+    # Both tiles are the astronaut's open mouth (below the label band), not Grace Hopper's.
+    assert np.abs(row[40:, :TILE].astype(int) - wanted[40:]).mean() < 1
+    assert np.abs(row[40:, TILE:].astype(int) - wanted[40:]).mean() < 1
+    teeth = wanted[TILE // 3 : 2 * TILE // 3, TILE // 3 : 2 * TILE // 3].mean()
+    assert teeth > 150  # the enlarged crop is her teeth, not her chin or the background
+    reference, video = tmp_path / "photo.png", tmp_path / "video.mp4"
+    Image.fromarray(hopper).save(reference)
+    Image.fromarray(astronaut).save(tmp_path / "open.png")
+    with Mp4Writer(video, 512, 512) as writer:
+        for _ in range(4):
+            writer.write(astronaut)
+    sheet = tmp_path / "sheet.png"
+    result = CliRunner().invoke(
+        app,
+        ["eval", str(video), "--reference", str(reference), "--sheet", str(sheet),
+         "--open-mouth", str(tmp_path / "open.png")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with Image.open(sheet) as png:
+        assert png.size == (4 * TILE, 3 * TILE)  # frames, faces, then the mouths

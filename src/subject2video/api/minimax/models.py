@@ -89,6 +89,8 @@ class Wanted:
     model: Model
     seconds: int = DEFAULT_SECONDS
     short_side: int = SHORT_SIDE
+    #: No `duration` given: a spoken video lasts as long as its speech (a silent one `seconds`).
+    follow: bool = False
 
 
 def model_for(name: Any) -> Model:
@@ -109,7 +111,8 @@ def model_for(name: Any) -> Model:
 def output_for(model: Model, data: dict[str, Any]) -> Wanted:
     """The duration and resolution a request asks for, checked as MiniMax checks them."""
     if model.name == SUBJECT_MODEL:
-        return Wanted(model)  # S2V-01 stays as it was: 6 s, short side 720
+        # S2V-01 stays as it was: 6 s, short side 720, or the speech's length.
+        return Wanted(model, follow=data.get("duration") is None)
     duration = data.get("duration")
     if duration is None:
         seconds = DEFAULT_SECONDS
@@ -133,4 +136,5 @@ def output_for(model: Model, data: dict[str, Any]) -> Wanted:
             f"resolution {resolution} is not supported with duration {seconds} for "
             f"{model.name}; at {seconds} s use {at}"
         )
-    return Wanted(model, seconds=seconds, short_side=int(resolution.removesuffix("P")))
+    side = int(resolution.removesuffix("P"))
+    return Wanted(model, seconds=seconds, short_side=side, follow=duration is None)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from enum import IntEnum
 from typing import Any
 
@@ -36,7 +37,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from subject2video.api.body import inline_limit, read_body
-from subject2video.api.datauri import data_uri, image_suffix
+from subject2video.api.datauri import data_uri, image_suffix, is_data_uri
 from subject2video.api.deps import NoBearer, Services, UnknownBearer, bearer
 from subject2video.api.door import DialectError, answer
 from subject2video.api.errors import ApiError
@@ -53,6 +54,7 @@ from subject2video.api.minimax.models import (
     output_for,
 )
 from subject2video.api.minimax.openapi import MINIMAX_GENERATION, MINIMAX_READ
+from subject2video.api.voice import audio_data_uri
 from subject2video.contract import (
     AUDIO,
     CALLBACK,
@@ -94,6 +96,8 @@ router = APIRouter(prefix="/v1")
 MODEL = SUBJECT_MODEL
 #: Whose callback rules a task made here follows (the Task column `callback_dialect`).
 DIALECT = "minimax"
+#: The extension field for a voice recording (README "Speech"): an http(s) URL or a data URI.
+AUDIO_URL_PARAM = AUDIO.called(MINIMAX)
 
 
 class Code(IntEnum):
@@ -373,15 +377,23 @@ async def video_generation(request: Request) -> JSONResponse:
             image_fields, upload = image_input(image, output.model.image_param)
             size = len(upload.data) if upload is not None else None
             checks = services.tasks.check_url
+            voice, audio = fields.get(AUDIO.name), None
+            if isinstance(voice, str) and is_data_uri(voice.strip()):
+                # The extension's voice as a data URI: an upload, checked now (api/voice.py).
+                audio = audio_data_uri(voice.strip(), AUDIO_URL_PARAM)
+                del fields[AUDIO.name]
             try:
                 run = parse_run({**fields, **image_fields}, upload_size=size, check_url=checks)
             except ServiceError as exc:  # named as the caller sent it, not as Wiro's Run does
                 raise spelled(exc, wire_names(output.model.image_param)) from None
+            if audio is not None or run.audio_url:
+                run = replace(run, audio_parameter=AUDIO_URL_PARAM)  # the worker's errors too
             if output.model.name != SUBJECT_MODEL:
                 run = run.with_output(
                     seconds=output.seconds, short_side=output.short_side, model=output.model.name
                 )
-            return services.tasks.run(caller, run, upload, callback_dialect=DIALECT)
+            run = run.with_output(follow_speech=output.follow)
+            return services.tasks.run(caller, run, upload, callback_dialect=DIALECT, audio=audio)
 
         task = await run_in_threadpool(create)
         return {"task_id": str(task.id)}

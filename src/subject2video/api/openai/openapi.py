@@ -72,6 +72,8 @@ CREATE: dict[str, Any] = {
                     "properties": {
                         **_CREATE_FIELDS,
                         IMAGE: {"type": "string", "format": "binary"},
+                        # Extension: a voice recording as a file (README "Speech").
+                        "audio": {"type": "string", "format": "binary"},
                     },
                 }
             },

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import re
+from dataclasses import replace
 from typing import Any
 
 from fastapi import Request
 
 from subject2video.api.body import form_items, read_body
-from subject2video.api.datauri import data_uri, image_suffix
+from subject2video.api.datauri import data_uri, image_suffix, is_data_uri
 from subject2video.api.deps import Services
 from subject2video.api.openai.wire import BASE_MODEL, DEFAULT_SECONDS, IMAGE, OpenAIError
+from subject2video.api.voice import audio_data_uri, audio_upload
 from subject2video.contract import (
     AUDIO,
     FRAMING,
@@ -33,6 +35,10 @@ from subject2video.contract import (
 from subject2video.errors import InputError
 from subject2video.media.images import load_image
 from subject2video.tasks.service import Upload
+
+#: Extensions (README "Speech"): a voice recording by URL or data URL, or as a multipart file.
+AUDIO_URL = AUDIO.called(OPENAI)
+AUDIO_PART = "audio"
 
 
 def served_models(services: Services) -> list[str]:
@@ -53,23 +59,46 @@ async def create_fields(request: Request, limit: int) -> tuple[dict[str, Any], U
         raise OpenAIError(400, exc.message, code="invalid_json") from None
     if not isinstance(data, dict):
         raise OpenAIError(400, "The body must be a JSON object.", code="invalid_json")
-    check_fields(data)  # valid Unicode, bounded text, in every field (the door's rules)
+    # Valid Unicode, bounded text, in every field (the door's rules); a voice as a data URL is
+    # bounded by the body's limit and decoded by `voice_of`.
+    check_fields({k: v for k, v in data.items() if not (k == AUDIO_URL and _inline(v))})
     return data, None
 
 
 async def _multipart(request: Request, limit: int) -> tuple[dict[str, Any], Upload | None]:
     fields: dict[str, Any] = {}
     upload: Upload | None = None
-    for name, value in await form_items(request, limit, max_files=2, max_fields=50):
+    audio: Upload | None = None
+    for name, value in await form_items(request, limit, max_files=3, max_fields=50):
         if isinstance(value, Upload):
             if name == IMAGE:
                 upload = Upload(filename=value.filename or IMAGE, data=value.data)
+            elif name == AUDIO_PART:
+                audio = Upload(filename=value.filename or AUDIO_PART, data=value.data)
         elif name == f"{IMAGE}[image_url]":
             fields[IMAGE] = {"image_url": value}
         else:
             fields[name] = value
     check_fields(fields)
+    if audio is not None:
+        fields[AUDIO_PART] = audio  # checked by `voice_of`
     return fields, upload
+
+
+def _inline(value: Any) -> bool:
+    return isinstance(value, str) and is_data_uri(value.strip())
+
+
+def voice_of(fields: dict[str, Any]) -> Upload | None:
+    """The extension's uploaded voice: a multipart file part `audio`, or `audio_url` given as a
+    base64 data URL; checked now (api/voice.py), errors naming the part or field."""
+    part = fields.get(AUDIO_PART)
+    if isinstance(part, Upload):
+        return audio_upload(part.data, part.filename, AUDIO_PART)
+    url = fields.get(AUDIO_URL)
+    if isinstance(url, str) and is_data_uri(url.strip()):
+        return audio_data_uri(url.strip(), AUDIO_URL)
+    return None
 
 
 def _reference(fields: dict[str, Any], upload: Upload | None) -> tuple[str | None, Upload | None]:
@@ -132,12 +161,25 @@ def parse_create(
     run_fields = {"prompt": prompt or None, IMAGE_PARAM: url}
     if "seed" in fields:
         run_fields["seed"] = fields["seed"]
-    # Extensions (README): the voice of a quoted line, a voice recording for the lips, the framing.
-    for ours, theirs in ((p.name, p.called(OPENAI)) for p in (VOICE, AUDIO, FRAMING)):
-        if fields.get(theirs) not in (None, ""):
-            run_fields[ours] = fields[theirs]
+    # Extensions (README): the voice of a quoted line, the framing, and a voice recording for the
+    # lips (`audio_url` as a data URL, or a file part `audio`, is an upload: `voice_of`).
+    extensions = ((VOICE.name, VOICE.called(OPENAI)), (FRAMING.name, FRAMING.called(OPENAI)))
+    for ours, theirs in (*extensions, (AUDIO.name, AUDIO_URL)):
+        value = fields.get(theirs)
+        if value not in (None, "") and not (isinstance(value, str) and is_data_uri(value)):
+            run_fields[ours] = value
     size_of = len(photo.data) if photo is not None else None
-    run = parse_run(run_fields, upload_size=size_of, check_url=services.tasks.check_url)
+    try:
+        run = parse_run(run_fields, upload_size=size_of, check_url=services.tasks.check_url)
+    except InputError as exc:
+        if exc.parameter != AUDIO.name:
+            raise
+        raise InputError(exc.message.replace(AUDIO.name, AUDIO_URL), parameter=AUDIO_URL) from None
+    if run.audio_url or isinstance(fields.get(AUDIO_PART), Upload) or AUDIO_URL in fields:
+        audio_name = AUDIO_PART if isinstance(fields.get(AUDIO_PART), Upload) else AUDIO_URL
+        run = replace(run, audio_parameter=audio_name)  # the worker's errors name it so
     if photo is not None:
         load_image(photo.data, parameter=IMAGE)  # a wrong type or shape is refused at the door
-    return run.with_output(seconds=length, size=wanted, model=model), photo
+    follow = seconds in (None, "")  # no length asked: a spoken video lasts as its speech
+    run = run.with_output(seconds=length, size=wanted, model=model, follow_speech=follow)
+    return run, photo

@@ -44,6 +44,7 @@ from subject2video.api.openai.request import (
     create_fields,
     parse_create,
     served_models,
+    voice_of,
 )
 from subject2video.api.openai.wire import (
     BASE_MODEL,
@@ -107,7 +108,12 @@ async def create_video(request: Request) -> Response:
         def create() -> dict[str, Any]:
             run, photo = parse_create(services, fields, upload)
             task = services.tasks.run(
-                caller, run, photo, callback_dialect=DIALECT, callback_url=caller.webhook_url
+                caller,
+                run,
+                photo,
+                callback_dialect=DIALECT,
+                callback_url=caller.webhook_url,
+                audio=voice_of(fields),
             )
             return video_object(task, [], BASE_MODEL)
 

@@ -182,7 +182,7 @@ def video_object(task: Any, outputs: Sequence[Any], default_model: str) -> dict[
         "completed_at": int(ended) if ended and shown in ("completed", "failed") else None,
         "expires_at": int(output.expiretime) if output is not None and output.expiretime else None,
         "prompt": run.prompt_or_default,
-        "seconds": str(run.seconds),
+        "seconds": f"{round(run.length, 2):g}",
         "size": size,
         "remixed_from_video_id": video_id(run.remix_of) if run.remix_of is not None else None,
         "error": error,

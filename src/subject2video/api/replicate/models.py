@@ -33,6 +33,10 @@ RESOLUTION = contract.SIZE.called(REPLICATE)
 SEED = contract.SEED.called(REPLICATE)
 #: An extension (README): "subject" or "photo", as Wiro's `framing`.
 FRAMING = contract.FRAMING.called(REPLICATE)
+#: Extensions (README "Speech"): the voice of a quoted line, and a voice recording (a URL, a
+#: data URI or a file of ours).
+VOICE = contract.VOICE.called(REPLICATE)
+AUDIO = contract.AUDIO.called(REPLICATE)
 #: The create body's webhook fields.
 WEBHOOK = "webhook"
 WEBHOOK_COMPLETED = "webhook_completed"
@@ -68,7 +72,7 @@ class Model:
     @property
     def inputs(self) -> tuple[str, ...]:
         sized = (DURATION, RESOLUTION) if self.durations else ()
-        return (PROMPT, *self.photo, OPTIMIZER, *sized, SEED, FRAMING)
+        return (PROMPT, *self.photo, OPTIMIZER, *sized, SEED, VOICE, AUDIO, FRAMING)
 
 
 MODELS: dict[str, Model] = {

@@ -7,12 +7,13 @@ Every error names the input as Replicate spells it (`input.subject_reference`, â
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from subject2video.api.datauri import decode_data_uri, is_data_uri
 from subject2video.api.replicate.files import Files, local_file_id
 from subject2video.api.replicate.models import (
+    AUDIO,
     BY_VERSION,
     DEFAULT_OUTPUT,
     DURATION,
@@ -24,12 +25,15 @@ from subject2video.api.replicate.models import (
     RESOLUTION,
     SEED,
     SERVED,
+    VOICE,
     WEBHOOK,
     WEBHOOK_COMPLETED,
     Model,
     short_side,
 )
 from subject2video.api.replicate.wire import ReplicateError, invalid
+from subject2video.api.voice import audio_data_uri, audio_upload
+from subject2video.contract import AUDIO as AUDIO_PARAM
 from subject2video.contract import (
     FRAMING as FRAMING_INPUT,
 )
@@ -37,12 +41,15 @@ from subject2video.contract import (
     IMAGE_PARAM,
     MAX_IMAGE_BYTES,
     MAX_URL,
+    VOICES,
     RunInput,
     check_fields,
     check_text,
     parse_framing,
     parse_run,
 )
+from subject2video.contract import VOICE as VOICE_PARAM
+from subject2video.errors import InputError
 from subject2video.media.images import load_image, sniff_format
 from subject2video.tasks.service import TaskService, Upload
 
@@ -64,6 +71,8 @@ class Create:
     webhook: str
     events: tuple[str, ...]
     photo: str
+    #: An uploaded voice (the `audio` extension as a data URI or a file of ours), checked.
+    audio: Upload | None = None
 
 
 def model_named(owner: str, name: str) -> Model:
@@ -119,7 +128,7 @@ def parse_create(
     if not isinstance(given, dict):
         raise invalid("input", "input is required and must be an object of the model's inputs")
     # Valid Unicode and bounded text in every input (a photo may be a long data URI: checked below).
-    check_fields({str(k): v for k, v in given.items() if k not in model.photo})
+    check_fields({str(k): v for k, v in given.items() if k not in (*model.photo, AUDIO)})
     unknown = [k for k in given if k not in model.inputs]
     if unknown:
         raise invalid(
@@ -151,11 +160,59 @@ def parse_create(
         fields[SEED] = str(seed)
     if framing is not None:
         fields[FRAMING_INPUT.name] = framing
-    run = parse_run(fields, upload_size=len(upload.data) if upload is not None else None)
+    speech, audio = _speech(given, tasks, files, bases)
+    fields.update(speech)
+    try:
+        run = parse_run(fields, upload_size=len(upload.data) if upload is not None else None)
+    except InputError as exc:  # the speech inputs named as Replicate's caller spelled them
+        if exc.parameter not in (AUDIO_PARAM.name, VOICE_PARAM.name):
+            raise
+        raise invalid(_spelled(exc.parameter), _spelled(exc.message)) from None
     seconds, side = _length_and_size(given, model)
-    run = run.with_output(seconds=seconds, short_side=side, model=model.ref)
+    follow = not _present(given.get(DURATION))  # no length asked: a spoken video lasts as said
+    run = run.with_output(seconds=seconds, short_side=side, model=model.ref, follow_speech=follow)
     webhook, events = _webhook(data, tasks)
-    return Create(run, upload, model, webhook, events, photo)
+    if audio is not None or run.audio_url:
+        run = replace(run, audio_parameter=AUDIO)  # the worker's errors name it so
+    return Create(run, upload, model, webhook, events, photo, audio)
+
+
+def _speech(
+    given: dict[str, Any], tasks: TaskService, files: Files, bases: tuple[str, ...]
+) -> tuple[dict[str, Any], Upload | None]:
+    """The extensions `voice` and `audio` under the contract's names (README "Speech"): the
+    voice recording an http(s) URL (fetched by the worker), or a file now: a data URI or a file
+    uploaded to this server's Files API (read from storage, never fetched), checked here."""
+    out: dict[str, Any] = {}
+    voice = given.get(VOICE)
+    if _present(voice):
+        if not isinstance(voice, str):
+            raise invalid(VOICE, f"{VOICE} must be a string: one of {', '.join(VOICES)}")
+        out[VOICE_PARAM.name] = voice
+    audio = given.get(AUDIO)
+    if not _present(audio):
+        return out, None
+    if not isinstance(audio, str):
+        raise invalid(AUDIO, f"{AUDIO} must be a URL, a data URI or a file's URL")
+    text = check_text(audio.strip(), AUDIO, max(MAX_URL, 4 * MAX_IMAGE_BYTES))
+    if is_data_uri(text):
+        return out, audio_data_uri(text, AUDIO)
+    file_id = local_file_id(text, bases)
+    if file_id is not None:
+        record, data = files.read(file_id)
+        return out, audio_upload(data, record.name, AUDIO)
+    if not text.lower().startswith(("http://", "https://")):
+        raise invalid(AUDIO, f"{AUDIO} must be an http(s) URL, a data URI or a file's URL")
+    check_text(text, AUDIO, MAX_URL)
+    tasks.check_url(text, AUDIO)
+    out[AUDIO_PARAM.name] = text
+    return out, None
+
+
+def _spelled(text: str | None) -> str:
+    """A contract message or parameter name with the speech inputs as Replicate spells them."""
+    text = (text or "").replace(AUDIO_PARAM.name, AUDIO).replace(f"[{VOICE_PARAM.name}]", VOICE)
+    return text.replace("Request parameter ", "input.")
 
 
 def _present(value: Any) -> bool:

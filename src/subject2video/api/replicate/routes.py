@@ -124,6 +124,7 @@ async def _create(request: Request, pick: Callable[[Any], Model]) -> Response:
                 callback_dialect=DIALECT,
                 callback_url=made.webhook or None,
                 callback_events=made.events if made.webhook else None,
+                audio=made.audio,
             )
 
         task = await run_in_threadpool(create)

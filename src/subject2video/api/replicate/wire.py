@@ -24,6 +24,7 @@ from subject2video.api.door import DialectError
 from subject2video.api.errors import ApiError
 from subject2video.api.files import output_url
 from subject2video.api.replicate.models import (
+    AUDIO,
     DEFAULT,
     DURATION,
     FIRST_FRAME,
@@ -32,8 +33,10 @@ from subject2video.api.replicate.models import (
     PROMPT,
     RESOLUTION,
     SEED,
+    VOICE,
     Model,
 )
+from subject2video.contract import AUDIO as AUDIO_PARAM
 from subject2video.contract import IMAGE_URL_ALIASES, RunInput
 from subject2video.errors import (
     Conflict,
@@ -121,8 +124,13 @@ def input_of(task: Task, model: Model) -> dict[str, Any]:
     if run.framing:
         shown[FRAMING] = run.framing
     if model.durations:
-        shown[DURATION] = run.seconds
+        # The length the video has: the speech's where it followed it (no duration given).
+        shown[DURATION] = round(run.length, 2) if run.made_frames else run.seconds
         shown[RESOLUTION] = f"{run.short_side}p"
+    if run.voice:
+        shown[VOICE] = run.voice
+    if run.audio_url:
+        shown[AUDIO] = run.audio_url
     return shown
 
 
@@ -130,6 +138,7 @@ def rename(text: str, photo: str) -> str:
     """A domain message with our image parameter names as Replicate's `photo` input."""
     for ours in IMAGE_URL_ALIASES:  # the longest first: inputImageFirstUrl holds inputImageFirst
         text = text.replace(f"[{ours}]", photo).replace(ours, photo)
+    text = text.replace(AUDIO_PARAM.name, AUDIO)  # the worker's audio errors, as spelled here
     return re.sub(r"^Request parameter ", "input.", text)
 
 

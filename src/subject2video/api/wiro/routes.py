@@ -14,12 +14,13 @@ from starlette.routing import Route
 from subject2video.api.body import read_fields
 from subject2video.api.deps import Services, authorize
 from subject2video.api.openapi import LIST_FIELDS, REF_FIELDS, RUN_FIELDS, TOOL_FIELDS, route
+from subject2video.api.voice import audio_upload
 from subject2video.api.wiro.tool import tool_detail
 from subject2video.api.wiro.wire import task_dict
-from subject2video.contract import MODEL_OWNER, MODEL_PROJECT, parse_run
+from subject2video.contract import AUDIO_UPLOAD_PARAM, MODEL_OWNER, MODEL_PROJECT, parse_run
 from subject2video.errors import NotFound
 from subject2video.tasks.models import Project, Task
-from subject2video.tasks.service import TaskRef, model_slug_ok
+from subject2video.tasks.service import TaskRef, Upload, model_slug_ok
 
 router = APIRouter(prefix="/v1")
 
@@ -45,19 +46,25 @@ def _tasklist(services: Services, tasks: list[Task], total: int | None = None) -
 @router.post(
     "/Run/{owner}/{project}",
     summary="Run a task of the model",
-    openapi_extra=route(RUN_FIELDS, 429, upload=True),
+    openapi_extra=route(RUN_FIELDS, 429, upload=True, audio=True),
 )
 async def run_task(owner: str, project: str, request: Request) -> dict[str, Any]:
     """Create a task from an image (upload or URL), a prompt and an optional callback URL."""
     services, caller = await authorize(request)
     if not model_slug_ok(owner, project):
         raise NotFound("slug-owner-project-not-exist")
-    fields, upload = await read_fields(request, services.settings.max_body_bytes)
+    files: dict[str, Upload] = {}
+    fields, upload = await read_fields(request, services.settings.max_body_bytes, other_files=files)
 
     def work() -> Task:
         size = len(upload.data) if upload is not None else None
         run = parse_run(fields, upload_size=size, check_url=services.tasks.check_url)
-        return services.tasks.run(caller, run, upload)
+        # An uploaded voice (a file part beside inputAudioUrl), checked now (api/voice.py).
+        given = files.get(AUDIO_UPLOAD_PARAM)
+        audio = None
+        if given is not None:
+            audio = audio_upload(given.data, given.filename, AUDIO_UPLOAD_PARAM)
+        return services.tasks.run(caller, run, upload, audio=audio)
 
     task = await run_in_threadpool(work)
     return {
