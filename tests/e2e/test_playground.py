@@ -214,8 +214,13 @@ def test_history_open_rerun_delete(page: Any) -> None:
     delete = done.get_by_role("button", name=f"Delete the photo and video of task #{taskid}")
     delete.click()
     assert delete.text_content() == "Confirm delete"
-    delete.click()
+    # A refresh of the list in between (a task ended, a poll) re-renders it: still armed.
     item = f'#history-list li[data-taskid="{taskid}"]'
+    page.evaluate(f"document.querySelector('{item}').dataset.before = '1'")
+    page.click("#refresh")
+    _until(page, f"!document.querySelector('{item}').dataset.before")
+    assert delete.text_content() == "Confirm delete"
+    delete.click()
     page.wait_for_selector(f"{item} .thumb.empty")
     assert "Video deleted" in page.text_content(item)
     assert page.locator("#history-list li").count() == 4

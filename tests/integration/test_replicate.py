@@ -256,8 +256,9 @@ def test_every_event_of_the_filter_is_sent(
     assert len({headers["webhook-id"] for headers, _ in recorder.calls}) == 4
     assert all(p["id"] == made.id for p in sent)
     statuses = [p["status"] for p in sent]
-    assert statuses[0] == "starting" and statuses.count("succeeded") == 2, statuses
-    assert "processing" in statuses, statuses
+    # Up to two deliveries to one receiver run at once (callback limits), so the start and logs
+    # webhooks may arrive in either order, as Replicate's own may.
+    assert sorted(statuses) == ["processing", "starting", "succeeded", "succeeded"], statuses
     logs = next(p for p in sent if p["status"] == "processing")
     assert logs["logs"], logs
     assert all(p["output"] for p in sent if p["status"] == "succeeded")

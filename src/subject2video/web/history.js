@@ -5,6 +5,8 @@
 import { FINAL } from "./api.js";
 
 const CONFIRM_MS = 4000;
+/** Task id → when its armed Delete button (pressed once) disarms, across re-renders. */
+const armed = new Map();
 
 /** Replace the items of `list` with one per task; `actions` has open, rerun and remove. */
 export function renderHistory(list, tasks, actions) {
@@ -87,18 +89,25 @@ function buttons(task, output, actions) {
     // Any final task: InputOutputDelete removes the uploaded photo too, and is idempotent.
     const remove = button("Delete", `Delete the photo and video of ${label}`, null);
     remove.classList.add("danger");
-    let timer = null;
+    // Two presses: the video cannot be brought back. The first arms the button for a few seconds;
+    // a refresh of the list in between (a task ended, a poll) keeps it armed.
+    const disarm = () => {
+      armed.delete(task.id);
+      remove.textContent = "Delete";
+    };
+    const left = (armed.get(task.id) || 0) - Date.now();
+    if (left > 0) {
+      remove.textContent = "Confirm delete";
+      setTimeout(() => { if (remove.isConnected) disarm(); }, left);
+    }
     remove.addEventListener("click", async () => {
-      if (!timer) {
-        // Two presses: the video cannot be brought back.
+      if (!((armed.get(task.id) || 0) > Date.now())) {
+        armed.set(task.id, Date.now() + CONFIRM_MS);
         remove.textContent = "Confirm delete";
-        timer = setTimeout(() => {
-          remove.textContent = "Delete";
-          timer = null;
-        }, CONFIRM_MS);
+        setTimeout(() => { if (remove.isConnected) disarm(); }, CONFIRM_MS);
         return;
       }
-      clearTimeout(timer);
+      armed.delete(task.id);
       remove.disabled = true;
       remove.textContent = "Deleting…";
       try {
@@ -107,7 +116,6 @@ function buttons(task, output, actions) {
         remove.textContent = "Delete failed";
         remove.title = error.message;
         remove.disabled = false;
-        timer = null;
       }
     });
     div.append(remove);
