@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = None
     #: Serve S3 outputs by a 307 to a presigned URL (true) or proxy them through the API (false).
     s3_presign: bool = True
+    #: FastAPI's native OpenTelemetry (traces, metrics, logs through the global providers). Off by
+    #: default: it asks the providers on every request, 9% of a Task/Detail (README, API
+    #: performance); on, an operator's OpenTelemetry set-up sees every request.
+    opentelemetry: bool = False
     s3_presign_seconds: int = Field(300, ge=1)
     #: Seconds a worker's heartbeat lives; a task whose worker's heartbeat ends is run again.
     worker_heartbeat_seconds: float = Field(5.0, gt=0)

@@ -158,6 +158,10 @@ def create_app(settings: Settings, *, dispatcher: DispatcherFactory | None = Non
         version=__version__,
         description="A self-hosted, Wiro-compatible API for the MiniMax subject model.",
         lifespan=lifespan,
+        # None: FastAPI's default, on through the global providers (S2V_OPENTELEMETRY).
+        telemetry=None
+        if settings.opentelemetry
+        else {"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     openapi.install(app)
