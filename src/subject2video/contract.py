@@ -199,6 +199,7 @@ AUDIO = Param(
     help="Optional: a voice for the lips to follow (WAV, MP3, M4A/AAC, OGG/Opus; at most 12 s). "
     "A quoted line in the prompt is taken as its transcript and not spoken again.",
     type="text",
+    alternatives=(f"{AUDIO_UPLOAD_PARAM} (file upload)",),
     limits={
         "formats": ["wav", "mp3", "m4a", "aac", "ogg", "opus"],
         "maxbytes": MAX_IMAGE_BYTES,
