@@ -40,8 +40,9 @@ def declared() -> dict[str, list[str]]:
     return {k: sorted(" ".join(s.split()) for s in v) for k, v in sorted(lists.items())}
 
 
-def digest() -> str:
-    return hashlib.sha256(json.dumps(declared(), sort_keys=True).encode()).hexdigest()
+def digest(groups: dict[str, list[str]] | None = None) -> str:
+    groups = declared() if groups is None else groups
+    return hashlib.sha256(json.dumps(groups, sort_keys=True).encode()).hexdigest()
 
 
 def _name(requirement: str) -> str:
@@ -59,20 +60,21 @@ def check() -> list[str]:
     if not LOCK.exists():
         return [f"{LOCK.relative_to(ROOT)} is missing: run `make lock`"]
     text = LOCK.read_text()
+    groups = declared()
     problems = []
     stored = [line[len(MARK) :].strip() for line in text.splitlines() if line.startswith(MARK)]
-    if stored != [digest()]:
+    if stored != [digest(groups)]:
         problems.append(
             "pyproject.toml's dependencies changed since requirements/lock.txt was resolved"
             " (its dependency digest differs): run `make lock` and commit the new lock"
         )
-    build = declared()["build-system"]
-    if not set(build) <= set(declared()["tools"]):
+    build = groups["build-system"]
+    if not set(build) <= set(groups["tools"]):
         problems.append(
             f"requirements/tools.in must repeat pyproject.toml's build-system requires {build}"
         )
     have = pinned(text)
-    for group, requirements in declared().items():
+    for group, requirements in groups.items():
         for requirement in requirements:
             if _name(requirement) not in have:
                 problems.append(f"{requirement!r} ({group}) has no pin in requirements/lock.txt")
