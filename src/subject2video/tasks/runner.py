@@ -33,7 +33,6 @@ from subject2video.errors import (
 )
 from subject2video.media.audio import load_audio
 from subject2video.media.detector import FaceDetector, get_detector
-from subject2video.media.fetch import FetchPolicy, fetch
 from subject2video.media.images import load_image
 from subject2video.media.storage import disk_errors, open_storage
 from subject2video.tasks.events import Event, EventSink
@@ -43,7 +42,7 @@ from subject2video.tasks.models import Output, Task
 from subject2video.tasks.pipeline import prepare, render
 from subject2video.tasks.status import Status
 from subject2video.tasks.store import Store, token
-from subject2video.tasks.workfiles import audio_key, remove_work_files, work_dir
+from subject2video.tasks.workfiles import FETCHED_AUDIO, audio_key, remove_work_files, work_dir
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +132,6 @@ class Runner:
         self.detector = detector or get_detector()
         self.storage = open_storage(settings, "outputs")
         self.inputs = open_storage(settings, "inputs")
-        self.policy = FetchPolicy.from_settings(settings)
         self.health = StorageHealth(settings, store)
         #: Tasks (id, claim) this runner could not end or put back because storage failed.
         self._stranded: list[tuple[int, str | None]] = []
@@ -248,13 +246,10 @@ class Runner:
             stored = self.inputs.read(audio_key(task.uuid, run.audio_upload))
             voice_track = load_audio(stored, parameter=audio_name)
         elif run.audio_url:
-            # A voice recording for the lips, fetched under the same rules as the image.
-            voice_track = load_audio(
-                fetch(run.audio_url, self.policy, parameter=audio_name,
-                      check=context.check_cancelled),
-                parameter=audio_name,
-            )  # fmt: skip
-            context.check_cancelled()
+            # A voice recording for the lips, fetched and stored by the API's input stage
+            # before the task was sent (tasks/inputs.py): a worker never fetches it.
+            stored = self.inputs.read(audio_key(task.uuid, FETCHED_AUDIO))
+            voice_track = load_audio(stored, parameter=audio_name)
         prepared = prepare(
             image, run, self.detector, seed=run.seed_value(task.uuid), engine=self.engine.name,
             voice_track=voice_track, audio_parameter=audio_name, framing=self.settings.framing,
