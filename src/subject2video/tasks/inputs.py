@@ -74,6 +74,7 @@ class InputStage:
         #: Tasks whose inputs this process fetches now, with the flag a Cancel or Kill sets.
         self._fetching: dict[int, threading.Event] = {}
         self._lock = threading.Lock()
+        self._closing = False
 
     def start(self) -> int:
         """Resume the fetches a stopped or dead process left (see `resume_fetch`); in scale-out,
@@ -84,6 +85,11 @@ class InputStage:
         return started
 
     def stop(self) -> None:
+        """The server stops: its fetches stop too (the tasks stay queued), and in scale-out their
+        leases lapse so that another replica fetches them (the next start does here)."""
+        self._closing = True
+        for task_id in self.fetching_ids():
+            self.abort_fetch(task_id)
         if self.leases is not None:
             self.leases.stop()
 
@@ -196,7 +202,8 @@ class InputStage:
             return
         exc = future.exception()
         if isinstance(exc, Cancelled):
-            logger.info("fetch stopped: the task was cancelled", extra=extra)
+            why = "the server is stopping" if self._closing else "the task was cancelled"
+            logger.info("fetch stopped: %s", why, extra=extra)
         elif isinstance(exc, ServiceError):
             logger.info("fetch failed: %s", exc.message, extra=extra)
             self.lifecycle.fail(task.id, exc.message, exc.failure, allowed_from=[Status.queue])
