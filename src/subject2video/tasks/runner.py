@@ -1,10 +1,10 @@
 """The runner: one task from claim to final status. The same for every dispatcher.
 
-claim → preprocess (read the stored image, which the API fetched first where it was a URL, see
-fetching.py; find the face) → generate (the engine, with progress and kill checks, frames encoded
-as they come) → postprocess (finish and store the MP4). Every status change is a compare-and-set
-in the store and an event; a kill shows up as a failed compare-and-set or a set kill flag, and
-ends the work at the next check.
+claim → preprocess (read the stored image and voice, which the API fetched first where they were
+URLs, see inputs.py; find the face) → generate (the engine, with progress and kill checks,
+frames encoded as they come) → postprocess (finish and store the MP4). Every status change is a
+compare-and-set in the store and an event; a kill shows up as a failed compare-and-set or a set
+kill flag, and ends the work at the next check.
 """
 
 from __future__ import annotations
@@ -337,9 +337,9 @@ class Runner:
         self.publish(Event(Status.output.value, task.id, task.socketaccesstoken, message))
 
     def _input_bytes(self, task: Task, context: TaskContext) -> bytes:
-        """The stored input image. A URL input was fetched by the API's fetch stage before the
-        task was sent (tasks/fetching.py): a worker never fetches it, and cannot claim a task
-        whose input is not stored (Store.claim)."""
+        """The stored input image. URL inputs were fetched by the API's input stage before the
+        task was sent (tasks/inputs.py): a worker never fetches, and cannot claim a task whose
+        inputs are not stored (Store.claim)."""
         if not task.input_path:
             raise InputError(
                 f"the task's image ({IMAGE_PARAM}) is not stored; run the task again",
