@@ -136,7 +136,8 @@ class InputStage:
 
     def fetch(self, task: Task, *, claimed: bool = False) -> bool:
         """Fetch the task's URL inputs on the fetch stage, store them, then send the task on;
-        the task shows task_queue meanwhile. False where another replica fetches it."""
+        the task shows task_queue meanwhile. False where no fetch runs here for it (another
+        replica fetches it, or the task was failed for having no image)."""
         run = RunInput.from_parameters(task.parameters or {})
         if run.upload is None and not run.image_url:
             self.lifecycle.fail(
@@ -149,7 +150,7 @@ class InputStage:
         aborted = threading.Event()
         with self._lock:
             if task.id in self._fetching:
-                return False
+                return True  # already fetched here (its lease is this replica's)
             if not claimed and self.leases is not None and not self.leases.claim(task.id):
                 return False
             self._fetching[task.id] = aborted
