@@ -34,10 +34,16 @@ FETCH = "s2v:fetch:"
 LEASE_SECONDS = 5.0
 PASS_SECONDS = 1.0
 
-#: Renew a lease only while this replica still holds it (another may have taken it over).
+#: Renew a lease while this replica still holds it, or set it again where it vanished (Redis
+#: restarted empty); 0 where another replica took it over.
 _RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
+local holder = redis.call('get', KEYS[1])
+if holder == ARGV[1] then
   return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+if not holder then
+  redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
 end
 return 0
 """
