@@ -248,8 +248,13 @@ class Runner:
         elif run.audio_url:
             # A voice recording for the lips, fetched and stored by the API's input stage
             # before the task was sent (tasks/inputs.py): a worker never fetches it.
-            stored = self.inputs.read(audio_key(task.uuid, FETCHED_AUDIO))
-            voice_track = load_audio(stored, parameter=audio_name)
+            key = audio_key(task.uuid, FETCHED_AUDIO)
+            if not self.inputs.exists(key):  # a task queued by a version that fetched it here
+                raise InputError(
+                    f"{audio_name}: the voice recording is not stored; run the task again",
+                    parameter=audio_name,
+                )
+            voice_track = load_audio(self.inputs.read(key), parameter=audio_name)
         prepared = prepare(
             image, run, self.detector, seed=run.seed_value(task.uuid), engine=self.engine.name,
             voice_track=voice_track, audio_parameter=audio_name, framing=self.settings.framing,
