@@ -334,7 +334,9 @@ def _speak(b: _Builder, speech: Speech) -> None:
     nod on stressed syllables, a blink at phrase pauses."""
     frames, fps = len(b.t), round(len(b.t) / b.duration)
     if speech.phones:
-        curves = visemes.viseme_curves(speech.phones, frames, fps)
+        curves = visemes.viseme_curves(
+            speech.phones, frames, fps, audio=speech.audio, silent=speech.silent
+        )
         b.notes.append(
             f"speech: {len(speech.phones)} phones from {speech.source}, "
             f"{sum(p.phone in ('m', 'b', 'p') for p in speech.phones)} lip closures"
