@@ -88,7 +88,7 @@ def test_a_louder_vowel_opens_the_jaw_wider() -> None:
     mouth = viseme_curves(phones, 25, FPS, audio=audio)["mouth"]
     assert mouth[7] > 1.5 * mouth[17] > 0
     plain = viseme_curves(phones, 25, FPS)["mouth"]
-    assert mouth[7] == pytest.approx(plain[7], abs=0.05)
+    assert mouth[7] == pytest.approx(plain[7], abs=0.1)
     mouthed = viseme_curves(phones, 25, FPS, audio=Audio(np.zeros(RATE, np.float32)),
                             silent=[(0.0, 1.0)])["mouth"]  # fmt: skip
     assert np.allclose(mouthed, plain)

@@ -27,7 +27,7 @@ PUSH_ZOOM = 1.22
 CHANNELS = (
     "yaw", "pitch", "roll", "sway", "rise", "breath", "blink_l", "blink_r",
     "smile", "mouth", "brows", "wide", "zoom", "pan", "lift", "gaze_x", "gaze_y",
-    "round", "spread", "press", "bite", "tongue",
+    "round", "spread", "press", "bite", "tongue", "settle",
 )  # fmt: skip
 
 
@@ -347,6 +347,10 @@ def _speak(b: _Builder, speech: Speech) -> None:
     end = speech.phones[-1].end if speech.phones else speech.audio.seconds
     spoken = (b.t >= 0) & (b.t <= end + 0.1)
     b.c["mouth"] = np.where(spoken, curves["mouth"], np.minimum(b.c["mouth"], 0.1))
+    # While it speaks, the photo's own parted lips close first (visemes.shape): eased in and out
+    # over 0.2 s around the speech.
+    near = np.clip(np.minimum(b.t + 0.2, end + 0.3 - b.t) / 0.2, 0.0, 1.0)
+    b.c["settle"] = np.maximum(b.c["settle"], near)
     for name in visemes.SHAPES:
         b.c[name] = curves[name]
     stressed, pauses = visemes.accents(speech.phones, frames, fps)

@@ -61,8 +61,13 @@ _DEFAULT = (0.25, 0, 0, 0, 0, 0)
 BLEND = 0.03
 _STEP = 0.005
 #: With the audio, the jaw opens to `LOUDNESS + (1 - LOUDNESS) * level` of a phone's target,
-#: `level` the frame's RMS over the track's 90th percentile of voiced frames (at most 1).
-LOUDNESS = 0.3
+#: `level` the frame's RMS over the track's 90th percentile of voiced frames (at most 1), and
+#: `ENERGY` of the jaw's opening is loudness alone (`OPEN` at full level, about an "ah"), held
+#: back as far as the lips are pressed: a speaker's jaw drops further on louder syllables, and
+#: the phones' own heights (a loud "ee" is a small opening) then pull less against the sound.
+LOUDNESS = 0.1
+ENERGY = 0.3
+OPEN = 0.6
 
 
 def _target(phone: str) -> tuple[float, ...]:
@@ -74,21 +79,32 @@ def frame_of(seconds: float, fps: float) -> int:
     return int(np.floor(seconds * fps + 1e-9))
 
 
-def loudness(
-    audio: Audio, frames: int, fps: int, silent: Sequence[tuple[float, float]] = ()
-) -> np.ndarray:
-    """Per frame, the jaw's share of its phone target for the audio's loudness; 1 in `silent`
-    spans (a mouthed line has phones but no sound)."""
+def loudness(audio: Audio, frames: int, fps: int) -> np.ndarray:
+    """Per frame, the audio's level in [0, 1]: its RMS over the 90th percentile of the voiced
+    frames', lightly smoothed."""
     rms = audio.frame_rms(fps, frames)
     voiced = rms[rms > 1e-4]
     top = float(np.quantile(voiced, 0.9)) if len(voiced) else 1.0
     level = np.clip(rms / max(top, 1e-6), 0.0, 1.0)
-    level = np.convolve(np.pad(level, 1, mode="edge"), [0.25, 0.5, 0.25], "valid")
-    gain = LOUDNESS + (1.0 - LOUDNESS) * level
-    middles = (np.arange(frames) + 0.5) / fps
+    return np.convolve(np.pad(level, 1, mode="edge"), [0.25, 0.5, 0.25], "valid")
+
+
+def _with_loudness(
+    mouth: np.ndarray,
+    press: np.ndarray,
+    level: np.ndarray,
+    fps: int,
+    silent: Sequence[tuple[float, float]],
+) -> np.ndarray:
+    """The jaw from the phones' targets and the audio's level (`LOUDNESS`, `ENERGY`); spans in
+    `silent` (a mouthed line has phones but no sound) keep the phones' opening."""
+    loud = (1 - ENERGY) * mouth * (LOUDNESS + (1 - LOUDNESS) * level)
+    loud += ENERGY * OPEN * level * np.clip(1.0 - press, 0.0, 1.0)
+    middles = (np.arange(len(mouth)) + 0.5) / fps
     for start, end in silent:
-        gain[(middles >= start) & (middles < end)] = 1.0
-    return gain
+        inside = (middles >= start) & (middles < end)
+        loud[inside] = mouth[inside]
+    return loud
 
 
 def viseme_curves(
@@ -119,10 +135,11 @@ def viseme_curves(
     at = np.clip(np.searchsorted(t, times), 0, len(t) - 1)
     values = smooth[at]
     curves = {"mouth": values[:, 0] * silent_gain}
-    if audio is not None:
-        curves["mouth"] *= loudness(audio, frames, fps, silent)
     for k, name in enumerate(SHAPES, 1):
         curves[name] = values[:, k]
+    if audio is not None:
+        level = loudness(audio, frames, fps)
+        curves["mouth"] = _with_loudness(curves["mouth"], curves["press"], level, fps, silent)
     # Bilabials are exact: shut in the frame that holds the phone's middle and in every frame
     # the phone covers whole. (Not `round(middle * fps)`: that is the frame starting nearest
     # the middle, half a frame late on average, and the lips trailed the sound.)
@@ -173,6 +190,16 @@ def accents(phones: list[Phone], frames: int, fps: int) -> tuple[list[float], li
 def shape(p: np.ndarray, rest: np.ndarray, m: FaceMeasures, v: dict[str, float]) -> None:
     """Move the lips of mesh `p` (468+, 3) in place for the viseme channels in `v`."""
     mw = m.mouth_width
+    settle = v.get("settle", 0.0)
+    if settle > 0.01:
+        # Speaking from a photo whose lips are parted (a word caught mid-speech, a smile): the
+        # jaw first closes the photo's own gap, so that it opens from closed lips and a silence
+        # or a consonant shows them together; else the photo's opening stays under every phone
+        # and the mouth reads open in the pauses.
+        upper, lower = list(T.LIP_INNER_UPPER[2:-2]), list(T.LIP_INNER_LOWER[2:-2])
+        parted = float(np.mean(rest[lower, 1] - rest[upper, 1]))
+        if parted > 0:
+            p[:, 1] -= m.jaw * parted * settle
     rounding, spread = v.get("round", 0.0), v.get("spread", 0.0)
     press, bite = v.get("press", 0.0), v.get("bite", 0.0)
     if rounding > 0.01:
