@@ -14,6 +14,9 @@ sdists ship, read from the archives (or from their unpacked folders) in DIR; not
 after unpacking it: copy the unpacked `insightface-0.7.3` folder from pip's temporary directory
 into DIR, or `tar xzf` the archive there.)
 
+The group photo is also cut into a crop around each of five faces (`T1_CROPS`): in the whole
+photo the framed speaker is turned about 45° and dlib, the measurer, takes a frontal bystander.
+
 Each face speaks `--lines` lines per voice, taken in turn from `LINES` (the twelve
 `EVAL_LINES` and twelve more written for this run, 5-20 words), so that the faces together
 cover every line in every voice; word accuracy per voice is averaged over every line spoken.
@@ -81,6 +84,16 @@ SDIST_PHOTOS = {
     "t1 group": ("insightface-0.7.3.tar.gz", "insightface/data/images/t1.jpg"),
     "tom hanks 112px": ("insightface-0.7.3.tar.gz", "insightface/data/images/Tom_Hanks_54745.png"),
 }
+T1 = ("insightface-0.7.3.tar.gz", "insightface/data/images/t1.jpg")
+#: Crops of the group photo around each face dlib finds in it (left, top, right, bottom), so that
+#: the measurer's largest face is the one that speaks.
+T1_CROPS = {
+    "t1 left": (0, 170, 330, 530),
+    "t1 second": (330, 180, 680, 540),
+    "t1 middle": (610, 250, 950, 610),
+    "t1 top": (760, 0, 1110, 360),
+    "t1 right": (960, 170, 1280, 530),
+}
 
 
 def _png(image: np.ndarray) -> bytes:
@@ -95,7 +108,9 @@ def photos(sdists: Path | None) -> dict[str, bytes]:
     found = {name: _png(make()) for name, make in FACES.items()}
     if sdists is None:
         return found
-    for name, (archive, member) in SDIST_PHOTOS.items():
+    crops = {name: (*T1, box) for name, box in T1_CROPS.items()}
+    plain = {name: (*where, None) for name, where in SDIST_PHOTOS.items()}
+    for name, (archive, member, box) in {**plain, **crops}.items():
         folder = archive.removesuffix(".tar.gz")
         path, unpacked = sdists / archive, sdists / folder / member
         if path.exists():
@@ -107,6 +122,8 @@ def photos(sdists: Path | None) -> dict[str, bytes]:
             print(f"skipped {name}: neither {path} nor {unpacked} is there")
             continue
         image = Image.open(io.BytesIO(data)).convert("RGB")
+        if box is not None:
+            image = image.crop(box)
         if min(image.size) < 300:
             image = image.resize((448, 448), Image.Resampling.LANCZOS)
         found[name] = _png(np.asarray(image))
