@@ -52,6 +52,14 @@ AUDIO_UPLOAD_PARAM = "inputAudio"
 #: Where a dialect spells the audio input otherwise, its name is stored here, for the worker's
 #: errors to use.
 AUDIO_NAME_PARAM = "audioParam"
+#: The keys a task's stored parameters use for what no caller types but the task must keep
+#: (`RunInput.parameters()`; Wiro's Detail shows them beside the inputs): the short side a
+#: dialect asked for, the task remixed, that the length follows the speech (no length given),
+#: and the frames made when it did (the runner stores it once the speech is known).
+SHORT_SIDE_PARAM = "shortSide"
+REMIX_PARAM = "remixOf"
+FOLLOW_SPEECH_PARAM = "followSpeech"
+MADE_FRAMES_PARAM = "frames"
 #: The image URL's other name (Tool/Detail lists it as an alternative).
 IMAGE_URL_ALIAS = "inputImageUrl"
 #: Where a URL may come, in order of precedence.
@@ -396,23 +404,23 @@ class RunInput:
             if value:
                 params[name] = value
         if self.seconds != DEFAULT_SECONDS:
-            params["seconds"] = self.seconds
+            params[LENGTH.name] = self.seconds
         if self.short_side != SHORT_SIDE:
-            params["shortSide"] = self.short_side
+            params[SHORT_SIDE_PARAM] = self.short_side
         if self.size is not None:
-            params["size"] = f"{self.size[0]}x{self.size[1]}"
+            params[SIZE.name] = f"{self.size[0]}x{self.size[1]}"
         if self.model:
-            params["model"] = self.model
+            params[MODEL.name] = self.model
         if self.remix_of is not None:
-            params["remixOf"] = self.remix_of
+            params[REMIX_PARAM] = self.remix_of
         if self.audio_upload:
             params[AUDIO_UPLOAD_PARAM] = self.audio_upload
         if self.audio_parameter:
             params[AUDIO_NAME_PARAM] = self.audio_parameter
         if self.follow_speech:
-            params["followSpeech"] = True
+            params[FOLLOW_SPEECH_PARAM] = True
         if self.made_frames:
-            params["frames"] = self.made_frames
+            params[MADE_FRAMES_PARAM] = self.made_frames
         return params
 
     @classmethod
@@ -425,18 +433,18 @@ class RunInput:
             prompt=_text(params.get(PROMPT.name)) or None,
             seed=_text(params.get(SEED.name)) or None,
             callback_url=_text(params.get(CALLBACK.name)) or None,
-            seconds=int(params.get("seconds") or DEFAULT_SECONDS),
-            short_side=int(params.get("shortSide") or SHORT_SIDE),
-            size=_stored_size(params.get("size")),
-            model=_text(params.get("model")) or None,
-            remix_of=int(params["remixOf"]) if params.get("remixOf") is not None else None,
+            seconds=int(params.get(LENGTH.name) or DEFAULT_SECONDS),
+            short_side=int(params.get(SHORT_SIDE_PARAM) or SHORT_SIDE),
+            size=_stored_size(params.get(SIZE.name)),
+            model=_text(params.get(MODEL.name)) or None,
+            remix_of=int(params[REMIX_PARAM]) if params.get(REMIX_PARAM) is not None else None,
             voice=_text(params.get(VOICE.name)) or None,
             audio_url=_text(params.get(AUDIO.name)) or None,
             framing=_text(params.get(FRAMING.name)) or None,
             audio_upload=_text(params.get(AUDIO_UPLOAD_PARAM)) or None,
             audio_parameter=_text(params.get(AUDIO_NAME_PARAM)) or None,
-            follow_speech=params.get("followSpeech") is True,
-            made_frames=int(params["frames"]) if params.get("frames") else None,
+            follow_speech=params.get(FOLLOW_SPEECH_PARAM) is True,
+            made_frames=int(params[MADE_FRAMES_PARAM]) if params.get(MADE_FRAMES_PARAM) else None,
         )
 
     def seed_value(self, task_uuid: str) -> int:

@@ -61,6 +61,8 @@ def test_a_quoted_line_gives_a_video_with_its_voice(server: Server, tmp_path: Pa
     )  # fmt: skip
     speech = json.loads(out.stdout)["speech"]
     assert speech["lip_sync_r"] >= 0.5, speech
+    # The lips move with the sound: the best lag (within ±2 frames) is 0, or 1 either way.
+    assert abs(speech["lip_sync_lag_frames"]) <= 1, speech
     assert speech["bilabials"] >= 2 and speech["closure_share"] >= 0.8, speech
     assert speech["word_accuracy"] >= 0.75, speech
 

@@ -161,3 +161,64 @@ def test_no_new_spelling_of_a_wire_name() -> None:
     assert not paid, (
         f"debt paid (thank you): lower DEBT to { ({n: counts.get(n, 0) for n in paid}) }"
     )
+
+
+def _stored_keys() -> set[str]:
+    """Every key a task's stored parameters can hold: a RunInput with every field set."""
+    from subject2video.contract import RunInput
+
+    run = RunInput(
+        image_url="https://example.com/a.jpg", prompt="p", seed="1", callback_url="https://x",
+        seconds=4, short_side=480, size=(640, 480), model="m", remix_of=1, voice="male",
+        audio_url="https://example.com/a.wav", framing="photo", audio_upload="a.wav",
+        audio_parameter="audio", follow_speech=True, made_frames=120,
+    )  # fmt: skip
+    return set(run.parameters()) | set(RunInput(upload="a.jpg").parameters())
+
+
+def _contract_constants() -> dict[str, str]:
+    """The contract's declared names: each input's `name` and every UPPER_CASE string constant."""
+    from subject2video import contract
+
+    declared = {p.name: f"{p.name} input" for p in contract.INPUTS}
+    for name, value in vars(contract).items():
+        if name.isupper() and isinstance(value, str):
+            declared.setdefault(value, name)
+    return declared
+
+
+def test_every_stored_parameter_key_is_declared_once_in_the_contract() -> None:
+    """The keys that are no caller's input (`audioParam`, `followSpeech`, `frames`, ...) are
+    declared like the inputs: a named constant (or an input's `name`) in contract.py, so that
+    nothing else spells them."""
+    keys = _stored_keys()
+    assert {"followSpeech", "frames", "audioParam", "inputAudio"} <= keys
+    missing = keys - set(_contract_constants())
+    assert not missing, f"stored parameter keys without a contract constant: {missing}"
+
+
+def test_the_task_layer_spells_no_stored_parameter_key() -> None:
+    """tasks/ reads and writes stored parameters through the contract's constants: a key spelled
+    there as a literal (`{**task.parameters, "frames": n}`) is a second spelling. (Scanned as
+    dict keys, subscripts and `.get`s; the keys no input declares, as "size" or "seconds" are
+    ordinary words of other records there.)"""
+    from subject2video.contract import INPUTS
+
+    keys = _stored_keys() - {p.name for p in INPUTS}
+    assert "frames" in keys
+    found: list[str] = []
+    for module, tree in _modules():
+        if not module.startswith("tasks/"):
+            continue
+        for node in ast.walk(tree):
+            spots: list[ast.AST | None] = []
+            if isinstance(node, ast.Dict):
+                spots = list(node.keys)
+            elif isinstance(node, ast.Subscript):
+                spots = [node.slice]
+            elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "get":
+                spots = node.args[:1]
+            for spot in spots:
+                if isinstance(spot, ast.Constant) and spot.value in keys:
+                    found.append(f"{module}:{spot.lineno} {spot.value!r}")
+    assert not found, f"stored parameter keys spelled outside the contract: {found}"

@@ -67,7 +67,9 @@ def closures(gaps: np.ndarray, phones: list[Phone], fps: float) -> tuple[int, in
         if phone.phone not in BILABIALS:
             continue
         total += 1
-        mid = round((phone.start + phone.end) / 2 * fps)
+        # The frame whose span holds the middle (frame i spans [i, i + 1) / fps), as the
+        # engine and `Audio.frame_rms` count frames.
+        mid = int(np.floor((phone.start + phone.end) / 2 * fps + 1e-9))
         window = gaps[max(0, mid - 1) : mid + 2]
         window = window[~np.isnan(window)]
         if len(window) and float(window.min()) <= CLOSED_GAP:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from subject2video.config import Settings
-from subject2video.contract import IMAGE_PARAM, RunInput
+from subject2video.contract import IMAGE_PARAM, MADE_FRAMES_PARAM, RunInput
 from subject2video.engines.base import Engine, GenerationRequest
 from subject2video.errors import (
     Cancelled,
@@ -262,7 +262,7 @@ class Runner:
         )  # fmt: skip
         if run.follow_speech and prepared.request.frames != run.frames:
             # The caller gave no length and the person speaks: the wire reports what is made.
-            made = {**task.parameters, "frames": prepared.request.frames}
+            made = {**task.parameters, MADE_FRAMES_PARAM: prepared.request.frames}
             self.store.update_fields(task.id, parameters=made)
             task.parameters = made
         if prepared.framing:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -14,11 +15,13 @@ from subject2video.media.audio import RATE, Audio
 from subject2video.media.video import Mp4Writer, probe, read_audio
 from subject2video.media.voice import Phone, Speech, speak
 from subject2video.prompts import Line
+from subject2video.quality.speech import lip_sync_r
 
 FPS = 25
 
 
 def frame_of(phone: Phone) -> int:
+    """The frame whose span holds the phone's middle (frame i spans [i, i + 1) / FPS)."""
     return int((phone.start + phone.end) / 2 * FPS)
 
 
@@ -58,6 +61,49 @@ def test_open_vowels_open_the_jaw_wider_than_consonants() -> None:
     mouth = viseme_curves(phones, 25, FPS)["mouth"]
     assert mouth[int(0.35 * FPS)] > 0.6 > 0.2 > mouth[int(0.7 * FPS)]
     assert mouth[0] == 0.0
+
+
+def test_a_bilabial_shuts_the_frame_that_holds_it_not_the_next() -> None:
+    """An m whose middle lies late in frame 7 (0.304 s: 7.6 frames) shuts frame 7; frame 8
+    (0.32-0.36 s) is the open vowel after it. (Shutting the frame that *starts* nearest the
+    middle, `round(7.6) = 8`, held the lips shut after the sound had opened: they trailed.)"""
+    phones = [Phone("pau", 0, 0.29), Phone("m", 0.29, 0.318), Phone("aa", 0.318, 0.6)]
+    mouth = viseme_curves(phones, 20, FPS)["mouth"]
+    assert mouth[7] == 0.0
+    assert mouth[8] > 0.2, mouth[6:10]
+
+
+def test_a_louder_vowel_opens_the_jaw_wider() -> None:
+    """With the voice's audio the jaw follows its loudness as well as its phones; a mouthed span
+    (phones without sound) keeps its phones' full opening."""
+    phones = [
+        Phone("pau", 0, 0.1),
+        Phone("aa", 0.1, 0.5),
+        Phone("aa", 0.5, 0.9),
+        Phone("pau", 0.9, 1),
+    ]
+    t = np.arange(RATE) / RATE
+    tone = np.sin(2 * np.pi * 220 * t) * np.where(t < 0.5, 0.5, 0.1)
+    audio = Audio(tone.astype(np.float32))
+    mouth = viseme_curves(phones, 25, FPS, audio=audio)["mouth"]
+    assert mouth[7] > 1.5 * mouth[17] > 0
+    plain = viseme_curves(phones, 25, FPS)["mouth"]
+    assert mouth[7] == pytest.approx(plain[7], abs=0.1)
+    mouthed = viseme_curves(phones, 25, FPS, audio=Audio(np.zeros(RATE, np.float32)),
+                            silent=[(0.0, 1.0)])["mouth"]  # fmt: skip
+    assert np.allclose(mouthed, plain)
+
+
+@pytest.mark.parametrize("voice", ["female", "male", "scottish"])
+def test_the_planned_lips_peak_with_the_sound_at_lag_zero(voice: str) -> None:
+    """The plan's jaw against the voice's own per-frame RMS (the evaluator's measure, with the
+    plan in place of dlib): best lag within one frame, r at least 0.5."""
+    for text in ("I am proud of what we made together.", "Our baker makes fresh bread."):
+        speech = speak([Line(text, "say", (0, 0))], voice)
+        frames = int(np.ceil((speech.audio.seconds + 0.4) * FPS))
+        mouth = plan_motion(f'She says "{text}"', 1, frames, FPS, speech).curves["mouth"]
+        r, lag = lip_sync_r(mouth, speech.audio.frame_rms(FPS, frames))
+        assert abs(lag) <= 1 and r >= 0.5, (voice, text, r, lag)
 
 
 def test_neighbouring_shapes_blend() -> None:
@@ -101,6 +147,29 @@ def test_the_voice_track_is_aac_padded_to_the_video(tmp_path: Path, line: Speech
     speaking = audio.frame_rms(FPS, 150)
     spoken = int(line.audio.seconds * FPS)
     assert speaking[5 : spoken - 5].mean() > 0.02 and speaking[spoken + 5 :].max() < 0.005
+
+
+def test_the_voice_starts_with_the_video_to_the_sample(tmp_path: Path) -> None:
+    """Clicks at known times come back at those times (AAC's 1024-sample priming is skipped by
+    the MP4's edit list), both streams start at 0 and end within 0.1 s of each other."""
+    clicks = np.zeros(3 * RATE - 300, np.float32)  # not a whole number of AAC frames
+    at = [int(0.5 * RATE), int(1.0 * RATE), int(2.2 * RATE)]
+    for start in at:
+        clicks[start : start + 40] = 0.8
+    path = tmp_path / "c.mp4"
+    with Mp4Writer(path, 64, 64, FPS, audio=Audio(clicks)) as writer:
+        for _ in range(75):
+            writer.write(np.zeros((64, 64, 3), np.uint8))
+    with av.open(str(path)) as container:
+        starts = {s.type: float(s.start_time * s.time_base) for s in container.streams}
+    assert starts == {"video": 0.0, "audio": 0.0}
+    info = probe(path)
+    assert abs(info.audio_duration - info.duration) <= 0.1 and info.duration == 3.0
+    audio = read_audio(path)
+    assert audio is not None
+    found = [start - 40 + int(np.argmax(audio.samples[start - 40 : start + 200] > 0.4))
+             for start in at]  # fmt: skip
+    assert all(abs(f - a) <= 16 for f, a in zip(found, at, strict=True)), (found, at)
 
 
 def test_a_silent_video_has_no_audio_stream(tmp_path: Path) -> None:

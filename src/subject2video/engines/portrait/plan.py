@@ -27,7 +27,7 @@ PUSH_ZOOM = 1.22
 CHANNELS = (
     "yaw", "pitch", "roll", "sway", "rise", "breath", "blink_l", "blink_r",
     "smile", "mouth", "brows", "wide", "zoom", "pan", "lift", "gaze_x", "gaze_y",
-    "round", "spread", "press", "bite", "tongue",
+    "round", "spread", "press", "bite", "tongue", "settle",
 )  # fmt: skip
 
 
@@ -334,7 +334,9 @@ def _speak(b: _Builder, speech: Speech) -> None:
     nod on stressed syllables, a blink at phrase pauses."""
     frames, fps = len(b.t), round(len(b.t) / b.duration)
     if speech.phones:
-        curves = visemes.viseme_curves(speech.phones, frames, fps)
+        curves = visemes.viseme_curves(
+            speech.phones, frames, fps, audio=speech.audio, silent=speech.silent
+        )
         b.notes.append(
             f"speech: {len(speech.phones)} phones from {speech.source}, "
             f"{sum(p.phone in ('m', 'b', 'p') for p in speech.phones)} lip closures"
@@ -345,6 +347,10 @@ def _speak(b: _Builder, speech: Speech) -> None:
     end = speech.phones[-1].end if speech.phones else speech.audio.seconds
     spoken = (b.t >= 0) & (b.t <= end + 0.1)
     b.c["mouth"] = np.where(spoken, curves["mouth"], np.minimum(b.c["mouth"], 0.1))
+    # While it speaks, the photo's own parted lips close first (visemes.shape): eased in and out
+    # over 0.2 s around the speech.
+    near = np.clip(np.minimum(b.t + 0.2, end + 0.3 - b.t) / 0.2, 0.0, 1.0)
+    b.c["settle"] = np.maximum(b.c["settle"], near)
     for name in visemes.SHAPES:
         b.c[name] = curves[name]
     stressed, pauses = visemes.accents(speech.phones, frames, fps)

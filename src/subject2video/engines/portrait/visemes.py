@@ -6,7 +6,13 @@ own channel), `round` (lips pushed forward and in: oo, w, oh), `spread` (corners
 f, v), plus `tongue` (shown on l, th and wide vowels). Neighbouring shapes blend
 (coarticulation): the targets are smoothed over about 60 ms, so a vowel's rounding starts in the
 consonant before it. Bilabials are exact: on every m, b and p the lips are pressed shut in the
-frames its middle touches, whatever its neighbours are.
+frame that holds its middle and in every frame it covers whole, whatever its neighbours are.
+With the voice's own audio, the jaw opens with its loudness as well as its phones (`LOUDNESS`): a
+loud vowel opens wider than a reduced one, as a speaker's jaw does.
+
+Frame `i` shows the span from `i / fps` to `(i + 1) / fps` and is drawn at its middle: the
+curves are read there, a phone's frame is the one whose span holds it, and the evaluator's
+loudness is the RMS over the same span (quality/speech.py), so lips and sound share one clock.
 
 Where no phone model fits (see media/phones.py), `energy_curves` opens the jaw with the audio's
 loudness instead, and debugoutput says so.
@@ -16,6 +22,8 @@ pauses of a phrase's length bring a blink.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -52,16 +60,63 @@ _DEFAULT = (0.25, 0, 0, 0, 0, 0)
 #: Coarticulation: the targets are smoothed with a Gaussian of this many seconds.
 BLEND = 0.03
 _STEP = 0.005
+#: With the audio, the jaw opens to `LOUDNESS + (1 - LOUDNESS) * level` of a phone's target,
+#: `level` the frame's RMS over the track's 90th percentile of voiced frames (at most 1), and
+#: `ENERGY` of the jaw's opening is loudness alone (`OPEN` at full level, about an "ah"), held
+#: back as far as the lips are pressed: a speaker's jaw drops further on louder syllables, and
+#: the phones' own heights (a loud "ee" is a small opening) then pull less against the sound.
+LOUDNESS = 0.1
+ENERGY = 0.3
+OPEN = 0.6
 
 
 def _target(phone: str) -> tuple[float, ...]:
     return TARGETS.get(phone.lower().rstrip("012"), _DEFAULT)
 
 
+def frame_of(seconds: float, fps: float) -> int:
+    """The frame whose span holds the instant `seconds` (frame `i` spans `[i, i + 1) / fps`)."""
+    return int(np.floor(seconds * fps + 1e-9))
+
+
+def loudness(audio: Audio, frames: int, fps: int) -> np.ndarray:
+    """Per frame, the audio's level in [0, 1]: its RMS over the 90th percentile of the voiced
+    frames', lightly smoothed."""
+    rms = audio.frame_rms(fps, frames)
+    voiced = rms[rms > 1e-4]
+    top = float(np.quantile(voiced, 0.9)) if len(voiced) else 1.0
+    level = np.clip(rms / max(top, 1e-6), 0.0, 1.0)
+    return np.convolve(np.pad(level, 1, mode="edge"), [0.25, 0.5, 0.25], "valid")
+
+
+def _with_loudness(
+    mouth: np.ndarray,
+    press: np.ndarray,
+    level: np.ndarray,
+    fps: int,
+    silent: Sequence[tuple[float, float]],
+) -> np.ndarray:
+    """The jaw from the phones' targets and the audio's level (`LOUDNESS`, `ENERGY`); spans in
+    `silent` (a mouthed line has phones but no sound) keep the phones' opening."""
+    loud = (1 - ENERGY) * mouth * (LOUDNESS + (1 - LOUDNESS) * level)
+    loud += ENERGY * OPEN * level * np.clip(1.0 - press, 0.0, 1.0)
+    middles = (np.arange(len(mouth)) + 0.5) / fps
+    for start, end in silent:
+        inside = (middles >= start) & (middles < end)
+        loud[inside] = mouth[inside]
+    return loud
+
+
 def viseme_curves(
-    phones: list[Phone], frames: int, fps: int, silent_gain: float = 1.0
+    phones: list[Phone],
+    frames: int,
+    fps: int,
+    silent_gain: float = 1.0,
+    audio: Audio | None = None,
+    silent: Sequence[tuple[float, float]] = (),
 ) -> dict[str, np.ndarray]:
-    """Per-frame curves of `mouth` and the `SHAPES` for timed phones."""
+    """Per-frame curves of `mouth` and the `SHAPES` for timed phones; with `audio`, the jaw
+    also follows its loudness (`loudness`)."""
     duration = frames / fps
     t = np.arange(0, duration + 0.2, _STEP)
     # Before the first phone and after the last the lips rest together, as between phrases.
@@ -82,13 +137,16 @@ def viseme_curves(
     curves = {"mouth": values[:, 0] * silent_gain}
     for k, name in enumerate(SHAPES, 1):
         curves[name] = values[:, k]
+    if audio is not None:
+        level = loudness(audio, frames, fps)
+        curves["mouth"] = _with_loudness(curves["mouth"], curves["press"], level, fps, silent)
     # Bilabials are exact: shut in the frame that holds the phone's middle and in every frame
-    # the phone covers whole.
+    # the phone covers whole. (Not `round(middle * fps)`: that is the frame starting nearest
+    # the middle, half a frame late on average, and the lips trailed the sound.)
     for phone in phones:
         if phone.phone.lower() in ("m", "b", "p"):
-            first, last = int(np.ceil(phone.start * fps)), int(phone.end * fps) - 1
-            mid = (phone.start + phone.end) / 2 * fps
-            shut = {int(mid), round(mid), *range(first, last + 1)}
+            first, last = int(np.ceil(phone.start * fps - 1e-9)), frame_of(phone.end, fps) - 1
+            shut = {frame_of((phone.start + phone.end) / 2, fps), *range(first, last + 1)}
             for index in shut:
                 if 0 <= index < frames:
                     curves["mouth"][index] = 0.0
@@ -132,6 +190,16 @@ def accents(phones: list[Phone], frames: int, fps: int) -> tuple[list[float], li
 def shape(p: np.ndarray, rest: np.ndarray, m: FaceMeasures, v: dict[str, float]) -> None:
     """Move the lips of mesh `p` (468+, 3) in place for the viseme channels in `v`."""
     mw = m.mouth_width
+    settle = v.get("settle", 0.0)
+    if settle > 0.01:
+        # Speaking from a photo whose lips are parted (a word caught mid-speech, a smile): the
+        # jaw first closes the photo's own gap, so that it opens from closed lips and a silence
+        # or a consonant shows them together; else the photo's opening stays under every phone
+        # and the mouth reads open in the pauses.
+        upper, lower = list(T.LIP_INNER_UPPER[2:-2]), list(T.LIP_INNER_LOWER[2:-2])
+        parted = float(np.mean(rest[lower, 1] - rest[upper, 1]))
+        if parted > 0:
+            p[:, 1] -= m.jaw * parted * settle
     rounding, spread = v.get("round", 0.0), v.get("spread", 0.0)
     press, bite = v.get("press", 0.0), v.get("bite", 0.0)
     if rounding > 0.01:

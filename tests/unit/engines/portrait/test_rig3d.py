@@ -126,3 +126,20 @@ def test_gaze_moves_the_iris_and_not_the_lids(built) -> None:
         assert ids, f"no iris vertices in eye {eye}"
         assert np.all(looked[ids, 0] - rest[ids, 0] > 1.0)
     assert np.allclose(looked[list(T.LID_UPPER_L)], rest[list(T.LID_UPPER_L)])
+
+
+def test_speaking_first_closes_the_lips_the_photo_has_parted(built) -> None:
+    """The astronaut smiles with parted lips; while she speaks (`settle`) the jaw opens from
+    closed lips, so a silence shows them together (visemes.shape)."""
+    _, _, rig = built
+    upper, lower = list(T.LIP_INNER_UPPER[2:-2]), list(T.LIP_INNER_LOWER[2:-2])
+
+    def gap(points: np.ndarray) -> float:
+        return float(np.mean(points[lower, 1] - points[upper, 1]))
+
+    rest, _ = rig.positions(rest_values())
+    settled, _ = rig.positions(rest_values(settle=1.0))
+    assert gap(rest) > 2.0
+    assert gap(settled) < 0.3 * gap(rest)
+    opened, _ = rig.positions(rest_values(settle=1.0, mouth=0.5))
+    assert gap(opened) > gap(rest)
