@@ -143,6 +143,39 @@ class MouthPainter:
         region = frame[y0:y1, x0:x1, :3].astype(np.float32)
         frame[y0:y1, x0:x1, :3] = np.clip(patch * weight + region * (1 - weight) + 0.5, 0, 255)
 
+    def seam(self, frame: np.ndarray, inner: np.ndarray) -> None:
+        """Where lips the photo shows parted (over its own teeth) meet, draw the dark line of
+        closed lips, in place: the two lips' triangles meet there edge to edge and leave a
+        crack of pixels that shows the teeth behind them as a pale, jagged line."""
+        if not self.own:
+            return
+        n = len(T.LIP_INNER_UPPER)
+        top, bottom = inner[:n], inner[n:][::-1]
+        gap = bottom[:, 1] - top[:, 1]
+        shut = np.clip((2.5 - gap) / 1.5, 0, 1)  # within a pixel: shut; two and a half: none
+        if shut.max() <= 0:
+            return
+        line = _curve((top + bottom) / 2)
+        weight_at = np.interp(np.linspace(0, n - 1, len(line)), np.arange(n), shut)
+        x0, y0 = np.floor(line.min(0)).astype(int) - 3
+        x1, y1 = np.ceil(line.max(0)).astype(int) + 4
+        h, w = frame.shape[:2]
+        x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+        if x1 - x0 < 3 or y1 - y0 < 3:
+            return
+        mask = np.zeros((y1 - y0, x1 - x0), np.float32)
+        pts = np.round((line - (x0, y0)) * (1 << SHIFT)).astype(np.int32)
+        thick = max(1, round(0.02 * self.mouth_width))
+        for i in range(len(pts) - 1):
+            strength = float(min(weight_at[i], weight_at[i + 1]))
+            if strength > 0:
+                a, b = tuple(pts[i]), tuple(pts[i + 1])
+                cv2.line(mask, a, b, strength, thick, cv2.LINE_AA, SHIFT)
+        mask = cv2.GaussianBlur(mask, (0, 0), 0.5)[..., None]
+        colour = self.lip * np.array([0.6, 0.42, 0.42])
+        region = frame[y0:y1, x0:x1, :3].astype(np.float32)
+        frame[y0:y1, x0:x1, :3] = np.clip(region * (1 - mask) + colour * mask + 0.5, 0, 255)
+
     def _interior(
         self,
         shape: tuple[int, int],

@@ -85,6 +85,7 @@ class Renderer3D(Renderer):
             self.mouth.paint(
                 frame, positions[INNER], positions[self._own], tongue=tongue, retract=retract
             )
+        self.mouth.seam(frame, positions[INNER])
         return frame
 
     def _maps(self, grid: Grid, positions: np.ndarray, affines: tuple) -> tuple:

@@ -36,6 +36,8 @@ BODY, EYEBALL, INTERIOR, SKIN = 0, 1, 2, 3
 #: How far into the lower lip (a share of its thickness) an open mouth's lower rim takes its
 #: texture from.
 LOWER_RIM_SOURCE = 0.3
+#: How far into the upper lip its rim's texture comes from as lips the photo has parted close.
+CLOSED_RIM_SOURCE = 0.25
 
 
 @dataclass
@@ -160,9 +162,9 @@ class Rig3D:
         The rest positions, except that closing lids take skin from above the eye, a turn
         draws the face's outline in towards the face (the side of the head coming into view is
         stretched from the photo's thin strip at the face's edge, which holds the matte's edge
-        and a little background; taken from just inside, it stretches skin instead), and a lower
-        lip parted further than in the photo (`moved`: this frame's positions) takes its inner
-        rim from inside the lip (`_lip_sources`).
+        and a little background; taken from just inside, it stretches skin instead), and lips
+        parting or closing from where the photo has them (`moved`: this frame's positions) take
+        their inner rims from inside the lips (`_lip_sources`).
         """
         src = self.rest[:, :2].copy()
         if moved is not None:
@@ -184,18 +186,25 @@ class Rig3D:
         return src
 
     def _lip_sources(self, src: np.ndarray, moved: np.ndarray) -> None:
-        """The mesh's inner lip line runs a pixel or two above the dark seam between closed
-        lips, so the lower lip's top strip in the photo is that seam: carried down as the jaw
-        drops, it drew a dark band along the opening, and any glint on it as a pale notch. As
-        the lips part, the lower rim's texture comes from further into the lip instead."""
+        """Lips moving apart from where the photo has them take their inner rims' texture from
+        inside the lips, not from the line between the lips:
+        - parting wider: the mesh's inner lip line runs a pixel or two above the dark seam
+          between closed lips, so the lower lip's top strip in the photo is that seam; carried
+          down as the jaw drops, it drew a dark band along the opening, and any glint on it as a
+          pale notch;
+        - closing lips the photo has parted: the rims' edge pixels are half the teeth between
+          them, which drew a pale, jagged line along the closed seam.
+        """
         upper, lower = list(T.LIP_INNER_UPPER[1:-1]), list(T.LIP_INNER_LOWER[1:-1])
-        outer = list(T.LIP_OUTER_LOWER[1:-1])
+        outer_up, outer_low = list(T.LIP_OUTER_UPPER[1:-1]), list(T.LIP_OUTER_LOWER[1:-1])
         rest = self.rest[:, :2]
         width = max(1.0, float(np.linalg.norm(rest[291] - rest[61])))
         gap_rest = float(np.mean(rest[lower, 1] - rest[upper, 1]))
         gap_now = float(np.mean(moved[lower, 1] - moved[upper, 1]))
         parted = float(np.clip((gap_now - gap_rest) / (0.1 * width), 0.0, 1.0))
-        src[lower] += LOWER_RIM_SOURCE * parted * (rest[outer] - rest[lower])
+        closed = float(np.clip((gap_rest - gap_now) / max(gap_rest, 0.02 * width), 0.0, 1.0))
+        src[lower] += LOWER_RIM_SOURCE * max(parted, closed) * (rest[outer_low] - rest[lower])
+        src[upper] += CLOSED_RIM_SOURCE * closed * (rest[outer_up] - rest[upper])
 
     def _interior(self, p: np.ndarray, mesh: np.ndarray) -> None:
         """The mouth's own interior moves with the middle of the upper lip, where the teeth

@@ -175,3 +175,20 @@ def test_an_open_mouth_tapers_to_its_corners(hopper_rig: Rig3D) -> None:
     # Not a box with upright sides: beside the corners the lips have parted much less than in
     # the middle (0.85 of it when the whole lower lip dropped alike, 0.55 now).
     assert next_to_corner < 0.7 * middle
+
+
+def test_lips_meeting_over_the_photos_teeth_show_a_dark_seam() -> None:
+    """Where lips the photo shows parted meet, a dark line is drawn (their triangles meet edge to
+    edge and left a pale crack onto the teeth behind); lips still apart are left alone."""
+    own = painter(own=True)
+    for gap, drawn in ((0.0, True), (6.0, False)):
+        frame = np.zeros((*SIZE, 3), np.uint8)
+        frame[:] = (235, 230, 220)  # the teeth behind the crack
+        inner = opening(gap)
+        own.seam(frame, inner)
+        cx, cy = int(SIZE[1] / 2), int(SIZE[0] / 2)
+        darkest = frame[cy - 3 : cy + 4, cx - 20 : cx + 20].astype(float).mean(-1).min(0)
+        assert (darkest.mean() < 150) == drawn, (gap, darkest.mean())
+    closed = np.zeros((*SIZE, 3), np.uint8)
+    painter(own=False).seam(closed, opening(0.0))
+    assert closed.max() == 0  # a closed-mouth photo has its own seam
