@@ -5,6 +5,7 @@ subscriptions ended and refused."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.server
 import json
@@ -13,6 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 from cryptography.fernet import Fernet
@@ -220,7 +222,24 @@ def test_task_tokens_are_not_stored_in_clear(
         assert response.status_code == 200, response.text
         after = response.json()
         srv.wait(project, after["taskid"])
+        # Replicate's event webhooks are rendered when the event happens: stored sealed too.
+        photo = "data:image/jpeg;base64," + base64.b64encode(face).decode()
+        prediction = httpx.post(
+            f"{srv.url}/v1/models/minimax/video-01/predictions",
+            headers={"Authorization": f"Bearer {project.apikey}"},
+            json={
+                "input": {"prompt": "smile", "subject_reference": photo},
+                "webhook": f"{base}/hook",
+                "webhook_events_filter": ["start", "output", "completed"],
+            },
+            timeout=30,
+        )
+        assert prediction.status_code == 201, prediction.text
+        srv.wait(project, prediction.json()["id"])
         srv.callbacks_settled()
+    with contextlib.closing(sqlite3.connect(srv.data_dir / "s2v.db")) as db:
+        bodies = [b for (b,) in db.execute("SELECT body FROM deliveries WHERE body != ''")]
+    assert len(bodies) >= 5 and all(b.startswith("fernet:") for b in bodies), bodies
     stored = _dump(srv)
     for made in (before, after):
         token = made["socketaccesstoken"]
@@ -234,8 +253,8 @@ def test_task_tokens_are_not_stored_in_clear(
         assert frame["type"] == "task_postprocess_end", frame
         assert frame["tasktoken"] == token and frame["id"] == made["taskid"], frame
     # The callbacks were sent as rendered, with the token in clear to its receiver.
-    bodies = [json.loads(body)["tasklist"][0] for _, body in recorder.calls]
-    sent = {task["id"]: task["socketaccesstoken"] for task in bodies}
+    wiro = [json.loads(body) for _, body in recorder.calls if b"tasklist" in body]
+    sent = {d["tasklist"][0]["id"]: d["tasklist"][0]["socketaccesstoken"] for d in wiro}
     assert sent == {m["taskid"]: m["socketaccesstoken"] for m in (before, after)}, sent
     assert _subscribe(srv, "x" * 30)["type"] == "task_error"
     # re-encrypt counted what it sealed: the first task's token and its callback's body.
