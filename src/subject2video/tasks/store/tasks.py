@@ -139,6 +139,17 @@ class Tasks(StoreBase):
                 for r in s.execute(select(Task.id, Task.socketaccesstoken))
             ]
 
+    def newest_sealed_token(self) -> str | None:
+        """The newest task's token if it is stored sealed (for the start-up check that the
+        master key opens what the store holds)."""
+        with self.session() as s:
+            return s.scalar(
+                select(Task.socketaccesstoken)
+                .where(Task.socketaccesstoken.startswith("fernet:"))
+                .order_by(Task.id.desc())
+                .limit(1)
+            )
+
     def set_stored_tokens(self, tokens: list[tuple[int, str]]) -> None:
         """Replace tasks' stored tokens (sealed or opened by `s2v keys re-encrypt`)."""
         with self.session() as s:
