@@ -157,6 +157,8 @@ class Soak:
             self.drained = self._drain()
             self.rows = self._store_rows()
             self.videos = self._decode_outputs()
+            log = self.server.log_path.read_text(errors="replace") if self.server.log_path else ""
+            self.server_errors = log.count('" 500') + log.count("Traceback")
         finally:
             self.stop.set()
             self.server.stop(timeout=120)
@@ -168,7 +170,7 @@ class Soak:
         while not self.stop.is_set():
             try:
                 client(rng)
-            except httpx.HTTPError as exc:
+            except Exception as exc:  # counted, and the client goes on (a failed check too)
                 self.tally.add(f"{client.__name__}: {type(exc).__name__}")
                 self.stop.wait(1)
 
@@ -512,7 +514,8 @@ class Soak:
             "",
             f"Accepted {len(accepted)}, lost **{len(lost)}**{f' ({lost})' if lost else ''}; "
             f"succeeded MP4s decoded from storage: {dict(self.videos)}; "
-            f"retried tasks (attempts > 1): {sum(1 for r in rows.values() if r['attempts'] > 1)}.",
+            f"retried tasks (attempts > 1): {sum(1 for r in rows.values() if r['attempts'] > 1)}; "
+            f"500 answers and tracebacks in the server's log: {self.server_errors}.",
             "",
             "| age | API RSS | worker RSS (each) | load average (1 min) |",
             "|---:|---:|---|---:|",
