@@ -1,8 +1,10 @@
 """`make bench`: run the benchmarks and print their markdown tables, after the machine they ran on.
 
 `make bench` runs the CPU benchmarks below; `make bench BENCH="api_bench load_bench"` runs the named
-ones; `gpu_bench` (a CUDA device needed) and `fairness` (an abusive tenant against another,
-minutes of trickling fetches) are only run when named. Each is a script in this folder
+ones; `gpu_bench` (a CUDA device needed), `fairness` (an abusive tenant against another,
+minutes of trickling fetches) and the soaks (`soak`: 30 minutes of mixed load through every
+dialect beside an abusive tenant; `soak_restarts`: stops, restarts and a full disk) are only run
+when named. Each is a script in this folder
 that prints its own tables; copy them into README.md with the machine line.
 """
 

@@ -5,6 +5,8 @@ subscriptions ended and refused."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import http.server
 import json
 import sqlite3
@@ -12,13 +14,14 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 from cryptography.fernet import Fernet
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.faults.conftest import no_server_errors, submit
+from tests.faults.conftest import no_server_errors, submit, upload
 from tests.utils.server import S2V, Server, fixture_server, send
 
 
@@ -117,7 +120,10 @@ def test_every_secret_at_rest_is_sealed_and_webhooks_still_verify(
     assert dict(_stored(srv))["clear.webhook_secret"].startswith("whsec_")
     done = _s2v(srv, "keys", "re-encrypt")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("2 secrets re-written; all 5 stored secrets"), done.stdout
+    assert done.stdout.startswith(
+        "2 secrets re-written (2 project secrets); all 7 stored secrets (5 project secrets, "
+        "1 task token, 1 callback body)"
+    ), done.stdout
     left = [name for name, value in _stored(srv) if not (value or "").startswith("fernet:")]
     assert left == [], left
     no_server_errors(srv)
@@ -169,4 +175,88 @@ def test_revoking_ends_the_projects_websocket_subscriptions(
         ws.send(json.dumps({"type": "task_info", "tasktoken": token}))
         frame = json.loads(ws.recv(timeout=10))
         assert frame["type"] == "task_error" and "revoked" in frame["message"], frame
+    no_server_errors(srv)
+
+
+def _dump(server: Server) -> str:
+    """Every row of the store as SQL text: what a copy of the database gives away."""
+    with contextlib.closing(sqlite3.connect(server.data_dir / "s2v.db")) as db:
+        return "\n".join(db.iterdump())
+
+
+def _subscribe(server: Server, token: str) -> dict[str, object]:
+    """The first frame the WebSocket sends for a subscription to `token`."""
+    with connect(server.url.replace("http", "ws") + "/v1", open_timeout=10) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "connected"
+        ws.send(json.dumps({"type": "task_info", "tasktoken": token}))
+        return json.loads(ws.recv(timeout=10))
+
+
+def test_task_tokens_are_not_stored_in_clear(
+    tmp_path: Path, face: bytes, servers: list[Server]
+) -> None:
+    """A task's socket access token subscribes to its events without a key: a copy of the
+    database must not give it away (neither its row nor its stored callback body), while Detail
+    still shows it and the WebSocket still takes it; tokens stored before are sealed by
+    re-encrypt, and counted."""
+    master = Fernet.generate_key().decode()
+    srv = Server(tmp_path / "tokens", env={"S2V_ENGINE": "camera"})
+    servers.append(srv)
+    srv.start()
+    project = srv.keys("p")
+    recorder = Recorder()
+    with fixture_server({"/hook": recorder}) as base:
+        # Before the master key: a token kept as the store kept it (in clear).
+        response = srv.run(project, files=upload(face), data={"callbackUrl": f"{base}/hook"})
+        assert response.status_code == 200, response.text
+        before = response.json()
+        srv.wait(project, before["taskid"])
+        srv.callbacks_settled()
+        srv.stop()
+        sealed = _s2v(srv, "keys", "re-encrypt", env={"S2V_MASTER_KEY": master})
+        assert sealed.returncode == 0, sealed.stderr
+
+        srv.env["S2V_MASTER_KEY"] = master
+        srv.start()
+        response = srv.run(project, files=upload(face), data={"callbackUrl": f"{base}/hook"})
+        assert response.status_code == 200, response.text
+        after = response.json()
+        srv.wait(project, after["taskid"])
+        # Replicate's event webhooks are rendered when the event happens: stored sealed too.
+        photo = "data:image/jpeg;base64," + base64.b64encode(face).decode()
+        prediction = httpx.post(
+            f"{srv.url}/v1/models/minimax/video-01/predictions",
+            headers={"Authorization": f"Bearer {project.apikey}"},
+            json={
+                "input": {"prompt": "smile", "subject_reference": photo},
+                "webhook": f"{base}/hook",
+                "webhook_events_filter": ["start", "output", "completed"],
+            },
+            timeout=30,
+        )
+        assert prediction.status_code == 201, prediction.text
+        srv.wait(project, prediction.json()["id"])
+        srv.callbacks_settled()
+    with contextlib.closing(sqlite3.connect(srv.data_dir / "s2v.db")) as db:
+        bodies = [b for (b,) in db.execute("SELECT body FROM deliveries WHERE body != ''")]
+    assert len(bodies) >= 5 and all(b.startswith("fernet:") for b in bodies), bodies
+    stored = _dump(srv)
+    for made in (before, after):
+        token = made["socketaccesstoken"]
+        assert len(token) >= 30
+        assert token not in stored, f"task {made['taskid']}'s token is stored in clear"
+        # Still shown and still taken: Detail by id and by token, the WebSocket.
+        assert srv.detail(project, made["taskid"])["socketaccesstoken"] == token
+        by_token = srv.post("/v1/Task/Detail", project, json={"tasktoken": token})
+        assert by_token.json()["tasklist"][0]["id"] == made["taskid"], by_token.text
+        frame = _subscribe(srv, token)
+        assert frame["type"] == "task_postprocess_end", frame
+        assert frame["tasktoken"] == token and frame["id"] == made["taskid"], frame
+    # The callbacks were sent as rendered, with the token in clear to its receiver.
+    wiro = [json.loads(body) for _, body in recorder.calls if b"tasklist" in body]
+    sent = {d["tasklist"][0]["id"]: d["tasklist"][0]["socketaccesstoken"] for d in wiro}
+    assert sent == {m["taskid"]: m["socketaccesstoken"] for m in (before, after)}, sent
+    assert _subscribe(srv, "x" * 30)["type"] == "task_error"
+    # re-encrypt counted what it sealed: the first task's token and its callback's body.
+    assert "1 task token" in sealed.stdout and "1 callback body" in sealed.stdout, sealed.stdout
     no_server_errors(srv)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from cryptography.fernet import Fernet
+from sqlalchemy import Connection, create_engine, inspect, text
 
+from subject2video import migrations
+from subject2video.tasks import keys
+from subject2video.tasks.keyring import Keyring
 from subject2video.tasks.models import Base
 from subject2video.tasks.store import Store
 from tests.utils.cluster import postgres_database, s2v
@@ -56,4 +61,47 @@ def test_a_store_made_before_migrations_is_adopted(tmp_path: Path) -> None:
     assert [p.name for p in store.projects()] == ["kept"] and project.id == 1
     assert "alembic_version" in inspect(store.engine).get_table_names()
     store.dispose()
+    assert _differences(url) == []
+
+
+def _insert(conn: Connection, table: str, **values: object) -> None:
+    """A row with `values`, every other required column filled with a plain value of its type."""
+    for column in inspect(conn).get_columns(table):
+        if column["name"] in values or column["nullable"] or column.get("autoincrement") is True:
+            continue
+        kind = str(column["type"]).upper()
+        plain = 0 if "INT" in kind or "FLOAT" in kind else "{}" if "JSON" in kind else "x"
+        values.setdefault(column["name"], plain)
+    names = ", ".join(values)
+    marks = ", ".join(f":{name}" for name in values)
+    conn.execute(text(f"INSERT INTO {table} ({names}) VALUES ({marks})"), values)
+
+
+def test_task_tokens_stored_before_0009_keep_working_and_are_sealed(tmp_path: Path) -> None:
+    """A store whose tokens were kept in clear (before 0009): after the upgrade each task is
+    found by its token through the digest, and re-encrypt seals the token, counting it."""
+    url = f"sqlite:///{tmp_path / 's2v.db'}"
+    engine = create_engine(url)
+    migrations.upgrade(engine, "0008")
+    clear = "A" * 15 + "b" * 15
+    with engine.begin() as conn:
+        _insert(conn, "projects", id=1, name="old", apikey="k" * 32, createtime=0.0)
+        _insert(conn, "tasks", id=7, uuid="u" * 36, project_id=1, socketaccesstoken=clear)
+    engine.dispose()
+    store = Store(url)
+    store.create_schema()
+    try:
+        task = store.by_token(clear)
+        assert task is not None and task.id == 7
+        assert task.token_digest == hashlib.sha256(clear.encode()).hexdigest()
+        master = Fernet.generate_key().decode()
+        assert keys.reencrypt(store, Keyring(master))["token"] == 1
+        sealed = store.by_token(clear)
+        assert sealed is not None and sealed.socketaccesstoken.startswith("fernet:")
+        assert Keyring(master).open(sealed.socketaccesstoken) == clear
+        assert keys.unsealed(store, Keyring(master)) == []
+        found = store.find(1, tasktoken=clear)
+        assert found is not None and found.id == 7
+    finally:
+        store.dispose()
     assert _differences(url) == []

@@ -174,11 +174,16 @@ def keys_reencrypt(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Seal every stored secret (API secrets, previous ones, webhook secrets) with S2V_MASTER_KEY
-    (unset: store them in clear again); exit 1 naming any that is left."""
+    """Seal every secret at rest (API secrets, previous ones, webhook secrets, task tokens,
+    rendered callback bodies) with S2V_MASTER_KEY (unset: store them in clear again); exit 1
+    naming any that is left."""
     with _keys_store(data_dir) as (settings, store):
         keyring = _keyring(settings, old_master_key)
         changed = keys.reencrypt(store, keyring)
-        total = sum(len(keys._secrets(p)) for p in store.projects())
+        stored = keys.stored_counts(store)
     sealed = "sealed with S2V_MASTER_KEY" if keyring.sealing else "stored in clear"
-    typer.echo(f"{changed} secrets re-written; all {total} stored secrets are now {sealed}")
+    what = f" ({keys.counted(changed)})" if any(changed.values()) else ""
+    typer.echo(
+        f"{sum(changed.values())} secrets re-written{what}; all {sum(stored.values())} stored "
+        f"secrets ({keys.counted(stored)}) are now {sealed}"
+    )

@@ -62,6 +62,7 @@ def serve(
         for stored in projects:  # fail here, not at each signed request, if they cannot be read
             keyring.open(stored.apisecret)
             keyring.open(stored.webhook_secret)
+        keyring.open(store.newest_sealed_token())  # and the tasks' tokens (Wiro's Detail)
     except KeyringError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -288,14 +288,15 @@ class CallbackDeliverer:
         if task is None or project is None or rule is None:
             self.store.finish_delivery(delivery.id, state="none", attempts=0, due=0)
             return
-        if not delivery.body:
+        # The body carries the task's token and output URLs: sealed at rest like the secrets.
+        body = self.keyring.open(delivery.body) or ""
+        if not body:
             outputs = self.store.outputs([task.id])[task.id]
             body = rule.body(task, outputs, self.settings)
             if body is None:
                 self.store.finish_delivery(delivery.id, state="none", attempts=0, due=0)
                 return
-            self.store.set_delivery_body(delivery.id, body)
-            delivery.body = body
+            self.store.set_delivery_body(delivery.id, self.keyring.seal(body) or "")
             logger.info("callback rendered", extra=extra)
         secret = rule.key(project, self.keyring)
         timestamp = int(time.time())
@@ -304,14 +305,14 @@ class CallbackDeliverer:
             "user-agent": "subject2video-webhooks/1",
             "webhook-id": delivery.id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(secret, delivery.id, timestamp, delivery.body),
+            "webhook-signature": sign(secret, delivery.id, timestamp, body),
         }
         attempts = delivery.attempts + 1
         extra = {"task_id": delivery.task_id, "webhook_id": delivery.id, "attempt": attempts}
         try:
             status = post(
                 delivery.url,
-                delivery.body.encode(),
+                body.encode(),
                 headers,
                 self.policy,
                 timeout=self.settings.callback_timeout_seconds,

@@ -22,6 +22,8 @@ class Event:
 
     type: str
     task_id: int
+    #: The digest of the task's token (store.token_digest), never the token: the bus and the
+    #: hub key events by it; the WebSocket writes the subscriber's token into its frames.
     tasktoken: str
     message: Any = None
 

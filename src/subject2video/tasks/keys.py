@@ -176,37 +176,90 @@ def _as_asked(keyring: Keyring, value: str) -> bool:
     return not value.startswith(PREFIX)
 
 
+#: The kinds of secret at rest, as `s2v keys re-encrypt` counts them (singular, plural).
+KINDS = {
+    "project": ("project secret", "project secrets"),
+    "token": ("task token", "task tokens"),
+    "body": ("callback body", "callback bodies"),
+}
+#: A stored secret: its kind, where it is (a project id and column, a task id, a delivery id),
+#: and its stored value.
+Stored = tuple[str, tuple[Any, ...], str]
+
+
+def _stored(store: Store) -> list[Stored]:
+    """Every secret at rest: the projects' secrets, the tasks' socket access tokens, and the
+    rendered callback bodies (each carries its task's token and output URLs)."""
+    found: list[Stored] = [
+        ("project", (p.id, name), value)
+        for p in store.projects()
+        for name, value in _secrets(p).items()
+    ]
+    found += [("token", (task_id,), value) for task_id, value in store.stored_tokens()]
+    found += [("body", (delivery_id,), value) for delivery_id, value in store.delivery_bodies()]
+    return found
+
+
+def _name(kind: str, where: tuple[Any, ...]) -> str:
+    if kind == "project":
+        return f"project {where[0]} {where[1]}"
+    return f"task {where[0]} token" if kind == "token" else f"callback {where[0]} body"
+
+
+def counted(counts: dict[str, int]) -> str:
+    """`{"token": 2, "body": 1}` as "2 task tokens, 1 callback body"."""
+    return ", ".join(
+        f"{n} {KINDS[kind][0] if n == 1 else KINDS[kind][1]}" for kind, n in counts.items() if n
+    )
+
+
+def stored_counts(store: Store) -> dict[str, int]:
+    """How many secrets of each kind are at rest."""
+    counts = dict.fromkeys(KINDS, 0)
+    for kind, _, _ in _stored(store):
+        counts[kind] += 1
+    return counts
+
+
 def unsealed(store: Store, keyring: Keyring) -> list[str]:
-    """The stored secrets not as `keyring` stores them ("project 3 webhook_secret"...): in clear
-    while a master key is set, or sealed (with any key) while none is."""
-    left = []
-    for p in store.projects():
-        for name, value in _secrets(p).items():
-            if not _as_asked(keyring, value):
-                left.append(f"project {p.id} {name}")
-    return left
+    """The stored secrets not as `keyring` stores them ("project 3 webhook_secret", "task 7
+    token"...): in clear while a master key is set, or sealed (with any key) while none is."""
+    return [
+        _name(kind, where) for kind, where, value in _stored(store) if not _as_asked(keyring, value)
+    ]
 
 
-def reencrypt(store: Store, keyring: Keyring) -> int:
-    """Seal every stored secret (each of `SECRET_FIELDS`) with the current master key, or open
-    them all with none; returns how many secrets were re-written. Fails before writing anything
+def reencrypt(store: Store, keyring: Keyring) -> dict[str, int]:
+    """Seal every secret at rest (`_stored`) with the current master key, or open them all with
+    none; returns how many of each kind (`KINDS`) were re-written. Fails before writing anything
     if one cannot be opened, and after writing (`SecretsLeft`) if any is still not as asked."""
-    changes: list[tuple[int, dict[str, str | None]]] = []
-    for p in store.projects():
-        fields = {
-            name: keyring.reseal(value)
-            for name, value in _secrets(p).items()
-            if not _as_asked(keyring, value)
-        }
-        if fields:
-            changes.append((p.id, fields))
-    for project_id, fields in changes:
+    changed = dict.fromkeys(KINDS, 0)
+    projects: dict[int, dict[str, str | None]] = {}
+    tokens: list[tuple[int, str]] = []
+    bodies: list[tuple[str, str]] = []
+    for kind, where, value in _stored(store):
+        if _as_asked(keyring, value):
+            continue
+        resealed = keyring.reseal(value) or ""
+        changed[kind] += 1
+        if kind == "project":
+            projects.setdefault(where[0], {})[where[1]] = resealed
+        elif kind == "token":
+            tokens.append((where[0], resealed))
+        else:
+            bodies.append((where[0], resealed))
+    for project_id, fields in projects.items():
         store.update_project(project_id, **fields)
+    store.set_stored_tokens(tokens)
+    for delivery_id, body in bodies:
+        store.set_delivery_body(delivery_id, body)
     left = unsealed(store, keyring)
     if left:
+        more = f" and {len(left) - 10} more" if len(left) > 10 else ""
         raise SecretsLeft(
             f"{len(left)} stored secrets are still not "
             f"{'sealed with S2V_MASTER_KEY' if keyring.sealing else 'in clear'} after re-encrypt: "
-            f"{', '.join(left)}; run it again, and report this if it persists"
+            f"{', '.join(left[:10])}{more}; run it again (a server without S2V_MASTER_KEY may "
+            "have stored them meanwhile), and report this if it persists"
         )
-    return sum(len(fields) for _, fields in changes)
+    return changed

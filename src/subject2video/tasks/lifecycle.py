@@ -126,13 +126,13 @@ class Lifecycle:
         if task is None:  # deleted between the two statements: nothing left to announce
             return True
         if to == Status.cancel:
-            self.publish(Event(to.value, task_id, task.socketaccesstoken))
+            self.publish(Event(to.value, task_id, task.token_digest))
         elif task.outcome == Outcome.succeeded:
             # No message: a listener that shows the outputs reads them in its own format.
-            self.publish(Event(to.value, task_id, task.socketaccesstoken))
+            self.publish(Event(to.value, task_id, task.token_digest))
         else:
-            self.publish(Event("task_error", task_id, task.socketaccesstoken, task.debugerror))
-            self.publish(Event(to.value, task_id, task.socketaccesstoken, []))
+            self.publish(Event("task_error", task_id, task.token_digest, task.debugerror))
+            self.publish(Event(to.value, task_id, task.token_digest, []))
         callbacks.enqueue(self.store, self.settings, task_id)
         return True
 
@@ -150,7 +150,7 @@ class Lifecycle:
         self.store.append_debug(task_id, f"{why} during {status.value}; back in the queue")
         task = self.store.get(task_id)
         if task is not None:
-            self.publish(Event(Status.queue.value, task_id, task.socketaccesstoken))
+            self.publish(Event(Status.queue.value, task_id, task.token_digest))
         logger.warning("task put back in the queue: %s", why, extra={"task_id": task_id})
         return True
 

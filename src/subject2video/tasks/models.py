@@ -59,7 +59,12 @@ class Task(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
-    socketaccesstoken: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    #: The socket access token as the store keeps it: sealed like the API secrets with
+    #: S2V_MASTER_KEY ("fernet:...", tasks/keyring.py), else in clear. Wiro's Detail shows it again.
+    socketaccesstoken: Mapped[str] = mapped_column(String(256))
+    #: SHA-256 of the token (store.token_digest): how a task is found by its token, and the key
+    #: its events are published under, so that neither the store nor the bus holds the token.
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     modelslugowner: Mapped[str] = mapped_column(String(100))
     modelslugproject: Mapped[str] = mapped_column(String(200))
     engine: Mapped[str] = mapped_column(String(50))

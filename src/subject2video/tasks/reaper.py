@@ -118,5 +118,5 @@ class Reaper:
         for task_id in recovery.requeued:
             task = self.store.get(task_id)
             if task is not None:
-                self.bus.publish(Event(Status.queue.value, task_id, task.socketaccesstoken))
+                self.bus.publish(Event(Status.queue.value, task_id, task.token_digest))
             self.submit(task_id)

@@ -339,7 +339,7 @@ class Runner:
 
     def announce_progress(self, task: Task, message: dict[str, Any]) -> None:
         self.store.update_fields(task.id, progress=message)
-        self.publish(Event(Status.output.value, task.id, task.socketaccesstoken, message))
+        self.publish(Event(Status.output.value, task.id, task.token_digest, message))
 
     def _input_bytes(self, task: Task, context: TaskContext) -> bytes:
         """The stored input image. URL inputs were fetched by the API's input stage before the
@@ -362,4 +362,4 @@ class Runner:
         self._emit(task, to)
 
     def _emit(self, task: Task, status: Status) -> None:
-        self.publish(Event(status.value, task.id, task.socketaccesstoken))
+        self.publish(Event(status.value, task.id, task.token_digest))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hmac
 import logging
 import threading
@@ -42,7 +43,7 @@ from subject2video.tasks.keyring import Keyring
 from subject2video.tasks.lifecycle import Lifecycle
 from subject2video.tasks.models import Output, Project, Task
 from subject2video.tasks.status import CANCELLABLE, RUNNING, UNFINISHED, Status
-from subject2video.tasks.store import ActiveLimitReached, Store
+from subject2video.tasks.store import ActiveLimitReached, Store, token
 from subject2video.tasks.store import webhook_secret as new_webhook_secret
 from subject2video.tasks.workfiles import FETCHED_AUDIO, audio_key, input_key
 
@@ -135,6 +136,8 @@ class TaskService:
         )
         #: Opens and seals the webhook secrets made on first need (`webhook_secret`).
         self.keyring = Keyring.from_settings(settings)
+        #: Pollers read the same tasks again and again: open each sealed token once.
+        self._open_token = functools.lru_cache(maxsize=4096)(self.keyring.open)
         self.health.on_replaced = self.reconcile
         #: Set at the first stop signal (api/serving.py): reads go on, Run is refused (503).
         self.draining = False
@@ -230,8 +233,11 @@ class TaskService:
         if not needs_fetch(run):  # else the input stage sets it once every URL input is stored
             input_path = stored
         try:
+            tasktoken = token(30)
             task = self.store.create_task(
                 project_id=project.id,
+                token=tasktoken,
+                sealed_token=self.keyring.seal(tasktoken) or tasktoken,
                 max_active=self.settings.max_active_tasks,
                 uuid=task_uuid,
                 modelslugowner=MODEL_OWNER,
@@ -256,7 +262,7 @@ class TaskService:
                 retry_after=5,
             ) from None
         logger.info("task created", extra={"task_id": task.id, "project_id": project.id})
-        self.publish(Event(Status.queue.value, task.id, task.socketaccesstoken))
+        self.publish(Event(Status.queue.value, task.id, task.token_digest))
         if task.input_path:
             self.dispatcher.submit(task.id)
         else:
@@ -330,6 +336,15 @@ class TaskService:
     def by_token(self, tasktoken: str) -> Task | None:
         """A task by its socket access token (the token is the credential: no project)."""
         return self.store.by_token(tasktoken)
+
+    def by_token_digest(self, digest: str) -> Task | None:
+        """A task by its token's digest, the key its events are published under."""
+        return self.store.by_token_digest(digest)
+
+    def token_of(self, task: Task | Row[Any]) -> str:
+        """A task's socket access token in clear, for the one who may see it (Wiro's Run, Detail,
+        List and callback show it); the store keeps it sealed (`Task.socketaccesstoken`)."""
+        return self._open_token(task.socketaccesstoken) or ""
 
     def status_of(self, task_id: int) -> Status | None:
         """A task's status (None: no such task); one small read, for waiting on a task."""

@@ -84,7 +84,7 @@ def test_sealed_secrets_open_only_with_the_master_key(tmp_path: Path, store: Sto
     with pytest.raises(KeyringError, match="does not open"):
         Keyring(other).open(stored.apisecret)
     # Moving to a new master key: re-encrypt with the old one given.
-    assert keys.reencrypt(store, Keyring(other, old_keys=(master,))) == 1
+    assert keys.reencrypt(store, Keyring(other, old_keys=(master,)))["project"] == 1
     moved = store.project(project.id)
     assert moved is not None and Keyring(other).open(moved.apisecret) == project.apisecret
     with pytest.raises(KeyringError, match="not a Fernet key"):

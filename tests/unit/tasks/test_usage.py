@@ -33,7 +33,7 @@ def test_engine_seconds_and_usage_per_project(harness: Harness) -> None:
     assert harness.task(failed_image.id).engine_seconds > 0
 
     outputs = harness.store.outputs([done.id])[done.id]
-    detail = task_dict(finished, outputs, "http://x", price=0.25)
+    detail = task_dict(finished, outputs, "http://x", price=0.25, token="t")
     assert detail["cps"] == "0.250000000000"
     assert float(detail["totalcost"]) == round(finished.engine_seconds * 0.25, 12)
 

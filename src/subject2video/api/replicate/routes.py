@@ -182,7 +182,7 @@ def _wait_seconds(prefer: str) -> int:
 
 async def _wait(services: Services, task: Any, seconds: int) -> None:
     """Hold until the task ends or `seconds` pass: woken by its events, checked in the store."""
-    queue = services.hub.subscribe(task.socketaccesstoken)
+    queue = services.hub.subscribe(task.token_digest)
     deadline = time.monotonic() + seconds
     try:
         while True:
@@ -195,7 +195,7 @@ async def _wait(services: Services, task: Any, seconds: int) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(queue.get(), timeout=min(left, 1.0))
     finally:
-        services.hub.unsubscribe(task.socketaccesstoken, queue)
+        services.hub.unsubscribe(task.token_digest, queue)
 
 
 def _task_id(raw: str) -> int:

@@ -85,7 +85,8 @@ def record_event(store: Store, settings: Settings, task_id: int, event: str) -> 
         task_id=task.id,
         event=event,
         url=task.callbackurl,
-        body=_body(task, outputs, settings),
+        # Sealed at rest like every rendered callback body (the deliverer opens it).
+        body=Keyring.from_settings(settings).seal(_body(task, outputs, settings)) or "",
         due=time.time(),
     )
     created = store.add_delivery(delivery)

@@ -15,10 +15,12 @@ class WiroCallback:
     """The CallbackRule of the tasks Wiro's Run makes (tasks/callbacks.py)."""
 
     def body(self, task: Task, outputs: list[Output], settings: Settings) -> str:
+        token = Keyring.from_settings(settings).open(task.socketaccesstoken) or ""
+        price = settings.price_per_second
         detail = {
             "total": "1",
             "errors": [],
-            "tasklist": [task_dict(task, outputs, settings.base_url, settings.price_per_second)],
+            "tasklist": [task_dict(task, outputs, settings.base_url, price, token=token)],
             "result": True,
         }
         return json.dumps(detail, separators=(",", ":"))

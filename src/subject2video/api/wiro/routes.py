@@ -38,7 +38,10 @@ def _tasklist(services: Services, tasks: list[Task], total: int | None = None) -
     return {
         "total": str(len(tasks) if total is None else total),
         "errors": [],
-        "tasklist": [task_dict(t, outputs[t.id], base, price) for t in tasks],
+        "tasklist": [
+            task_dict(t, outputs[t.id], base, price, token=services.tasks.token_of(t))
+            for t in tasks
+        ],
         "result": True,
     }
 
@@ -70,7 +73,7 @@ async def run_task(owner: str, project: str, request: Request) -> dict[str, Any]
     return {
         "errors": [],
         "taskid": str(task.id),
-        "socketaccesstoken": task.socketaccesstoken,
+        "socketaccesstoken": services.tasks.token_of(task),
         "result": True,
     }
 
@@ -102,7 +105,8 @@ async def task_detail(request: Request) -> FastJSONResponse:
     ref = await _ref(request, services)
     task, outputs = await services.read(services.tasks.detail, caller, ref)
     settings = services.settings
-    document = task_dict(task, outputs, settings.base_url, settings.price_per_second)
+    token = services.tasks.token_of(task)
+    document = task_dict(task, outputs, settings.base_url, settings.price_per_second, token=token)
     return FastJSONResponse({"total": "1", "errors": [], "tasklist": [document], "result": True})
 
 

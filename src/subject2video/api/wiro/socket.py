@@ -3,6 +3,10 @@
 Hello frame on connect; `{"type":"task_info","tasktoken":...}` subscribes (several per connection);
 the task's current status is sent at once, then every later event in order.
 
+Events are published under the digest of a task's token (the store and the bus never hold the
+token itself); a connection subscribes under the digest of each token it presents and writes the
+token back into the frames it sends.
+
 A revoked project's tasks cannot be subscribed to, and when a project is revoked its open
 subscriptions end: each gets a `task_error` frame, and a connection left with none is closed (1008).
 A connection notices a key change as the API does (the data directory's stamp, or the `s2v:keys`
@@ -28,6 +32,7 @@ from subject2video.errors import InputError
 from subject2video.tasks.events import Event
 from subject2video.tasks.models import Task
 from subject2video.tasks.status import Status
+from subject2video.tasks.store import token_digest
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -49,11 +54,11 @@ def current_event(services: Services, task: Task) -> Event:
     elif task.status == Status.postprocess_end.value:
         outputs = services.tasks.outputs_of([task])[task.id]
         message = [output_dict(o, task, services.settings.base_url) for o in outputs]
-    return Event(task.status, task.id, task.socketaccesstoken, message)
+    return Event(task.status, task.id, task.token_digest, message)
 
 
 def _with_outputs(services: Services, event: Event) -> Event:
-    task = services.tasks.by_token(event.tasktoken)
+    task = services.tasks.by_token_digest(event.tasktoken)
     if task is None:
         return Event(event.type, event.task_id, event.tasktoken, [])
     outputs = services.tasks.outputs_of([task])[task.id]
@@ -70,7 +75,9 @@ async def socket(websocket: WebSocket) -> None:
     tokens: set[str] = set()
     #: The project of each subscribed token, watched for revocation.
     owners: dict[str, int] = {}
-    sender = asyncio.create_task(_forward(websocket, queue, services))
+    #: The token (as presented) under each digest subscribed to, for the frames sent.
+    clear: dict[str, str] = {}
+    sender = asyncio.create_task(_forward(websocket, queue, services, clear))
     watcher = asyncio.create_task(_watch_revocations(services, queue, tokens, owners))
     try:
         while True:
@@ -97,14 +104,15 @@ async def socket(websocket: WebSocket) -> None:
                 continue
             tokens.add(tasktoken)
             owners[tasktoken] = task.project_id
-            services.hub.subscribe(tasktoken, queue)
+            clear[task.token_digest] = tasktoken
+            services.hub.subscribe(task.token_digest, queue)
             fresh = await run_in_threadpool(services.tasks.by_token, tasktoken)
             await queue.put(current_event(services, fresh or task))
     except WebSocketDisconnect:
         pass
     finally:
         for tasktoken in tokens:
-            services.hub.unsubscribe(tasktoken, queue)
+            services.hub.unsubscribe(token_digest(tasktoken), queue)
         for task in (watcher, sender):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -140,7 +148,7 @@ async def _watch_revocations(
         for tasktoken in ended:
             del owners[tasktoken]
             tokens.discard(tasktoken)
-            services.hub.unsubscribe(tasktoken, queue)
+            services.hub.unsubscribe(token_digest(tasktoken), queue)
             await queue.put(Event("task_error", 0, tasktoken, REVOKED))
         if ended:
             logger.info("websocket subscriptions of a revoked project ended: %d", len(ended))
@@ -169,9 +177,12 @@ async def _receive(websocket: WebSocket, queue: asyncio.Queue[Event]) -> Any:
         return None
 
 
-async def _forward(websocket: WebSocket, queue: asyncio.Queue[Event], services: Services) -> None:
+async def _forward(
+    websocket: WebSocket, queue: asyncio.Queue[Event], services: Services, clear: dict[str, str]
+) -> None:
     """Send events in order, never a lifecycle status older than one already sent for a task.
-    A success's event carries no message: its outputs are read here, in Wiro's format."""
+    A success's event carries no message: its outputs are read here, in Wiro's format. A task's
+    events name it by its token's digest; the frame names it by the token (`clear`)."""
     sent_rank: dict[str, int] = {}
     while True:
         event = await queue.get()
@@ -187,6 +198,8 @@ async def _forward(websocket: WebSocket, queue: asyncio.Queue[Event], services: 
             if status != Status.output and status.rank <= last:
                 continue
             sent_rank[event.tasktoken] = max(last, status.rank)
+        if event.tasktoken in clear:
+            event = Event(event.type, event.task_id, clear[event.tasktoken], event.message)
         try:
             await websocket.send_json(event.frame())
         except Exception:

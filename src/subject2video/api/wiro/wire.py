@@ -48,16 +48,17 @@ def output_dict(output: Output, task: Task, base_url: str) -> dict[str, Any]:
 
 
 def task_dict(
-    task: Task, outputs: list[Output], base_url: str, price: float = 0.0
+    task: Task, outputs: list[Output], base_url: str, price: float = 0.0, *, token: str
 ) -> dict[str, Any]:
     """The Detail representation of one task; `price` per engine second (S2V_PRICE_PER_SECOND)
-    gives `cps` and `totalcost` (the engine seconds are recorded when the task ends)."""
+    gives `cps` and `totalcost` (the engine seconds are recorded when the task ends); `token` is
+    its socket access token in clear (the store keeps it sealed: TaskService.token_of)."""
     outs = [output_dict(o, task, base_url) for o in outputs]
     data: dict[str, Any] = {
         "id": str(task.id),
         "uuid": task.uuid,
         "name": "",
-        "socketaccesstoken": task.socketaccesstoken,
+        "socketaccesstoken": token,
         "parameters": task.parameters,
         "debugoutput": task.debugoutput,
         "debugerror": task.debugerror,

@@ -21,6 +21,7 @@ from subject2video.tasks.store.engine import (
     database_errors,
     make_engine,
     token,
+    token_digest,
     webhook_secret,
 )
 from subject2video.tasks.store.outputs import Outputs
@@ -35,6 +36,7 @@ __all__ = [
     "held_seconds",
     "make_engine",
     "token",
+    "token_digest",
     "webhook_secret",
 ]
 

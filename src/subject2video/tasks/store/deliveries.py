@@ -88,6 +88,12 @@ class Deliveries(StoreBase):
         with self.session() as s:
             s.execute(update(Delivery).where(Delivery.id == delivery_id).values(body=body))
 
+    def delivery_bodies(self) -> list[tuple[str, str]]:
+        """Every rendered delivery body as stored, by delivery id (for `s2v keys re-encrypt`)."""
+        with self.session() as s:
+            rows = s.execute(select(Delivery.id, Delivery.body).where(Delivery.body != ""))
+            return [(r.id, r.body) for r in rows]
+
     def finish_delivery(
         self, delivery_id: str, *, state: str, attempts: int, due: float, error: str = ""
     ) -> None:

@@ -4,6 +4,7 @@ database raises turned into StorageError, and the random tokens every table uses
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import os
 import secrets
@@ -32,6 +33,13 @@ _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 def token(length: int = 30) -> str:
     """A random [A-Za-z0-9] token; 30 characters carry about 178 bits."""
     return "".join(secrets.choice(_ALNUM) for _ in range(length))
+
+
+def token_digest(value: str) -> str:
+    """How the store finds a task by its token: SHA-256 in hex. No salt or key is needed: a token
+    carries 178 random bits, so its digest cannot be reversed by guessing (migration 0009 keeps a
+    frozen copy of this function)."""
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def webhook_secret() -> str:

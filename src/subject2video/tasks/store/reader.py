@@ -23,7 +23,7 @@ TASK_BY_ID = select(_TASKS).where(
 )
 TASK_BY_TOKEN = select(_TASKS).where(
     _TASKS.c.project_id == bindparam("project"),
-    _TASKS.c.socketaccesstoken == bindparam("token"),
+    _TASKS.c.token_digest == bindparam("token"),
 )
 OUTPUTS_OF_TASK = (
     select(_OUTPUTS).where(_OUTPUTS.c.task_id == bindparam("task")).order_by(_OUTPUTS.c.id)
@@ -52,15 +52,16 @@ class SqliteReader:
             "LEFT JOIN outputs AS o ON o.task_id = t.id WHERE t.project_id = ? AND "
         )
         self.by_id = select_join + "t.id = ? ORDER BY o.id"
-        self.by_token = select_join + "t.socketaccesstoken = ? ORDER BY o.id"
+        self.by_token = select_join + "t.token_digest = ? ORDER BY o.id"
 
     def find_with_outputs(
-        self, project_id: int, task_id: int | None, tasktoken: str | None
+        self, project_id: int, task_id: int | None, digest: str | None
     ) -> tuple[Any, list[Any]] | None:
+        """A project's task and its outputs, by id or by its token's digest."""
         if task_id is not None:
             rows = self.conn.execute(self.by_id, (project_id, task_id)).fetchall()
         else:
-            rows = self.conn.execute(self.by_token, (project_id, tasktoken)).fetchall()
+            rows = self.conn.execute(self.by_token, (project_id, digest)).fetchall()
         if not rows:
             return None
         split = len(self.task_columns)

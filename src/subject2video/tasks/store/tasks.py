@@ -20,7 +20,8 @@ from sqlalchemy.engine import Row
 
 from subject2video.tasks.models import TIME_FIELDS, Task
 from subject2video.tasks.status import FINAL, Status
-from subject2video.tasks.store.engine import StoreBase, database_errors, token
+from subject2video.tasks.store.engine import StoreBase, database_errors, token_digest
+from subject2video.tasks.store.engine import token as new_token
 from subject2video.tasks.store.reader import (
     OUTPUTS_OF_TASK,
     TASK_BY_ID,
@@ -45,12 +46,25 @@ class Tasks(StoreBase):
 
     # -- tasks ------------------------------------------------------------------------------
 
-    def create_task(self, *, project_id: int, max_active: int, **fields: Any) -> Task:
-        """Insert a queued task, refusing when the project has `max_active` unfinished ones."""
+    def create_task(
+        self,
+        *,
+        project_id: int,
+        max_active: int,
+        token: str | None = None,
+        sealed_token: str | None = None,
+        **fields: Any,
+    ) -> Task:
+        """Insert a queued task, refusing when the project has `max_active` unfinished ones. Its
+        socket access `token` (a new one if none) is kept only as `sealed_token` (what the
+        keyring made of it; none: the token, as a store without a master key keeps it) and its
+        digest."""
         fields.setdefault("uuid", str(uuid.uuid4()))
+        token = token or new_token(30)
         task = Task(
             project_id=project_id,
-            socketaccesstoken=token(30),
+            socketaccesstoken=sealed_token or token,
+            token_digest=token_digest(token),
             status=Status.queue.value,
             createtime=time.time(),
             **fields,
@@ -85,6 +99,7 @@ class Tasks(StoreBase):
         if task_id is not None:
             statement, params = TASK_BY_ID, {"project": project_id, "task": task_id}
         elif tasktoken is not None:
+            tasktoken = token_digest(tasktoken)
             statement, params = TASK_BY_TOKEN, {"project": project_id, "token": tasktoken}
         else:
             return None
@@ -108,8 +123,38 @@ class Tasks(StoreBase):
             return s.scalar(select(Task).where(Task.uuid == task_uuid))
 
     def by_token(self, tasktoken: str) -> Task | None:
+        """A task by its token (in clear, as a caller presents it)."""
+        return self.by_token_digest(token_digest(tasktoken))
+
+    def by_token_digest(self, digest: str) -> Task | None:
+        """A task by its token's digest (the key its events are published under)."""
         with self.session() as s:
-            return s.scalar(select(Task).where(Task.socketaccesstoken == tasktoken))
+            return s.scalar(select(Task).where(Task.token_digest == digest))
+
+    def stored_tokens(self) -> list[tuple[int, str]]:
+        """Every task's id and token as stored (for `s2v keys re-encrypt`)."""
+        with self.session() as s:
+            return [
+                (r.id, r.socketaccesstoken)
+                for r in s.execute(select(Task.id, Task.socketaccesstoken))
+            ]
+
+    def newest_sealed_token(self) -> str | None:
+        """The newest task's token if it is stored sealed (for the start-up check that the
+        master key opens what the store holds)."""
+        with self.session() as s:
+            return s.scalar(
+                select(Task.socketaccesstoken)
+                .where(Task.socketaccesstoken.startswith("fernet:"))
+                .order_by(Task.id.desc())
+                .limit(1)
+            )
+
+    def set_stored_tokens(self, tokens: list[tuple[int, str]]) -> None:
+        """Replace tasks' stored tokens (sealed or opened by `s2v keys re-encrypt`)."""
+        with self.session() as s:
+            for task_id, stored in tokens:
+                s.execute(update(Task).where(Task.id == task_id).values(socketaccesstoken=stored))
 
     def list_tasks(
         self,
