@@ -352,7 +352,7 @@ def _outer(geo: FaceGeometry, alpha: np.ndarray, face: np.ndarray) -> np.ndarray
 BODY_REACH = 1.6
 #: The head's own region, in its ellipse's radii (hair included, `FaceGeometry.head`): the head's
 #: turn moves everything inside the first, nothing beyond the second.
-HEAD_ZONE = (1.3, 1.7)
+HEAD_ZONE = (1.15, 1.4)
 #: Body motion fades out this many face widths inside the subject's outline, so that the outline
 #: itself (shoulders, arms, held things) stays where the photo has it.
 OUTLINE_HOLD = 0.3
