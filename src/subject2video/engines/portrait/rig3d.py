@@ -352,7 +352,7 @@ def _outer(geo: FaceGeometry, alpha: np.ndarray, face: np.ndarray) -> np.ndarray
 BODY_REACH = 1.6
 #: The head's own region, in its ellipse's radii (hair included, `FaceGeometry.head`): the head's
 #: turn moves everything inside the first, nothing beyond the second.
-HEAD_ZONE = (1.15, 1.4)
+HEAD_ZONE = (1.3, 1.7)
 #: Body motion fades out this many face widths inside the subject's outline, so that the outline
 #: itself (shoulders, arms, held things) stays where the photo has it.
 OUTLINE_HOLD = 0.3
@@ -391,6 +391,8 @@ def _weights(
     ellipse = np.hypot((x - hx) / max(hrx, 1.0), (y - hy) / max(hry, 1.0))
     inner, outer = HEAD_ZONE
     zone = np.clip((outer - ellipse) / (outer - inner), 0, 1)
+    # The jaw and the neck under it turn as before (a shake of the head moves the chin's edge).
+    zone = np.maximum(zone, np.clip((0.6 * fw - np.abs(x - geo.center[0])) / (0.2 * fw), 0, 1))
     head = near * below * zone
     head[:n_face] = 1.0
     head[n_flat:] = 1.0
