@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     s3_presign_seconds: int = Field(300, ge=1)
     #: Seconds a worker's heartbeat lives; a task whose worker's heartbeat ends is run again.
     worker_heartbeat_seconds: float = Field(5.0, gt=0)
-    #: Seconds a queued task may wait unsent before an API replica sends it again.
+    #: Seconds a task sent to the broker may stay unclaimed before it is sent again (a lost
+    #: message; tasks/dispatch/sender.py).
     resubmit_after_seconds: float = Field(10.0, gt=0)
     #: Base URL put into output URLs; default: the URL the server listens on.
     public_url: str | None = None
@@ -70,8 +71,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024)
     #: Per-project limit on tasks that are not yet final (error code 96, HTTP 429).
     max_active_tasks: int = Field(16, ge=1)
-    #: Per-project limit on running tasks in the embedded deployment (0: none); queued tasks are
-    #: taken round-robin across projects either way (tasks/dispatch/fair.py).
+    #: Per-project limit on running tasks (0: none; in scale-out, running or sent to the broker);
+    #: queued tasks are taken round-robin across projects either way (tasks/dispatch/fair.py).
     max_running_per_project: int = Field(0, ge=0)
 
     #: Engine processes of `s2v serve` (embedded deployment); 0: the engine's default

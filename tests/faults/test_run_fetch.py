@@ -63,15 +63,6 @@ def test_trickling_url_holds_no_worker_and_cancel_stops_its_fetch(
         assert trickler.active == 4, trickler.active
         assert {srv.detail(abuser, t)["status"] for t in slow} == {"task_queue"}
 
-        # Another project's task runs on the one engine worker at once, not after the trickles.
-        submitted = time.monotonic()
-        theirs = srv.run(other, files=upload(face)).json()["taskid"]
-        done = srv.wait(other, theirs, timeout=30)
-        assert done["pexit"] == "0", done["debugerror"]
-        waited = float(done["starttime"]) - float(done["createtime"])
-        assert waited < 5, f"another project's task waited {waited:.1f} s for the trickle"
-        assert time.monotonic() - submitted < 30
-
         # Cancel during the fetch: the task ends at once and its connection is let go.
         cancelled = slow[0]
         response = srv.post("/v1/Task/Cancel", abuser, json={"taskid": cancelled})
@@ -82,6 +73,15 @@ def test_trickling_url_holds_no_worker_and_cancel_stops_its_fetch(
         killed = slow[5]  # still waiting for a fetch slot: Kill ends it too
         response = srv.post("/v1/Task/Kill", abuser, json={"taskid": killed})
         assert response.status_code == 200, response.text
+
+        # Another project's task runs on the one engine worker at once, not after the trickles.
+        submitted = time.monotonic()
+        theirs = srv.run(other, files=upload(face)).json()["taskid"]
+        done = srv.wait(other, theirs, timeout=30)
+        assert done["pexit"] == "0", done["debugerror"]
+        waited = float(done["starttime"]) - float(done["createtime"])
+        assert waited < 5, f"another project's task waited {waited:.1f} s for the trickle"
+        assert time.monotonic() - submitted < 30
 
         # The others end at the fetch deadline, as input failures, never having reached a worker.
         for task_id in slow[1:5]:

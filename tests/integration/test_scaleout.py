@@ -278,4 +278,4 @@ def test_an_image_url_is_fetched_by_the_api_replica(cluster: Cluster, face: byte
     (input_path,) = cluster.rows("SELECT input_path FROM tasks WHERE id = :id", id=int(taskid))[0]
     assert input_path and input_path.startswith("inputs/"), input_path
     assert apis[1].log_path is not None
-    assert "image fetched and stored" in apis[1].log_path.read_text(errors="replace")
+    assert "inputs fetched and stored" in apis[1].log_path.read_text(errors="replace")

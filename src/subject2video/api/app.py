@@ -99,9 +99,10 @@ def create_app(settings: Settings, *, dispatcher: DispatcherFactory | None = Non
         app.state.metrics = metrics
         app.state.dispatcher = dispatcher
         dispatcher.start()
-        # Queued tasks whose image URL a stopped or dead server was fetching: fetched again here
-        # (the API process fetches; workers only take tasks whose input is stored).
-        services.tasks.resume_fetches()
+        # Queued tasks whose URL inputs a stopped or dead server was fetching: fetched again here
+        # (the API process fetches; workers only take tasks whose inputs are stored); in
+        # scale-out, a dead replica's fetches are taken over from now on (tasks/inputs.py).
+        services.tasks.start()
         registry.install_callbacks()
         deliverer = CallbackDeliverer(settings, store)
         deliverer.start()
@@ -150,7 +151,7 @@ def create_app(settings: Settings, *, dispatcher: DispatcherFactory | None = Non
                 subscriber.stop()
             if keys_subscriber is not None:
                 keys_subscriber.stop()
-            services.tasks.fetches.close()
+            services.tasks.close()
             store.dispose()
 
     app = FastAPI(

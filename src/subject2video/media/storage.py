@@ -32,6 +32,8 @@ class Storage(Protocol):
 
     def read(self, key: str) -> bytes: ...
 
+    def exists(self, key: str) -> bool: ...
+
     def delete(self, key: str) -> None: ...
 
 
@@ -84,6 +86,10 @@ class LocalStorage:
     def read(self, key: str) -> bytes:
         with disk_errors("read a stored input image"):
             return self.path(key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        with disk_errors("look for a stored file"):
+            return self.path(key).is_file()
 
     def delete(self, key: str) -> None:
         path = self.path(key)

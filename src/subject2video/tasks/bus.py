@@ -3,7 +3,10 @@
 Every process that changes a task publishes its `Event` on `s2v:events`; every API replica
 subscribes and feeds its own `EventHub`, so a WebSocket on any replica sees every change. Kills go
 on `s2v:kill` as a fast path (workers also poll the store). A worker holding a child process keeps
-the key `s2v:hb:<worker>` alive; when it lapses, a reaper runs that worker's tasks again. Redis
+the key `s2v:hb:<worker>` alive; when it lapses, a reaper runs that worker's tasks again. Each
+`s2v worker` also keeps `s2v:slots:<name>` alive (its queues and how many tasks it runs at once),
+which the replica holding the dispatch lease (`s2v:dispatcher`) counts to send only what a worker
+can take now; a task stored, or a slot freed, is announced on `s2v:dispatch` to wake it. Redis
 going away loses no task (the store is the truth): publishers log and go on, subscribers reconnect.
 """
 
@@ -28,6 +31,11 @@ KILLS = "s2v:kill"
 KEYS = "s2v:keys"
 HEARTBEAT = "s2v:hb:"
 SENT = "s2v:sent:"
+SLOTS = "s2v:slots:"
+#: Wakes the dispatch lease's holder: a task can be sent, or a worker slot freed.
+DISPATCH = "s2v:dispatch"
+#: The dispatch lease: the one API replica that sends tasks to the broker (dispatch/sender.py).
+LEASE = "s2v:dispatcher"
 
 
 def connect(url: str) -> redis.Redis:
@@ -51,6 +59,10 @@ class RedisBus:
     def kill(self, task_id: int) -> None:
         self._publish(KILLS, str(task_id))
 
+    def wake_dispatcher(self) -> None:
+        """Tell the replica that sends tasks to look again (a task stored, a slot freed)."""
+        self._publish(DISPATCH, "1")
+
     def keys_changed(self) -> None:
         """Tell every API replica to drop its key cache (a key was revoked or rotated)."""
         self._publish(KEYS, "1")
@@ -72,20 +84,66 @@ class RedisBus:
         values = self.client.mget([HEARTBEAT + w for w in workers])
         return {w: v is not None for w, v in zip(workers, values, strict=True)}
 
-    def mark_sent(self, task_id: int, seconds: int) -> None:
+    def beat_slots(self, worker: str, queues: list[str], slots: int, seconds: float) -> None:
+        """Say that `worker` takes `slots` tasks at once from `queues` for the next `seconds`."""
+        value = json.dumps({"queues": queues, "slots": slots})
+        self.client.set(SLOTS + worker, value, px=int(seconds * 1000))
+
+    def drop_slots(self, worker: str) -> None:
+        """`worker` takes no more tasks (it is stopping)."""
         try:
-            self.client.set(f"{SENT}{task_id}", "1", ex=seconds)
+            self.client.delete(SLOTS + worker)
+        except redis.RedisError as exc:
+            logger.warning("redis unavailable: %s", exc)
+
+    def slots(self) -> dict[str, int]:
+        """Tasks the live workers take at once, per queue; raises while Redis is away."""
+        keys = list(self.client.scan_iter(match=SLOTS + "*", count=500))
+        total: dict[str, int] = {}
+        for value in self.client.mget(keys) if keys else []:
+            if value is None:  # lapsed between the scan and the read
+                continue
+            beat = json.loads(value)
+            for queue in beat["queues"]:
+                total[queue] = total.get(queue, 0) + int(beat["slots"])
+        return total
+
+    def mark_sent(self, task_id: int, seconds: int) -> None:
+        """Remember for `seconds` that `task_id` was sent now (the value is the time)."""
+        try:
+            self.client.set(f"{SENT}{task_id}", repr(time.time()), ex=seconds)
+        except redis.RedisError as exc:
+            logger.warning("redis unavailable: %s", exc, extra={"task_id": task_id})
+
+    def clear_sent(self, task_id: int) -> None:
+        """Forget that `task_id` was sent (its worker died: it must be sent again)."""
+        try:
+            self.client.delete(f"{SENT}{task_id}")
         except redis.RedisError as exc:
             logger.warning("redis unavailable: %s", exc, extra={"task_id": task_id})
 
     def sent(self, task_ids: list[int]) -> dict[int, bool]:
+        return {i: when is not None for i, when in self.sent_at(task_ids).items()}
+
+    def sent_at(self, task_ids: list[int]) -> dict[int, float | None]:
+        """When each of `task_ids` was last sent (None: not sent, or forgotten)."""
         if not task_ids:
             return {}
         values = self.client.mget([f"{SENT}{i}" for i in task_ids])
-        return {i: v is not None for i, v in zip(task_ids, values, strict=True)}
+        return {i: _when(v) for i, v in zip(task_ids, values, strict=True)}
 
     def close(self) -> None:
         self.client.close()
+
+
+def _when(value: bytes | None) -> float | None:
+    """A sent-mark's time (a mark of an older version, "1", counts as sent long ago)."""
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return 0.0
 
 
 class Subscriber:

@@ -1,12 +1,12 @@
-"""The fetch stage: image URLs fetched where no request handler and no engine waits on them.
+"""The fetch stage: URLs fetched where no request handler and no engine waits on them.
 
 A URL input is fetched on threads of its own (`THREADS`, never the server's shared thread pool,
 which also authenticates requests), at most `PER_PROJECT` at once for one project (the others of
 that project wait, asynchronously, holding no thread), each attempt within the guarded fetcher's
 total deadline (`S2V_FETCH_TIMEOUT_SECONDS`). So one project's trickling image host delays only
 that project's fetches. `POST /v1/Face/Detect` fetches here, and so does Run: a task with an image
-URL stays queued, with no input stored, while its image is fetched here (tasks/service.py); only
-then is it sent to the workers, and a worker only ever claims a task whose input is stored.
+or voice URL stays queued, with no input stored, while they are fetched here (tasks/inputs.py);
+only then is it sent to the workers, and a worker only ever claims a task whose inputs are stored.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 Every API replica runs one. Each sweep: (1) a running task whose worker's heartbeat has lapsed for
 longer than its lifetime is requeued through `lifecycle.recover(worker=...)` and sent again (after
-`S2V_TASK_MAX_ATTEMPTS` it fails with a reason); (2) a queued task that no sent-mark covers (the API
-died between commit and send, or Redis restarted empty) is sent again. Replicas may race: recovery
+`S2V_TASK_MAX_ATTEMPTS` it fails with a reason): `submit` is the Celery dispatcher's resend, which
+goes through the fair sender; (2) unless `resend_unsent` is off (the fair sender does it), a
+queued task that no sent-mark covers (the API died between commit and send, or Redis restarted
+empty) is sent again. Replicas may race: recovery
 is a compare-and-set, and a duplicate message finds the task claimed and is skipped.
 """
 
@@ -47,11 +49,15 @@ class Reaper:
         submit: Callable[[int], None],
         *,
         interval: float | None = None,
+        resend_unsent: bool = True,
     ) -> None:
         self.settings = settings
         self.store = store
         self.bus = bus
         self.submit = submit
+        #: Whether a sweep sends queued tasks no sent-mark covers (False where a dispatcher on
+        #: the store sends them when a worker slot frees: tasks/dispatch/sender.py).
+        self.resend_unsent = resend_unsent
         self.lifecycle = Lifecycle(settings, store, bus.publish)
         self.interval = interval or min(1.0, settings.worker_heartbeat_seconds / 3)
         #: Worker name -> when its heartbeat was first seen missing.
@@ -92,6 +98,8 @@ class Reaper:
         for worker in list(self._missing):
             if worker not in held:
                 del self._missing[worker]
+        if not self.resend_unsent:
+            return
         stale = [
             t.id
             for t in tasks

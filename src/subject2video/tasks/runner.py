@@ -1,10 +1,10 @@
 """The runner: one task from claim to final status. The same for every dispatcher.
 
-claim → preprocess (read the stored image, which the API fetched first where it was a URL, see
-fetching.py; find the face) → generate (the engine, with progress and kill checks, frames encoded
-as they come) → postprocess (finish and store the MP4). Every status change is a compare-and-set
-in the store and an event; a kill shows up as a failed compare-and-set or a set kill flag, and
-ends the work at the next check.
+claim → preprocess (read the stored image and voice, which the API fetched first where they were
+URLs, see inputs.py; find the face) → generate (the engine, with progress and kill checks,
+frames encoded as they come) → postprocess (finish and store the MP4). Every status change is a
+compare-and-set in the store and an event; a kill shows up as a failed compare-and-set or a set
+kill flag, and ends the work at the next check.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from subject2video.errors import (
 )
 from subject2video.media.audio import load_audio
 from subject2video.media.detector import FaceDetector, get_detector
-from subject2video.media.fetch import FetchPolicy, fetch
 from subject2video.media.images import load_image
 from subject2video.media.storage import disk_errors, open_storage
 from subject2video.tasks.events import Event, EventSink
@@ -43,7 +42,7 @@ from subject2video.tasks.models import Output, Task
 from subject2video.tasks.pipeline import prepare, render
 from subject2video.tasks.status import Status
 from subject2video.tasks.store import Store, token
-from subject2video.tasks.workfiles import audio_key, remove_work_files, work_dir
+from subject2video.tasks.workfiles import FETCHED_AUDIO, audio_key, remove_work_files, work_dir
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +132,6 @@ class Runner:
         self.detector = detector or get_detector()
         self.storage = open_storage(settings, "outputs")
         self.inputs = open_storage(settings, "inputs")
-        self.policy = FetchPolicy.from_settings(settings)
         self.health = StorageHealth(settings, store)
         #: Tasks (id, claim) this runner could not end or put back because storage failed.
         self._stranded: list[tuple[int, str | None]] = []
@@ -248,13 +246,15 @@ class Runner:
             stored = self.inputs.read(audio_key(task.uuid, run.audio_upload))
             voice_track = load_audio(stored, parameter=audio_name)
         elif run.audio_url:
-            # A voice recording for the lips, fetched under the same rules as the image.
-            voice_track = load_audio(
-                fetch(run.audio_url, self.policy, parameter=audio_name,
-                      check=context.check_cancelled),
-                parameter=audio_name,
-            )  # fmt: skip
-            context.check_cancelled()
+            # A voice recording for the lips, fetched and stored by the API's input stage
+            # before the task was sent (tasks/inputs.py): a worker never fetches it.
+            key = audio_key(task.uuid, FETCHED_AUDIO)
+            if not self.inputs.exists(key):  # a task queued by a version that fetched it here
+                raise InputError(
+                    f"{audio_name}: the voice recording is not stored; run the task again",
+                    parameter=audio_name,
+                )
+            voice_track = load_audio(self.inputs.read(key), parameter=audio_name)
         prepared = prepare(
             image, run, self.detector, seed=run.seed_value(task.uuid), engine=self.engine.name,
             voice_track=voice_track, audio_parameter=audio_name, framing=self.settings.framing,
@@ -342,9 +342,9 @@ class Runner:
         self.publish(Event(Status.output.value, task.id, task.socketaccesstoken, message))
 
     def _input_bytes(self, task: Task, context: TaskContext) -> bytes:
-        """The stored input image. A URL input was fetched by the API's fetch stage before the
-        task was sent (tasks/fetching.py): a worker never fetches it, and cannot claim a task
-        whose input is not stored (Store.claim)."""
+        """The stored input image. URL inputs were fetched by the API's input stage before the
+        task was sent (tasks/inputs.py): a worker never fetches, and cannot claim a task whose
+        inputs are not stored (Store.claim)."""
         if not task.input_path:
             raise InputError(
                 f"the task's image ({IMAGE_PARAM}) is not stored; run the task again",

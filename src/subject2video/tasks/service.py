@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hmac
 import logging
-import secrets
 import threading
 import time
 import uuid
@@ -17,7 +16,6 @@ from sqlalchemy.engine import Row
 
 from subject2video.config import Settings
 from subject2video.contract import (
-    IMAGE_PARAM,
     MODEL_OWNER,
     MODEL_PROJECT,
     RunInput,
@@ -26,29 +24,27 @@ from subject2video.contract import (
     token_ok,
 )
 from subject2video.errors import (
-    Cancelled,
     Conflict,
     Draining,
-    Failure,
     InputError,
     LimitReached,
     NotFound,
-    ServiceError,
     StorageError,
 )
-from subject2video.media.fetch import FetchPolicy, check_url, fetch
+from subject2video.media.fetch import FetchPolicy, check_url
 from subject2video.media.storage import Storage, open_storage
 from subject2video.tasks.dispatch import Dispatcher
 from subject2video.tasks.events import Event, EventSink
 from subject2video.tasks.fetching import FetchStage
 from subject2video.tasks.health import StorageHealth
+from subject2video.tasks.inputs import InputStage, needs_fetch
 from subject2video.tasks.keyring import Keyring
 from subject2video.tasks.lifecycle import Lifecycle
 from subject2video.tasks.models import Output, Project, Task
 from subject2video.tasks.status import CANCELLABLE, RUNNING, UNFINISHED, Status
 from subject2video.tasks.store import ActiveLimitReached, Store
 from subject2video.tasks.store import webhook_secret as new_webhook_secret
-from subject2video.tasks.workfiles import audio_key
+from subject2video.tasks.workfiles import FETCHED_AUDIO, audio_key, input_key
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +52,6 @@ logger = logging.getLogger(__name__)
 DRAIN_RETRY_SECONDS = 10
 
 NO_TASK = "There is no task yet."
-#: How many times a task's image fetch may be started (a server that stopped or died during it
-#: resumes it at its next start); past it, the task fails with the reason.
-FETCH_TRIES = 3
-#: The debug line a fetch start leaves (counted against FETCH_TRIES).
-FETCH_NOTE = "fetching the image (the API's fetch stage)"
 _SECRET_LOCK = threading.Lock()
 
 
@@ -138,14 +129,15 @@ class TaskService:
         self.health = StorageHealth(settings, store)
         #: URL inputs fetched off the shared thread pool, per-project limited (fetching.py).
         self.fetches = FetchStage(settings)
+        #: Fetches a task's URL inputs and stores them before the task is sent (inputs.py).
+        self.input_stage = InputStage(
+            settings, store, self.lifecycle, self.inputs, self.fetches, dispatcher.submit
+        )
         #: Opens and seals the webhook secrets made on first need (`webhook_secret`).
         self.keyring = Keyring.from_settings(settings)
         self.health.on_replaced = self.reconcile
         #: Set at the first stop signal (api/serving.py): reads go on, Run is refused (503).
         self.draining = False
-        #: Tasks whose image this process fetches now, with the flag a Cancel or Kill sets.
-        self._fetching: dict[int, threading.Event] = {}
-        self._fetching_lock = threading.Lock()
 
     def reconcile(self) -> None:
         """The database file was replaced under the server (a restore): what it says is running
@@ -219,11 +211,11 @@ class TaskService:
         # The input is on disk before the task row exists, so a crash between the two leaves an
         # orphan file at worst, never a task without its input.
         task_uuid = str(uuid.uuid4())
-        input_path = None
+        input_path = stored = None
         if upload is not None:
-            key = f"{task_uuid}/{secrets.token_hex(8)}-{_safe_name(upload.filename)}"
+            key = input_key(task_uuid, _safe_name(upload.filename))
             self.inputs.write(key, upload.data)
-            input_path = f"inputs/{key}"
+            stored = f"inputs/{key}"
             run = run.with_upload(_safe_name(upload.filename))
         audio_path = None
         if audio is not None:
@@ -231,10 +223,12 @@ class TaskService:
             try:
                 self.inputs.write(audio_key(task_uuid, name), audio.data)
             except StorageError:
-                self._forget_input(input_path)
+                self._forget_input(stored)
                 raise
             audio_path = f"inputs/{audio_key(task_uuid, name)}"
             run = replace(run, audio_upload=name, audio_url=None)
+        if not needs_fetch(run):  # else the input stage sets it once every URL input is stored
+            input_path = stored
         try:
             task = self.store.create_task(
                 project_id=project.id,
@@ -250,11 +244,11 @@ class TaskService:
                 callback_events=None if callback_events is None else ",".join(callback_events),
             )
         except StorageError:
-            self._forget_input(input_path)  # nothing half-written stays behind
+            self._forget_input(stored)  # nothing half-written stays behind
             self._forget_input(audio_path)
             raise
         except ActiveLimitReached:
-            self._forget_input(input_path)
+            self._forget_input(stored)
             self._forget_input(audio_path)
             raise LimitReached(
                 f"Concurrency limit reached: at most {self.settings.max_active_tasks} unfinished "
@@ -266,101 +260,19 @@ class TaskService:
         if task.input_path:
             self.dispatcher.submit(task.id)
         else:
-            self._fetch_input(task)
+            self.input_stage.fetch(task)
         return task
 
-    # -- the fetch stage: a URL input is stored before any worker sees its task ---------------
+    # -- the input stage: URL inputs are stored before any worker sees the task (inputs.py) ----
 
-    def resume_fetches(self) -> int:
-        """Fetch again the images of queued tasks that have none stored (this process, or one
-        before it, stopped or died during the fetch); a task that already had `FETCH_TRIES`
-        fetches started fails, saying so. Returns how many fetches were started."""
-        started = 0
-        for task in self.store.unfetched():
-            with self._fetching_lock:
-                if task.id in self._fetching:
-                    continue
-            tries = (task.debugoutput or "").count(FETCH_NOTE)
-            if tries >= FETCH_TRIES:
-                self.lifecycle.fail(
-                    task.id,
-                    f"the server stopped {tries} times while fetching this task's image "
-                    f"({IMAGE_PARAM}); check that the URL answers within "
-                    f"{self.settings.fetch_timeout_seconds:g} s and run the task again",
-                    Failure.image,
-                    allowed_from=[Status.queue],
-                )
-                continue
-            logger.info("resuming an image fetch", extra={"task_id": task.id, "try": tries + 1})
-            self._fetch_input(task)
-            started += 1
-        return started
+    def start(self) -> None:
+        """Resume the fetches a stopped or dead process left; in scale-out, take over those of
+        replicas that die later (inputs.py)."""
+        self.input_stage.start()
 
-    def _fetch_input(self, task: Task) -> None:
-        """Fetch the task's image URL on the fetch stage (the project's limit, the deadline),
-        store it, then send the task to the workers; the task shows task_queue meanwhile."""
-        url = RunInput.from_parameters(task.parameters or {}).image_url
-        if not url:
-            self.lifecycle.fail(
-                task.id,
-                f"Request parameter [{IMAGE_PARAM}] required",
-                Failure.image,
-                allowed_from=[Status.queue],
-            )
-            return
-        aborted = threading.Event()
-        with self._fetching_lock:
-            self._fetching[task.id] = aborted
-
-        def check() -> None:
-            if aborted.is_set():
-                raise Cancelled(task_id=task.id)
-
-        def job() -> bytes:
-            check()  # cancelled while it waited for one of the project's fetch slots
-            # A try counts when it starts (one still waiting at a stop was not tried).
-            self.store.append_debug(task.id, FETCH_NOTE)
-            return fetch(url, self.policy, parameter=IMAGE_PARAM, check=check)
-
-        future = self.fetches.submit(task.project_id, job)
-        future.add_done_callback(lambda done: self._fetched(task, done))
-
-    def _fetched(self, task: Task, future: Any) -> None:
-        """A fetch ended (on a fetch thread): store the image and send the task, or fail it."""
-        extra = {"task_id": task.id}
-        with self._fetching_lock:
-            self._fetching.pop(task.id, None)
-        if future.cancelled():  # the server stopped first: the next start fetches it again
-            return
-        try:
-            exc = future.exception()
-            if isinstance(exc, Cancelled):
-                logger.info("image fetch stopped: the task was cancelled", extra=extra)
-            elif isinstance(exc, ServiceError):
-                logger.info("image fetch failed: %s", exc.message, extra=extra)
-                self.lifecycle.fail(task.id, exc.message, exc.failure, allowed_from=[Status.queue])
-            elif exc is not None:
-                logger.error("image fetch crashed", exc_info=exc, extra=extra)
-                self.lifecycle.fail(
-                    task.id,
-                    f"internal error fetching the image: {type(exc).__name__}",
-                    Failure.image,
-                    allowed_from=[Status.queue],
-                )
-            elif self.store.status_of(task.id) == Status.queue:
-                key = f"{task.uuid}/{secrets.token_hex(8)}-image"
-                self.inputs.write(key, future.result())
-                self.store.update_fields(task.id, input_path=f"inputs/{key}")
-                logger.info("image fetched and stored", extra=extra)
-                self.dispatcher.submit(task.id)
-        except Exception:  # storage failed: the task stays queued; the next start fetches again
-            logger.exception("storing a fetched image failed", extra=extra)
-
-    def _abort_fetch(self, task_id: int) -> None:
-        with self._fetching_lock:
-            aborted = self._fetching.get(task_id)
-        if aborted is not None:
-            aborted.set()
+    def close(self) -> None:
+        self.input_stage.stop()
+        self.fetches.close()
 
     def _forget_input(self, input_path: str | None) -> None:
         if input_path is None:
@@ -505,7 +417,7 @@ class TaskService:
         task = self.find(project, ref)
         if not self.lifecycle.cancel(task.id, allowed_from=CANCELLABLE, how="cancelled"):
             raise Conflict("Task is not in a cancellable state.")
-        self._abort_fetch(task.id)
+        self.input_stage.abort_fetch(task.id)
         self.dispatcher.kill(task.id)
         return self.store.get(task.id) or task
 
@@ -514,7 +426,7 @@ class TaskService:
         task = self.find(project, ref)
         if not self.lifecycle.cancel(task.id, allowed_from=UNFINISHED, how="killed"):
             raise Conflict("Task could not be killed: task is already finished")
-        self._abort_fetch(task.id)
+        self.input_stage.abort_fetch(task.id)
         self.dispatcher.kill(task.id)
         return self.store.get(task.id) or task
 
@@ -548,9 +460,13 @@ class TaskService:
         if task.input_path:
             self.inputs.delete(task.input_path.removeprefix("inputs/"))
             self.store.update_fields(task.id, input_path=None)
-        audio = RunInput.from_parameters(task.parameters or {}).audio_upload
-        if audio:
-            self.inputs.delete(audio_key(task.uuid, audio))
+        run = RunInput.from_parameters(task.parameters or {})
+        if run.upload and not task.input_path:  # ended while its URL inputs were fetched
+            self.inputs.delete(input_key(task.uuid, _safe_name(run.upload)))
+        if run.audio_upload:
+            self.inputs.delete(audio_key(task.uuid, run.audio_upload))
+        if run.audio_url:  # the voice the input stage fetched (inputs.py)
+            self.inputs.delete(audio_key(task.uuid, FETCHED_AUDIO))
         return self.store.get(task.id) or task
 
 

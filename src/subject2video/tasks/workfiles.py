@@ -36,3 +36,13 @@ def audio_key(task_uuid: str, name: str) -> str:
     """Where a task's uploaded voice recording is kept, in the inputs storage (beside the
     image's upload, under the task's uuid)."""
     return f"{task_uuid}/audio-{name}"
+
+
+#: The name (in `audio_key`) of a voice recording the input stage fetched from its URL.
+FETCHED_AUDIO = "fetched"
+
+
+def input_key(task_uuid: str, name: str) -> str:
+    """Where a task's input image is kept in the inputs storage: an upload (`name` its safe
+    file name) or the image the input stage fetched (`name` "image")."""
+    return f"{task_uuid}/input-{name}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from subject2video.contract import RunInput
@@ -29,6 +31,23 @@ def test_run_by_url_keeps_the_url(harness: Harness) -> None:
     task = harness.service.run(harness.project, run, None)
     assert task.parameters == {"inputImageFirstUrl": "http://127.0.0.2/face.jpg"}
     assert task.input_path is None and task.callbackurl == ""
+
+
+def test_a_voice_by_url_keeps_an_uploaded_photo_from_the_workers_until_it_is_stored(
+    harness: Harness,
+) -> None:
+    """The input stage fetches the voice URL; until then no worker may claim the task, however
+    its photo came (tasks/inputs.py). Here the URL is refused, so the task fails, unclaimed."""
+    task = harness.submit(audio_url="http://127.0.0.2:9/voice.wav")
+    assert task.input_path is None and harness.dispatcher.submitted == []
+    assert harness.store.claim(task.id, "w-1") is None
+    deadline = time.monotonic() + 10  # the fetch runs on the fetch stage's own threads
+    while harness.store.status_of(task.id) == Status.queue and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ended = harness.task(task.id)
+    assert ended.status == Status.postprocess_end.value and ended.pexit == "1"
+    assert "inputAudioUrl" in ended.debugerror and ended.accepttime is None
+    assert harness.dispatcher.submitted == []
 
 
 def test_limit_reached_says_when_to_retry_and_keeps_no_file(harness: Harness) -> None:

@@ -201,7 +201,8 @@ class PortraitEngine:
         def positions(index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             if index not in cache:
                 values = plan.at(index)
-                cache[index] = (*rig.positions(values), rig.sources(values))
+                moved, depth = rig.positions(values)
+                cache[index] = (moved, depth, rig.sources(values, moved))
                 for old in [k for k in cache if k < index - 2]:
                     del cache[old]
             return cache[index]

@@ -52,9 +52,16 @@ def _jaw_weights(mesh: np.ndarray) -> np.ndarray:
     below = (mesh[:, 1] - line_y) / (0.12 * mw)
     down = np.clip(below, 0, 1) ** 0.7
     down[list(T.LIP_INNER_UPPER + T.LIP_OUTER_UPPER)] = 0.0
-    down[list(T.LIP_INNER_LOWER[1:-1] + T.LIP_OUTER_LOWER[1:-1])] = 1.0
-    down[[61, 291, 78, 308]] = 0.45
+    # The lips part most in the middle and taper to the corners, which go halfway (they hinge
+    # there): the opening is an almond, not a box with upright sides.
     cx = mesh[[61, 291], 0].mean()
+    upper = list(T.LIP_INNER_UPPER[1:-1] + T.LIP_OUTER_UPPER[1:-1])
+    lower = list(T.LIP_INNER_LOWER[1:-1] + T.LIP_OUTER_LOWER[1:-1])
+    for ids, middle in ((upper, 0.0), (lower, 1.0)):
+        u = np.abs(mesh[ids, 0] - cx) / (0.5 * mw)
+        toward = np.clip((u - 0.45) / 0.55, 0, 1) ** 1.5
+        down[ids] = middle + (0.45 - middle) * toward
+    down[[61, 291, 78, 308]] = 0.45
     half = max(1.0, float(np.linalg.norm(mesh[454, :2] - mesh[234, :2])) / 2)
     side = np.clip(1.0 - (np.abs(mesh[:, 0] - cx) / half) ** 2, 0, 1)
     return down * side

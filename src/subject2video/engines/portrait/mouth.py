@@ -52,6 +52,8 @@ class MouthPainter:
     dark: np.ndarray
     teeth: np.ndarray
     tongue: np.ndarray
+    #: The lower lip's median colour in the photo (the wet inner rims are drawn from it).
+    lip: np.ndarray
     #: Whether the photo shows its own interior (teeth) between the lips.
     own: bool
     mouth_width: float
@@ -84,13 +86,13 @@ class MouthPainter:
         # Teeth are never bluer than they are red: a cast from the eye whites' lighting.
         teeth = np.clip(teeth, 0, 255)
         teeth[2] = min(teeth[2], teeth[0])
-        if not own and float(teeth.mean()) < 175:
+        if not own and float(teeth.mean()) < 195:
             # Painted teeth read grey against lit lips when the eye whites are dim (glasses,
             # shade): lift them to a light ivory, keeping their tint.
-            teeth = np.clip(teeth * (175 / max(float(teeth.mean()), 1.0)), 0, 245)
-        dark = np.clip(lip * np.array([0.32, 0.2, 0.2]), 8, 90)
+            teeth = np.clip(teeth * (195 / max(float(teeth.mean()), 1.0)), 0, 245)
+        dark = np.clip(lip * np.array([0.38, 0.21, 0.21]), 12, 100)
         tongue = np.clip(lip * np.array([0.85, 0.6, 0.62]), 20, 220)
-        return cls(dark, teeth, tongue, own, mw)
+        return cls(dark, teeth, tongue, lip, own, mw)
 
     def paint(
         self,
@@ -118,19 +120,27 @@ class MouthPainter:
         # otherwise reads as a hexagon.
         top_curve, bottom_curve = _curve(inner[:n]), _curve(inner[n:])
         curved = np.concatenate([top_curve, bottom_curve[1:-1]])
-        mask = _polygon_mask(shape, curved, origin).astype(np.float32) / 255
+        # With the lips' straight-edged polygon too: where the curve runs inside it, the skin's
+        # triangles leave pixels that would show the photo's stretched seam as dark notches.
+        mask = np.maximum(_polygon_mask(shape, curved, origin), _polygon_mask(shape, inner, origin))
+        mask = mask.astype(np.float32) / 255
         if own is not None and self.own:
+            # The photo's interior stays the photo's, its lower edge (the photo's lower-lip rim,
+            # riding with the upper teeth) included: painting that sliver over moved dlib's
+            # identity reading on the astronaut's laugh from 0.315 to 0.354.
             mask *= 1 - _polygon_mask(shape, own, origin).astype(np.float32) / 255
         if mask.max() < 0.05:
             return
+        # Distance in from the lips' edge: the rims are wet and rounded, so the opening fades
+        # in over a pixel or two inside the contour. Never past it: a mouth one pixel wider
+        # eats into the lips and changes the face's identity (dlib's descriptor: 0.37 against
+        # 0.33 on the astronaut's laugh).
+        inside = cv2.distanceTransform((mask > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
         upper = top_curve - origin
-        patch = self._interior(shape, upper, bottom_curve[::-1] - origin, tongue, retract)
-        # Soft at the edge; the corners are rounded off in shadow rather than drawn as points.
-        # Not dilated: a mouth one pixel wider eats into the lips and changes the face's
-        # identity (dlib's descriptor: 0.37 against 0.33 on the astronaut's laugh).
-        mask = cv2.GaussianBlur(mask, (0, 0), 0.8)
+        patch = self._interior(shape, upper, bottom_curve[::-1] - origin, inside, tongue, retract)
+        feather = max(0.8, 0.012 * self.mouth_width)
+        weight = (mask * np.clip((inside + 0.5) / feather, 0, 1))[..., None]
         region = frame[y0:y1, x0:x1, :3].astype(np.float32)
-        weight = mask[..., None]
         frame[y0:y1, x0:x1, :3] = np.clip(patch * weight + region * (1 - weight) + 0.5, 0, 255)
 
     def _interior(
@@ -138,11 +148,13 @@ class MouthPainter:
         shape: tuple[int, int],
         upper: np.ndarray,
         lower: np.ndarray,
+        inside: np.ndarray,
         tongue: float = 0.0,
         retract: float = 0.0,
     ) -> np.ndarray:
         """The painted interior: the cavity, upper teeth (with gum when the lip pulls back),
-        the tongue, lower teeth, and the wet inner lips over their edges."""
+        the tongue, lower teeth, and the wet inner lips over their edges. `inside` is each
+        pixel's distance in from the opening's edge."""
         hh, ww = shape
         xs = np.arange(ww, dtype=np.float32)
         top = np.interp(xs, *_sorted(upper))
@@ -155,66 +167,86 @@ class MouthPainter:
         u = np.clip((xs - centre_x) / half, -1, 1)
         across = np.abs(u)
         mw, max_gap = self.mouth_width, float(gap.max())
-        # The cavity: darkest under the upper teeth and deep in the corners, warmer low down.
-        shade = (0.7 + 0.45 * depth**1.5) * (1 - 0.4 * across**2)
-        warm = np.array([1.0, 0.8, 0.8], np.float32)
+        # The cavity: in the upper teeth's and the cheeks' shadow, lighter low down in front
+        # where the light reaches, near black at the back of the throat.
+        shade = (0.7 + 0.45 * depth**1.2) * (1 - 0.4 * across**2)
+        throat = np.exp(-0.5 * ((xs - centre_x) / (0.35 * half)) ** 2)[None, :]
+        shade = shade * (1 - 0.35 * throat * np.exp(-0.5 * ((depth - 0.45) / 0.2) ** 2))
+        warm = np.array([1.0, 0.78, 0.78], np.float32)
         patch = (self.dark * warm)[None, None] * shade[..., None]
-        if max_gap > 0.1 * mw:
-            strength = min(1.0, (max_gap - 0.1 * mw) / (0.15 * mw) + 0.6 * tongue)
+        if max_gap > 0.08 * mw:
+            strength = min(1.0, (max_gap - 0.08 * mw) / (0.12 * mw) + 0.6 * tongue)
             patch = self._tongue(patch, xs, ys, top, bottom, centre_x, half, strength, tongue)
-        if not self.own:
+        if max_gap > 0.15 * mw:
+            strength = min(1.0, (max_gap - 0.15 * mw) / (0.1 * mw))
+            # The lower teeth: the front ones, standing up behind the lower lip, in the upper
+            # teeth's shadow; under two pixels they read as a pale seam, so they stay hidden.
+            front = np.clip((0.6 - across) / 0.2, 0, 1)
+            length = np.minimum(0.16 * gap, 0.07 * mw) * strength * front
+            if float(length.max()) >= 2.0:
+                # Their feet behind the lower lip's wet rim, which overlaps them.
+                base = bottom - 0.03 * mw
+                lower_teeth = self.teeth * 0.78
+                _arch_teeth(patch, ys, base - length, length, u, lower_teeth, mw, upper=False)
+        if self.own:
+            # The photo's teeth move rigidly with the upper jaw while the lip above them bends:
+            # the band the lip uncovers is more of the same teeth (their roots, in the lip's
+            # shade), not the dark of the mouth.
+            length = np.minimum(0.2 * gap, 0.06 * mw)
+            _arch_teeth(patch, ys, top, length, u, self.teeth, mw, upper=True, lines=0.0)
+        else:
             gum = np.clip(retract - 0.3, 0, 1) * min(0.35 * max_gap, 0.035 * mw)
             if gum > 0.3:
-                inside = (ys >= top) & (ys < top + gum) & (across < 0.85)
+                band = (ys >= top) & (ys < top + gum) & (across < 0.8)
                 gum_colour = np.clip(self.tongue * np.array([1.1, 0.85, 0.85]), 0, 255)
-                patch[inside] = (gum_colour * 0.9)[None]
-            length = np.minimum(0.42 * gap, 0.12 * mw)
+                patch[band] = (gum_colour * 0.9)[None]
+            length = np.minimum(0.4 * gap, 0.12 * mw)
             _arch_teeth(patch, ys, top + gum, length, u, self.teeth, mw, upper=True)
-        if max_gap > 0.16 * mw:
-            strength = min(1.0, (max_gap - 0.16 * mw) / (0.12 * mw))
-            # The lower teeth: a short row in the middle, in the upper teeth's shadow; under
-            # three pixels they read as a pale seam along the lip, so they stay hidden.
-            length = np.minimum(0.14 * gap, 0.06 * mw) * strength * (across < 0.55)
-            if float(length.max()) >= 3.0:
-                lower = self.teeth * 0.68
-                _arch_teeth(patch, ys, bottom - length, length, u, lower, mw, upper=False)
-        self._inner_lips(patch, ys, top, bottom, across, mw)
+        self._inner_lips(patch, ys, top, bottom, inside, across, mw)
         return patch
 
     def _tongue(
         self, patch: np.ndarray, xs: np.ndarray, ys: np.ndarray, top: np.ndarray,
         bottom: np.ndarray, cx: float, half: float, strength: float, tip: float,
     ) -> np.ndarray:  # fmt: skip
-        """A rounded tongue resting on the floor of the mouth, lit from the front, with a
-        central groove; `tip` raises its front towards the upper teeth (l, th)."""
+        """A rounded tongue lying on the floor of the mouth behind the lower teeth: a dome
+        narrower than the opening, lit from the front on its top, shaded round its sides and
+        into its edge (where it meets the dark of the cavity), with a central groove and a soft
+        sheen; `tip` raises its front towards the upper teeth (l, th)."""
         gap = np.maximum(bottom - top, 1.0)
-        rise = 0.25 + 0.45 * tip  # how far up the opening the tongue's top reaches
-        surface = bottom - gap * rise * (1 - 0.6 * ((xs - cx) / (0.8 * half)) ** 2)
-        inside = np.clip((ys - surface) / 3.0, 0, 1)
-        width = np.clip(1 - np.abs(xs - cx) / (0.85 * half), 0, 1) ** 0.5
-        cover = inside * width[None, :] * strength
+        rise = 0.3 + 0.45 * tip  # how far up the opening the tongue's top reaches
+        reach = 0.72 * half
+        v = (xs - cx) / reach
+        dome = np.sqrt(np.clip(1 - v**2, 0, 1))
+        surface = bottom - gap * rise * dome
+        soft = max(1.0, 0.12 * float(gap.max()))
+        cover = np.clip((ys - surface) / soft, 0, 1) * (np.abs(v) < 1)[None, :] * strength
         below = np.clip((ys - surface) / np.maximum(gap * rise, 1.0), 0, 1)
-        # Lit on its top, darker down into the mouth, its far edge in the cavity's shadow.
-        light = (0.7 + 0.25 * np.sin(np.pi * np.clip(below * 1.5, 0, 1))) * (1 - 0.3 * below)
-        groove = 1 - 0.18 * np.exp(-0.5 * ((xs - cx) / max(1.0, 0.06 * half)) ** 2)
-        sheen = 0.25 * np.exp(-0.5 * ((ys - surface - 0.12 * gap * rise) / 1.2) ** 2)
-        sheen *= np.exp(-0.5 * ((xs - cx - 0.2 * half) / (0.15 * half)) ** 2)
-        colour = self.tongue[None, None] * (light * groove)[..., None] + 255 * sheen[..., None]
+        # Round across (cylindrical shading), lit on top, darker further down into the mouth.
+        light = (0.55 + 0.45 * dome[None, :] ** 0.7) * (0.95 - 0.3 * below)
+        light = light * (0.75 + 0.25 * np.clip((ys - surface) / (2.5 * soft), 0, 1))
+        groove = 1 - 0.15 * np.exp(-0.5 * ((xs - cx) / max(1.0, 0.05 * half)) ** 2)
+        sheen = 0.18 * np.exp(-0.5 * ((ys - surface - 0.15 * gap * rise) / 1.3) ** 2)
+        sheen *= np.exp(-0.5 * ((xs - cx + 0.25 * half) / (0.2 * half)) ** 2)
+        colour = self.tongue[None, None] * (light * groove)[..., None] + 230 * sheen[..., None]
         return patch * (1 - cover[..., None]) + colour * cover[..., None]
 
     def _inner_lips(
         self, patch: np.ndarray, ys: np.ndarray, top: np.ndarray, bottom: np.ndarray,
-        across: np.ndarray, mw: float,
+        inside: np.ndarray, across: np.ndarray, mw: float,
     ) -> None:  # fmt: skip
-        """The wet inside of the lips just within the opening: darker and redder than the outer
-        lips (a highlight along the lower one read as a pale seam, enlarged: left out)."""
-        band = max(1.0, 0.025 * mw) * (1 - 0.5 * across**2)
-        lip = self.tongue * np.array([1.02, 0.8, 0.82])
-        for edge, sign in ((top, 1.0), (bottom, -1.0)):
-            dist = (ys - edge) * sign
-            weight = np.clip(1 - dist / band, 0, 1)  # and outside the edge: the lip
-            tone = lip * 0.72 if sign > 0 else lip * 0.82
-            patch[:] = patch * (1 - weight[..., None]) + tone[None, None] * weight[..., None]
+        """The wet, rounded inside of the lips just within the opening: redder and darker
+        than the outer lips, falling off into the cavity (or over the teeth's tops) as the
+        rim turns away from the light. The upper rim is thinner: the teeth sit just under it.
+        A highlight along the lower one read as a pale seam, enlarged: left out."""
+        lip = self.lip * np.array([0.9, 0.72, 0.74])
+        lower_side = (ys - top) > (bottom - ys)
+        band = np.where(lower_side, 0.035, 0.02) * mw * (1 - 0.4 * across**2)
+        t = np.clip(inside / np.maximum(band, 1.0), 0, 1)
+        weight = (1 - t) ** 1.5  # the rim, rounding away into the dark
+        shade = np.where(lower_side, 0.75, 0.65) * (1 - 0.5 * t)
+        tone = lip[None, None] * shade[..., None]
+        patch[:] = patch * (1 - weight[..., None]) + tone * weight[..., None]
 
 
 def _curve(points: np.ndarray, steps: int = 4) -> np.ndarray:
@@ -237,46 +269,66 @@ def _sorted(contour: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return contour[order, 0], contour[order, 1]
 
 
-#: Widths of the teeth from the middle outwards (central incisor to first molar), in mm.
-_TOOTH_MM = (8.6, 6.6, 7.6, 7.0, 6.8, 10.0)
+#: Widths of the teeth from the middle outwards (central incisor to first molar), in mm, upper
+#: and lower.
+_TOOTH_MM = {True: (8.6, 6.6, 7.6, 7.0, 6.8, 10.0), False: (5.4, 5.9, 6.9, 7.0, 7.1, 11.0)}
+#: Per tooth, left side then right (central incisor outwards): small differences of shade and
+#: length, as real teeth have, so that no two read as copies of one tile.
+_TOOTH_SHADE = np.array(
+    [[1.0, 0.95, 0.97, 0.93, 0.9, 0.88], [0.98, 0.96, 0.94, 0.95, 0.89, 0.88]], np.float32
+)
+_TOOTH_LENGTH = np.array(
+    [[1.0, 0.86, 0.94, 0.8, 0.74, 0.55], [0.97, 0.88, 0.92, 0.82, 0.75, 0.55]], np.float32
+)
 
 
 def _arch_teeth(
     patch: np.ndarray, ys: np.ndarray, start: np.ndarray, length: np.ndarray, u: np.ndarray,
-    colour: np.ndarray, mw: float, *, upper: bool,
+    colour: np.ndarray, mw: float, *, upper: bool, lines: float = 1.0,
 ) -> None:  # fmt: skip
-    """Paint a row of teeth on a curved arch, in place: seen from the front, teeth get narrower
-    and darker towards the corners (the arch turns away), each is rounded (lighter in its
-    middle), its biting edge is rounded and a little translucent, and the gaps between them
-    are thin dark lines of differing depth. `start` and `length` are per column; an upper row
-    hangs down from `start`, a lower row stands up to `start + length`."""
+    """Paint a row of teeth on a curved arch, in place. Seen from the front, the arch is
+    narrower than the opening: teeth get narrower and fall into the cheeks' shadow towards the
+    corners (past the last premolars the corners show only the dark of the mouth). Each tooth
+    is rounded (lighter in its middle), a little different from its neighbours in shade and
+    length, shadowed at its root by the lip, with a rounded, translucent biting edge; the lines
+    between teeth are faint along their middle and open into small dark notches at the biting
+    edge and the root. `start` and `length` are per column; an upper row hangs down from
+    `start`, a lower row stands up to `start + length`; `lines` scales the lines between teeth
+    (the lower row's are fainter: narrower teeth, in shadow)."""
+    widths = _TOOTH_MM[upper]
     # Where each column looks onto the arch: angle 0 in front, +-pi/2 at the sides.
-    theta = np.arcsin(np.clip(u / 1.02, -1, 1))
-    edges = np.cumsum((0.0, *_TOOTH_MM))
+    theta = np.arcsin(np.clip(u / 1.15, -1, 1))
+    edges = np.cumsum((0.0, *widths))
     edges = edges / edges[-1] * (np.pi / 2) * 1.05
     side = np.abs(theta)
-    index = np.clip(np.searchsorted(edges, side, side="right") - 1, 0, len(_TOOTH_MM) - 1)
+    index = np.clip(np.searchsorted(edges, side, side="right") - 1, 0, len(widths) - 1)
+    right = (u > 0).astype(int)
     lo, hi = edges[index], edges[index + 1]
     s = (side - lo) / np.maximum(hi - lo, 1e-6)  # 0..1 across the tooth
-    rounded = 1.1 - 0.2 * (2 * s - 1) ** 2
-    away = 1 - 0.45 * np.sin(side) ** 2
-    # Incisors a little longer than the teeth beside them; the molars barely show.
-    long = np.array([1.0, 0.9, 0.95, 0.85, 0.8, 0.6])[index]
-    tooth_len = length * long * (1 - 0.08 * (2 * s - 1) ** 4)
-    gap_depth = np.array([0.4, 0.3, 0.35, 0.3, 0.3, 0.25])[index]
-    tooth_px = (hi - lo) * np.cos(side) * mw / 2
-    gaps = np.clip(1 - np.minimum(s, 1 - s) * tooth_px / max(0.5, 0.004 * mw), 0, 1)
-    gaps *= np.cos(side) ** 0.5  # gaps blur together at the sides
+    rounded = 1.08 - 0.22 * lines * (2 * s - 1) ** 2
+    # Turned away from the light, and at the corners lost in the cheeks' shadow.
+    away = (0.08 + 0.92 * np.cos(side) ** 2.5) * np.clip((1 - np.abs(u)) / 0.3, 0, 1) ** 0.8
+    tooth_len = length * _TOOTH_LENGTH[right, index] * (1 - 0.22 * np.abs(2 * s - 1) ** 3)
+    tooth_px = (hi - lo) * np.cos(side) * mw / 2 / 1.15
+    line = np.clip(1 - np.minimum(s, 1 - s) * tooth_px / max(0.6, 0.006 * mw), 0, 1)
+    line *= np.cos(side) ** 0.5 * (lines if upper else 0.6 * lines)  # they blur at the sides
     if upper:
         along = (ys - start) / np.maximum(tooth_len, 1e-3)
     else:
         along = (start + length - ys) / np.maximum(tooth_len, 1e-3)
-    inside = (along >= 0) & (along < 1) & (side < edges[-2])
+    inside = (along >= 0) & (along < 1)
     if not inside.any():
         return
-    edge = np.clip((along - 0.8) / 0.2, 0, 1)  # the biting edge: greyer, translucent
-    tone = rounded * away * (1 - gap_depth * gaps) * (1 - 0.25 * edge) * (0.92 + 0.08 * (1 - along))
-    tint = np.where(edge[..., None] > 0, np.array([0.96, 0.98, 1.04]), 1.0)
+    # Between teeth: faint along the middle, darker at the root and where the rounded edges
+    # part (the embrasures).
+    notch = 0.3 + 0.7 * (np.clip(1 - along / 0.25, 0, 1) + np.clip((along - 0.7) / 0.3, 0, 1))
+    root = 0.72 + 0.28 * np.clip(along / 0.35, 0, 1)  # in the lip's shadow
+    edge = np.clip((along - 0.78) / 0.22, 0, 1)  # the biting edge: greyer, translucent
+    tone = (
+        rounded * away * _TOOTH_SHADE[right, index] * root * (1 - 0.55 * line * notch)
+        * (1 - 0.22 * edge)
+    )  # fmt: skip
+    tint = 1 + edge[..., None] * (np.array([0.96, 0.98, 1.05]) - 1)
     teeth = colour[None, None] * tone[..., None] * tint
     soft = inside.astype(np.float32) * np.clip((1 - along) * tooth_len / 1.0, 0, 1)
     soft = soft[..., None]

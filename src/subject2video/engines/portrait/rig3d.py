@@ -33,6 +33,9 @@ CAMERA_DISTANCE = 5.0
 PITCH_GAIN = 0.7
 #: Layers, drawn in this order: the still body and frame, then eyeballs and mouth, then skin.
 BODY, EYEBALL, INTERIOR, SKIN = 0, 1, 2, 3
+#: How far into the lower lip (a share of its thickness) an open mouth's lower rim takes its
+#: texture from.
+LOWER_RIM_SOURCE = 0.3
 
 
 @dataclass
@@ -151,15 +154,19 @@ class Rig3D:
         moved, depth = self._turn(p, v)
         return self._body(moved, v), depth
 
-    def sources(self, v: dict[str, float]) -> np.ndarray:
+    def sources(self, v: dict[str, float], moved: np.ndarray | None = None) -> np.ndarray:
         """Where in the photo each vertex takes its texture from (N, 2).
 
-        The rest positions, except that closing lids take skin from above the eye, and a turn
-        draws the face's outline in towards the face: the side of the head coming into view is
+        The rest positions, except that closing lids take skin from above the eye, a turn
+        draws the face's outline in towards the face (the side of the head coming into view is
         stretched from the photo's thin strip at the face's edge, which holds the matte's edge
-        and a little background; taken from just inside, it stretches skin instead.
+        and a little background; taken from just inside, it stretches skin instead), and a lower
+        lip parted further than in the photo (`moved`: this frame's positions) takes its inner
+        rim from inside the lip (`_lip_sources`).
         """
         src = self.rest[:, :2].copy()
+        if moved is not None:
+            self._lip_sources(src, moved)
         for eye in ("l", "r"):
             closure = v[f"blink_{eye}"]
             if closure > 0:
@@ -176,11 +183,27 @@ class Rig3D:
             src[oval] += (centre - src[oval]) * (0.05 * turn)
         return src
 
+    def _lip_sources(self, src: np.ndarray, moved: np.ndarray) -> None:
+        """The mesh's inner lip line runs a pixel or two above the dark seam between closed
+        lips, so the lower lip's top strip in the photo is that seam: carried down as the jaw
+        drops, it drew a dark band along the opening, and any glint on it as a pale notch. As
+        the lips part, the lower rim's texture comes from further into the lip instead."""
+        upper, lower = list(T.LIP_INNER_UPPER[1:-1]), list(T.LIP_INNER_LOWER[1:-1])
+        outer = list(T.LIP_OUTER_LOWER[1:-1])
+        rest = self.rest[:, :2]
+        width = max(1.0, float(np.linalg.norm(rest[291] - rest[61])))
+        gap_rest = float(np.mean(rest[lower, 1] - rest[upper, 1]))
+        gap_now = float(np.mean(moved[lower, 1] - moved[upper, 1]))
+        parted = float(np.clip((gap_now - gap_rest) / (0.1 * width), 0.0, 1.0))
+        src[lower] += LOWER_RIM_SOURCE * parted * (rest[outer] - rest[lower])
+
     def _interior(self, p: np.ndarray, mesh: np.ndarray) -> None:
-        """The mouth's own interior moves with the upper lip: rigidly, never stretched."""
+        """The mouth's own interior moves with the middle of the upper lip, where the teeth
+        sit under it: rigidly, never stretched. (The whole lip's mean moved less than its middle,
+        whose rise opened a dark band between the lip and the photo's teeth.)"""
         if not len(self.interior_of):
             return
-        upper = list(T.LIP_INNER_UPPER)
+        upper = list(T.LIP_INNER_UPPER[3:-3])
         shift = (mesh[upper] - self.rest[upper]).mean(0)
         ids = np.arange(len(self.interior_of)) + self.interior_first
         p[ids] = self.rest[self.interior_of] + shift

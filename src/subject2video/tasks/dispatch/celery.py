@@ -1,10 +1,13 @@
 """The scale-out dispatcher: task ids go to Celery queues on Redis, one queue per engine.
 
 The API process only sends ids (`send_task`, so it never imports engine code); `s2v worker`
-processes (see `celery_worker`) run them. Celery is configured for long GPU tasks: one task at a
-time (solo pool, prefetch 1), acknowledged after it ran (acks late, reject on worker lost), and a
-broker visibility timeout above the longest task so a running task is not handed out twice. A
-duplicate delivery is harmless anyway: the runner's claim is a compare-and-set in the store.
+processes (see `celery_worker`) run them. What is sent, and when, the fair sender decides
+(sender.py): one replica at a time sends, round-robin across projects, only while a worker slot is
+free, so Celery's first-come order never decides between projects. Celery is configured for long
+GPU tasks: one task at a time (solo pool, prefetch 1), acknowledged after it ran (acks late,
+reject on worker lost), and a broker visibility timeout above the longest task so a running task
+is not handed out twice. A duplicate delivery is harmless anyway: the runner's claim is a
+compare-and-set in the store.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from celery import Celery
 
 from subject2video.config import Settings
 from subject2video.tasks.bus import RedisBus
+from subject2video.tasks.dispatch.sender import FairSender
 from subject2video.tasks.reaper import Reaper
 from subject2video.tasks.store import Store
 
@@ -57,7 +61,8 @@ def make_celery(settings: Settings) -> Celery:
 
 
 class CeleryDispatcher:
-    """Sends task ids to the engine's queue; a kill is published to every worker."""
+    """Stores nothing itself: wakes the fair sender, which sends to the engine's queue; a kill is
+    published to every worker."""
 
     def __init__(
         self, settings: Settings, store: Store, bus: RedisBus, *, reap: bool = True
@@ -66,36 +71,49 @@ class CeleryDispatcher:
         self.store = store
         self.bus = bus
         self.app = make_celery(settings)
-        self.reaper = Reaper(settings, store, bus, self.submit) if reap else None
+        self.sender = FairSender(settings, store, bus, self._send, queue_of=queue_name)
+        self.reaper = (
+            Reaper(settings, store, bus, self.resend, resend_unsent=False) if reap else None
+        )
 
     def start(self) -> None:
+        self.sender.start()
         if self.reaper is not None:
             self.reaper.start()
 
     def stop(self) -> None:
         if self.reaper is not None:
             self.reaper.stop()
+        self.sender.stop()
 
     def is_ready(self) -> bool:
-        """Always: the broker keeps what is sent until a worker takes it, and the reaper sends
-        again what it lost."""
+        """Always: the store keeps what is submitted until a worker slot frees, and whichever
+        replica holds the dispatch lease sends it then."""
         return True
 
-    def submit(self, task_id: int, engine: str | None = None) -> None:
-        """Send `task_id`; if the broker is away the reaper sends it again later."""
-        if engine is None:
-            task = self.store.get(task_id)
-            engine = task.engine if task is not None else self.settings.engine
-        try:
-            self.app.send_task(RUN_TASK, args=(task_id,), queue=queue_name(engine))
-        except Exception as exc:  # kombu raises many kinds; the task stays queued in the store
-            logger.warning("could not send task: %s", exc, extra={"task_id": task_id})
-            return
-        self.bus.mark_sent(task_id, self.settings.visibility_timeout)
+    def submit(self, task_id: int) -> None:
+        """`task_id` is stored and its input too: the fair sender sends it when its turn comes."""
+        self.sender.wake()
+
+    def resend(self, task_id: int) -> None:
+        """Send `task_id` again (its worker died): it waits its turn like a new task."""
+        self.bus.clear_sent(task_id)
+        self.sender.wake()
 
     def kill(self, task_id: int) -> None:
         """The store already says task_cancel; tell the worker that holds it at once."""
         self.bus.kill(task_id)
+
+    def _send(self, task_id: int, engine: str) -> bool:
+        """Put `task_id` on `engine`'s queue; False if the broker is away (it stays queued in
+        the store and is sent at a later pass)."""
+        try:
+            self.app.send_task(RUN_TASK, args=(task_id,), queue=queue_name(engine))
+        except Exception as exc:  # kombu raises many kinds; the task stays queued in the store
+            logger.warning("could not send task: %s", exc, extra={"task_id": task_id})
+            return False
+        self.bus.mark_sent(task_id, self.settings.visibility_timeout)
+        return True
 
 
 def worker_argv(name: str, queues: list[str], loglevel: str) -> list[str]:

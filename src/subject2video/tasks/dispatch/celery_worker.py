@@ -4,7 +4,9 @@ The Celery process never touches the engine (or CUDA): the same supervisor as th
 deployment spawns a child that loads the engine once and runs the one runner. While a task runs, the
 worker keeps its child's heartbeat alive in Redis and watches for a kill (the `s2v:kill` channel,
 and the store's status as a fallback); a child that ignores a kill is ended after the grace period
-and replaced, and the worker takes its next task.
+and replaced, and the worker takes its next task. While its child is loaded and it is not
+stopping, it announces its slot (`s2v:slots:<name>`): the API's fair sender sends only as many
+tasks as the live slots take; each task's end wakes that sender.
 
 Stopping is Celery's warm shutdown (SIGTERM, SIGINT, and SIGHUP here too): the running task
 finishes, then the child is stopped gracefully (`Supervisor.stop`); a cold shutdown (a second
@@ -53,11 +55,13 @@ class WorkerProcess:
             settings, self.store, self.bus.publish, prefix=f"celery@{self.name}"
         )
         self.kills = Subscriber(settings.events_url, KILLS, self._on_kill)
+        self.queues: list[str] = []
         self._stop = threading.Event()
         self._watch = threading.Thread(target=self._watch_loop, name="s2v-watch", daemon=True)
 
     def run(self, queues: list[str]) -> None:
         """Start the child, then consume `queues` until the worker is stopped."""
+        self.queues = queues
         app = make_celery(self.settings)
         app.task(name=RUN_TASK, bind=False, acks_late=True)(self.handle)
         celery_signals.worker_ready.connect(_hup_is_warm_shutdown, weak=False)
@@ -71,12 +75,19 @@ class WorkerProcess:
             app.worker_main(worker_argv(f"s2v@{self.name}", queues, self.settings.log_level))
         finally:
             self._stop.set()
+            self.bus.drop_slots(self.name)
             self.kills.stop()
             self.supervisor.stop()
             self.store.dispose()
 
     def handle(self, task_id: int) -> None:
         """The Celery task: run `task_id` on the child; again if a dead child left it requeued."""
+        try:
+            self._run(task_id)
+        finally:
+            self.bus.wake_dispatcher()  # this worker's slot is free: the next task may be sent
+
+    def _run(self, task_id: int) -> None:
         limit = self.settings.task_timeout_seconds + self.settings.kill_grace_seconds + 60
         for _ in range(self.settings.task_max_attempts + 1):
             if not self.supervisor.run_and_wait(task_id, limit):
@@ -95,11 +106,20 @@ class WorkerProcess:
 
     def _watch_loop(self) -> None:
         beat = self.settings.worker_heartbeat_seconds
+        announced = False
         while not self._stop.wait(WATCH_SECONDS):
             label = self.supervisor.label
+            taking = self.supervisor.is_ready() and not STOP.graceful.is_set()
             try:
                 if label is not None:
                     self.bus.beat(label, beat)
+                if taking:
+                    self.bus.beat_slots(self.name, self.queues, 1, beat)
+                    if not announced:  # a new slot: tasks waiting for one may be sent now
+                        self.bus.wake_dispatcher()
+                elif announced:
+                    self.bus.drop_slots(self.name)
+                announced = taking
             except redis.RedisError as exc:
                 logger.warning("heartbeat failed: %s", exc)
             current = self.supervisor.current

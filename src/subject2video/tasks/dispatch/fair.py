@@ -1,4 +1,4 @@
-"""Fair queueing across projects for the embedded dispatcher.
+"""Fair queueing across projects, for both deployments' dispatchers.
 
 Queued task ids wait per project; a worker that frees takes the next task round-robin across the
 projects that have one waiting: the project served longest ago goes first (one that was never
@@ -7,6 +7,10 @@ delays another project's next task by at most the tasks already running, not by 
 project's own tasks keep their order (first in, first out). With `S2V_MAX_RUNNING_PER_PROJECT`
 set, a project never has more than that many tasks running at once; its next task waits while
 others' run.
+
+The embedded dispatcher (local.py) blocks on `get` and reports each end with `done`; the scale-out
+sender (sender.py) fills the queue from the store, sets the running counts it read there
+(`set_running`) and takes without blocking (`take`) while a worker slot is free.
 """
 
 from __future__ import annotations
@@ -25,7 +29,10 @@ MAX_REMEMBERED = 10_000
 class FairQueue:
     """Task ids by project, taken round-robin across projects, each project's in order."""
 
-    def __init__(self, project_of: Callable[[int], int | None], *, cap: int = 0) -> None:
+    def __init__(
+        self, project_of: Callable[[int], int | None] | None = None, *, cap: int = 0
+    ) -> None:
+        #: Reads a task's project when `put` is not told it.
         self.project_of = project_of
         #: Most tasks running at once per project (0: no limit).
         self.cap = cap
@@ -39,9 +46,11 @@ class FairQueue:
         self._running: Counter[int] = Counter()
         self._stops = 0
 
-    def put(self, task_id: int) -> None:
-        """Queue `task_id` (once: a task already waiting is not queued twice)."""
-        project = self.project_of(task_id)
+    def put(self, task_id: int, project: int | None = None) -> None:
+        """Queue `task_id` of `project` (read with `project_of` when not given), once: a task
+        already waiting is not queued twice."""
+        if project is None and self.project_of is not None:
+            project = self.project_of(task_id)
         project = UNKNOWN_PROJECT if project is None else project
         with self._cond:
             if task_id in self._queued:
@@ -68,6 +77,29 @@ class FairQueue:
                 if taken is not None:
                     return taken
                 self._cond.wait()
+
+    def take(self) -> tuple[int, int] | None:
+        """The next task and its project if one may start now (None: none waits, or every
+        waiting project is at its cap); counted as running until `done` or `set_running`."""
+        with self._cond:
+            return self._take()
+
+    def retain(self, task_ids: set[int]) -> None:
+        """Forget the waiting tasks not in `task_ids` (cancelled, or sent by another holder)."""
+        with self._cond:
+            for project in list(self._waiting):
+                kept = deque(t for t in self._waiting[project] if t in task_ids)
+                if kept:
+                    self._waiting[project] = kept
+                else:
+                    del self._waiting[project]
+            self._queued &= task_ids
+
+    def set_running(self, running: Counter[int]) -> None:
+        """Replace the count of running tasks per project (read from the store)."""
+        with self._cond:
+            self._running = Counter({p: n for p, n in running.items() if n > 0})
+            self._cond.notify_all()
 
     def done(self, project: int) -> None:
         with self._cond:

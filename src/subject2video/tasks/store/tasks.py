@@ -172,8 +172,9 @@ class Tasks(StoreBase):
 
     def claim(self, task_id: int, worker: str) -> Task | None:
         """Move a queued task to task_accept for `worker`; None if another has it, it ended, or
-        its input is not stored yet (a URL input still in the API's fetch stage: an engine
-        worker only ever takes a task whose input is stored)."""
+        its inputs are not all stored yet (an image or voice URL still in the API's input stage,
+        tasks/inputs.py, which sets `input_path` last: an engine worker only ever takes a task
+        whose inputs are stored)."""
         with self.session() as s:
             result = s.execute(
                 update(Task)
@@ -247,7 +248,8 @@ class Tasks(StoreBase):
             )
 
     def unfetched(self) -> list[Task]:
-        """Queued tasks whose URL input is not stored yet (the fetch stage's), oldest first."""
+        """Queued tasks whose URL inputs are not all stored yet (the input stage's), oldest
+        first."""
         with self.session() as s:
             return list(
                 s.scalars(

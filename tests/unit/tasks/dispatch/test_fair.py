@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 
 from subject2video.tasks.dispatch.fair import FairQueue
 
@@ -49,3 +50,27 @@ def test_a_task_is_queued_once_and_the_cap_holds() -> None:
     assert got == [(2, 1)]
     fair.stop_one()
     assert fair.get() is None
+
+
+def test_take_follows_the_running_counts_it_is_given() -> None:
+    """The scale-out sender's use: running counts read from the store, taken without blocking."""
+    fair = FairQueue(cap=1)
+    for task_id, project in ((1, 1), (2, 1), (20, 2)):
+        fair.put(task_id, project)
+    fair.set_running(Counter({1: 1}))  # project 1 has a task running elsewhere: at its cap
+    assert fair.take() == (20, 2)
+    assert fair.take() is None  # both projects at the cap now
+    fair.set_running(Counter())  # the store says nothing runs any more
+    assert fair.take() == (1, 1)
+    assert fair.take() is None
+
+
+def test_retain_forgets_tasks_no_longer_waiting_and_keeps_the_order() -> None:
+    fair = FairQueue()
+    for task_id in (1, 2, 3, 4):
+        fair.put(task_id, 1)
+    fair.retain({2, 4})  # 1 and 3 were cancelled, or sent by another holder
+    fair.put(5, 1)
+    fair.put(4, 1)  # already waiting: not queued twice
+    assert fair.waiting() == 3
+    assert [fair.take(), fair.take(), fair.take(), fair.take()] == [(2, 1), (4, 1), (5, 1), None]

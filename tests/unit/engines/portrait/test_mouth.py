@@ -1,0 +1,177 @@
+"""The open mouth's painter (engines/portrait/mouth.py), on a synthetic opening and on the rig:
+teeth on an arch that are not copies of one tile, a gum only when the lips pull back, a tongue
+that rises for l and th, wet inner rims darker than the lips, nothing painted past the lips, and
+an opening that tapers to its corners."""
+
+from __future__ import annotations
+
+import itertools
+
+import cv2
+import numpy as np
+import pytest
+
+from subject2video.engines.portrait import topology as T
+from subject2video.engines.portrait.face3d import read_face
+from subject2video.engines.portrait.matte import subject_matte
+from subject2video.engines.portrait.mouth import MouthPainter, _arch_teeth
+from subject2video.engines.portrait.plan import CHANNELS
+from subject2video.engines.portrait.rig3d import Rig3D
+from subject2video.media.faces import get_analyzer
+from tests.utils.images import second_face_rgb
+
+LIP = np.array([170.0, 90, 90])
+WIDTH = 120.0  # the mouth's width in pixels
+SIZE = (160, 220)
+
+
+def painter(own: bool = False) -> MouthPainter:
+    teeth = np.array([225.0, 218, 200])
+    tongue = np.clip(LIP * np.array([0.85, 0.6, 0.62]), 20, 220)
+    dark = np.clip(LIP * np.array([0.32, 0.2, 0.2]), 8, 90)
+    return MouthPainter(dark, teeth, tongue, LIP, own, WIDTH)
+
+
+def opening(gap: float) -> np.ndarray:
+    """An almond-shaped opening `gap` px tall at its middle, as the mesh's inner lip points
+    (11 along the upper lip, corner to corner, then 11 along the lower, back)."""
+    xs = np.linspace(-WIDTH / 2 * 0.9, WIDTH / 2 * 0.9, 11)
+    bulge = np.sqrt(1 - (xs / (WIDTH / 2 * 0.9)) ** 2)
+    centre = np.array([SIZE[1] / 2, SIZE[0] / 2])
+    top = np.column_stack([xs, -0.35 * gap * bulge]) + centre
+    bottom = np.column_stack([xs, 0.65 * gap * bulge]) + centre
+    return np.concatenate([top, bottom[::-1]])
+
+
+def paint(gap: float = 40.0, **kwargs: float) -> tuple[np.ndarray, np.ndarray]:
+    frame = np.zeros((*SIZE, 3), np.uint8)
+    frame[:] = LIP.astype(np.uint8)
+    inner = opening(gap)
+    painter().paint(frame, inner, None, **kwargs)
+    return frame, inner
+
+
+def test_nothing_is_painted_past_the_lips() -> None:
+    """Nothing further than two pixels out from the lips' points: the opening is drawn as a
+    curve through them, anti-aliased."""
+    frame, inner = paint()
+    contour = inner.astype(np.float32).reshape(-1, 1, 2)
+    changed = np.argwhere(np.abs(frame.astype(int) - LIP.astype(int)).max(-1) > 1)
+    distance = [cv2.pointPolygonTest(contour, (float(x), float(y)), True) for y, x in changed]
+    assert len(changed) > 500
+    assert min(distance) > -2.0
+
+
+def test_upper_teeth_are_lightest_in_front_and_lost_in_shadow_at_the_corners() -> None:
+    frame, inner = paint()
+    light = frame.astype(float).mean(-1)
+    cx, top = SIZE[1] / 2, int(inner[5, 1])
+    band = light[top + 3 : top + 9]
+    front = band[:, int(cx - 0.1 * WIDTH) : int(cx + 0.1 * WIDTH)].max()
+    corner = band[:, int(cx + 0.38 * WIDTH) : int(cx + 0.44 * WIDTH)].max()
+    assert front > 180  # near the teeth's own colour, not a grey tile
+    assert corner < 0.55 * front
+
+
+def row_of_teeth(lines: float = 1.0) -> np.ndarray:
+    patch = np.zeros((60, 240, 3), np.float32)
+    u = np.linspace(-1, 1, 240)
+    ys = np.arange(60, dtype=np.float32)[:, None]
+    start, length = np.full(240, 10.0), np.full(240, 30.0)
+    _arch_teeth(patch, ys, start, length, u, np.array([220.0, 215, 200]), 240.0, upper=True,
+                lines=lines)  # fmt: skip
+    return patch.mean(-1)
+
+
+def dips(profile: np.ndarray, depth: float = 5.0) -> list[int]:
+    """Where a row of teeth has a line: local minima deeper than `depth` below the brightest
+    point within 6 px on each side."""
+    out = []
+    for i in range(6, len(profile) - 6):
+        window = profile[i - 6 : i + 7]
+        left, right = profile[i - 6 : i].max(), profile[i + 1 : i + 7].max()
+        if profile[i] == window.min() and min(left, right) - profile[i] > depth:
+            out.append(i)
+    return out
+
+
+def test_no_two_neighbouring_teeth_are_the_same_tile() -> None:
+    light = row_of_teeth()
+    lines = dips(light[25])
+    assert len(lines) >= 5
+    runs = [(a + 2, b - 1) for a, b in itertools.pairwise(lines)]
+    shades = [float(light[15:30, a:b].mean()) for a, b in runs]
+    lengths = [int((light[:, (a + b) // 2] > 5).sum()) for a, b in runs]
+    for i in range(len(runs) - 1):
+        assert abs(shades[i] - shades[i + 1]) > 1.0 or lengths[i] != lengths[i + 1]
+    # The two front teeth are the lightest; towards the corners they fall into shadow.
+    assert max(shades) == max(shades[len(runs) // 2 - 1 : len(runs) // 2 + 1])
+    corners = max(light[15:30, :24].mean(), light[15:30, -24:].mean())
+    assert corners < 0.5 * light[15:30, 108:132].mean()
+    # Biting edges are rounded: each tooth is shorter at its sides than at its middle.
+    for a, b in runs:
+        assert int((light[:, a] > 5).sum()) < int((light[:, (a + b) // 2] > 5).sum())
+
+
+def test_without_lines_the_row_is_one_surface() -> None:
+    """The band above the photo's own teeth (their roots, uncovered by the lip) has no lines."""
+    assert len(dips(row_of_teeth(0.0)[25])) == 0
+    assert len(dips(row_of_teeth(1.0)[25])) >= 5
+
+
+def test_gum_shows_only_when_the_lips_pull_back() -> None:
+    frame, inner = paint(retract=0.0)
+    pulled, _ = paint(retract=1.0)
+    cx, top = int(SIZE[1] / 2), int(np.ceil(inner[5, 1]))
+    rows = slice(top + 1, top + 4)
+    red = lambda f: float((f[rows, cx - 8 : cx + 8, 0] - f[rows, cx - 8 : cx + 8, 2]).mean())  # noqa: E731
+    assert red(pulled) > red(frame) + 15  # pink gum above the teeth, not tooth
+
+
+def test_the_tongue_rises_for_l_and_th() -> None:
+    rest, inner = paint(tongue=0.0)
+    raised, _ = paint(tongue=1.0)
+    cx = int(SIZE[1] / 2)
+    column = slice(cx - 3, cx + 3)
+
+    def tongue_top(frame: np.ndarray) -> int:
+        """The first row below the upper teeth that is tongue: red, not grey like teeth."""
+        rgb = frame[:, column].astype(float).mean(1)
+        below_teeth = int(inner[5, 1]) + 18
+        tongue = (rgb[:, 0] > 80) & (rgb[:, 0] > 2 * rgb[:, 1])
+        return below_teeth + int(np.flatnonzero(tongue[below_teeth:])[0])
+
+    assert tongue_top(raised) < tongue_top(rest) - 3
+
+
+def test_the_inner_rim_is_darker_than_the_lip_and_lighter_than_the_cavity() -> None:
+    frame, inner = paint(gap=50.0)
+    cx = int(SIZE[1] / 2)
+    bottom = int(np.floor(inner[16, 1]))
+    rim = frame[bottom - 2, cx - 10 : cx + 10].astype(float).mean(0)
+    assert rim.mean() < LIP.mean() - 10
+    assert rim[0] > rim[1] + 20  # red, wet lip, not grey
+    light = frame[:, cx].astype(float).mean(-1)
+    assert rim.mean() > light[int(inner[5, 1]) + 20 : bottom - 8].min()
+
+
+@pytest.fixture(scope="module")
+def hopper_rig() -> Rig3D:
+    image = second_face_rgb()
+    box = get_analyzer().subject(image).box
+    reading = read_face(image, box)
+    assert reading.mesh is not None and reading.geo is not None
+    return Rig3D.build(reading.mesh, reading.geo, subject_matte(image, box))
+
+
+def test_an_open_mouth_tapers_to_its_corners(hopper_rig: Rig3D) -> None:
+    values = {name: 0.0 for name in CHANNELS} | {"zoom": 1.0, "mouth": 0.8}
+    moved, _ = hopper_rig.positions(values)
+    top = moved[list(T.LIP_INNER_UPPER)]
+    bottom = moved[list(T.LIP_INNER_LOWER)]
+    gaps = bottom[:, 1] - top[:, 1]
+    middle, next_to_corner = gaps[5], (gaps[1] + gaps[-2]) / 2
+    assert middle > 0
+    # Not a box with upright sides: beside the corners the lips have parted much less than in
+    # the middle (0.85 of it when the whole lower lip dropped alike, 0.55 now).
+    assert next_to_corner < 0.7 * middle
