@@ -8,6 +8,7 @@ Example::
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,7 +24,13 @@ from subject2video.quality.measures import MouthMeter, blink_closure, pose_again
 from subject2video.quality.motion import Check, Signals, blink_count, check
 from subject2video.quality.sheet import contact_sheet, mouth_row, stack
 from subject2video.quality.speech import intelligibility, score_video
-from subject2video.quality.subject import FaceShareMeter, HaloMeter
+from subject2video.quality.subject import (
+    FaceShareMeter,
+    HaloMeter,
+    expected_boxes,
+    nearest_face,
+    service_subject,
+)
 from subject2video.quality.track import track
 
 #: dlib's descriptor: two photos of one person lie within this distance.
@@ -98,7 +105,12 @@ def evaluate(
     how much of them the video reached.
     """
     analyzer = analyzer or get_analyzer()
+    # The subject is the face the service animates (its own detector's choice), not dlib's
+    # largest: in a group photo the two differ.
+    chosen = service_subject(reference)
     reference_face = analyzer.subject(reference, parameter="reference")
+    if chosen is not None:
+        reference_face = nearest_face(analyzer.detect(reference), [chosen.box]) or reference_face
     assert reference_face.landmarks is not None
     descriptor = analyzer.descriptor(reference, reference_face.landmarks)
     mouth = MouthMeter(reference, reference_face.landmarks)
@@ -108,9 +120,14 @@ def evaluate(
         for meter in (mouth, halo, share):
             meter.add(frame, points)
 
+    frames = iter(frames)
+    first = next(frames, None)
+    start = None
+    if first is not None and chosen is not None:
+        start = expected_boxes(reference, chosen, (first.shape[1], first.shape[0]))
     tr = track(
-        frames, analyzer, fps=fps, reference=descriptor, identity_step=identity_step,
-        on_frame=on_frame,
+        itertools.chain([] if first is None else [first], frames), analyzer, fps=fps,
+        reference=descriptor, identity_step=identity_step, on_frame=on_frame, start=start,
     )  # fmt: skip
     signals = Signals(tr)
     pose = pose_reached(signals)

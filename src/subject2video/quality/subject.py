@@ -11,6 +11,10 @@
   clean edge); `head_excess` is the same over the head's part of the band (hair, ears, cheeks),
   where seams and grey bands show. The whole band also counts the body's own edge moving (breathing,
   a shrug), so compare engines on the same prompt and seed.
+- **The subject**: in a photo of several people, the face measured is the one the service animates
+  (its detector's choice, `service_subject`), found among dlib's faces in the reference photo and,
+  placed where the framing puts it (`expected_boxes`), in the video's first frames; never simply
+  dlib's largest face.
 - **Face share**: the tracked face's height (brows to chin, dlib's landmarks, times 1.25 for the
   forehead) as a share of the frame height: least and mean over the tracked frames.
 """
@@ -21,6 +25,10 @@ from typing import Any
 
 import cv2
 import numpy as np
+
+from subject2video.media.subject import Face
+
+Box = tuple[float, float, float, float]
 
 #: Halo: every this many frames, one pair (the frame and the one before it) is measured.
 HALO_STEP = 3
@@ -126,3 +134,47 @@ class FaceShareMeter:
             "least": round(float(np.min(self.shares)), 3),
             "mean": round(float(np.mean(self.shares)), 3),
         }
+
+
+def service_subject(photo: np.ndarray) -> Face | None:
+    """The face the service animates in `photo` (MediaPipe's detector, largest first, as
+    `tasks.pipeline.prepare` chooses it), or None where it finds no face."""
+    from subject2video.media.detector import get_detector
+
+    faces = get_detector().detect(photo)
+    return faces[0] if faces else None
+
+
+def expected_boxes(photo: np.ndarray, face: Face, size: tuple[int, int]) -> list[Box]:
+    """Where the service's subject (`face`, in the photo's pixels) lies in a video of `size`
+    (width, height) made from `photo`: with the photo's own framing (also a push-in's first
+    frame) and framed as a medium close-up (`media.framing`), each in the video's pixels."""
+    from subject2video.media.framing import fit_to_aspect, frame_subject
+
+    fitted = fit_to_aspect(photo, face, size)
+    boxes = []
+    for framed in (fitted, frame_subject(fitted.image, fitted.face, size)):
+        ih, iw = framed.image.shape[:2]
+        sx, sy = size[0] / iw, size[1] / ih
+        x0, y0, x1, y1 = framed.face.box
+        boxes.append((x0 * sx, y0 * sy, x1 * sx, y1 * sy))
+    return boxes
+
+
+def nearest_face(faces: list[Face], boxes: list[Box]) -> Face | None:
+    """The face among `faces` that best matches one of `boxes` (centre distance in the box's
+    sizes, and size): how a measurer finds the service's subject among dlib's faces."""
+    if not faces or not boxes:
+        return None
+
+    def cost(face: Face) -> float:
+        best = np.inf
+        for x0, y0, x1, y1 in boxes:
+            size = max(x1 - x0, y1 - y0, 1.0)
+            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+            away = float(np.hypot(face.center[0] - cx, face.center[1] - cy)) / size
+            scale = abs(float(np.log(max(face.height, 1) / size)))
+            best = min(best, away + 0.5 * scale)
+        return best
+
+    return min(faces, key=cost)

@@ -17,6 +17,7 @@ import numpy as np
 
 from subject2video.media.faces import FaceAnalyzer
 from subject2video.media.subject import Face
+from subject2video.quality.subject import Box, nearest_face
 
 #: The detector runs again on every this-many-th frame: tracking from landmarks alone drifts on
 #: a face that keeps moving (a pan), and a fresh detection re-anchors it.
@@ -66,8 +67,13 @@ def track(
     reference: np.ndarray | None = None,
     identity_step: int = 1,
     on_frame: Callable[[np.ndarray, np.ndarray | None], None] | None = None,
+    start: list[Box] | None = None,
 ) -> Track:
-    """Landmarks of the largest face in every frame; identity every `identity_step` frames.
+    """Landmarks of the subject in every frame; identity every `identity_step` frames.
+
+    The subject is first the face that best matches one of the `start` boxes (where the service's
+    subject should be, `subject.expected_boxes`), or the largest face without them; then the face
+    where the subject was.
 
     `on_frame(frame, landmarks)` is called for every frame, for measures that need pixels.
     """
@@ -84,7 +90,7 @@ def track(
             if not _plausible(points, previous):
                 points = None
         if points is None or index % DETECT_EVERY == 0:
-            found = _subject(analyzer.detect(frame), previous)
+            found = _subject(analyzer.detect(frame), previous, start)
             if found is not None and found.landmarks is not None:
                 points = found.landmarks
                 lo, hi = points.min(0), points.max(0)
@@ -105,13 +111,16 @@ def track(
     return result
 
 
-def _subject(faces: list[Face], previous: np.ndarray | None) -> Face | None:
-    """The subject among a frame's faces: the largest at first (as the runner chooses it), then
-    the one where the subject was, so that a photo of several people is measured on one."""
+def _subject(
+    faces: list[Face], previous: np.ndarray | None, start: list[Box] | None = None
+) -> Face | None:
+    """The subject among a frame's faces: at first the one where the service's subject should be
+    (`start`; the largest without it), then the one where the subject was, so that a photo of
+    several people is measured on the person the engine animated."""
     if not faces:
         return None
     if previous is None:
-        return faces[0]
+        return (nearest_face(faces, start) if start else None) or faces[0]
     span = float(np.linalg.norm(previous[16] - previous[0]))
     centre = previous.mean(0)
     nearest = min(faces, key=lambda f: float(np.hypot(*(np.array(f.center) - centre))))

@@ -119,7 +119,7 @@ class Rig3D:
         )
         rest = np.column_stack([flat, depth])
         rest = np.concatenate([rest, rest[eyeball_of], rest[interior_of]])
-        head, body = _weights(rest, geo, n_face, (w, h), len(flat))
+        head, body = _weights(rest, geo, n_face, (w, h), len(flat), alpha)
         copies = {e: [remap[i] for i in ids if i in remap] for e, ids in iris.items()}
         return cls(
             geo, rest, head, body, triangles, layer, pivot, X.FaceMeasures.of(mesh), copies,
@@ -382,16 +382,33 @@ def _outer(geo: FaceGeometry, alpha: np.ndarray, face: np.ndarray) -> np.ndarray
 
 #: Body motion (breathing) fades out this many face widths to each side of the face's centre.
 BODY_REACH = 1.6
+#: The head's own region, in its ellipse's radii (hair included, `FaceGeometry.head`): the head's
+#: turn moves everything inside the first, nothing beyond the second.
+HEAD_ZONE = (1.3, 1.7)
+#: Body motion fades out this many face widths inside the subject's outline, so that the outline
+#: itself (shoulders, arms, held things) stays where the photo has it.
+OUTLINE_HOLD = 0.3
 
 
 def _weights(
-    rest: np.ndarray, geo: FaceGeometry, n_face: int, size: tuple[int, int], n_flat: int
+    rest: np.ndarray,
+    geo: FaceGeometry,
+    n_face: int,
+    size: tuple[int, int],
+    n_flat: int,
+    alpha: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Head weight and body weight per vertex.
 
     The head weight is 1 on the face and on whatever lies near it (hair, ears: they turn with the
     head), fading to 0 further out and down the neck, so the stretch a turn needs falls on the
-    background around the head (transparent in the subject's layer) and on the neck.
+    background around the head (transparent in the subject's layer) and on the neck. Only the
+    head's own region turns: a collar, a shoulder or an arm beside the neck, near the face but
+    outside the head's ellipse, stays still.
+
+    Outside the head's region, the subject's outline (`alpha`) stays still under body motion too:
+    breathing lifts the chest inside it, not its edge against the background, which the plate
+    would show moving (a halo).
     """
     w, h = size
     x, y = rest[:, 0], rest[:, 1]
@@ -402,7 +419,13 @@ def _weights(
     fw = geo.width
     near = np.clip((0.75 * fw - outside) / (0.4 * fw), 0, 1)
     below = np.clip(1 - (y - geo.chin_y - 0.05 * geo.height) / (0.35 * geo.height), 0, 1)
-    head = near * below
+    hx, hy, hrx, hry = geo.head
+    ellipse = np.hypot((x - hx) / max(hrx, 1.0), (y - hy) / max(hry, 1.0))
+    inner, outer = HEAD_ZONE
+    zone = np.clip((outer - ellipse) / (outer - inner), 0, 1)
+    # The jaw and the neck under it turn as before (a shake of the head moves the chin's edge).
+    zone = np.maximum(zone, np.clip((0.6 * fw - np.abs(x - geo.center[0])) / (0.2 * fw), 0, 1))
+    head = near * below * zone
     head[:n_face] = 1.0
     head[n_flat:] = 1.0
     border = (x <= 0.5) | (x >= w - 1.5) | (y <= 0.5) | (y >= h - 1.5)
@@ -414,5 +437,11 @@ def _weights(
     # in the arms and whatever is held (a helmet, a glass), which stay still.
     across = np.abs(x - geo.center[0])
     body *= np.clip((BODY_REACH * fw - across) / (0.5 * fw), 0, 1)
+    if alpha is not None:
+        inside = cv2.distanceTransform((alpha > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
+        px = np.clip(np.round(x).astype(int), 0, w - 1)
+        py = np.clip(np.round(y).astype(int), 0, h - 1)
+        hold = np.clip(inside[py, px] / (OUTLINE_HOLD * fw), 0, 1)
+        body[:n_flat] *= np.maximum(hold, zone)[:n_flat]
     body[:n_flat][border[:n_flat]] = 0.0
     return head, body

@@ -143,3 +143,32 @@ def test_speaking_first_closes_the_lips_the_photo_has_parted(built) -> None:
     assert gap(settled) < 0.3 * gap(rest)
     opened, _ = rig.positions(rest_values(settle=1.0, mouth=0.5))
     assert gap(opened) > gap(rest)
+
+
+def test_a_turn_and_a_breath_leave_the_outline_below_the_head_still(built) -> None:
+    """Only the head turns: the collar and shoulders beside the neck, near the face but outside
+    the head, keep their edge against the background (it moved with the head before, and the
+    still background beside it read as a halo), and breathing lifts the chest, not the outline."""
+    import cv2
+
+    image, alpha, rig = built
+    renderer = Renderer3D(image, alpha, background_plate(image, alpha, grow=12), rig)
+
+    def frame(**changes: float) -> np.ndarray:
+        values = rest_values(**changes)
+        moved, depth = rig.positions(values)
+        out = renderer.render3d(moved, depth, rig.sources(values), 0.0)
+        return out[:, :, :3].astype(np.int16).copy()
+
+    change = np.abs(frame(yaw=15.0, breath=1.0) - frame()).max(axis=2)
+    binary = (alpha > 0.5).astype(np.uint8)
+    edge = cv2.dilate(binary, np.ones((5, 5), np.uint8)) != cv2.erode(binary, np.ones((5, 5)))
+    geo = rig.geo
+    hx, hy, hrx, hry = geo.head
+    ys, xs = np.mgrid[0 : alpha.shape[0], 0 : alpha.shape[1]]
+    ellipse = np.hypot((xs - hx) / hrx, (ys - hy) / hry)
+    below = edge & (ellipse > 1.8) & (ys > geo.chin_y - 0.2 * geo.height)
+    head = edge & (ellipse < 1.1)
+    assert below.sum() > 200 and head.sum() > 200
+    assert float(change[below].mean()) < 0.5, float(change[below].mean())
+    assert float(change[head].mean()) > 5  # the hair's edge turns with the head
