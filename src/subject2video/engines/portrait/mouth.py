@@ -57,6 +57,8 @@ class MouthPainter:
     #: Whether the photo shows its own interior (teeth) between the lips.
     own: bool
     mouth_width: float
+    #: Per point of the inner lip line (corner to corner), how far apart the photo's lips are.
+    parted: np.ndarray | None = None
 
     @classmethod
     def of(cls, image: np.ndarray, mesh: np.ndarray) -> MouthPainter:
@@ -92,7 +94,8 @@ class MouthPainter:
             teeth = np.clip(teeth * (195 / max(float(teeth.mean()), 1.0)), 0, 245)
         dark = np.clip(lip * np.array([0.38, 0.21, 0.21]), 12, 100)
         tongue = np.clip(lip * np.array([0.85, 0.6, 0.62]), 20, 220)
-        return cls(dark, teeth, tongue, lip, own, mw)
+        parted = pts[list(T.LIP_INNER_LOWER), 1] - pts[list(T.LIP_INNER_UPPER), 1]
+        return cls(dark, teeth, tongue, lip, own, mw, parted)
 
     def paint(
         self,
@@ -153,6 +156,9 @@ class MouthPainter:
         top, bottom = inner[:n], inner[n:][::-1]
         gap = bottom[:, 1] - top[:, 1]
         shut = np.clip((2.5 - gap) / 1.5, 0, 1)  # within a pixel: shut; two and a half: none
+        if self.parted is not None:
+            # Only where the photo shows its teeth between the lips: its corners meet already.
+            shut *= np.clip((self.parted - 2.5) / 1.5, 0, 1)
         if shut.max() <= 0:
             return
         line = _curve((top + bottom) / 2)
