@@ -21,6 +21,7 @@ from cryptography.fernet import Fernet
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from subject2video.media.video import probe
 from tests.faults.conftest import no_server_errors, submit, upload
 from tests.utils.server import S2V, Server, fixture_server, send
 
@@ -121,8 +122,8 @@ def test_every_secret_at_rest_is_sealed_and_webhooks_still_verify(
     done = _s2v(srv, "keys", "re-encrypt")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(
-        "2 secrets re-written (2 project secrets); all 7 stored secrets (5 project secrets, "
-        "1 task token, 1 callback body)"
+        "2 secrets re-written (2 project secrets); all 8 stored secrets (5 project secrets, "
+        "1 task token, 1 output access key, 1 callback body)"
     ), done.stdout
     left = [name for name, value in _stored(srv) if not (value or "").startswith("fernet:")]
     assert left == [], left
@@ -259,4 +260,119 @@ def test_task_tokens_are_not_stored_in_clear(
     assert _subscribe(srv, "x" * 30)["type"] == "task_error"
     # re-encrypt counted what it sealed: the first task's token and its callback's body.
     assert "1 task token" in sealed.stdout and "1 callback body" in sealed.stdout, sealed.stdout
+    no_server_errors(srv)
+
+
+def _key_of(url: str) -> str:
+    """The access key of an output's `/v1/File/{id}/{accesskey}/{name}` URL."""
+    return url.rsplit("/", 2)[1]
+
+
+def _downloads(url: str, path: Path) -> None:
+    """`url` serves a real MP4 (decoded), and the same URL with another access key serves none."""
+    video = httpx.get(url, timeout=30)
+    assert video.status_code == 200, (url, video.text)
+    path.write_bytes(video.content)
+    info = probe(path)
+    assert info.codec == "h264" and info.frames > 0, info
+    wrong = url.replace(f"/{_key_of(url)}/", "/" + "x" * 30 + "/")
+    assert httpx.get(wrong, timeout=30).status_code == 404, wrong
+
+
+def test_output_access_keys_are_not_stored_in_clear(
+    tmp_path: Path, face: bytes, servers: list[Server]
+) -> None:
+    """An output's access key downloads its video with no API key: a copy of the database must
+    not give it away, while every dialect's URL (Wiro's Detail, WebSocket and callback,
+    Replicate's prediction and webhook, MiniMax's files/retrieve) still downloads the video; keys
+    stored before are sealed by re-encrypt, and counted."""
+    master = Fernet.generate_key().decode()
+    srv = Server(tmp_path / "outputs", env={"S2V_ENGINE": "camera"})
+    servers.append(srv)
+    srv.start()
+    project = srv.keys("p")
+    bearer = {"Authorization": f"Bearer {project.apikey}"}
+    recorder = Recorder()
+    with fixture_server({"/hook": recorder}) as base:
+        # Before the master key: an access key kept as the store kept it (in clear).
+        response = srv.run(project, files=upload(face), data={"callbackUrl": f"{base}/hook"})
+        assert response.status_code == 200, response.text
+        before = response.json()["taskid"]
+        srv.wait(project, before)
+        srv.callbacks_settled()
+        srv.stop()
+        sealed = _s2v(srv, "keys", "re-encrypt", env={"S2V_MASTER_KEY": master})
+        assert sealed.returncode == 0, sealed.stderr
+
+        srv.env["S2V_MASTER_KEY"] = master
+        srv.start()
+        response = srv.run(project, files=upload(face), data={"callbackUrl": f"{base}/hook"})
+        assert response.status_code == 200, response.text
+        after = response.json()
+        srv.wait(project, after["taskid"])
+        photo = "data:image/jpeg;base64," + base64.b64encode(face).decode()
+        prediction = httpx.post(
+            f"{srv.url}/v1/models/minimax/video-01/predictions",
+            headers=bearer,
+            json={
+                "input": {"prompt": "smile", "subject_reference": photo},
+                "webhook": f"{base}/hook",
+            },
+            timeout=30,
+        )
+        assert prediction.status_code == 201, prediction.text
+        srv.wait(project, prediction.json()["id"])
+        minimax = httpx.post(
+            f"{srv.url}/v1/video_generation",
+            headers=bearer,
+            json={
+                "model": "S2V-01",
+                "prompt": "smile",
+                "subject_reference": [{"type": "character", "image": [photo]}],
+            },
+            timeout=30,
+        )
+        assert minimax.json()["base_resp"]["status_code"] == 0, minimax.text
+        srv.wait(project, minimax.json()["task_id"])
+        srv.callbacks_settled()
+
+    urls: dict[str, str] = {}
+    for taskid in (before, after["taskid"]):
+        (output,) = srv.detail(project, taskid)["outputs"]
+        assert _key_of(output["url"]) == output["accesskey"], output
+        urls[f"Wiro Detail of task {taskid}"] = output["url"]
+    shown = _subscribe(srv, after["socketaccesstoken"])["message"]
+    assert isinstance(shown, list) and len(shown) == 1, shown
+    urls["Wiro WebSocket"] = shown[0]["url"]
+    for _, body in recorder.calls:
+        sent = json.loads(body)
+        if "tasklist" in sent:
+            task = sent["tasklist"][0]
+            urls[f"Wiro callback of task {task['id']}"] = task["outputs"][0]["url"]
+        elif sent.get("status") == "succeeded":
+            urls["Replicate webhook"] = sent["output"]
+    got = httpx.get(f"{srv.url}/v1/predictions/{prediction.json()['id']}", headers=bearer)
+    urls["Replicate prediction"] = got.json()["output"]
+    file_id = httpx.get(
+        f"{srv.url}/v1/query/video_generation",
+        params={"task_id": minimax.json()["task_id"]},
+        headers=bearer,
+    ).json()["file_id"]
+    retrieved = httpx.get(
+        f"{srv.url}/v1/files/retrieve", params={"file_id": file_id}, headers=bearer
+    ).json()
+    urls["MiniMax files/retrieve"] = retrieved["file"]["download_url"]
+    assert len(urls) == 8, urls
+
+    stored = _dump(srv)
+    assert all(len(_key_of(url)) >= 30 for url in urls.values()), urls
+    in_clear = [name for name, url in urls.items() if _key_of(url) in stored]
+    assert in_clear == [], f"access keys stored in clear, of the URLs of: {in_clear}"
+    for i, url in enumerate(urls.values()):
+        _downloads(url, tmp_path / f"{i}.mp4")
+    with contextlib.closing(sqlite3.connect(srv.data_dir / "s2v.db")) as db:
+        kept = [k for (k,) in db.execute("SELECT accesskey FROM outputs")]
+    assert len(kept) == 4 and all(k.startswith("fernet:") for k in kept), kept
+    # re-encrypt counted what it sealed: the first task's access key among them.
+    assert "1 output access key" in sealed.stdout, sealed.stdout
     no_server_errors(srv)

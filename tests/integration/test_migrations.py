@@ -6,16 +6,17 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from cryptography.fernet import Fernet
-from sqlalchemy import Connection, create_engine, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, inspect, text
 
 from subject2video import migrations
 from subject2video.tasks import keys
 from subject2video.tasks.keyring import Keyring
 from subject2video.tasks.models import Base
-from subject2video.tasks.store import Store
+from subject2video.tasks.store import Store, token_digest
 from tests.utils.cluster import postgres_database, s2v
 
 
@@ -64,6 +65,12 @@ def test_a_store_made_before_migrations_is_adopted(tmp_path: Path) -> None:
     assert _differences(url) == []
 
 
+def _downgrade(engine: Engine, revision: str) -> None:
+    """Migrate the store behind `engine` down to `revision` (no `s2v` command does this)."""
+    with engine.begin() as conn:
+        command.downgrade(migrations.config(conn), revision)
+
+
 def _insert(conn: Connection, table: str, **values: object) -> None:
     """A row with `values`, every other required column filled with a plain value of its type."""
     for column in inspect(conn).get_columns(table):
@@ -105,3 +112,68 @@ def test_task_tokens_stored_before_0009_keep_working_and_are_sealed(tmp_path: Pa
     finally:
         store.dispose()
     assert _differences(url) == []
+
+
+def test_output_access_keys_stored_before_0010_keep_working_and_are_sealed(
+    tmp_path: Path,
+) -> None:
+    """A store whose output access keys were kept in clear (before 0010): after the upgrade each
+    output has the digest a download is checked against, re-encrypt seals the key, counting it,
+    and the downgrade refuses while keys are sealed (as 0009's does), then runs once they are
+    opened again."""
+    url = f"sqlite:///{tmp_path / 's2v.db'}"
+    engine = create_engine(url)
+    migrations.upgrade(engine, "0009")
+    clear = "C" * 15 + "d" * 15
+    token = "t" * 30
+    with engine.begin() as conn:
+        _insert(conn, "projects", id=1, name="old", apikey="k" * 32, createtime=0.0)
+        _insert(
+            conn,
+            "tasks",
+            id=7,
+            uuid="u" * 36,
+            project_id=1,
+            socketaccesstoken=token,
+            token_digest=hashlib.sha256(token.encode()).hexdigest(),
+        )
+        _insert(conn, "outputs", id="a" * 32, task_id=7, name="0.mp4", accesskey=clear)
+    engine.dispose()
+    store = Store(url)
+    store.create_schema()
+    master = Fernet.generate_key().decode()
+    try:
+        output = store.output("a" * 32)
+        assert output is not None and output.accesskey == clear
+        assert output.accesskey_digest == token_digest(clear)  # what TaskService.file compares
+        # Named as left in clear (re-encrypt fails naming what it could not seal).
+        assert keys.unsealed(store, Keyring(master)) == [
+            "task 7 token",
+            f"output {'a' * 32} access key",
+        ]
+        assert keys.reencrypt(store, Keyring(master)) == {
+            "project": 0,
+            "token": 1,
+            "output": 1,
+            "body": 0,
+        }
+        sealed = store.output("a" * 32)
+        assert sealed is not None and sealed.accesskey.startswith("fernet:")
+        assert Keyring(master).open(sealed.accesskey) == clear
+        assert sealed.accesskey_digest == token_digest(clear)
+        assert keys.unsealed(store, Keyring(master)) == []
+        assert _differences(url) == []
+        with pytest.raises(RuntimeError, match="1 output access keys are sealed"):
+            _downgrade(store.engine, "0009")
+        keys.reencrypt(store, Keyring(None, old_keys=(master,)))  # opened again
+    finally:
+        store.dispose()
+    engine = create_engine(url)
+    try:
+        _downgrade(engine, "0009")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT accesskey FROM outputs")).scalar() == clear
+            columns = {c["name"] for c in inspect(conn).get_columns("outputs")}
+        assert "accesskey_digest" not in columns
+    finally:
+        engine.dispose()

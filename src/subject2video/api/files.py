@@ -6,7 +6,8 @@ objects by a 307 to a short-lived presigned URL, or proxied (`S2V_S3_PRESIGN=fal
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,13 +19,32 @@ from subject2video.api.errors import NOT_FOUND, ApiError
 from subject2video.api.openapi import ENVELOPE
 from subject2video.errors import NotFound
 from subject2video.media.storage import S3Storage
+from subject2video.tasks.keyring import Keyring
 
 router = APIRouter()
 
 
-def output_url(base_url: str, output: Any) -> str:
-    """An output's download URL, the one every dialect gives (it carries the accesskey)."""
-    return f"{base_url}/v1/File/{output.id}/{output.accesskey}/{output.name}"
+@dataclass(frozen=True)
+class OutputLinks:
+    """How every dialect writes an output's download URL: the server's base URL, and the output's
+    access key in clear (the store keeps it sealed with S2V_MASTER_KEY: `accesskey` opens it)."""
+
+    base_url: str
+    accesskey: Callable[[Any], str]
+
+    @classmethod
+    def of(cls, services: Services) -> OutputLinks:
+        """The API's links: keys opened by the task service (each opened once)."""
+        return cls(services.settings.base_url, services.tasks.accesskey_of)
+
+    @classmethod
+    def opened_by(cls, base_url: str, keyring: Keyring) -> OutputLinks:
+        """Links whose keys `keyring` opens (where callbacks are rendered)."""
+        return cls(base_url, lambda output: keyring.open(output.accesskey) or "")
+
+    def url(self, output: Any) -> str:
+        """An output's download URL (it carries the access key)."""
+        return f"{self.base_url}/v1/File/{output.id}/{self.accesskey(output)}/{output.name}"
 
 
 _PATH = "/v1/File/{output_id}/{accesskey}/{name}"

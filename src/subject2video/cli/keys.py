@@ -174,9 +174,9 @@ def keys_reencrypt(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Seal every secret at rest (API secrets, previous ones, webhook secrets, task tokens,
-    rendered callback bodies) with S2V_MASTER_KEY (unset: store them in clear again); exit 1
-    naming any that is left."""
+    """Seal every secret at rest (API secrets, previous ones, webhook secrets, task tokens, output
+    access keys, rendered callback bodies) with S2V_MASTER_KEY (unset: store them in clear
+    again); exit 1 naming any that is left."""
     with _keys_store(data_dir) as (settings, store):
         keyring = _keyring(settings, old_master_key)
         changed = keys.reencrypt(store, keyring)

@@ -63,6 +63,7 @@ def serve(
             keyring.open(stored.apisecret)
             keyring.open(stored.webhook_secret)
         keyring.open(store.newest_sealed_token())  # and the tasks' tokens (Wiro's Detail)
+        keyring.open(store.newest_sealed_accesskey())  # and the outputs' URLs (every dialect)
     except KeyringError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -180,6 +180,7 @@ def _as_asked(keyring: Keyring, value: str) -> bool:
 KINDS = {
     "project": ("project secret", "project secrets"),
     "token": ("task token", "task tokens"),
+    "output": ("output access key", "output access keys"),
     "body": ("callback body", "callback bodies"),
 }
 #: A stored secret: its kind, where it is (a project id and column, a task id, a delivery id),
@@ -188,14 +189,16 @@ Stored = tuple[str, tuple[Any, ...], str]
 
 
 def _stored(store: Store) -> list[Stored]:
-    """Every secret at rest: the projects' secrets, the tasks' socket access tokens, and the
-    rendered callback bodies (each carries its task's token and output URLs)."""
+    """Every secret at rest: the projects' secrets, the tasks' socket access tokens, the outputs'
+    access keys (the secret part of their download URLs), and the rendered callback bodies (each
+    carries its task's token and output URLs)."""
     found: list[Stored] = [
         ("project", (p.id, name), value)
         for p in store.projects()
         for name, value in _secrets(p).items()
     ]
     found += [("token", (task_id,), value) for task_id, value in store.stored_tokens()]
+    found += [("output", (output_id,), value) for output_id, value in store.stored_accesskeys()]
     found += [("body", (delivery_id,), value) for delivery_id, value in store.delivery_bodies()]
     return found
 
@@ -203,6 +206,8 @@ def _stored(store: Store) -> list[Stored]:
 def _name(kind: str, where: tuple[Any, ...]) -> str:
     if kind == "project":
         return f"project {where[0]} {where[1]}"
+    if kind == "output":
+        return f"output {where[0]} access key"
     return f"task {where[0]} token" if kind == "token" else f"callback {where[0]} body"
 
 
@@ -236,6 +241,7 @@ def reencrypt(store: Store, keyring: Keyring) -> dict[str, int]:
     changed = dict.fromkeys(KINDS, 0)
     projects: dict[int, dict[str, str | None]] = {}
     tokens: list[tuple[int, str]] = []
+    accesskeys: list[tuple[str, str]] = []
     bodies: list[tuple[str, str]] = []
     for kind, where, value in _stored(store):
         if _as_asked(keyring, value):
@@ -246,11 +252,14 @@ def reencrypt(store: Store, keyring: Keyring) -> dict[str, int]:
             projects.setdefault(where[0], {})[where[1]] = resealed
         elif kind == "token":
             tokens.append((where[0], resealed))
+        elif kind == "output":
+            accesskeys.append((where[0], resealed))
         else:
             bodies.append((where[0], resealed))
     for project_id, fields in projects.items():
         store.update_project(project_id, **fields)
     store.set_stored_tokens(tokens)
+    store.set_stored_accesskeys(accesskeys)
     for delivery_id, body in bodies:
         store.set_delivery_body(delivery_id, body)
     left = unsealed(store, keyring)

@@ -126,7 +126,13 @@ class Output(Base):
     size: Mapped[int] = mapped_column(Integer)
     #: Storage key, relative to the storage root.
     key: Mapped[str] = mapped_column(String(500))
-    accesskey: Mapped[str] = mapped_column(String(64))
+    #: The secret part of the output's download URL (`/v1/File/{id}/{accesskey}/{name}`) as the
+    #: store keeps it: sealed like the API secrets with S2V_MASTER_KEY ("fernet:...",
+    #: tasks/keyring.py), else in clear. Every dialect shows it again in its URLs.
+    accesskey: Mapped[str] = mapped_column(String(256))
+    #: SHA-256 of the access key (store.token_digest): what a download is checked against, so
+    #: that serving a file opens no sealed value.
+    accesskey_digest: Mapped[str] = mapped_column(String(64))
     addedtime: Mapped[float] = mapped_column(Float)
     expiretime: Mapped[float | None] = mapped_column(Float, nullable=True)
     #: Frame size of a video output (None for outputs stored before these columns existed).

@@ -37,11 +37,12 @@ from subject2video.media.images import load_image
 from subject2video.media.storage import disk_errors, open_storage
 from subject2video.tasks.events import Event, EventSink
 from subject2video.tasks.health import StorageHealth
+from subject2video.tasks.keyring import Keyring
 from subject2video.tasks.lifecycle import Lifecycle
 from subject2video.tasks.models import Output, Task
 from subject2video.tasks.pipeline import prepare, render
 from subject2video.tasks.status import Status
-from subject2video.tasks.store import Store, token
+from subject2video.tasks.store import Store, token, token_digest
 from subject2video.tasks.workfiles import FETCHED_AUDIO, audio_key, remove_work_files, work_dir
 
 logger = logging.getLogger(__name__)
@@ -133,6 +134,8 @@ class Runner:
         self.storage = open_storage(settings, "outputs")
         self.inputs = open_storage(settings, "inputs")
         self.health = StorageHealth(settings, store)
+        #: Seals each output's access key at rest (the store checks downloads by its digest).
+        self.keyring = Keyring.from_settings(settings)
         #: Tasks (id, claim) this runner could not end or put back because storage failed.
         self._stranded: list[tuple[int, str | None]] = []
         #: How often each task was put back for a storage fault by this runner.
@@ -305,6 +308,7 @@ class Runner:
         size = self.storage.put(key, video)
         now = time.time()
         ttl = self.settings.output_ttl_seconds
+        accesskey = token(30)
         output = Output(
             id=output_id,
             task_id=task.id,
@@ -312,7 +316,8 @@ class Runner:
             contenttype="video/mp4",
             size=size,
             key=key,
-            accesskey=token(30),
+            accesskey=self.keyring.seal(accesskey) or accesskey,
+            accesskey_digest=token_digest(accesskey),
             addedtime=now,
             expiretime=now + ttl if ttl else None,
             width=frame_size[0] if frame_size else None,

@@ -43,7 +43,7 @@ from subject2video.tasks.keyring import Keyring
 from subject2video.tasks.lifecycle import Lifecycle
 from subject2video.tasks.models import Output, Project, Task
 from subject2video.tasks.status import CANCELLABLE, RUNNING, UNFINISHED, Status
-from subject2video.tasks.store import ActiveLimitReached, Store, token
+from subject2video.tasks.store import ActiveLimitReached, Store, token, token_digest
 from subject2video.tasks.store import webhook_secret as new_webhook_secret
 from subject2video.tasks.workfiles import FETCHED_AUDIO, audio_key, input_key
 
@@ -136,8 +136,9 @@ class TaskService:
         )
         #: Opens and seals the webhook secrets made on first need (`webhook_secret`).
         self.keyring = Keyring.from_settings(settings)
-        #: Pollers read the same tasks again and again: open each sealed token once.
-        self._open_token = functools.lru_cache(maxsize=4096)(self.keyring.open)
+        #: Pollers read the same tasks again and again: open each sealed token and access key
+        #: once.
+        self._open = functools.lru_cache(maxsize=4096)(self.keyring.open)
         self.health.on_replaced = self.reconcile
         #: Set at the first stop signal (api/serving.py): reads go on, Run is refused (503).
         self.draining = False
@@ -344,7 +345,12 @@ class TaskService:
     def token_of(self, task: Task | Row[Any]) -> str:
         """A task's socket access token in clear, for the one who may see it (Wiro's Run, Detail,
         List and callback show it); the store keeps it sealed (`Task.socketaccesstoken`)."""
-        return self._open_token(task.socketaccesstoken) or ""
+        return self._open(task.socketaccesstoken) or ""
+
+    def accesskey_of(self, output: Output | Row[Any]) -> str:
+        """An output's access key in clear, for the URLs every dialect shows its project (the
+        store keeps it sealed: `Output.accesskey`)."""
+        return self._open(output.accesskey) or ""
 
     def status_of(self, task_id: int) -> Status | None:
         """A task's status (None: no such task); one small read, for waiting on a task."""
@@ -372,11 +378,11 @@ class TaskService:
 
     def file(self, output_id: str, *, accesskey: str, name: str) -> Output:
         """An output by its unguessable URL: a wrong accesskey or name, or an expired output, is
-        not there."""
+        not there. The key is checked against its digest: the store keeps the key sealed."""
         output = self.store.output(output_id)
         if (
             output is None
-            or not hmac.compare_digest(output.accesskey.encode(), accesskey.encode())
+            or not hmac.compare_digest(output.accesskey_digest, token_digest(accesskey))
             or output.name != name
             or not is_live(output)
         ):

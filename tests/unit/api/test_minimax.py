@@ -10,10 +10,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import inspect
 
 from subject2video.api.door import answer
 from subject2video.api.errors import ApiError
+from subject2video.api.files import OutputLinks
 from subject2video.api.minimax import callbacks as minimax_callbacks
 from subject2video.api.minimax import routes as minimax
 from subject2video.api.minimax.callbacks import MinimaxCallbacks
@@ -32,6 +34,7 @@ from subject2video.errors import (
 )
 from subject2video.migrations import upgrade
 from subject2video.tasks.events import Event
+from subject2video.tasks.keyring import Keyring
 from subject2video.tasks.status import Status
 from subject2video.tasks.store import Store
 from tests.utils.images import face_jpeg
@@ -195,8 +198,10 @@ def test_query_bodies() -> None:
 
 
 def test_file_body() -> None:
-    output = SimpleNamespace(**vars(_output()), accesskey="k", name="0.mp4")
-    body = minimax.file_body(output, "http://h")
+    # The store keeps the access key sealed; the URL carries it opened.
+    keyring = Keyring(Fernet.generate_key().decode())
+    output = SimpleNamespace(**vars(_output()), accesskey=keyring.seal("k"), name="0.mp4")
+    body = minimax.file_body(output, OutputLinks.opened_by("http://h", keyring))
     assert body == {
         "file_id": "a" * 32,
         "bytes": 10,

@@ -12,10 +12,17 @@ from cryptography.fernet import Fernet
 from subject2video.api.auth import INVALID, UNKNOWN_KEY, Authenticator, signature
 from subject2video.api.errors import ApiError
 from subject2video.config import Settings
+from subject2video.contract import RunInput
+from subject2video.engines.camera import CameraEngine
+from subject2video.errors import NotFound
+from subject2video.media.detector import get_detector
 from subject2video.tasks import keys
 from subject2video.tasks.keyring import Keyring, KeyringError, touch_stamp
+from subject2video.tasks.runner import Runner
+from subject2video.tasks.service import TaskService, Upload
 from subject2video.tasks.store import Store
-from tests.unit.tasks.conftest import make_settings
+from tests.unit.tasks.conftest import RecordingDispatcher, make_settings
+from tests.utils.images import face_jpeg
 
 
 @pytest.fixture
@@ -89,6 +96,38 @@ def test_sealed_secrets_open_only_with_the_master_key(tmp_path: Path, store: Sto
     assert moved is not None and Keyring(other).open(moved.apisecret) == project.apisecret
     with pytest.raises(KeyringError, match="not a Fernet key"):
         Keyring("not-a-key")
+
+
+def test_an_outputs_access_key_is_sealed_and_downloads_are_checked_by_its_digest(
+    tmp_path: Path, store: Store
+) -> None:
+    """The worker stores an output's access key sealed (and its digest); the service opens it
+    for the URLs it shows and checks a download against the digest, before and after re-encrypt
+    opened it again."""
+    master = Fernet.generate_key().decode()
+    settings = make_settings(tmp_path / "data", master_key=master)
+    service = TaskService(settings, store, RecordingDispatcher(), lambda _event: None)
+    project = store.create_project("p")
+    run = RunInput(seconds=2, short_side=480)
+    task = service.run(project, run, Upload("face.jpg", face_jpeg()))
+    engine = CameraEngine()
+    engine.setup()
+    Runner(settings, store, engine, publish=lambda _event: None, detector=get_detector()).run(
+        task.id
+    )
+    (output,) = store.outputs([task.id])[task.id]
+    clear = service.accesskey_of(output)
+    assert len(clear) == 30 and output.accesskey.startswith("fernet:"), output.accesskey
+    assert clear not in output.accesskey and Keyring(master).open(output.accesskey) == clear
+    assert service.file(output.id, accesskey=clear, name="0.mp4").id == output.id
+    for wrong in (output.accesskey, output.accesskey_digest, "x" * 30, clear[:-1]):
+        with pytest.raises(NotFound):
+            service.file(output.id, accesskey=wrong, name="0.mp4")
+    # Opened again (the master key withdrawn): the same key still downloads.
+    assert keys.reencrypt(store, Keyring(None, old_keys=(master,)))["output"] == 1
+    (opened,) = store.outputs([task.id])[task.id]
+    assert opened.accesskey == clear
+    assert service.file(output.id, accesskey=clear, name="0.mp4").id == output.id
 
 
 def test_find_by_key_id_or_unique_name(store: Store) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from subject2video.api.files import OutputLinks
 from subject2video.api.wiro.wire import task_dict
 from subject2video.engines.camera import CameraEngine
 from subject2video.tasks.lifecycle import Lifecycle
@@ -33,7 +34,8 @@ def test_engine_seconds_and_usage_per_project(harness: Harness) -> None:
     assert harness.task(failed_image.id).engine_seconds > 0
 
     outputs = harness.store.outputs([done.id])[done.id]
-    detail = task_dict(finished, outputs, "http://x", price=0.25, token="t")
+    links = OutputLinks("http://x", harness.service.accesskey_of)
+    detail = task_dict(finished, outputs, links, price=0.25, token="t")
     assert detail["cps"] == "0.250000000000"
     assert float(detail["totalcost"]) == round(finished.engine_seconds * 0.25, 12)
 

@@ -41,7 +41,7 @@ from subject2video.api.datauri import data_uri, image_suffix, is_data_uri
 from subject2video.api.deps import NoBearer, Services, UnknownBearer, bearer
 from subject2video.api.door import DialectError, answer
 from subject2video.api.errors import ApiError
-from subject2video.api.files import output_url
+from subject2video.api.files import OutputLinks
 from subject2video.api.minimax.models import (
     CALLBACK_PARAM,
     FIRST_FRAME_PARAM,
@@ -242,7 +242,7 @@ def query_body(
     return body
 
 
-def file_body(output: Output, base_url: str) -> dict[str, Any]:
+def file_body(output: Output, links: OutputLinks) -> dict[str, Any]:
     """The `file` object of files/retrieve."""
     return {
         "file_id": output.id,
@@ -250,7 +250,7 @@ def file_body(output: Output, base_url: str) -> dict[str, Any]:
         "created_at": int(output.addedtime),
         "filename": "output.mp4",
         "purpose": "video_generation",
-        "download_url": output_url(base_url, output),
+        "download_url": links.url(output),
     }
 
 
@@ -439,7 +439,7 @@ async def files_retrieve(request: Request, file_id: str = "") -> JSONResponse:
             output = await run_in_threadpool(services.tasks.project_file, caller, file_id.strip())
         except NotFound:
             raise invalid(f"file_id {file_id!r} is not a file of this project") from None
-        return {"file": file_body(output, services.settings.base_url)}
+        return {"file": file_body(output, OutputLinks.of(services))}
 
     return await answer(work, _error({"file": None}), _ok)
 

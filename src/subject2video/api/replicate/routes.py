@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from subject2video.api.body import inline_limit, read_body, read_fields
 from subject2video.api.deps import NoBearer, Services, UnknownBearer, bearer
 from subject2video.api.door import answer
+from subject2video.api.files import OutputLinks
 from subject2video.api.replicate import openapi as doc
 from subject2video.api.replicate.files import Files
 from subject2video.api.replicate.models import COG_VERSION, DIALECT, MODELS, Model
@@ -60,6 +61,8 @@ class Caller:
         #: The API's base as the caller named it (with /replicate when it came that way).
         prefix = "/replicate" if request.url.path.startswith("/replicate/") else ""
         self.api = self.base_url + prefix
+        #: How its outputs' URLs are written (their access keys opened: files.py).
+        self.links = OutputLinks.of(services)
 
     @property
     def files(self) -> Files:
@@ -134,7 +137,7 @@ async def _create(request: Request, pick: Callable[[Any], Model]) -> Response:
         task, outputs = await services.read(
             services.tasks.detail, caller.project, TaskRef(task_id=task.id)
         )
-        body = prediction(task, outputs, caller.base_url, caller.api)
+        body = prediction(task, outputs, caller.links, caller.api)
         return JSONResponse(body, 201, headers={"Location": body["urls"]["get"]})
 
     return await _answer(work, photo)
@@ -220,7 +223,7 @@ async def get_prediction(prediction_id: str, request: Request) -> Response:
     async def work() -> dict[str, Any]:
         caller = await _caller(request)
         task, outputs = await _detail(caller, prediction_id)
-        return prediction(task, outputs, caller.base_url, caller.api)
+        return prediction(task, outputs, caller.links, caller.api)
 
     return await _answer(work)
 
@@ -239,7 +242,7 @@ async def list_predictions(request: Request, cursor: str = "") -> Response:
             after = int(cursor)
         page = await run_in_threadpool(services.tasks.page, caller.project, after, PAGE)
         shown = page.tasks
-        results = [prediction(t, page.outputs[t.id], caller.base_url, caller.api) for t in shown]
+        results = [prediction(t, page.outputs[t.id], caller.links, caller.api) for t in shown]
         more = page.has_more
         return {
             "previous": None,
@@ -266,7 +269,7 @@ async def cancel_prediction(prediction_id: str, request: Request) -> Response:
             with contextlib.suppress(Conflict):  # it ended meanwhile: answer it as it is
                 await run_in_threadpool(services.tasks.kill, caller.project, TaskRef(task.id))
         task, outputs = await _detail(caller, prediction_id)
-        return prediction(task, outputs, caller.base_url, caller.api)
+        return prediction(task, outputs, caller.links, caller.api)
 
     return await _answer(work)
 

@@ -28,6 +28,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from subject2video.api.files import OutputLinks
 from subject2video.api.replicate.wire import prediction
 from subject2video.config import Settings
 from subject2video.tasks.callbacks import webhook_secret_key
@@ -56,7 +57,8 @@ def wanted(task: Any) -> tuple[str, ...]:
 
 def _body(task: Any, outputs: list[Output], settings: Settings) -> str:
     base = settings.base_url
-    return json.dumps(prediction(task, outputs, base, base), separators=(",", ":"))
+    links = OutputLinks.opened_by(base, Keyring.from_settings(settings))
+    return json.dumps(prediction(task, outputs, links, base), separators=(",", ":"))
 
 
 class ReplicateWebhook:

@@ -22,7 +22,7 @@ from typing import Any
 
 from subject2video.api.door import DialectError
 from subject2video.api.errors import ApiError
-from subject2video.api.files import output_url
+from subject2video.api.files import OutputLinks
 from subject2video.api.replicate.models import (
     AUDIO,
     DEFAULT,
@@ -142,8 +142,11 @@ def rename(text: str, photo: str) -> str:
     return re.sub(r"^Request parameter ", "input.", text)
 
 
-def prediction(task: Task, outputs: Sequence[Output], base_url: str, api: str) -> dict[str, Any]:
-    """The prediction object of a task; `api` is the base the caller used (for `urls`)."""
+def prediction(
+    task: Task, outputs: Sequence[Output], links: OutputLinks, api: str
+) -> dict[str, Any]:
+    """The prediction object of a task; `links` writes its output's URL, `api` is the base the
+    caller used (for `urls`)."""
     model = model_of(task)
     shown = status_of(task)
     pid = prediction_id(task)
@@ -151,7 +154,7 @@ def prediction(task: Task, outputs: Sequence[Output], base_url: str, api: str) -
     completed = task.postprocessendtime or task.canceltime if shown in FINAL else None
     output = None
     if shown == "succeeded" and outputs:
-        output = output_url(base_url, outputs[0])
+        output = links.url(outputs[0])
     error = None
     if shown == "failed":
         error = rename(task.debugerror or "the prediction failed", model.photo[0])
@@ -177,7 +180,7 @@ def prediction(task: Task, outputs: Sequence[Output], base_url: str, api: str) -
         "urls": {
             "get": f"{api}/v1/predictions/{pid}",
             "cancel": f"{api}/v1/predictions/{pid}/cancel",
-            "web": f"{base_url}/",  # the playground (no page of one prediction)
+            "web": f"{links.base_url}/",  # the playground (no page of one prediction)
         },
         "metrics": metrics,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from subject2video.api.files import OutputLinks
 from subject2video.api.wiro.wire import task_dict
 from subject2video.config import Settings
 from subject2video.tasks.keyring import Keyring
@@ -15,12 +16,14 @@ class WiroCallback:
     """The CallbackRule of the tasks Wiro's Run makes (tasks/callbacks.py)."""
 
     def body(self, task: Task, outputs: list[Output], settings: Settings) -> str:
-        token = Keyring.from_settings(settings).open(task.socketaccesstoken) or ""
+        keyring = Keyring.from_settings(settings)
+        token = keyring.open(task.socketaccesstoken) or ""
+        links = OutputLinks.opened_by(settings.base_url, keyring)
         price = settings.price_per_second
         detail = {
             "total": "1",
             "errors": [],
-            "tasklist": [task_dict(task, outputs, settings.base_url, price, token=token)],
+            "tasklist": [task_dict(task, outputs, links, price, token=token)],
             "result": True,
         }
         return json.dumps(detail, separators=(",", ":"))

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from subject2video.api.body import read_fields
 from subject2video.api.deps import Services, authorize
+from subject2video.api.files import OutputLinks
 from subject2video.api.openapi import LIST_FIELDS, REF_FIELDS, RUN_FIELDS, TOOL_FIELDS, route
 from subject2video.api.voice import audio_upload
 from subject2video.api.wiro.tool import tool_detail
@@ -34,12 +35,12 @@ class FastJSONResponse(JSONResponse):
 
 def _tasklist(services: Services, tasks: list[Task], total: int | None = None) -> dict[str, Any]:
     outputs = services.tasks.outputs_of(tasks)
-    base, price = services.settings.base_url, services.settings.price_per_second
+    links, price = OutputLinks.of(services), services.settings.price_per_second
     return {
         "total": str(len(tasks) if total is None else total),
         "errors": [],
         "tasklist": [
-            task_dict(t, outputs[t.id], base, price, token=services.tasks.token_of(t))
+            task_dict(t, outputs[t.id], links, price, token=services.tasks.token_of(t))
             for t in tasks
         ],
         "result": True,
@@ -106,7 +107,8 @@ async def task_detail(request: Request) -> FastJSONResponse:
     task, outputs = await services.read(services.tasks.detail, caller, ref)
     settings = services.settings
     token = services.tasks.token_of(task)
-    document = task_dict(task, outputs, settings.base_url, settings.price_per_second, token=token)
+    links = OutputLinks.of(services)
+    document = task_dict(task, outputs, links, settings.price_per_second, token=token)
     return FastJSONResponse({"total": "1", "errors": [], "tasklist": [document], "result": True})
 
 

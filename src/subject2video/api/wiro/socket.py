@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from subject2video.api.auth import CACHE_SECONDS
 from subject2video.api.deps import Services
+from subject2video.api.files import OutputLinks
 from subject2video.api.wiro.wire import output_dict
 from subject2video.contract import load_json, token_ok
 from subject2video.errors import InputError
@@ -53,7 +54,8 @@ def current_event(services: Services, task: Task) -> Event:
         message = task.progress
     elif task.status == Status.postprocess_end.value:
         outputs = services.tasks.outputs_of([task])[task.id]
-        message = [output_dict(o, task, services.settings.base_url) for o in outputs]
+        links = OutputLinks.of(services)
+        message = [output_dict(o, task, links) for o in outputs]
     return Event(task.status, task.id, task.token_digest, message)
 
 
@@ -62,7 +64,8 @@ def _with_outputs(services: Services, event: Event) -> Event:
     if task is None:
         return Event(event.type, event.task_id, event.tasktoken, [])
     outputs = services.tasks.outputs_of([task])[task.id]
-    message = [output_dict(o, task, services.settings.base_url) for o in outputs]
+    links = OutputLinks.of(services)
+    message = [output_dict(o, task, links) for o in outputs]
     return Event(event.type, event.task_id, event.tasktoken, message)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from subject2video.api.files import output_url
+from subject2video.api.files import OutputLinks
 from subject2video.tasks.models import Output, Task, elapsed_seconds
 
 _TIME_FIELDS = (
@@ -31,7 +31,7 @@ def _unix(value: float | None) -> str:
     return str(int(value)) if value else "0"
 
 
-def output_dict(output: Output, task: Task, base_url: str) -> dict[str, Any]:
+def output_dict(output: Output, task: Task, links: OutputLinks) -> dict[str, Any]:
     return {
         "id": output.id,
         "name": output.name,
@@ -41,19 +41,20 @@ def output_dict(output: Output, task: Task, base_url: str) -> dict[str, Any]:
         "size": str(output.size),
         "addedtime": _unix(output.addedtime),
         "modifiedtime": _unix(output.addedtime),
-        "accesskey": output.accesskey,
+        "accesskey": links.accesskey(output),
         "expiretime": _unix(output.expiretime) if output.expiretime else None,
-        "url": output_url(base_url, output),
+        "url": links.url(output),
     }
 
 
 def task_dict(
-    task: Task, outputs: list[Output], base_url: str, price: float = 0.0, *, token: str
+    task: Task, outputs: list[Output], links: OutputLinks, price: float = 0.0, *, token: str
 ) -> dict[str, Any]:
     """The Detail representation of one task; `price` per engine second (S2V_PRICE_PER_SECOND)
     gives `cps` and `totalcost` (the engine seconds are recorded when the task ends); `token` is
-    its socket access token in clear (the store keeps it sealed: TaskService.token_of)."""
-    outs = [output_dict(o, task, base_url) for o in outputs]
+    its socket access token in clear (the store keeps it sealed: TaskService.token_of), as
+    `links` opens its outputs' access keys."""
+    outs = [output_dict(o, task, links) for o in outputs]
     data: dict[str, Any] = {
         "id": str(task.id),
         "uuid": task.uuid,

@@ -36,9 +36,9 @@ def token(length: int = 30) -> str:
 
 
 def token_digest(value: str) -> str:
-    """How the store finds a task by its token: SHA-256 in hex. No salt or key is needed: a token
-    carries 178 random bits, so its digest cannot be reversed by guessing (migration 0009 keeps a
-    frozen copy of this function)."""
+    """How the store finds a task by its token, and checks an output's access key: SHA-256 in
+    hex. No salt or key is needed: each carries 178 random bits, so its digest cannot be reversed
+    by guessing (migrations 0009 and 0010 keep a frozen copy of this function)."""
     return hashlib.sha256(value.encode()).hexdigest()
 
 

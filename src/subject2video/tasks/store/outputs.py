@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import (
     delete,
     select,
+    update,
 )
 
 from subject2video.tasks.models import Output
@@ -53,3 +54,27 @@ class Outputs(StoreBase):
     def delete_output(self, output_id: str) -> None:
         with self.session() as s:
             s.execute(delete(Output).where(Output.id == output_id))
+
+    # -- access keys at rest (sealed with S2V_MASTER_KEY, tasks/keyring.py) -----------------
+
+    def stored_accesskeys(self) -> list[tuple[str, str]]:
+        """Every output's id and access key as stored (for `s2v keys re-encrypt`)."""
+        with self.session() as s:
+            return [(r.id, r.accesskey) for r in s.execute(select(Output.id, Output.accesskey))]
+
+    def newest_sealed_accesskey(self) -> str | None:
+        """The newest output's access key if it is stored sealed (for the start-up check that
+        the master key opens what the store holds)."""
+        with self.session() as s:
+            return s.scalar(
+                select(Output.accesskey)
+                .where(Output.accesskey.startswith("fernet:"))
+                .order_by(Output.addedtime.desc())
+                .limit(1)
+            )
+
+    def set_stored_accesskeys(self, accesskeys: list[tuple[str, str]]) -> None:
+        """Replace outputs' stored access keys (sealed or opened by `s2v keys re-encrypt`)."""
+        with self.session() as s:
+            for output_id, stored in accesskeys:
+                s.execute(update(Output).where(Output.id == output_id).values(accesskey=stored))
