@@ -44,7 +44,8 @@ lint: install
 	$(VENV)/bin/lint-imports --no-cache
 
 # The fast tier: every test that needs no server, browser, Redis or PostgreSQL (tests/conftest.py),
-# less the 42 `slow` portrait-motion checks (they render and track 13 videos); `make test` runs all.
+# less the `slow` checks (the 42 portrait-motion checks render and track 13 videos; a 4 s video at
+# 1080x1920 renders for 9 s); `make test` runs all.
 # `--dist loadgroup` keeps an `xdist_group` on one process (the conformance suite's shared server).
 check: install lint
 	$(VENV)/bin/pytest -m "not server and not slow" -n 2 --dist loadgroup

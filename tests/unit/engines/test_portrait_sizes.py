@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
+import pytest
 
 from subject2video.engines.base import GenerationRequest, NullContext
 from subject2video.engines.portrait import PortraitEngine
@@ -15,6 +16,8 @@ from subject2video.media.video import Mp4Writer
 from tests.utils.images import face_rgb
 
 
+# 9 s of the fast tier's minute: `make test` runs it.
+@pytest.mark.slow
 def test_four_seconds_at_1080x1920(tmp_path: Path) -> None:
     image = face_rgb()
     size = (1080, 1920)
