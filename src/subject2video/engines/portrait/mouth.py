@@ -1,11 +1,14 @@
 """The inside of an open mouth, painted in the photo's own tones.
 
-Colours come from the photo: the interior is the lips' colour, darkened and warmed; teeth take the
-colour of the photo's own teeth where they show, else of the whites of the eyes, a little
-darker; the tongue is the lip colour. As the lips part, the opening shows the upper teeth under
-the upper lip, then the tongue and the lower teeth above the lower lip. Teeth the photo already
-shows are not painted over: they move with the upper jaw (`Rig3D`), and only the newly opened
-part below them is painted.
+Colours come from the photo: the cavity is the lips' red, darkened; teeth take the colour of the
+photo's own teeth where they show, else of the whites of the eyes lifted to ivory; the tongue
+and the wet inner rims come from the lip colour. As the lips part, the opening (a curve through
+the lips' points, faded in over a pixel inside them, never past them) shows the upper teeth on
+an arch under the upper lip, each tooth a little different, falling into shadow towards the
+corners; then a domed tongue and, in a wide opening, the lower teeth behind the lower lip's rim.
+Teeth the photo already shows are not painted over: they move with the middle of the upper lip
+(`Rig3D`), and only what opens around them is painted. Where lips the photo shows parted come
+together, `seam` draws the dark line of closed lips.
 """
 
 from __future__ import annotations
