@@ -23,7 +23,7 @@ from websockets.sync.client import connect
 
 from subject2video.media.video import probe
 from tests.faults.conftest import no_server_errors, submit, upload
-from tests.utils.server import S2V, Server, fixture_server, send
+from tests.utils.server import S2V, Project, Server, fixture_server, send
 
 
 class Recorder:
@@ -193,6 +193,30 @@ def _subscribe(server: Server, token: str) -> dict[str, object]:
         return json.loads(ws.recv(timeout=10))
 
 
+def _a_task_before_and_after_sealing(
+    srv: Server, project: Project, face: bytes, base: str, master: str
+) -> tuple[dict, dict, subprocess.CompletedProcess[str]]:
+    """A Run with a callback to `{base}/hook` stored without a master key; the server stopped,
+    `s2v keys re-encrypt` under `master`, the server started again with it, and another Run:
+    (the first Run's answer, the second's, re-encrypt's result), both tasks done."""
+
+    def run() -> dict:
+        response = srv.run(project, files=upload(face), data={"callbackUrl": f"{base}/hook"})
+        assert response.status_code == 200, response.text
+        made = response.json()
+        srv.wait(project, made["taskid"])
+        return made
+
+    before = run()
+    srv.callbacks_settled()
+    srv.stop()
+    sealed = _s2v(srv, "keys", "re-encrypt", env={"S2V_MASTER_KEY": master})
+    assert sealed.returncode == 0, sealed.stderr
+    srv.env["S2V_MASTER_KEY"] = master
+    srv.start()
+    return before, run(), sealed
+
+
 def test_task_tokens_are_not_stored_in_clear(
     tmp_path: Path, face: bytes, servers: list[Server]
 ) -> None:
@@ -208,21 +232,7 @@ def test_task_tokens_are_not_stored_in_clear(
     recorder = Recorder()
     with fixture_server({"/hook": recorder}) as base:
         # Before the master key: a token kept as the store kept it (in clear).
-        response = srv.run(project, files=upload(face), data={"callbackUrl": f"{base}/hook"})
-        assert response.status_code == 200, response.text
-        before = response.json()
-        srv.wait(project, before["taskid"])
-        srv.callbacks_settled()
-        srv.stop()
-        sealed = _s2v(srv, "keys", "re-encrypt", env={"S2V_MASTER_KEY": master})
-        assert sealed.returncode == 0, sealed.stderr
-
-        srv.env["S2V_MASTER_KEY"] = master
-        srv.start()
-        response = srv.run(project, files=upload(face), data={"callbackUrl": f"{base}/hook"})
-        assert response.status_code == 200, response.text
-        after = response.json()
-        srv.wait(project, after["taskid"])
+        before, after, sealed = _a_task_before_and_after_sealing(srv, project, face, base, master)
         # Replicate's event webhooks are rendered when the event happens: stored sealed too.
         photo = "data:image/jpeg;base64," + base64.b64encode(face).decode()
         prediction = httpx.post(
@@ -295,21 +305,8 @@ def test_output_access_keys_are_not_stored_in_clear(
     recorder = Recorder()
     with fixture_server({"/hook": recorder}) as base:
         # Before the master key: an access key kept as the store kept it (in clear).
-        response = srv.run(project, files=upload(face), data={"callbackUrl": f"{base}/hook"})
-        assert response.status_code == 200, response.text
-        before = response.json()["taskid"]
-        srv.wait(project, before)
-        srv.callbacks_settled()
-        srv.stop()
-        sealed = _s2v(srv, "keys", "re-encrypt", env={"S2V_MASTER_KEY": master})
-        assert sealed.returncode == 0, sealed.stderr
-
-        srv.env["S2V_MASTER_KEY"] = master
-        srv.start()
-        response = srv.run(project, files=upload(face), data={"callbackUrl": f"{base}/hook"})
-        assert response.status_code == 200, response.text
-        after = response.json()
-        srv.wait(project, after["taskid"])
+        made, after, sealed = _a_task_before_and_after_sealing(srv, project, face, base, master)
+        before = made["taskid"]
         photo = "data:image/jpeg;base64," + base64.b64encode(face).decode()
         prediction = httpx.post(
             f"{srv.url}/v1/models/minimax/video-01/predictions",
