@@ -198,7 +198,7 @@ class Rig3D:
         upper, lower = list(T.LIP_INNER_UPPER[1:-1]), list(T.LIP_INNER_LOWER[1:-1])
         outer_up, outer_low = list(T.LIP_OUTER_UPPER[1:-1]), list(T.LIP_OUTER_LOWER[1:-1])
         rest = self.rest[:, :2]
-        width = max(1.0, float(np.linalg.norm(rest[291] - rest[61])))
+        width = max(1.0, self.measures.mouth_width)
         gap_rest = float(np.mean(rest[lower, 1] - rest[upper, 1]))
         gap_now = float(np.mean(moved[lower, 1] - moved[upper, 1]))
         parted = float(np.clip((gap_now - gap_rest) / (0.1 * width), 0.0, 1.0))
