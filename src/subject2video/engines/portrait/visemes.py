@@ -7,8 +7,11 @@ f, v), plus `tongue` (shown on l, th and wide vowels). Neighbouring shapes blend
 (coarticulation): the targets are smoothed over about 60 ms, so a vowel's rounding starts in the
 consonant before it. Bilabials are exact: on every m, b and p the lips are pressed shut in the
 frame that holds its middle and in every frame it covers whole, whatever its neighbours are.
-With the voice's own audio, the jaw opens with its loudness as well as its phones (`LOUDNESS`): a
-loud vowel opens wider than a reduced one, as a speaker's jaw does.
+With the voice's own audio, the jaw's opening is the frame's loudness, allowed by its phone
+(`OPEN`, `JAW`): a louder syllable opens wider than a quieter one whatever its vowel, as a
+speaker's jaw does, pauses are shut, and nasals, sibilants and f/v keep the jaw up however loud
+they are. (The phones' own heights, scaled by loudness, let a loud "ey" open less than a quiet
+"ah", and the lips drifted off the sound.)
 
 Frame `i` shows the span from `i / fps` to `(i + 1) / fps` and is drawn at its middle: the
 curves are read there, a phone's frame is the one whose span holds it, and the evaluator's
@@ -57,21 +60,39 @@ TARGETS: dict[str, tuple[float, ...]] = {
     "hh": (0.35, 0, 0, 0, 0, 0),
 }  # fmt: skip
 _DEFAULT = (0.25, 0, 0, 0, 0, 0)
-#: Coarticulation: the targets are smoothed with a Gaussian of this many seconds.
+#: Coarticulation: the targets are smoothed with a Gaussian of this many seconds; `press` with
+#: a narrower one (the lips meet and part faster than the jaw moves).
 BLEND = 0.03
+PRESS_BLEND = 0.02
 _STEP = 0.005
-#: With the audio, the jaw opens to `LOUDNESS + (1 - LOUDNESS) * level` of a phone's target,
-#: `level` the frame's RMS over the track's 90th percentile of voiced frames (at most 1), and
-#: `ENERGY` of the jaw's opening is loudness alone (`OPEN` at full level, about an "ah"), held
-#: back as far as the lips are pressed: a speaker's jaw drops further on louder syllables, and
-#: the phones' own heights (a loud "ee" is a small opening) then pull less against the sound.
-LOUDNESS = 0.1
-ENERGY = 0.3
-OPEN = 0.6
+#: With the voice's audio, the jaw opens to `OPEN * level * JAW[phone]`: `level` is the
+#: frame's RMS over the track's loud level (`loudness`), so a louder syllable always opens
+#: wider, whatever its vowel (a loud "ey" as much as an "ah"), and silence shuts the lips.
+#: `JAW` is how far each class of phone lets the jaw follow the sound: every vowel fully (the
+#: close ones, "ee" and "oo", a little less), nasals and stops part way (the tongue, not the
+#: lips, closes them, and the jaw stays up: a loud "n" does not open wide), sibilants, "th"
+#: and f/v little (the teeth come together). m, b and p follow the sound too: their lips press
+#: shut (`press`, and exactly on their own frames), and a jaw held up as well closed the vowels
+#: on either side twice over.
+OPEN = 0.75
+JAW: dict[str, float] = {
+    "pau": 0.0,
+    "f": 0.25, "v": 0.25,
+    "s": 0.4, "z": 0.4, "sh": 0.45, "zh": 0.45, "ch": 0.45, "jh": 0.45,
+    "th": 0.5, "dh": 0.5,
+    "n": 0.6, "ng": 0.6, "t": 0.6, "d": 0.6, "k": 0.7, "g": 0.7,
+    "iy": 0.85, "uw": 0.85,
+}  # fmt: skip
+#: Every other phone (vowels, l, r, w, y, hh) lets the jaw follow the sound fully.
+_JAW_DEFAULT = 1.0
 
 
 def _target(phone: str) -> tuple[float, ...]:
-    return TARGETS.get(phone.lower().rstrip("012"), _DEFAULT)
+    return TARGETS.get(_base(phone), _DEFAULT)
+
+
+def _base(phone: str) -> str:
+    return phone.lower().rstrip("012")
 
 
 def frame_of(seconds: float, fps: float) -> int:
@@ -81,30 +102,58 @@ def frame_of(seconds: float, fps: float) -> int:
 
 def loudness(audio: Audio, frames: int, fps: int) -> np.ndarray:
     """Per frame, the audio's level in [0, 1]: its RMS over the 90th percentile of the voiced
-    frames', lightly smoothed."""
+    frames', lightly smoothed (the jaw cannot jump in a frame, but a heavier smoothing lets
+    it trail the sound)."""
     rms = audio.frame_rms(fps, frames)
     voiced = rms[rms > 1e-4]
     top = float(np.quantile(voiced, 0.9)) if len(voiced) else 1.0
     level = np.clip(rms / max(top, 1e-6), 0.0, 1.0)
-    return np.convolve(np.pad(level, 1, mode="edge"), [0.25, 0.5, 0.25], "valid")
+    return np.convolve(np.pad(level, 1, mode="edge"), [0.15, 0.7, 0.15], "valid")
 
 
-def _with_loudness(
+def _blended(
+    phones: list[Phone],
+    rows: np.ndarray,
+    rest: np.ndarray,
+    frames: int,
+    fps: int,
+    blend: float = BLEND,
+) -> np.ndarray:
+    """Per frame, each phone's row of `rows` (its targets), blended over `blend` seconds and
+    read at the frame's middle; before the first phone and after the last, `rest`."""
+    t = np.arange(0, frames / fps + 0.2, _STEP)
+    raw = np.tile(rest, (len(t), 1))
+    for phone, row in zip(phones, rows, strict=True):
+        a, b = np.searchsorted(t, [phone.start, phone.end])
+        raw[a:b] = row
+    sigma = blend / _STEP
+    radius = int(3 * sigma)
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    kernel /= kernel.sum()
+    smooth = np.stack(
+        [np.convolve(np.pad(raw[:, k], radius, mode="edge"), kernel, "valid")
+         for k in range(raw.shape[1])], 1
+    )  # fmt: skip
+    at = np.clip(np.searchsorted(t, (np.arange(frames) + 0.5) / fps), 0, len(t) - 1)
+    return smooth[at]
+
+
+def _voiced_jaw(
+    phones: list[Phone],
     mouth: np.ndarray,
-    press: np.ndarray,
     level: np.ndarray,
     fps: int,
     silent: Sequence[tuple[float, float]],
 ) -> np.ndarray:
-    """The jaw from the phones' targets and the audio's level (`LOUDNESS`, `ENERGY`); spans in
-    `silent` (a mouthed line has phones but no sound) keep the phones' opening."""
-    loud = (1 - ENERGY) * mouth * (LOUDNESS + (1 - LOUDNESS) * level)
-    loud += ENERGY * OPEN * level * np.clip(1.0 - press, 0.0, 1.0)
+    """The jaw from the audio's level and each phone's `JAW` allowance; spans in `silent` (a
+    mouthed line has phones but no sound) keep the phones' own opening (`mouth`)."""
+    allow = np.array([[JAW.get(_base(p.phone), _JAW_DEFAULT)] for p in phones]).reshape(-1, 1)
+    jaw = OPEN * level * _blended(phones, allow, np.zeros(1), len(mouth), fps)[:, 0]
     middles = (np.arange(len(mouth)) + 0.5) / fps
     for start, end in silent:
         inside = (middles >= start) & (middles < end)
-        loud[inside] = mouth[inside]
-    return loud
+        jaw[inside] = mouth[inside]
+    return jaw
 
 
 def viseme_curves(
@@ -116,30 +165,18 @@ def viseme_curves(
     silent: Sequence[tuple[float, float]] = (),
 ) -> dict[str, np.ndarray]:
     """Per-frame curves of `mouth` and the `SHAPES` for timed phones; with `audio`, the jaw
-    also follows its loudness (`loudness`)."""
-    duration = frames / fps
-    t = np.arange(0, duration + 0.2, _STEP)
+    follows its loudness instead of the phones' fixed heights (`OPEN`, `JAW`)."""
     # Before the first phone and after the last the lips rest together, as between phrases.
-    raw = np.tile(np.array(TARGETS["pau"], float), (len(t), 1))
-    for phone in phones:
-        a, b = np.searchsorted(t, [phone.start, phone.end])
-        raw[a:b] = _target(phone.phone)
-    sigma = BLEND / _STEP
-    radius = int(3 * sigma)
-    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    kernel /= kernel.sum()
-    smooth = np.stack(
-        [np.convolve(np.pad(raw[:, k], radius, mode="edge"), kernel, "valid") for k in range(6)], 1
-    )
-    times = (np.arange(frames) + 0.5) / fps
-    at = np.clip(np.searchsorted(t, times), 0, len(t) - 1)
-    values = smooth[at]
+    rows = np.array([_target(p.phone) for p in phones], float).reshape(-1, 6)
+    rest = np.array(TARGETS["pau"], float)
+    values = _blended(phones, rows, rest, frames, fps)
+    values[:, 3] = _blended(phones, rows[:, 3:4], rest[3:4], frames, fps, PRESS_BLEND)[:, 0]
     curves = {"mouth": values[:, 0] * silent_gain}
     for k, name in enumerate(SHAPES, 1):
         curves[name] = values[:, k]
     if audio is not None:
         level = loudness(audio, frames, fps)
-        curves["mouth"] = _with_loudness(curves["mouth"], curves["press"], level, fps, silent)
+        curves["mouth"] = _voiced_jaw(phones, curves["mouth"], level, fps, silent)
     # Bilabials are exact: shut in the frame that holds the phone's middle and in every frame
     # the phone covers whole. (Not `round(middle * fps)`: that is the frame starting nearest
     # the middle, half a frame late on average, and the lips trailed the sound.)
