@@ -48,6 +48,62 @@ def _median_colour(image: np.ndarray, poly: np.ndarray, top: float = 1.0) -> np.
     return np.median(pixels, axis=0)
 
 
+#: How far from the join of lips closing over the photo's teeth (a share of the mouth's width)
+#: teeth still showing are covered with the lips' colour (`MouthPainter.seam`).
+SEAM_COVER = 0.07
+#: How much lighter and less saturated (CIELAB L* plus the drop in chroma) than the lips the
+#: brightest pixels between the photo's lips must be to count as its teeth; in a grey photo,
+#: where lightness alone tells them apart, `GREY_TEETH` lighter.
+TEETH_CONTRAST = 10.0
+GREY_TEETH = 20.0
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    pixel = np.clip(np.round(rgb), 0, 255).astype(np.uint8).reshape(1, 1, 3)
+    lab = cv2.cvtColor(pixel, cv2.COLOR_RGB2LAB)[0, 0].astype(np.float64)
+    return np.array([lab[0] * 100 / 255, lab[1] - 128, lab[2] - 128])
+
+
+def _looks_like_teeth(between: np.ndarray, lip: np.ndarray) -> bool:
+    """Whether the colour between the photo's lips (`between`: its brightest pixels) is teeth
+    rather than more lip: clearly lighter than the lips and no more saturated. Brightness alone
+    is not enough: a grey photo's pale, closed lips whose mesh reads them parted (a 112 px face
+    enlarged) were taken for teeth, moved rigidly with the upper jaw and never painted over, so
+    the mouth never opened."""
+    a, b = _lab(between), _lab(lip)
+    chroma_a, chroma_b = float(np.hypot(*a[1:])), float(np.hypot(*b[1:]))
+    if max(chroma_a, chroma_b) < 6.0:
+        return float(a[0] - b[0]) >= GREY_TEETH
+    return float(a[0] - b[0]) + (chroma_b - chroma_a) >= TEETH_CONTRAST
+
+
+def _teeth_above(
+    image: np.ndarray, pts: np.ndarray, teeth: np.ndarray, lip: np.ndarray, mw: float
+) -> np.ndarray:
+    """Per point of the inner upper lip line (corner to corner), how many pixels above it the
+    photo still shows teeth: each column is read upwards from the line while its pixels are
+    nearer the teeth's colour than the lips' (in CIELAB), at most a fifth of the mouth's width.
+    Nearly 0 where the mesh's line lies on the lip's edge; on a wide grin the mesh often puts
+    the whole upper lip on the teeth."""
+    h, w = image.shape[:2]
+    lab_teeth, lab_lip = _lab(teeth), _lab(lip)
+    reach = max(2, int(0.2 * mw))
+    above = np.zeros(len(T.LIP_INNER_UPPER))
+    for k, index in enumerate(T.LIP_INNER_UPPER[1:-1], 1):
+        x, y = pts[index]
+        col, row = round(float(x)), round(float(y))
+        if not (0 <= col < w and reach < row < h):
+            continue
+        strip = image[row - reach : row + 1, col, :3][::-1].astype(np.float64)
+        lab = cv2.cvtColor(strip.astype(np.uint8)[None], cv2.COLOR_RGB2LAB)[0].astype(np.float64)
+        lab = np.column_stack([lab[:, 0] * 100 / 255, lab[:, 1] - 128, lab[:, 2] - 128])
+        toothy = np.linalg.norm(lab - lab_teeth, axis=1) < np.linalg.norm(lab - lab_lip, axis=1)
+        run = int(np.argmin(toothy)) if not toothy.all() else len(toothy)
+        above[k] = max(0, run - 1)
+    # One stray column (a glint on the lip, a gap between teeth) does not make a band.
+    return np.minimum(above, np.maximum(np.roll(above, 1), np.roll(above, -1)))
+
+
 @dataclass
 class MouthPainter:
     """The palette of one photo's mouth, and the painter of its opened interior."""
@@ -62,6 +118,12 @@ class MouthPainter:
     mouth_width: float
     #: Per point of the inner lip line (corner to corner), how far apart the photo's lips are.
     parted: np.ndarray | None = None
+    #: A black-and-white photo: the interior is painted in greys (the palette's reds, drawn
+    #: from grey lips by fixed ratios, read as a red mouth in a grey face).
+    grey: bool = False
+    #: Per point of the inner upper lip line, how far (px) the photo's own teeth reach above it:
+    #: a grin drawn back over the teeth, where the mesh's upper lip lies on the teeth.
+    teeth_above: np.ndarray | None = None
 
     @classmethod
     def of(cls, image: np.ndarray, mesh: np.ndarray) -> MouthPainter:
@@ -74,7 +136,7 @@ class MouthPainter:
         mw = float(np.linalg.norm(pts[291] - pts[61]))
         area = abs(cv2.contourArea(inner.astype(np.float32)))
         own_teeth = _median_colour(image, inner, top=0.4) if area > 0.01 * mw * mw else None
-        own = own_teeth is not None and float(own_teeth.mean()) > 110
+        own = own_teeth is not None and _looks_like_teeth(own_teeth, lip)
         if own:
             teeth = own_teeth
         else:
@@ -88,6 +150,7 @@ class MouthPainter:
             # half their tint, and lean to ivory.
             light = float(np.clip(1.1 * white.mean(), 170, 230))
             teeth = 0.5 * white + 0.5 * light * np.array([1.0, 0.96, 0.86])
+        grey = float(np.ptp(lip)) < 6
         # Teeth are never bluer than they are red: a cast from the eye whites' lighting.
         teeth = np.clip(teeth, 0, 255)
         teeth[2] = min(teeth[2], teeth[0])
@@ -98,7 +161,8 @@ class MouthPainter:
         dark = np.clip(lip * np.array([0.38, 0.21, 0.21]), 12, 100)
         tongue = np.clip(lip * np.array([0.85, 0.6, 0.62]), 20, 220)
         parted = pts[list(T.LIP_INNER_LOWER), 1] - pts[list(T.LIP_INNER_UPPER), 1]
-        return cls(dark, teeth, tongue, lip, own, mw, parted)
+        above = _teeth_above(image, pts, teeth, lip, mw) if own else None
+        return cls(dark, teeth, tongue, lip, own, mw, parted, grey, above)
 
     def paint(
         self,
@@ -144,15 +208,22 @@ class MouthPainter:
         inside = cv2.distanceTransform((mask > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
         upper = top_curve - origin
         patch = self._interior(shape, upper, bottom_curve[::-1] - origin, inside, tongue, retract)
+        if self.grey:
+            patch[:] = patch.mean(axis=2, keepdims=True)
         feather = max(0.8, 0.012 * self.mouth_width)
         weight = (mask * np.clip((inside + 0.5) / feather, 0, 1))[..., None]
         region = frame[y0:y1, x0:x1, :3].astype(np.float32)
         frame[y0:y1, x0:x1, :3] = np.clip(patch * weight + region * (1 - weight) + 0.5, 0, 255)
 
     def seam(self, frame: np.ndarray, inner: np.ndarray) -> None:
-        """Where lips the photo shows parted (over its own teeth) meet, draw the dark line of
-        closed lips, in place: the two lips' triangles meet there edge to edge and leave a
-        crack of pixels that shows the teeth behind them as a pale, jagged line."""
+        """Where lips the photo shows parted (over its own teeth) meet, close them, in place:
+        - the teeth that still show along the join are covered with the lips' colour: on a grin
+          the mesh's lip lines lie on the teeth, so lips that meet at those lines kept a band of
+          teeth between them, which reads as an open mouth (the laughing man of the group photo
+          read open on most of his m, b and p);
+        - the dark line of closed lips is drawn along the join: the two lips' triangles meet
+          there edge to edge and leave a crack of pixels that shows the teeth behind them as a
+          pale, jagged line."""
         if not self.own:
             return
         n = len(T.LIP_INNER_UPPER)
@@ -166,12 +237,15 @@ class MouthPainter:
             return
         line = _curve((top + bottom) / 2)
         weight_at = np.interp(np.linspace(0, n - 1, len(line)), np.arange(n), shut)
-        x0, y0 = np.floor(line.min(0)).astype(int) - 3
-        x1, y1 = np.ceil(line.max(0)).astype(int) + 4
+        reach = max(2.0, SEAM_COVER * self.mouth_width)
+        x0, y0 = np.floor(line.min(0) - np.array([3, reach + 2])).astype(int)
+        x1, y1 = np.ceil(line.max(0) + np.array([4, reach + 3])).astype(int)
         h, w = frame.shape[:2]
         x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
         if x1 - x0 < 3 or y1 - y0 < 3:
             return
+        region = frame[y0:y1, x0:x1, :3].astype(np.float32)
+        self._cover_teeth(region, line - (x0, y0), weight_at, reach)
         mask = np.zeros((y1 - y0, x1 - x0), np.float32)
         pts = np.round((line - (x0, y0)) * (1 << SHIFT)).astype(np.int32)
         thick = max(1, round(0.02 * self.mouth_width))
@@ -181,9 +255,36 @@ class MouthPainter:
                 a, b = tuple(pts[i]), tuple(pts[i + 1])
                 cv2.line(mask, a, b, strength, thick, cv2.LINE_AA, SHIFT)
         mask = cv2.GaussianBlur(mask, (0, 0), 0.5)[..., None]
-        colour = self.lip * np.array([0.6, 0.42, 0.42])
-        region = frame[y0:y1, x0:x1, :3].astype(np.float32)
+        colour = self._grey(self.lip * np.array([0.6, 0.42, 0.42]))
         frame[y0:y1, x0:x1, :3] = np.clip(region * (1 - mask) + colour * mask + 0.5, 0, 255)
+
+    def _cover_teeth(
+        self, region: np.ndarray, line: np.ndarray, weight_at: np.ndarray, reach: float
+    ) -> None:
+        """Within `reach` pixels of the join `line` (region coordinates), paint the pixels that
+        are nearer the teeth's colour than the lips' with the lips' colour, in place: above
+        the join the upper lip (a little darker, in its own shadow), below it the lower."""
+        hh, ww = region.shape[:2]
+        xs = np.arange(ww, dtype=np.float64)
+        order = np.argsort(line[:, 0])
+        seam_y = np.interp(xs, line[order, 0], line[order, 1])
+        strength = np.interp(xs, line[order, 0], weight_at[order], left=0.0, right=0.0)
+        offset = seam_y[None, :] - np.arange(hh, dtype=np.float64)[:, None]  # > 0: above
+        near = np.clip((reach - np.abs(offset)) / 1.5, 0, 1) * strength[None, :]
+        if near.max() <= 0:
+            return
+        lab = cv2.cvtColor(np.clip(region, 0, 255).astype(np.uint8), cv2.COLOR_RGB2LAB)
+        lab = lab.astype(np.float32) * np.array([100 / 255, 1, 1], np.float32)
+        lab -= np.array([0, 128, 128], np.float32)
+        to_teeth = np.linalg.norm(lab - _lab(self.teeth).astype(np.float32), axis=2)
+        to_lip = np.linalg.norm(lab - _lab(self.lip).astype(np.float32), axis=2)
+        toothy = np.clip((to_lip - to_teeth) / 6.0 + 0.5, 0, 1)
+        cover = cv2.GaussianBlur((near * toothy).astype(np.float32), (0, 0), 0.7)[..., None]
+        lip = np.where(offset[..., None] > 0, self._grey(0.7 * self.lip), self._grey(self.lip))
+        region[:] = region * (1 - cover) + lip * cover
+
+    def _grey(self, colour: np.ndarray) -> np.ndarray:
+        return np.full(3, float(np.mean(colour))) if self.grey else colour
 
     def _interior(
         self,
