@@ -3,6 +3,7 @@ voice track muxed into the MP4 beside the video, both the same length."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import av
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from subject2video.engines.portrait.plan import plan_motion
-from subject2video.engines.portrait.visemes import energy_curves, viseme_curves
+from subject2video.engines.portrait.visemes import OPEN, energy_curves, viseme_curves
 from subject2video.media.audio import RATE, Audio
 from subject2video.media.video import Mp4Writer, probe, read_audio
 from subject2video.media.voice import Phone, Speech, speak
@@ -73,25 +74,82 @@ def test_a_bilabial_shuts_the_frame_that_holds_it_not_the_next() -> None:
     assert mouth[8] > 0.2, mouth[6:10]
 
 
+def _tone(levels: list[tuple[float, float]], seconds: float = 1.0) -> Audio:
+    """A 220 Hz tone whose amplitude is `level` from each `start` (seconds) on."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    amplitude = np.zeros_like(t)
+    for start, level in levels:
+        amplitude[t >= start] = level
+    return Audio((np.sin(2 * np.pi * 220 * t) * amplitude).astype(np.float32))
+
+
 def test_a_louder_vowel_opens_the_jaw_wider() -> None:
-    """With the voice's audio the jaw follows its loudness as well as its phones; a mouthed span
-    (phones without sound) keeps its phones' full opening."""
+    """With the voice's audio the jaw follows its loudness; a mouthed span (phones without
+    sound) keeps its phones' full opening."""
     phones = [
         Phone("pau", 0, 0.1),
         Phone("aa", 0.1, 0.5),
         Phone("aa", 0.5, 0.9),
         Phone("pau", 0.9, 1),
     ]
-    t = np.arange(RATE) / RATE
-    tone = np.sin(2 * np.pi * 220 * t) * np.where(t < 0.5, 0.5, 0.1)
-    audio = Audio(tone.astype(np.float32))
+    audio = _tone([(0.0, 0.5), (0.5, 0.1)])
     mouth = viseme_curves(phones, 25, FPS, audio=audio)["mouth"]
     assert mouth[7] > 1.5 * mouth[17] > 0
+    assert mouth[7] == pytest.approx(OPEN, abs=0.05)  # the track's loud level: wide open
     plain = viseme_curves(phones, 25, FPS)["mouth"]
-    assert mouth[7] == pytest.approx(plain[7], abs=0.1)
     mouthed = viseme_curves(phones, 25, FPS, audio=Audio(np.zeros(RATE, np.float32)),
                             silent=[(0.0, 1.0)])["mouth"]  # fmt: skip
     assert np.allclose(mouthed, plain)
+
+
+def test_a_loud_ey_opens_wider_than_a_quieter_ah() -> None:
+    """The jaw is a monotonic function of the loudness, whatever the vowel: the loud "ey" of
+    "baker" used to open less than a quieter "ah" (the phones' heights, scaled by loudness),
+    and the lips drifted off the sound."""
+    phones = [Phone("pau", 0, 0.1), Phone("ey", 0.1, 0.5), Phone("aa", 0.5, 0.9),
+              Phone("pau", 0.9, 1)]  # fmt: skip
+    mouth = viseme_curves(phones, 25, FPS, audio=_tone([(0.0, 0.5), (0.5, 0.3)]))["mouth"]
+    ey, ah = mouth[7], mouth[17]
+    assert ey > ah + 0.1, (ey, ah)
+
+
+def test_the_jaw_rises_and_falls_with_the_loudness_on_one_vowel() -> None:
+    """A vowel held while the voice swells and fades: the opening follows the level up and
+    down, step by step."""
+    levels = [0.1, 0.25, 0.45, 0.7, 1.0, 1.0, 1.0, 0.7, 0.45, 0.25, 0.1]
+    steps = [(0.1 + 0.1 * k, level) for k, level in enumerate(levels)]
+    phones = [Phone("pau", 0, 0.1), Phone("eh", 0.1, 1.2), Phone("pau", 1.2, 1.3)]
+    audio = _tone([(0.0, 0.0), *steps, (1.2, 0.0)], 1.3)
+    mouth = viseme_curves(phones, 32, FPS, audio=audio)["mouth"]
+    # Each step's middle (0.05 s in) lies inside one frame.
+    middles = [mouth[int((start + 0.05) * FPS)] for start, _ in steps]
+    rising, falling = middles[:5], middles[6:]
+    assert all(b > a + 0.05 for a, b in itertools.pairwise(rising)), middles
+    assert all(b < a - 0.05 for a, b in itertools.pairwise(falling)), middles
+
+
+def test_a_loud_nasal_does_not_open_wide() -> None:
+    """ "n" as loud as the vowel beside it opens the jaw much less: the tongue closes the mouth
+    behind the teeth and the jaw stays up."""
+    phones = [Phone("pau", 0, 0.1), Phone("aa", 0.1, 0.5), Phone("n", 0.5, 0.9),
+              Phone("pau", 0.9, 1)]  # fmt: skip
+    mouth = viseme_curves(phones, 25, FPS, audio=_tone([(0.0, 0.5)]))["mouth"]
+    assert mouth[17] < 0.7 * mouth[7], (mouth[7], mouth[17])
+    assert mouth[17] > 0.2  # not shut either: a nasal's lips are apart
+
+
+def test_the_lips_part_in_the_frame_where_a_bilabial_ends() -> None:
+    """The lips press shut on the m and part for the loud vowel after it: the frame that holds
+    the release (half m, half vowel) is open about half way. (With the jaw held up by the m's
+    blend as well as the lips' press, it was closed twice over: under a third.)"""
+    phones = [Phone("pau", 0, 0.2), Phone("m", 0.2, 0.3), Phone("aa", 0.3, 0.7),
+              Phone("pau", 0.7, 0.8)]  # fmt: skip
+    curves = viseme_curves(phones, 20, FPS, audio=_tone([(0.0, 0.5)], 0.8))
+    assert curves["mouth"][6] == 0.0 and curves["press"][6] == 1.0
+    release = 7  # 0.28-0.32 s
+    opening = curves["mouth"] * (1 - curves["press"])  # the lips' press closes that share
+    assert opening[release] > 0.45 * OPEN, opening[5:10]
+    assert opening[release + 1] > 0.9 * OPEN
 
 
 @pytest.mark.parametrize("voice", ["female", "male", "scottish"])

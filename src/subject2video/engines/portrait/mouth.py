@@ -77,33 +77,6 @@ def _looks_like_teeth(between: np.ndarray, lip: np.ndarray) -> bool:
     return float(a[0] - b[0]) + (chroma_b - chroma_a) >= TEETH_CONTRAST
 
 
-def _teeth_above(
-    image: np.ndarray, pts: np.ndarray, teeth: np.ndarray, lip: np.ndarray, mw: float
-) -> np.ndarray:
-    """Per point of the inner upper lip line (corner to corner), how many pixels above it the
-    photo still shows teeth: each column is read upwards from the line while its pixels are
-    nearer the teeth's colour than the lips' (in CIELAB), at most a fifth of the mouth's width.
-    Nearly 0 where the mesh's line lies on the lip's edge; on a wide grin the mesh often puts
-    the whole upper lip on the teeth."""
-    h, w = image.shape[:2]
-    lab_teeth, lab_lip = _lab(teeth), _lab(lip)
-    reach = max(2, int(0.2 * mw))
-    above = np.zeros(len(T.LIP_INNER_UPPER))
-    for k, index in enumerate(T.LIP_INNER_UPPER[1:-1], 1):
-        x, y = pts[index]
-        col, row = round(float(x)), round(float(y))
-        if not (0 <= col < w and reach < row < h):
-            continue
-        strip = image[row - reach : row + 1, col, :3][::-1].astype(np.float64)
-        lab = cv2.cvtColor(strip.astype(np.uint8)[None], cv2.COLOR_RGB2LAB)[0].astype(np.float64)
-        lab = np.column_stack([lab[:, 0] * 100 / 255, lab[:, 1] - 128, lab[:, 2] - 128])
-        toothy = np.linalg.norm(lab - lab_teeth, axis=1) < np.linalg.norm(lab - lab_lip, axis=1)
-        run = int(np.argmin(toothy)) if not toothy.all() else len(toothy)
-        above[k] = max(0, run - 1)
-    # One stray column (a glint on the lip, a gap between teeth) does not make a band.
-    return np.minimum(above, np.maximum(np.roll(above, 1), np.roll(above, -1)))
-
-
 @dataclass
 class MouthPainter:
     """The palette of one photo's mouth, and the painter of its opened interior."""
@@ -121,9 +94,6 @@ class MouthPainter:
     #: A black-and-white photo: the interior is painted in greys (the palette's reds, drawn
     #: from grey lips by fixed ratios, read as a red mouth in a grey face).
     grey: bool = False
-    #: Per point of the inner upper lip line, how far (px) the photo's own teeth reach above it:
-    #: a grin drawn back over the teeth, where the mesh's upper lip lies on the teeth.
-    teeth_above: np.ndarray | None = None
 
     @classmethod
     def of(cls, image: np.ndarray, mesh: np.ndarray) -> MouthPainter:
@@ -161,8 +131,7 @@ class MouthPainter:
         dark = np.clip(lip * np.array([0.38, 0.21, 0.21]), 12, 100)
         tongue = np.clip(lip * np.array([0.85, 0.6, 0.62]), 20, 220)
         parted = pts[list(T.LIP_INNER_LOWER), 1] - pts[list(T.LIP_INNER_UPPER), 1]
-        above = _teeth_above(image, pts, teeth, lip, mw) if own else None
-        return cls(dark, teeth, tongue, lip, own, mw, parted, grey, above)
+        return cls(dark, teeth, tongue, lip, own, mw, parted, grey)
 
     def paint(
         self,

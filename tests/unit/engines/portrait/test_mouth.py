@@ -192,3 +192,52 @@ def test_lips_meeting_over_the_photos_teeth_show_a_dark_seam() -> None:
     closed = np.zeros((*SIZE, 3), np.uint8)
     painter(own=False).seam(closed, opening(0.0))
     assert closed.max() == 0  # a closed-mouth photo has its own seam
+
+
+def test_lips_closing_over_the_photos_teeth_cover_the_teeth_along_the_join() -> None:
+    """On a grin the mesh's lip lines lie on the teeth: lips that met at those lines kept a band
+    of teeth above the join, which dlib read as an open mouth (the laughing man of insightface's
+    group photo closed on 38% of his m, b and p). Teeth near the join are covered with the lips'
+    colour; skin further away is left alone."""
+    skin = (205, 160, 140)
+    frame = np.zeros((*SIZE, 3), np.uint8)
+    frame[:] = skin
+    cy, cx = SIZE[0] // 2, SIZE[1] // 2
+    frame[cy - 6 : cy, :] = (225, 218, 200)  # teeth just above where the lips meet
+    painter(own=True).seam(frame, opening(0.0))
+    band = frame[cy - 6 : cy - 1, cx - 20 : cx + 20].astype(float)
+    assert np.linalg.norm(band - (225, 218, 200), axis=-1).min() > 40
+    assert (frame[cy - 30, cx] == skin).all() and (frame[cy + 30, cx] == skin).all()
+
+
+def test_pale_lips_in_a_grey_photo_are_not_taken_for_teeth(hopper_rig: Rig3D) -> None:
+    """Between mesh lines that read closed lips as parted, a grey photo shows more lip, a little
+    paler: not teeth (taken for teeth, that strip moved rigidly with the upper jaw and was never
+    painted over, so the mouth never opened: Tom Hanks' 112 px photo read r 0.0). White teeth
+    between the same lips, or ivory teeth between red lips, are the photo's own."""
+    mesh = hopper_rig.mesh.copy()
+    width = float(np.linalg.norm(mesh[291, :2] - mesh[61, :2]))
+    lower = list(dict.fromkeys(T.LIP_INNER_LOWER[1:-1] + T.LIP_OUTER_LOWER[1:-1]))
+    mesh[lower, 1] += 0.1 * width
+    pts = mesh[:, :2]
+    inner = pts[list(T.LIP_INNER_UPPER) + list(T.LIP_INNER_LOWER[::-1])]
+    lips = pts[list(T.LIP_OUTER_UPPER) + list(T.LIP_OUTER_LOWER[::-1])]
+
+    def photo(skin: tuple, lip: tuple, between: tuple) -> np.ndarray:
+        image = np.zeros((*hopper_rig.size[::-1], 3), np.uint8)
+        image[:] = skin
+        cv2.fillPoly(image, [np.round(lips).astype(np.int32)], lip)
+        cv2.fillPoly(image, [np.round(inner).astype(np.int32)], between)
+        return image
+
+    grey = (150, 150, 150)
+    assert not MouthPainter.of(photo(grey, (120,) * 3, (140,) * 3), mesh).own
+    assert MouthPainter.of(photo(grey, (120,) * 3, (235,) * 3), mesh).own
+    assert MouthPainter.of(photo((205, 160, 140), (170, 90, 90), (225, 218, 200)), mesh).own
+    # A grey photo's painted interior is grey too.
+    painted = MouthPainter.of(photo(grey, (120,) * 3, (140,) * 3), mesh)
+    assert painted.grey and np.ptp(painted.dark) > 0
+    frame = np.full((*SIZE, 3), 120, np.uint8)
+    painted.mouth_width = WIDTH
+    painted.paint(frame, opening(40.0), None)
+    assert np.abs(frame.astype(int) - frame.astype(int).mean(-1, keepdims=True)).max() <= 1
