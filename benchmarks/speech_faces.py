@@ -16,6 +16,7 @@ into DIR, or `tar xzf` the archive there.)
 
 The group photo is also cut into a crop around each of five faces (`T1_CROPS`): in the whole
 photo the framed speaker is turned about 45° and dlib, the measurer, takes a frontal bystander.
+`MORE_PHOTOS` and `MIRRORED` add four more (a second cut of a face, and mirrored photos).
 
 Each face speaks `--lines` lines per voice, taken in turn from `LINES` (the twelve
 `EVAL_LINES` and twelve more written for this run, 5-20 words), so that the faces together
@@ -95,6 +96,13 @@ T1_CROPS = {
     "t1 right": (960, 170, 1280, 530),
 }
 
+#: More photos no engine change was tuned on: the smiling Obama cut differently, and three of the
+#: faces above mirrored (the same people, every pixel somewhere new to the mesh and the measurer).
+MORE_PHOTOS = {
+    "obama partial": ("face_recognition-1.3.0.tar.gz", "tests/test_images/obama_partial_face.jpg"),
+}
+MIRRORED = ("hopper", "biden", "t1 middle")
+
 
 def _png(image: np.ndarray) -> bytes:
     out = io.BytesIO()
@@ -110,7 +118,8 @@ def photos(sdists: Path | None) -> dict[str, bytes]:
         return found
     crops = {name: (*T1, box) for name, box in T1_CROPS.items()}
     plain = {name: (*where, None) for name, where in SDIST_PHOTOS.items()}
-    for name, (archive, member, box) in {**plain, **crops}.items():
+    more = {name: (*where, None) for name, where in MORE_PHOTOS.items()}
+    for name, (archive, member, box) in {**plain, **crops, **more}.items():
         folder = archive.removesuffix(".tar.gz")
         path, unpacked = sdists / archive, sdists / folder / member
         if path.exists():
@@ -127,6 +136,10 @@ def photos(sdists: Path | None) -> dict[str, bytes]:
         if min(image.size) < 300:
             image = image.resize((448, 448), Image.Resampling.LANCZOS)
         found[name] = _png(np.asarray(image))
+    for name in MIRRORED:
+        if name in found:
+            image = Image.open(io.BytesIO(found[name])).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            found[f"{name} mirrored"] = _png(np.asarray(image))
     return found
 
 
