@@ -248,8 +248,13 @@ class MouthPainter:
         to_teeth = np.linalg.norm(lab - _lab(self.teeth).astype(np.float32), axis=2)
         to_lip = np.linalg.norm(lab - _lab(self.lip).astype(np.float32), axis=2)
         toothy = np.clip((to_lip - to_teeth) / 6.0 + 0.5, 0, 1)
-        cover = cv2.GaussianBlur((near * toothy).astype(np.float32), (0, 0), 0.7)[..., None]
-        lip = np.where(offset[..., None] > 0, self._grey(0.7 * self.lip), self._grey(self.lip))
+        # Over teeth, the lip's own shadow on them would stay as a second dark line above the
+        # join: the two read as the edges of an opening. (Only where teeth show: elsewhere a
+        # dark upper lip is the lip.)
+        shadow = np.clip((_lab(self.lip)[0] - 6.0 - lab[..., 0]) / 6.0, 0, 1) * (offset > 1.5)
+        cover = np.maximum(toothy, shadow * (near * toothy).max(axis=0)[None, :])
+        cover = cv2.GaussianBlur((near * cover).astype(np.float32), (0, 0), 0.7)[..., None]
+        lip = np.where(offset[..., None] > 0, self._grey(0.85 * self.lip), self._grey(self.lip))
         region[:] = region * (1 - cover) + lip * cover
 
     def _grey(self, colour: np.ndarray) -> np.ndarray:
