@@ -7,8 +7,10 @@ the lips' points, faded in over a pixel inside them, never past them) shows the 
 an arch under the upper lip, each tooth a little different, falling into shadow towards the
 corners; then a domed tongue and, in a wide opening, the lower teeth behind the lower lip's rim.
 Teeth the photo already shows are not painted over: they move with the middle of the upper lip
-(`Rig3D`), and only what opens around them is painted. Where lips the photo shows parted come
-together, `seam` draws the dark line of closed lips.
+(`Rig3D`), and only what opens around them is painted; they count as teeth only when lighter and
+less saturated than the lips. Where lips the photo shows parted come together, `seam` covers the
+teeth still showing along the join with the lips' colour and draws the dark line of closed lips.
+A black-and-white photo's interior is painted in greys.
 """
 
 from __future__ import annotations
