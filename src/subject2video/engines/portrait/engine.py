@@ -28,13 +28,16 @@ from subject2video.engines.portrait.landmarks import get_mesher
 from subject2video.engines.portrait.matte import FaceGeometry, background_plate, subject_matte
 from subject2video.engines.portrait.mesh import Rig
 from subject2video.engines.portrait.plan import PUSH_ZOOM, MotionPlan, plan_motion
-from subject2video.engines.portrait.render import Renderer, camera_matrix
+from subject2video.engines.portrait.render import Renderer, camera_matrix, camera_points
 from subject2video.engines.portrait.render3d import Renderer3D
 from subject2video.engines.portrait.rig3d import Rig3D
 from subject2video.engines.portrait.scene import Grader, Scene, defocus, read_scene
 from subject2video.media.detector import get_detector
 
 logger = logging.getLogger(__name__)
+
+#: A frame's camera and the plate's own move behind the subject (2x3 affines; None: still).
+View = tuple[np.ndarray | None, np.ndarray | None]
 
 
 class PortraitEngine:
@@ -58,7 +61,8 @@ class PortraitEngine:
         self.used = ""
         self._box: tuple[int, int, int, int] = (0, 0, 0, 0)
         self._scene: Scene | None = None
-        self._renderer: Renderer | None = None
+        #: The last video's cameras, frame by frame (see `View`).
+        self.cameras: list[View] = []
 
     def setup(self) -> None:
         """Load the face-mesh models now rather than on the first task."""
@@ -94,53 +98,38 @@ class PortraitEngine:
             )
         _lens_moves(plan, scene)
         context.log(scene.describe())
-        if reading is not None and reading.mesh is not None and reading.geo is not None:
-            self.used = "3d"
-            context.log("portrait: " + reading.line)
-            render = self._prepare_3d(image, reading, plan, context)
+        three_d = reading is not None and reading.mesh is not None and reading.geo is not None
+        if three_d:
+            assert reading is not None and reading.geo is not None
             geo = reading.geo
         else:
-            why = reading.line if reading is not None else "2D engine chosen"
-            self.used = "2d"
-            context.log(f"portrait: {why}; falling back to the 2D landmark warp")
             landmarks = _landmarks_2d(request, image, size)
             geo = FaceGeometry.of(landmarks)
-            render = self._prepare_2d(image, geo, plan, context)
-        context.check_cancelled()
         moving = np.any(plan.curves["pan"]) or np.any(plan.curves["lift"])
         target = (size[0] / 2, size[1] / 2) if moving else geo.center
         if pushed_to is not None:
             target = pushed_to
+        views = [
+            _view(plan.at(i), size, target, scene.parallax, pushed_zoom if pushed_to else None)
+            for i in range(request.frames)
+        ]
+        self.cameras = views
+        if three_d:
+            assert reading is not None
+            self.used = "3d"
+            context.log("portrait: " + reading.line)
+            render = self._prepare_3d(image, reading, plan, views, context)
+        else:
+            why = reading.line if reading is not None else "2D engine chosen"
+            self.used = "2d"
+            context.log(f"portrait: {why}; falling back to the 2D landmark warp")
+            render = self._prepare_2d(image, geo, plan, views, context)
+        context.check_cancelled()
         grade = Grader(scene.grade) if scene.grade else None
-        renderer = self._renderer
-        assert renderer is not None
-        back = cv2.cvtColor(renderer.plate, cv2.COLOR_RGBA2RGB)
 
         def frame_at(index: int) -> np.ndarray:
-            values = plan.at(index)
-            frame = render(index)
-            zoom, pan, lift = values["zoom"], values["pan"], values["lift"]
-            matrix = camera_matrix(size, target, zoom, pan, lift)
-            if matrix is not None and scene.parallax is not None:
-                # Two layers: the subject moves with the camera, the background (inpainted
-                # behind the subject) by a share of the move, so that the move shows depth.
-                p = scene.parallax
-                behind_zoom = 1 + (zoom - 1) * p
-                if pushed_to is not None:
-                    # A push to the close-up: the background lags the subject as much as in a
-                    # plain push (PUSH_ZOOM), not by a share of the whole wide-to-close zoom.
-                    plain = 1 + (PUSH_ZOOM - 1) * np.log(zoom) / np.log(pushed_zoom)
-                    behind_zoom = zoom * (1 + (plain - 1) * p) / plain
-                behind = camera_matrix(size, target, behind_zoom, pan * p, lift * p)
-                layered = frame.copy()
-                layered[:, :, 3] = renderer.layer_alpha()
-                far = back.copy() if behind is None else _warp(back, behind, size)
-                frame_rgb = _over_rgb(_warp(layered, matrix, size), far)
-            elif matrix is not None:
-                frame_rgb = cv2.cvtColor(_warp(frame, matrix, size), cv2.COLOR_RGBA2RGB)
-            else:
-                frame_rgb = cv2.cvtColor(frame, cv2.COLOR_RGBA2RGB)
-            return grade(frame_rgb) if grade is not None else frame_rgb
+            frame = cv2.cvtColor(render(index), cv2.COLOR_RGBA2RGB)
+            return grade(frame) if grade is not None else frame
 
         mark = time.perf_counter()
         count = request.frames
@@ -174,16 +163,21 @@ class PortraitEngine:
         return alpha, plate
 
     def _prepare_3d(
-        self, image: np.ndarray, reading: Reading, plan: MotionPlan, context: GenerationContext
+        self,
+        image: np.ndarray,
+        reading: Reading,
+        plan: MotionPlan,
+        views: list[View],
+        context: GenerationContext,
     ) -> Callable[[int], np.ndarray]:
-        """Matte, plate and 3D rig; returns the frame maker (RGBA, before the camera)."""
+        """Matte, plate and 3D rig; returns the frame maker (RGBA, in the camera's view)."""
         assert reading.mesh is not None and reading.geo is not None
         geo = reading.geo
         alpha, plate = self._matte(image, geo, context)
         mark = time.perf_counter()
         rig = Rig3D.build(reading.mesh, geo, alpha)
         renderer = Renderer3D(image, alpha, plate, rig)
-        self._renderer = renderer
+        renderer.follow_camera([camera for camera, _ in views])
         self.timings["rig"] = time.perf_counter() - mark
         context.log(
             f"portrait: matte {100 * float(alpha.mean()):.0f}% of the frame; rig "
@@ -202,7 +196,8 @@ class PortraitEngine:
             if index not in cache:
                 values = plan.at(index)
                 moved, depth = rig.positions(values)
-                cache[index] = (moved, depth, rig.sources(values, moved))
+                seen = camera_points(views[index][0], moved)
+                cache[index] = (seen, depth, rig.sources(values, moved))
                 for old in [k for k in cache if k < index - 2]:
                     del cache[old]
             return cache[index]
@@ -216,30 +211,40 @@ class PortraitEngine:
             return renderer.render3d(
                 moved, depth, source, v["mouth"], closures, body.at(index),
                 tongue=v["tongue"], retract=max(v["smile"], v["spread"]),
+                backdrop=views[index][1],
             )  # fmt: skip
 
         return render
 
     def _prepare_2d(
-        self, image: np.ndarray, geo: FaceGeometry, plan: MotionPlan, context: GenerationContext
+        self,
+        image: np.ndarray,
+        geo: FaceGeometry,
+        plan: MotionPlan,
+        views: list[View],
+        context: GenerationContext,
     ) -> Callable[[int], np.ndarray]:
         """Matte, plate and the 2D landmark rig (the fallback); returns the frame maker."""
         alpha, plate = self._matte(image, geo, context)
         mark = time.perf_counter()
         rig = Rig.build(geo, alpha)
         renderer = Renderer(image, alpha, plate, rig)
-        self._renderer = renderer
+        renderer.follow_camera([camera for camera, _ in views])
         self.timings["rig"] = time.perf_counter() - mark
         context.log(
             f"portrait: face {geo.width:.0f} px wide at ({geo.center[0]:.0f}, "
             f"{geo.center[1]:.0f}); matte {100 * float(alpha.mean()):.0f}% of the frame; "
             f"mesh {len(rig.rest)} vertices, {len(rig.triangles)} triangles"
         )
-        body = _BodyMaps(lambda i: renderer.body_maps(rig.positions(plan.at(i))), plan.frames)
+
+        def positions(index: int) -> np.ndarray:
+            return camera_points(views[index][0], rig.positions(plan.at(index)))
+
+        body = _BodyMaps(lambda i: renderer.body_maps(positions(i)), plan.frames)
 
         def render(index: int) -> np.ndarray:
-            values = plan.at(index)
-            return renderer.render(rig.positions(values), values["mouth"], body.at(index))
+            mouth = plan.at(index)["mouth"]
+            return renderer.render(positions(index), mouth, body.at(index), views[index][1])
 
         return render
 
@@ -249,6 +254,7 @@ class _BodyMaps:
 
     Head and body move smoothly at 25 fps, so halfway tables are as good as made ones there; the
     face's own grid (blinks, lips) is still made for every frame. This halves the costliest step.
+    The tables are the coarse lattice's (a fifth of full size), so the blend costs little.
     """
 
     def __init__(self, make: Callable[[int], tuple[np.ndarray, np.ndarray]], frames: int) -> None:
@@ -267,10 +273,7 @@ class _BodyMaps:
         if index % 2 == 0 or index == last:
             return self._made(index)
         before, after = self._made(index - 1), self._made(index + 1)
-        return (
-            cv2.addWeighted(before[0], 0.5, after[0], 0.5, 0),
-            cv2.addWeighted(before[1], 0.5, after[1], 0.5, 0),
-        )
+        return (before[0] + after[0]) * 0.5, (before[1] + after[1]) * 0.5
 
 
 def _ahead(render: Callable[[int], np.ndarray], count: int, depth: int = 3) -> Iterator[np.ndarray]:
@@ -307,24 +310,28 @@ def _ahead(render: Callable[[int], np.ndarray], count: int, depth: int = 3) -> I
         worker.join()
 
 
-def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return cv2.warpAffine(
-        image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
-    )
-
-
-def _over_rgb(layer: np.ndarray, back: np.ndarray) -> np.ndarray:
-    """The RGBA `layer` over the RGB `back`, in place in `back`, within the box the layer covers
-    (OpenCV's per-pixel weighted blend: 2 ms a 720p frame, where copying the opaque part and
-    blending the edge pixel by pixel in NumPy took 5.4 ms)."""
-    cover = layer[:, :, 3]
-    x, y, w, h = cv2.boundingRect(cover)
-    if w == 0 or h == 0:
-        return back
-    weight = cover[y : y + h, x : x + w].astype(np.float32) * (1 / 255)
-    under = back[y : y + h, x : x + w]
-    under[:] = cv2.blendLinear(layer[y : y + h, x : x + w, :3], under, weight, 1 - weight)
-    return back
+def _view(
+    values: dict[str, float],
+    size: tuple[int, int],
+    target: tuple[float, float],
+    parallax: float | None,
+    pushed_zoom: float | None,
+) -> View:
+    """One frame's camera (a 2x3 affine of the view, None for none) and the affine that moves
+    the plate behind the subject: the same one, or with `parallax` a share of the move, so that
+    the background (inpainted behind the subject) lags it and the move shows depth."""
+    zoom, pan, lift = values["zoom"], values["pan"], values["lift"]
+    camera = camera_matrix(size, target, zoom, pan, lift)
+    if camera is None or parallax is None:
+        return camera, camera
+    behind_zoom = 1 + (zoom - 1) * parallax
+    if pushed_zoom is not None:
+        # A push to the close-up: the background lags the subject as much as in a plain push
+        # (PUSH_ZOOM), not by a share of the whole wide-to-close zoom.
+        plain = 1 + (PUSH_ZOOM - 1) * np.log(zoom) / np.log(pushed_zoom)
+        behind_zoom = zoom * (1 + (plain - 1) * parallax) / plain
+    behind = camera_matrix(size, target, behind_zoom, pan * parallax, lift * parallax)
+    return camera, behind
 
 
 def _push_to_close_up(

@@ -73,11 +73,12 @@ class Renderer3D(Renderer):
         *,
         tongue: float = 0.0,
         retract: float = 0.0,
+        backdrop: np.ndarray | None = None,
     ) -> np.ndarray:
-        """The frame (RGBA, before the camera) for one frame's positions, depths, sources;
-        `tongue` and `retract` shape the open mouth (`MouthPainter.paint`)."""
+        """The frame (RGBA) for one frame's positions, depths, sources; `tongue` and `retract`
+        shape the open mouth (`MouthPainter.paint`), `backdrop` moves the plate (`render`)."""
         self._depth, self._source = depth, source
-        frame = self.render(positions, 0.0, body)
+        frame = self.render(positions, 0.0, body, backdrop)
         for eye, closure in zip(("l", "r"), closures, strict=True):
             if closure > 0.2:
                 _close_lid(frame, positions, eye, closure, self.lashes[eye])
