@@ -74,6 +74,7 @@ class Renderer:
         #: The photo's subject box and face box, before any camera (`follow_camera`).
         self._still = (self.roi, self.face_box)
         self._frame = self.plate.copy()
+        self._recent: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = []
         self._layout(self.FINE_WIDTH)
         tri = rig.rest[rig.triangles]
         e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
@@ -133,7 +134,7 @@ class Renderer:
     def body_maps(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The remap tables of the whole subject box for vertex positions, on the coarse grid's
         lattice (`render` enlarges them)."""
-        return self._maps(self.coarse, positions, self._affines(positions))
+        return self._maps(self.coarse, positions, self._affines_of(positions))
 
     def render(
         self,
@@ -150,7 +151,7 @@ class Renderer:
         camera (`follow_camera`), the positions are in the camera's view and `backdrop` is the
         2x3 affine that moves the plate behind the subject (None: the plate stays still).
         """
-        affines = self._affines(positions)
+        affines = self._affines_of(positions)
         if body is None:
             body = self._maps(self.coarse, positions, affines)
         map_x, map_y = self._map_x, self._map_y
@@ -189,6 +190,16 @@ class Renderer:
             _draw_mouth(frame, positions[INNER_MOUTH], mouth_open)
         return frame
 
+    def _affines_of(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`_affines`, kept for the last two position arrays: a frame's body tables are made a
+        frame ahead of its face (`PortraitEngine`), from the same array."""
+        for held, affines in self._recent:
+            if held is positions:
+                return affines
+        affines = self._affines(positions)
+        self._recent = [(positions, affines), *self._recent[:1]]
+        return affines
+
     def _affines(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per triangle, the affine map from the frame back to the photo, as rows of 6, after a
         first row for the identity; and the order to draw the triangles in."""
@@ -216,11 +227,14 @@ class Renderer:
         rows, order = affines
         index = np.zeros((grid.gh, grid.gw), np.int32)
         corners = np.round(grid.to_grid(positions) * 16).astype(np.int32)
-        tri = self.rig.triangles
-        lo, hi = corners[tri].min(axis=1) >> 4, corners[tri].max(axis=1) >> 4
+        polygons = corners[self.rig.triangles]
+        lo, hi = polygons.min(axis=1) >> 4, polygons.max(axis=1) >> 4
         visible = (hi[:, 0] >= 0) & (hi[:, 1] >= 0) & (lo[:, 0] < grid.gw) & (lo[:, 1] < grid.gh)
-        for i in order[visible[order]]:
-            cv2.fillConvexPoly(index, corners[tri[i]], int(i) + 1, cv2.LINE_8, 4)
+        drawn = order[visible[order]]
+        fill = cv2.fillConvexPoly
+        # Hundreds of triangles a grid: gathered once, then drawn from views (not indexed each).
+        for polygon, colour in zip(polygons[drawn], (drawn + 1).tolist(), strict=True):
+            fill(index, polygon, colour, cv2.LINE_8, 4)
         gx, gy = self._lattice[grid]
         a = [np.take(rows[:, j], index) for j in range(6)]
         return a[0] * gx + a[1] * gy + a[2], a[3] * gx + a[4] * gy + a[5]
