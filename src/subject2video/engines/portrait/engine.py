@@ -6,8 +6,9 @@
 2. plan: the prompt read into per-frame motion curves (logged to the task's debugoutput);
 3. matte: the subject's alpha (MediaPipe's selfie segmentation, kept to the subject, its edges
    refined by a guided filter) and the background plate;
-4. render: per frame, the rig moved by the plan (the head turned in 3D and drawn back to front),
-   one remap, the subject over the plate, the mouth's interior, then the camera.
+4. render: per frame, its geometry (the rig moved by the plan, the head turned in 3D and drawn
+   back to front, in the camera's view) and its pixels (one remap of the subject from the photo,
+   over the plate as the camera sees it, then the lids and the mouth's interior).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -28,7 +30,12 @@ from subject2video.engines.portrait.landmarks import get_mesher
 from subject2video.engines.portrait.matte import FaceGeometry, background_plate, subject_matte
 from subject2video.engines.portrait.mesh import Rig
 from subject2video.engines.portrait.plan import PUSH_ZOOM, MotionPlan, plan_motion
-from subject2video.engines.portrait.render import Renderer, camera_matrix, camera_points
+from subject2video.engines.portrait.render import (
+    Lattices,
+    Renderer,
+    camera_matrix,
+    camera_points,
+)
 from subject2video.engines.portrait.render3d import Renderer3D
 from subject2video.engines.portrait.rig3d import Rig3D
 from subject2video.engines.portrait.scene import Grader, Scene, defocus, read_scene
@@ -36,8 +43,12 @@ from subject2video.media.detector import get_detector
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 #: A frame's camera and the plate's own move behind the subject (2x3 affines; None: still).
 View = tuple[np.ndarray | None, np.ndarray | None]
+#: A frame's geometry: its remap lattices and its vertices' positions in the camera's view.
+Shaped = tuple[Lattices, np.ndarray]
 
 
 class PortraitEngine:
@@ -49,8 +60,9 @@ class PortraitEngine:
     cpu_threads = 1.0
 
     def __init__(self, prefetch: bool = False, mode: str = "auto") -> None:
-        #: Render the next frames in a thread while the caller encodes this one. Off by default:
-        #: on two busy cores it gained nothing in two of three benchmark runs (README).
+        #: Make each frame's geometry (the mesh moved, its remap lattices) in a thread, a frame
+        #: or two ahead of its pixels (the remap, the plate, the mouth), which this thread makes
+        #: while the encoder works in its own.
         self.prefetch = prefetch
         #: Seconds spent in each stage of the last video (render includes the consumer's time).
         self.timings: dict[str, float] = {}
@@ -118,25 +130,22 @@ class PortraitEngine:
             assert reading is not None
             self.used = "3d"
             context.log("portrait: " + reading.line)
-            render = self._prepare_3d(image, reading, plan, views, context)
+            shape, paint = self._prepare_3d(image, reading, plan, views, context)
         else:
             why = reading.line if reading is not None else "2D engine chosen"
             self.used = "2d"
             context.log(f"portrait: {why}; falling back to the 2D landmark warp")
-            render = self._prepare_2d(image, geo, plan, views, context)
+            shape, paint = self._prepare_2d(image, geo, plan, views, context)
         context.check_cancelled()
         grade = Grader(scene.grade) if scene.grade else None
 
-        def frame_at(index: int) -> np.ndarray:
-            frame = cv2.cvtColor(render(index), cv2.COLOR_RGBA2RGB)
-            return grade(frame) if grade is not None else frame
-
         mark = time.perf_counter()
         count = request.frames
-        frames = _ahead(frame_at, count) if self.prefetch else map(frame_at, range(count))
-        for index, frame in enumerate(frames):
+        shapes = _ahead(shape, count) if self.prefetch else map(shape, range(count))
+        for index, shaped in enumerate(shapes):
+            frame = cv2.cvtColor(paint(index, shaped), cv2.COLOR_RGBA2RGB)
             context.check_cancelled()
-            yield frame
+            yield grade(frame) if grade is not None else frame
             context.progress(index + 1, count)
         self.timings["render"] = time.perf_counter() - mark
         context.log(
@@ -169,8 +178,9 @@ class PortraitEngine:
         plan: MotionPlan,
         views: list[View],
         context: GenerationContext,
-    ) -> Callable[[int], np.ndarray]:
-        """Matte, plate and 3D rig; returns the frame maker (RGBA, in the camera's view)."""
+    ) -> tuple[Callable[[int], Shaped], Callable[[int, Shaped], np.ndarray]]:
+        """Matte, plate and 3D rig; returns a frame's two halves: its geometry (`shape`) and its
+        pixels (`paint`, RGBA, in the camera's view)."""
         assert reading.mesh is not None and reading.geo is not None
         geo = reading.geo
         alpha, plate = self._matte(image, geo, context)
@@ -204,17 +214,21 @@ class PortraitEngine:
 
         body = _BodyMaps(lambda i: renderer.body_maps3d(*positions(i)), plan.frames)
 
-        def render(index: int) -> np.ndarray:
+        def shape(index: int) -> Shaped:
             moved, depth, source = positions(index)
+            return renderer.lattices3d(moved, depth, source, body.at(index)), moved
+
+        def paint(index: int, shaped: Shaped) -> np.ndarray:
+            lattices, moved = shaped
             v = plan.at(index)
             closures = (v["blink_l"], v["blink_r"])
-            return renderer.render3d(
-                moved, depth, source, v["mouth"], closures, body.at(index),
+            return renderer.compose3d(
+                lattices, moved, v["mouth"], closures,
                 tongue=v["tongue"], retract=max(v["smile"], v["spread"]),
                 backdrop=views[index][1],
             )  # fmt: skip
 
-        return render
+        return shape, paint
 
     def _prepare_2d(
         self,
@@ -223,8 +237,9 @@ class PortraitEngine:
         plan: MotionPlan,
         views: list[View],
         context: GenerationContext,
-    ) -> Callable[[int], np.ndarray]:
-        """Matte, plate and the 2D landmark rig (the fallback); returns the frame maker."""
+    ) -> tuple[Callable[[int], Shaped], Callable[[int, Shaped], np.ndarray]]:
+        """Matte, plate and the 2D landmark rig (the fallback); returns a frame's geometry and
+        pixels, as `_prepare_3d`."""
         alpha, plate = self._matte(image, geo, context)
         mark = time.perf_counter()
         rig = Rig.build(geo, alpha)
@@ -242,11 +257,16 @@ class PortraitEngine:
 
         body = _BodyMaps(lambda i: renderer.body_maps(positions(i)), plan.frames)
 
-        def render(index: int) -> np.ndarray:
-            mouth = plan.at(index)["mouth"]
-            return renderer.render(positions(index), mouth, body.at(index), views[index][1])
+        def shape(index: int) -> Shaped:
+            moved = positions(index)
+            return renderer.lattices(moved, body.at(index)), moved
 
-        return render
+        def paint(index: int, shaped: Shaped) -> np.ndarray:
+            lattices, moved = shaped
+            mouth = plan.at(index)["mouth"]
+            return renderer.compose(lattices, moved, mouth, views[index][1])
+
+        return shape, paint
 
 
 class _BodyMaps:
@@ -276,13 +296,13 @@ class _BodyMaps:
         return (before[0] + after[0]) * 0.5, (before[1] + after[1]) * 0.5
 
 
-def _ahead(render: Callable[[int], np.ndarray], count: int, depth: int = 3) -> Iterator[np.ndarray]:
-    """`render(0)`, `render(1)`, ... made by a worker thread up to `depth` frames ahead.
+def _ahead(make: Callable[[int], T], count: int, depth: int = 2) -> Iterator[T]:
+    """`make(0)`, `make(1)`, ... made by a worker thread up to `depth` frames ahead.
 
     OpenCV and NumPy release the GIL in their heavy calls, and so does the H.264 encoder, so the
     two overlap on a machine with spare cores. Closing the iterator (a kill) stops the worker.
     """
-    slots: queue.Queue[np.ndarray | BaseException] = queue.Queue(maxsize=depth)
+    slots: queue.Queue[T | BaseException] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
     def work() -> None:
@@ -290,11 +310,11 @@ def _ahead(render: Callable[[int], np.ndarray], count: int, depth: int = 3) -> I
             for index in range(count):
                 if stop.is_set():
                     return
-                slots.put(render(index))
+                slots.put(make(index))
         except BaseException as exc:  # handed to the consumer, raised there
             slots.put(exc)
 
-    worker = threading.Thread(target=work, name="portrait-render", daemon=True)
+    worker = threading.Thread(target=work, name="portrait-geometry", daemon=True)
     worker.start()
     try:
         for _ in range(count):

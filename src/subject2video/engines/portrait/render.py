@@ -18,6 +18,9 @@ from subject2video.engines.portrait.mesh import INNER_MOUTH, Rig
 
 MOUTH_COLOUR = (52, 20, 22, 255)
 
+#: A frame's remap tables on the body's lattice and on the face's: (x, y) each.
+Lattices = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
 
 @dataclass(frozen=True)
 class Grid:
@@ -136,6 +139,19 @@ class Renderer:
         lattice (`render` enlarges them)."""
         return self._maps(self.coarse, positions, self._affines_of(positions))
 
+    def lattices(
+        self, positions: np.ndarray, body: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> Lattices:
+        """A frame's geometry: its remap tables on the two lattices (the body's, the face's).
+
+        `body` may give the body's, made in advance (see `PortraitEngine`: the body moves
+        smoothly, so its tables can be made for every other frame and blended). This half of a
+        frame may run in another thread than `compose`, a frame or two ahead of it."""
+        affines = self._affines_of(positions)
+        if body is None:
+            body = self._maps(self.coarse, positions, affines)
+        return body, self._maps(self.fine, positions, affines)
+
     def render(
         self,
         positions: np.ndarray,
@@ -143,17 +159,20 @@ class Renderer:
         body: tuple[np.ndarray, np.ndarray] | None = None,
         backdrop: np.ndarray | None = None,
     ) -> np.ndarray:
-        """The frame (RGBA) for deformed vertex positions.
+        """The frame (RGBA) for deformed vertex positions (`lattices`, then `compose`)."""
+        return self.compose(self.lattices(positions, body), positions, mouth_open, backdrop)
 
-        `body` may give the coarse grid's lattice tables (`body_maps`), made in advance (see
-        `PortraitEngine`: the body moves smoothly, so its tables can be made for every other frame
-        and blended). With a
+    def compose(
+        self,
+        lattices: Lattices,
+        positions: np.ndarray,
+        mouth_open: float,
+        backdrop: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """A frame's pixels (RGBA) from its lattices: the subject moved, over the plate. With a
         camera (`follow_camera`), the positions are in the camera's view and `backdrop` is the
-        2x3 affine that moves the plate behind the subject (None: the plate stays still).
-        """
-        affines = self._affines_of(positions)
-        if body is None:
-            body = self._maps(self.coarse, positions, affines)
+        2x3 affine that moves the plate behind the subject (None: the plate stays still)."""
+        body, face = lattices
         map_x, map_y = self._map_x, self._map_y
         coarse, fine = self.coarse, self.fine
         # The lattices enlarged to full-size tables, in place: the whole box, then the face.
@@ -161,9 +180,9 @@ class Renderer:
             cv2.resize(table, (coarse.w, coarse.h), dst=full, interpolation=cv2.INTER_LINEAR)
         x0, y0, x1, y1 = self.roi
         fx0, fy0 = self.face_box[0] - x0, self.face_box[1] - y0
-        for table, full in zip(self._maps(fine, positions, affines), (map_x, map_y), strict=True):
-            face = full[fy0 : fy0 + fine.h, fx0 : fx0 + fine.w]
-            cv2.resize(table, (fine.w, fine.h), dst=face, interpolation=cv2.INTER_LINEAR)
+        for table, full in zip(face, (map_x, map_y), strict=True):
+            inside = full[fy0 : fy0 + fine.h, fx0 : fx0 + fine.w]
+            cv2.resize(table, (fine.w, fine.h), dst=inside, interpolation=cv2.INTER_LINEAR)
         moved = cv2.remap(
             self.subject,
             map_x,
