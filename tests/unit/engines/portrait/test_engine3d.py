@@ -3,6 +3,8 @@ debugoutput (which face, which path), the fallback, other faces kept still, canc
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 import pytest
@@ -103,13 +105,23 @@ class _KillAfter(NullContext):
             raise Cancelled("killed")
 
 
-def test_a_kill_stops_the_frames() -> None:
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_a_kill_stops_the_frames(prefetch: bool) -> None:
     request = make(face_rgb(), "She nods", size=(256, 256), frames=50)
     made = []
     with pytest.raises(Cancelled):
-        for frame in PortraitEngine().frames(request, _KillAfter(5)):
+        for frame in PortraitEngine(prefetch=prefetch).frames(request, _KillAfter(5)):
             made.append(frame)
     assert len(made) == 5
+    assert not [t for t in threading.enumerate() if t.name == "portrait-geometry"]
+
+
+def test_geometry_made_ahead_in_a_thread_gives_the_same_frames() -> None:
+    request = make(face_rgb(), "She talks and turns her head while the camera pushes in",
+                   size=(256, 256), frames=30)  # fmt: skip
+    alone = list(PortraitEngine().frames(request, NullContext()))
+    ahead = list(PortraitEngine(prefetch=True).frames(request, NullContext()))
+    assert all(np.array_equal(a, b) for a, b in zip(alone, ahead, strict=True))
 
 
 def test_a_box_is_all_the_engine_needs() -> None:
