@@ -215,7 +215,23 @@ class Rig3D:
         upper = list(T.LIP_INNER_UPPER[3:-3])
         shift = (mesh[upper] - self.rest[upper]).mean(0)
         ids = np.arange(len(self.interior_of)) + self.interior_first
-        p[ids] = self.rest[self.interior_of] + shift
+        rest = self.rest[self.interior_of]
+        p[ids] = rest + shift
+        # A smile draws the lips' corners up and out, past the rigid copy, and the pixels left
+        # uncovered there showed the photo as it was: pale flecks of skin or teeth at the
+        # corners. Towards the corners, the copy's upper edge follows the upper lip instead:
+        # rigid over the middle three fifths, where the teeth show, then more and more the lip's
+        # own line where that rose above it (the lower edge stays rigid: the lower lip covers it,
+        # and following the jaw down would drag the teeth at the corners into the opening).
+        left, right = T.LIP_INNER_UPPER[0], T.LIP_INNER_UPPER[-1]
+        half = float(np.linalg.norm(self.rest[right, :2] - self.rest[left, :2])) / 2
+        middle = (self.rest[left, :2] + self.rest[right, :2]) / 2
+        out = np.linalg.norm(rest[:, :2] - middle, axis=1) / max(half, 1e-6)
+        follow = np.clip((out - 0.6) / 0.4, 0.0, 1.0)
+        follow[~np.isin(self.interior_of, T.LIP_INNER_UPPER)] = 0.0
+        towards = p[self.interior_of] - p[ids]
+        towards[:, 1] = np.minimum(towards[:, 1], 0.0)  # up to the lip, never down into the mouth
+        p[ids] += follow[:, None] * towards
 
     def _turn(self, p: np.ndarray, v: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
         """Rotate about the pivot (yaw, pitch, roll in degrees) and project with perspective."""
