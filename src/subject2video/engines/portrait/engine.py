@@ -143,9 +143,10 @@ class PortraitEngine:
         count = request.frames
         shapes = _ahead(shape, count) if self.prefetch else map(shape, range(count))
         for index, shaped in enumerate(shapes):
-            frame = cv2.cvtColor(paint(index, shaped), cv2.COLOR_RGBA2RGB)
+            made = paint(index, shaped)
+            frame = grade.rgb_of(made) if grade else cv2.cvtColor(made, cv2.COLOR_RGBA2RGB)
             context.check_cancelled()
-            yield grade(frame) if grade is not None else frame
+            yield frame
             context.progress(index + 1, count)
         self.timings["render"] = time.perf_counter() - mark
         context.log(
