@@ -6,8 +6,9 @@
 2. plan: the prompt read into per-frame motion curves (logged to the task's debugoutput);
 3. matte: the subject's alpha (MediaPipe's selfie segmentation, kept to the subject, its edges
    refined by a guided filter) and the background plate;
-4. render: per frame, the rig moved by the plan (the head turned in 3D and drawn back to front),
-   one remap, the subject over the plate, the mouth's interior, then the camera.
+4. render: per frame, its geometry (the rig moved by the plan, the head turned in 3D and drawn
+   back to front, in the camera's view) and its pixels (one remap of the subject from the photo,
+   over the plate as the camera sees it, then the lids and the mouth's interior).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -28,13 +30,25 @@ from subject2video.engines.portrait.landmarks import get_mesher
 from subject2video.engines.portrait.matte import FaceGeometry, background_plate, subject_matte
 from subject2video.engines.portrait.mesh import Rig
 from subject2video.engines.portrait.plan import PUSH_ZOOM, MotionPlan, plan_motion
-from subject2video.engines.portrait.render import Renderer, camera_matrix
+from subject2video.engines.portrait.render import (
+    Lattices,
+    Renderer,
+    camera_matrix,
+    camera_points,
+)
 from subject2video.engines.portrait.render3d import Renderer3D
 from subject2video.engines.portrait.rig3d import Rig3D
 from subject2video.engines.portrait.scene import Grader, Scene, defocus, read_scene
 from subject2video.media.detector import get_detector
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: A frame's camera and the plate's own move behind the subject (2x3 affines; None: still).
+View = tuple[np.ndarray | None, np.ndarray | None]
+#: A frame's geometry: its remap lattices and its vertices' positions in the camera's view.
+Shaped = tuple[Lattices, np.ndarray]
 
 
 class PortraitEngine:
@@ -46,8 +60,9 @@ class PortraitEngine:
     cpu_threads = 1.0
 
     def __init__(self, prefetch: bool = False, mode: str = "auto") -> None:
-        #: Render the next frames in a thread while the caller encodes this one. Off by default:
-        #: on two busy cores it gained nothing in two of three benchmark runs (README).
+        #: Make each frame's geometry (the mesh moved, its remap lattices) in a thread, a frame
+        #: or two ahead of its pixels (the remap, the plate, the mouth), which this thread makes
+        #: while the encoder works in its own.
         self.prefetch = prefetch
         #: Seconds spent in each stage of the last video (render includes the consumer's time).
         self.timings: dict[str, float] = {}
@@ -58,7 +73,8 @@ class PortraitEngine:
         self.used = ""
         self._box: tuple[int, int, int, int] = (0, 0, 0, 0)
         self._scene: Scene | None = None
-        self._renderer: Renderer | None = None
+        #: The last video's cameras, frame by frame (see `View`).
+        self.cameras: list[View] = []
 
     def setup(self) -> None:
         """Load the face-mesh models now rather than on the first task."""
@@ -94,58 +110,41 @@ class PortraitEngine:
             )
         _lens_moves(plan, scene)
         context.log(scene.describe())
-        if reading is not None and reading.mesh is not None and reading.geo is not None:
-            self.used = "3d"
-            context.log("portrait: " + reading.line)
-            render = self._prepare_3d(image, reading, plan, context)
+        three_d = reading is not None and reading.mesh is not None and reading.geo is not None
+        if three_d:
+            assert reading is not None and reading.geo is not None
             geo = reading.geo
         else:
-            why = reading.line if reading is not None else "2D engine chosen"
-            self.used = "2d"
-            context.log(f"portrait: {why}; falling back to the 2D landmark warp")
             landmarks = _landmarks_2d(request, image, size)
             geo = FaceGeometry.of(landmarks)
-            render = self._prepare_2d(image, geo, plan, context)
-        context.check_cancelled()
         moving = np.any(plan.curves["pan"]) or np.any(plan.curves["lift"])
         target = (size[0] / 2, size[1] / 2) if moving else geo.center
         if pushed_to is not None:
             target = pushed_to
+        views = [
+            _view(plan.at(i), size, target, scene.parallax, pushed_zoom if pushed_to else None)
+            for i in range(request.frames)
+        ]
+        self.cameras = views
+        if three_d:
+            assert reading is not None
+            self.used = "3d"
+            context.log("portrait: " + reading.line)
+            shape, paint = self._prepare_3d(image, reading, plan, views, context)
+        else:
+            why = reading.line if reading is not None else "2D engine chosen"
+            self.used = "2d"
+            context.log(f"portrait: {why}; falling back to the 2D landmark warp")
+            shape, paint = self._prepare_2d(image, geo, plan, views, context)
+        context.check_cancelled()
         grade = Grader(scene.grade) if scene.grade else None
-        renderer = self._renderer
-        assert renderer is not None
-        back = cv2.cvtColor(renderer.plate, cv2.COLOR_RGBA2RGB)
-
-        def frame_at(index: int) -> np.ndarray:
-            values = plan.at(index)
-            frame = render(index)
-            zoom, pan, lift = values["zoom"], values["pan"], values["lift"]
-            matrix = camera_matrix(size, target, zoom, pan, lift)
-            if matrix is not None and scene.parallax is not None:
-                # Two layers: the subject moves with the camera, the background (inpainted
-                # behind the subject) by a share of the move, so that the move shows depth.
-                p = scene.parallax
-                behind_zoom = 1 + (zoom - 1) * p
-                if pushed_to is not None:
-                    # A push to the close-up: the background lags the subject as much as in a
-                    # plain push (PUSH_ZOOM), not by a share of the whole wide-to-close zoom.
-                    plain = 1 + (PUSH_ZOOM - 1) * np.log(zoom) / np.log(pushed_zoom)
-                    behind_zoom = zoom * (1 + (plain - 1) * p) / plain
-                behind = camera_matrix(size, target, behind_zoom, pan * p, lift * p)
-                layered = frame.copy()
-                layered[:, :, 3] = renderer.layer_alpha()
-                far = back.copy() if behind is None else _warp(back, behind, size)
-                frame_rgb = _over_rgb(_warp(layered, matrix, size), far)
-            elif matrix is not None:
-                frame_rgb = cv2.cvtColor(_warp(frame, matrix, size), cv2.COLOR_RGBA2RGB)
-            else:
-                frame_rgb = cv2.cvtColor(frame, cv2.COLOR_RGBA2RGB)
-            return grade(frame_rgb) if grade is not None else frame_rgb
 
         mark = time.perf_counter()
         count = request.frames
-        frames = _ahead(frame_at, count) if self.prefetch else map(frame_at, range(count))
-        for index, frame in enumerate(frames):
+        shapes = _ahead(shape, count) if self.prefetch else map(shape, range(count))
+        for index, shaped in enumerate(shapes):
+            made = paint(index, shaped)
+            frame = grade.rgb_of(made) if grade else cv2.cvtColor(made, cv2.COLOR_RGBA2RGB)
             context.check_cancelled()
             yield frame
             context.progress(index + 1, count)
@@ -174,16 +173,22 @@ class PortraitEngine:
         return alpha, plate
 
     def _prepare_3d(
-        self, image: np.ndarray, reading: Reading, plan: MotionPlan, context: GenerationContext
-    ) -> Callable[[int], np.ndarray]:
-        """Matte, plate and 3D rig; returns the frame maker (RGBA, before the camera)."""
+        self,
+        image: np.ndarray,
+        reading: Reading,
+        plan: MotionPlan,
+        views: list[View],
+        context: GenerationContext,
+    ) -> tuple[Callable[[int], Shaped], Callable[[int, Shaped], np.ndarray]]:
+        """Matte, plate and 3D rig; returns a frame's two halves: its geometry (`shape`) and its
+        pixels (`paint`, RGBA, in the camera's view)."""
         assert reading.mesh is not None and reading.geo is not None
         geo = reading.geo
         alpha, plate = self._matte(image, geo, context)
         mark = time.perf_counter()
         rig = Rig3D.build(reading.mesh, geo, alpha)
         renderer = Renderer3D(image, alpha, plate, rig)
-        self._renderer = renderer
+        renderer.follow_camera([camera for camera, _ in views])
         self.timings["rig"] = time.perf_counter() - mark
         context.log(
             f"portrait: matte {100 * float(alpha.mean()):.0f}% of the frame; rig "
@@ -202,46 +207,67 @@ class PortraitEngine:
             if index not in cache:
                 values = plan.at(index)
                 moved, depth = rig.positions(values)
-                cache[index] = (moved, depth, rig.sources(values, moved))
+                seen = camera_points(views[index][0], moved)
+                cache[index] = (seen, depth, rig.sources(values, moved))
                 for old in [k for k in cache if k < index - 2]:
                     del cache[old]
             return cache[index]
 
         body = _BodyMaps(lambda i: renderer.body_maps3d(*positions(i)), plan.frames)
 
-        def render(index: int) -> np.ndarray:
+        def shape(index: int) -> Shaped:
             moved, depth, source = positions(index)
+            return renderer.lattices3d(moved, depth, source, body.at(index)), moved
+
+        def paint(index: int, shaped: Shaped) -> np.ndarray:
+            lattices, moved = shaped
             v = plan.at(index)
             closures = (v["blink_l"], v["blink_r"])
-            return renderer.render3d(
-                moved, depth, source, v["mouth"], closures, body.at(index),
+            return renderer.compose3d(
+                lattices, moved, v["mouth"], closures,
                 tongue=v["tongue"], retract=max(v["smile"], v["spread"]),
+                backdrop=views[index][1],
             )  # fmt: skip
 
-        return render
+        return shape, paint
 
     def _prepare_2d(
-        self, image: np.ndarray, geo: FaceGeometry, plan: MotionPlan, context: GenerationContext
-    ) -> Callable[[int], np.ndarray]:
-        """Matte, plate and the 2D landmark rig (the fallback); returns the frame maker."""
+        self,
+        image: np.ndarray,
+        geo: FaceGeometry,
+        plan: MotionPlan,
+        views: list[View],
+        context: GenerationContext,
+    ) -> tuple[Callable[[int], Shaped], Callable[[int, Shaped], np.ndarray]]:
+        """Matte, plate and the 2D landmark rig (the fallback); returns a frame's geometry and
+        pixels, as `_prepare_3d`."""
         alpha, plate = self._matte(image, geo, context)
         mark = time.perf_counter()
         rig = Rig.build(geo, alpha)
         renderer = Renderer(image, alpha, plate, rig)
-        self._renderer = renderer
+        renderer.follow_camera([camera for camera, _ in views])
         self.timings["rig"] = time.perf_counter() - mark
         context.log(
             f"portrait: face {geo.width:.0f} px wide at ({geo.center[0]:.0f}, "
             f"{geo.center[1]:.0f}); matte {100 * float(alpha.mean()):.0f}% of the frame; "
             f"mesh {len(rig.rest)} vertices, {len(rig.triangles)} triangles"
         )
-        body = _BodyMaps(lambda i: renderer.body_maps(rig.positions(plan.at(i))), plan.frames)
 
-        def render(index: int) -> np.ndarray:
-            values = plan.at(index)
-            return renderer.render(rig.positions(values), values["mouth"], body.at(index))
+        def positions(index: int) -> np.ndarray:
+            return camera_points(views[index][0], rig.positions(plan.at(index)))
 
-        return render
+        body = _BodyMaps(lambda i: renderer.body_maps(positions(i)), plan.frames)
+
+        def shape(index: int) -> Shaped:
+            moved = positions(index)
+            return renderer.lattices(moved, body.at(index)), moved
+
+        def paint(index: int, shaped: Shaped) -> np.ndarray:
+            lattices, moved = shaped
+            mouth = plan.at(index)["mouth"]
+            return renderer.compose(lattices, moved, mouth, views[index][1])
+
+        return shape, paint
 
 
 class _BodyMaps:
@@ -249,6 +275,7 @@ class _BodyMaps:
 
     Head and body move smoothly at 25 fps, so halfway tables are as good as made ones there; the
     face's own grid (blinks, lips) is still made for every frame. This halves the costliest step.
+    The tables are the coarse lattice's (a fifth of full size), so the blend costs little.
     """
 
     def __init__(self, make: Callable[[int], tuple[np.ndarray, np.ndarray]], frames: int) -> None:
@@ -267,19 +294,16 @@ class _BodyMaps:
         if index % 2 == 0 or index == last:
             return self._made(index)
         before, after = self._made(index - 1), self._made(index + 1)
-        return (
-            cv2.addWeighted(before[0], 0.5, after[0], 0.5, 0),
-            cv2.addWeighted(before[1], 0.5, after[1], 0.5, 0),
-        )
+        return (before[0] + after[0]) * 0.5, (before[1] + after[1]) * 0.5
 
 
-def _ahead(render: Callable[[int], np.ndarray], count: int, depth: int = 3) -> Iterator[np.ndarray]:
-    """`render(0)`, `render(1)`, ... made by a worker thread up to `depth` frames ahead.
+def _ahead(make: Callable[[int], T], count: int, depth: int = 2) -> Iterator[T]:
+    """`make(0)`, `make(1)`, ... made by a worker thread up to `depth` frames ahead.
 
     OpenCV and NumPy release the GIL in their heavy calls, and so does the H.264 encoder, so the
     two overlap on a machine with spare cores. Closing the iterator (a kill) stops the worker.
     """
-    slots: queue.Queue[np.ndarray | BaseException] = queue.Queue(maxsize=depth)
+    slots: queue.Queue[T | BaseException] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
     def work() -> None:
@@ -287,11 +311,11 @@ def _ahead(render: Callable[[int], np.ndarray], count: int, depth: int = 3) -> I
             for index in range(count):
                 if stop.is_set():
                     return
-                slots.put(render(index))
+                slots.put(make(index))
         except BaseException as exc:  # handed to the consumer, raised there
             slots.put(exc)
 
-    worker = threading.Thread(target=work, name="portrait-render", daemon=True)
+    worker = threading.Thread(target=work, name="portrait-geometry", daemon=True)
     worker.start()
     try:
         for _ in range(count):
@@ -307,24 +331,28 @@ def _ahead(render: Callable[[int], np.ndarray], count: int, depth: int = 3) -> I
         worker.join()
 
 
-def _warp(image: np.ndarray, matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return cv2.warpAffine(
-        image, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
-    )
-
-
-def _over_rgb(layer: np.ndarray, back: np.ndarray) -> np.ndarray:
-    """The RGBA `layer` over the RGB `back`, in place in `back`, within the box the layer covers
-    (OpenCV's per-pixel weighted blend: 2 ms a 720p frame, where copying the opaque part and
-    blending the edge pixel by pixel in NumPy took 5.4 ms)."""
-    cover = layer[:, :, 3]
-    x, y, w, h = cv2.boundingRect(cover)
-    if w == 0 or h == 0:
-        return back
-    weight = cover[y : y + h, x : x + w].astype(np.float32) * (1 / 255)
-    under = back[y : y + h, x : x + w]
-    under[:] = cv2.blendLinear(layer[y : y + h, x : x + w, :3], under, weight, 1 - weight)
-    return back
+def _view(
+    values: dict[str, float],
+    size: tuple[int, int],
+    target: tuple[float, float],
+    parallax: float | None,
+    pushed_zoom: float | None,
+) -> View:
+    """One frame's camera (a 2x3 affine of the view, None for none) and the affine that moves
+    the plate behind the subject: the same one, or with `parallax` a share of the move, so that
+    the background (inpainted behind the subject) lags it and the move shows depth."""
+    zoom, pan, lift = values["zoom"], values["pan"], values["lift"]
+    camera = camera_matrix(size, target, zoom, pan, lift)
+    if camera is None or parallax is None:
+        return camera, camera
+    behind_zoom = 1 + (zoom - 1) * parallax
+    if pushed_zoom is not None:
+        # A push to the close-up: the background lags the subject as much as in a plain push
+        # (PUSH_ZOOM), not by a share of the whole wide-to-close zoom.
+        plain = 1 + (PUSH_ZOOM - 1) * np.log(zoom) / np.log(pushed_zoom)
+        behind_zoom = zoom * (1 + (plain - 1) * parallax) / plain
+    behind = camera_matrix(size, target, behind_zoom, pan * parallax, lift * parallax)
+    return camera, behind
 
 
 def _push_to_close_up(

@@ -169,7 +169,14 @@ class MouthPainter:
             # The photo's interior stays the photo's, its lower edge (the photo's lower-lip rim,
             # riding with the upper teeth) included: painting that sliver over moved dlib's
             # identity reading on the astronaut's laugh from 0.315 to 0.354.
-            mask *= 1 - _polygon_mask(shape, own, origin).astype(np.float32) / 255
+            # Its upper edge is the lip's and bulges as the opening's curve does (those slivers,
+            # lip over the teeth, were painted as dark dashes in a laugh); its lower edge stays
+            # straight (there the curve would reach past the teeth's own triangles).
+            arched = np.concatenate([_curve(own[:n]), own[n + 1 : -1]])
+            kept = np.maximum(
+                _polygon_mask(shape, arched, origin), _polygon_mask(shape, own, origin)
+            )
+            mask *= 1 - kept.astype(np.float32) / 255
         if mask.max() < 0.05:
             return
         # Distance in from the lips' edge: the rims are wet and rounded, so the opening fades

@@ -17,6 +17,13 @@ import numpy as np
 from subject2video.engines.portrait.mesh import INNER_MOUTH, Rig
 
 MOUTH_COLOUR = (52, 20, 22, 255)
+#: A camera that enlarges the photo this much or more (only a push from the photo's wide view
+#: to the framed close-up does: plain pushes, pans and lens moves stay under 1.25) resamples it
+#: bicubically: bilinear interpolation blurs the face it enlarges 3.4x at the push's end.
+CUBIC_ZOOM = 1.5
+
+#: A frame's remap tables on the body's lattice and on the face's: (x, y) each.
+Lattices = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -71,29 +78,56 @@ class Renderer:
             h,
         )
         self.face_box = self._face_box()
-        self.coarse = Grid.over(self.roi, 0.2)
-        fine = min(1.0, self.FINE_WIDTH / max(1, self.face_box[2] - self.face_box[0]))
-        self.fine = Grid.over(self.face_box, fine)
-        self._lattice = {
-            g: tuple(c.astype(np.float32) for c in g.points()) for g in (self.coarse, self.fine)
-        }
+        #: The photo's subject box and face box, before any camera (`follow_camera`).
+        self._still = (self.roi, self.face_box)
         self._frame = self.plate.copy()
-        x0, y0, x1, y1 = self.roi
-        self._moved = np.empty((y1 - y0, x1 - x0, 4), np.uint8)
-        self._map_x = np.empty((y1 - y0, x1 - x0), np.float32)
-        self._map_y = np.empty((y1 - y0, x1 - x0), np.float32)
+        self._recent: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = []
+        #: How the photo is resampled: bilinearly, bicubically under a camera that enlarges it
+        #: `CUBIC_ZOOM` times or more (`follow_camera`).
+        self._resample = cv2.INTER_LINEAR
+        self._layout(self.FINE_WIDTH)
         tri = rig.rest[rig.triangles]
         e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
         self._rest_area = np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) / 2
 
-    def layer_alpha(self) -> np.ndarray:
-        """The last rendered frame's subject coverage (uint8, 0-255, the whole frame): the matte
-        as the rig moved it, for a camera that moves subject and background apart."""
+    def follow_camera(self, cameras: list[np.ndarray | None]) -> None:
+        """Render in the camera's view: vertex positions given to `render` are then already
+        moved by the frame's camera (`camera_points`), and its backdrop is the plate warped. The
+        grids cover the subject's and the face's boxes as every camera of the video sees them,
+        the face's grid as dense on the photo as without a camera. So the camera costs one warp
+        of the plate a frame, and the subject is resampled from the photo once, not twice."""
+        moved = [m for m in cameras if m is not None]
+        if not moved:
+            return
         w, h = self.size
-        full = np.zeros((h, w), np.uint8)
+        roi, face = self._still
+        still = len(moved) < len(cameras)
+        self.roi = _clip(_seen(roi, moved, still), w, h)
+        seen_face = _clip(_seen(face, moved, still), w, h)
         x0, y0, x1, y1 = self.roi
-        full[y0:y1, x0:x1] = self._moved[:, :, 3]
-        return full
+        self.face_box = (
+            max(x0, seen_face[0]), max(y0, seen_face[1]),
+            min(x1, seen_face[2]), min(y1, seen_face[3]),
+        )  # fmt: skip
+        zoom = max(float(np.sqrt(abs(np.linalg.det(m[:, :2])))) for m in moved)
+        self._layout(self.FINE_WIDTH * max(1.0, zoom))
+        if zoom >= CUBIC_ZOOM:
+            self._resample = cv2.INTER_CUBIC
+
+    def _layout(self, fine_width: float) -> None:
+        """The grids and the per-frame buffers over `roi` and `face_box`."""
+        self.coarse = Grid.over(self.roi, 0.2)
+        fine = min(1.0, fine_width / max(1, self.face_box[2] - self.face_box[0]))
+        self.fine = Grid.over(self.face_box, fine)
+        self._lattice = {
+            g: tuple(c.astype(np.float32) for c in g.points()) for g in (self.coarse, self.fine)
+        }
+        x0, y0, x1, y1 = self.roi
+        self._moved = np.empty((y1 - y0, x1 - x0, 4), np.uint8)
+        self._map_x = np.empty((y1 - y0, x1 - x0), np.float32)
+        self._map_y = np.empty((y1 - y0, x1 - x0), np.float32)
+        #: Whether the frame buffer holds the still plate outside the subject's box.
+        self._plate_still = False
 
     def _face_box(self) -> tuple[int, int, int, int]:
         """The rectangle of the fine grid: the face, with room for the lids and lips to move."""
@@ -110,46 +144,89 @@ class Renderer:
         )
 
     def body_maps(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The remap tables of the whole subject box (the coarse grid) for vertex positions."""
-        return self._maps(self.coarse, positions, self._affines(positions))
+        """The remap tables of the whole subject box for vertex positions, on the coarse grid's
+        lattice (`render` enlarges them)."""
+        return self._maps(self.coarse, positions, self._affines_of(positions))
+
+    def lattices(
+        self, positions: np.ndarray, body: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> Lattices:
+        """A frame's geometry: its remap tables on the two lattices (the body's, the face's).
+
+        `body` may give the body's, made in advance (see `PortraitEngine`: the body moves
+        smoothly, so its tables can be made for every other frame and blended). This half of a
+        frame may run in another thread than `compose`, a frame or two ahead of it."""
+        affines = self._affines_of(positions)
+        if body is None:
+            body = self._maps(self.coarse, positions, affines)
+        return body, self._maps(self.fine, positions, affines)
 
     def render(
         self,
         positions: np.ndarray,
         mouth_open: float,
         body: tuple[np.ndarray, np.ndarray] | None = None,
+        backdrop: np.ndarray | None = None,
     ) -> np.ndarray:
-        """The frame (RGBA, before the camera) for deformed vertex positions.
+        """The frame (RGBA) for deformed vertex positions (`lattices`, then `compose`)."""
+        return self.compose(self.lattices(positions, body), positions, mouth_open, backdrop)
 
-        `body` may give the coarse grid's tables, made in advance (see `PortraitEngine`: the body
-        moves smoothly, so its tables can be made for every other frame and blended).
-        """
-        affines = self._affines(positions)
-        if body is None:
-            body = self._maps(self.coarse, positions, affines)
+    def compose(
+        self,
+        lattices: Lattices,
+        positions: np.ndarray,
+        mouth_open: float,
+        backdrop: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """A frame's pixels (RGBA) from its lattices: the subject moved, over the plate. With a
+        camera (`follow_camera`), the positions are in the camera's view and `backdrop` is the
+        2x3 affine that moves the plate behind the subject (None: the plate stays still)."""
+        body, face = lattices
         map_x, map_y = self._map_x, self._map_y
-        np.copyto(map_x, body[0])
-        np.copyto(map_y, body[1])
-        fine_x, fine_y = self._maps(self.fine, positions, affines)
+        coarse, fine = self.coarse, self.fine
+        # The lattices enlarged to full-size tables, in place: the whole box, then the face.
+        for table, full in zip(body, (map_x, map_y), strict=True):
+            cv2.resize(table, (coarse.w, coarse.h), dst=full, interpolation=cv2.INTER_LINEAR)
         x0, y0, x1, y1 = self.roi
         fx0, fy0 = self.face_box[0] - x0, self.face_box[1] - y0
-        map_x[fy0 : fy0 + self.fine.h, fx0 : fx0 + self.fine.w] = fine_x
-        map_y[fy0 : fy0 + self.fine.h, fx0 : fx0 + self.fine.w] = fine_y
+        for table, full in zip(face, (map_x, map_y), strict=True):
+            inside = full[fy0 : fy0 + fine.h, fx0 : fx0 + fine.w]
+            cv2.resize(table, (fine.w, fine.h), dst=inside, interpolation=cv2.INTER_LINEAR)
         moved = cv2.remap(
             self.subject,
             map_x,
             map_y,
-            cv2.INTER_LINEAR,
+            self._resample,
             dst=self._moved,
             borderMode=cv2.BORDER_REPLICATE,
         )
-        # One frame buffer, reused: only the subject's box changes from frame to frame.
+        # One frame buffer, reused: with a still plate only the subject's box changes.
         frame = self._frame
-        np.copyto(frame[y0:y1, x0:x1], self.plate[y0:y1, x0:x1])
+        if backdrop is not None:
+            cv2.warpAffine(
+                self.plate, backdrop, self.size, dst=frame, flags=self._resample,
+                borderMode=cv2.BORDER_REFLECT_101,
+            )  # fmt: skip
+            self._plate_still = False
+        elif self._plate_still:
+            np.copyto(frame[y0:y1, x0:x1], self.plate[y0:y1, x0:x1])
+        else:
+            np.copyto(frame, self.plate)
+            self._plate_still = True
         _over(moved, frame, (x0, y0))
         if mouth_open > 0.02:
             _draw_mouth(frame, positions[INNER_MOUTH], mouth_open)
         return frame
+
+    def _affines_of(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`_affines`, kept for the last two position arrays: a frame's body tables are made a
+        frame ahead of its face (`PortraitEngine`), from the same array."""
+        for held, affines in self._recent:
+            if held is positions:
+                return affines
+        affines = self._affines(positions)
+        self._recent = [(positions, affines), *self._recent[:1]]
+        return affines
 
     def _affines(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per triangle, the affine map from the frame back to the photo, as rows of 6, after a
@@ -174,24 +251,21 @@ class Renderer:
         return rows, order[sound[order]]
 
     def _maps(self, grid: Grid, positions: np.ndarray, affines: tuple) -> tuple:
-        """Full-size remap tables over `grid`'s rectangle."""
+        """The remap tables at `grid`'s lattice points (enlarged to full size by `render`)."""
         rows, order = affines
         index = np.zeros((grid.gh, grid.gw), np.int32)
         corners = np.round(grid.to_grid(positions) * 16).astype(np.int32)
-        tri = self.rig.triangles
-        lo, hi = corners[tri].min(axis=1) >> 4, corners[tri].max(axis=1) >> 4
+        polygons = corners[self.rig.triangles]
+        lo, hi = polygons.min(axis=1) >> 4, polygons.max(axis=1) >> 4
         visible = (hi[:, 0] >= 0) & (hi[:, 1] >= 0) & (lo[:, 0] < grid.gw) & (lo[:, 1] < grid.gh)
-        for i in order[visible[order]]:
-            cv2.fillConvexPoly(index, corners[tri[i]], int(i) + 1, cv2.LINE_8, 4)
+        drawn = order[visible[order]]
+        fill = cv2.fillConvexPoly
+        # Hundreds of triangles a grid: gathered once, then drawn from views (not indexed each).
+        for polygon, colour in zip(polygons[drawn], (drawn + 1).tolist(), strict=True):
+            fill(index, polygon, colour, cv2.LINE_8, 4)
         gx, gy = self._lattice[grid]
         a = [np.take(rows[:, j], index) for j in range(6)]
-        sx = a[0] * gx + a[1] * gy + a[2]
-        sy = a[3] * gx + a[4] * gy + a[5]
-        size = (grid.w, grid.h)
-        return (
-            cv2.resize(sx, size, interpolation=cv2.INTER_LINEAR),
-            cv2.resize(sy, size, interpolation=cv2.INTER_LINEAR),
-        )
+        return a[0] * gx + a[1] * gy + a[2], a[3] * gx + a[4] * gy + a[5]
 
 
 def _over(subject: np.ndarray, frame: np.ndarray, at: tuple[int, int]) -> None:
@@ -214,7 +288,27 @@ def _over(subject: np.ndarray, frame: np.ndarray, at: tuple[int, int]) -> None:
     canvas[outside] = ((fg * a + bg * (255 - a) + 127) // 255).astype(np.uint8)
 
 
-def _clip(box: tuple[int, int, int, int], w: int, h: int) -> tuple[int, int, int, int]:
+def camera_points(camera: np.ndarray | None, points: np.ndarray) -> np.ndarray:
+    """2D points (N, 2) as the camera (a 2x3 affine, or None for none) sees them."""
+    if camera is None:
+        return points
+    return points @ camera[:, :2].T + camera[:, 2]
+
+
+def _seen(
+    box: tuple[int, int, int, int], cameras: list[np.ndarray], still: bool
+) -> tuple[float, float, float, float]:
+    """The box that holds `box` as each camera sees it (and as it is, if `still`)."""
+    x0, y0, x1, y1 = box
+    corners = np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]], np.float64)
+    seen = [camera_points(m, corners) for m in cameras] + ([corners] if still else [])
+    every = np.concatenate(seen)
+    lo, hi = every.min(0), every.max(0)
+    return (float(np.floor(lo[0])), float(np.floor(lo[1])), float(np.ceil(hi[0])) + 1,
+            float(np.ceil(hi[1])) + 1)  # fmt: skip
+
+
+def _clip(box: tuple[float, ...], w: int, h: int) -> tuple[int, int, int, int]:
     x0, y0, x1, y1 = (int(v) for v in box)
     return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from subject2video.engines.portrait import topology as T
 from subject2video.engines.portrait.mouth import MouthPainter
-from subject2video.engines.portrait.render import Grid, Renderer
+from subject2video.engines.portrait.render import Grid, Lattices, Renderer
 from subject2video.engines.portrait.rig3d import BODY, SKIN, Rig3D
 
 INNER = list(T.LIP_INNER_UPPER) + list(T.LIP_INNER_LOWER[::-1])
@@ -62,6 +62,42 @@ class Renderer3D(Renderer):
         self._depth, self._source = depth, source
         return self.body_maps(positions)
 
+    def lattices3d(
+        self,
+        positions: np.ndarray,
+        depth: np.ndarray,
+        source: np.ndarray,
+        body: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> Lattices:
+        """A frame's geometry (`Renderer.lattices`) for its positions, depths and sources."""
+        self._depth, self._source = depth, source
+        return self.lattices(positions, body)
+
+    def compose3d(
+        self,
+        lattices: Lattices,
+        positions: np.ndarray,
+        mouth_open: float,
+        closures: tuple[float, float] = (0.0, 0.0),
+        *,
+        tongue: float = 0.0,
+        retract: float = 0.0,
+        backdrop: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """A frame's pixels (RGBA) from its lattices: the moved subject over the plate, the
+        closing lids, the open mouth (`tongue` and `retract` shape it: `MouthPainter.paint`) and
+        the lips' seam; `backdrop` moves the plate (`Renderer.compose`)."""
+        frame = self.compose(lattices, positions, 0.0, backdrop)
+        for eye, closure in zip(("l", "r"), closures, strict=True):
+            if closure > 0.2:
+                _close_lid(frame, positions, eye, closure, self.lashes[eye])
+        if mouth_open > 0.01:
+            self.mouth.paint(
+                frame, positions[INNER], positions[self._own], tongue=tongue, retract=retract
+            )
+        self.mouth.seam(frame, positions[INNER])
+        return frame
+
     def render3d(
         self,
         positions: np.ndarray,
@@ -73,20 +109,15 @@ class Renderer3D(Renderer):
         *,
         tongue: float = 0.0,
         retract: float = 0.0,
+        backdrop: np.ndarray | None = None,
     ) -> np.ndarray:
-        """The frame (RGBA, before the camera) for one frame's positions, depths, sources;
-        `tongue` and `retract` shape the open mouth (`MouthPainter.paint`)."""
-        self._depth, self._source = depth, source
-        frame = self.render(positions, 0.0, body)
-        for eye, closure in zip(("l", "r"), closures, strict=True):
-            if closure > 0.2:
-                _close_lid(frame, positions, eye, closure, self.lashes[eye])
-        if mouth_open > 0.01:
-            self.mouth.paint(
-                frame, positions[INNER], positions[self._own], tongue=tongue, retract=retract
-            )
-        self.mouth.seam(frame, positions[INNER])
-        return frame
+        """The frame (RGBA) for one frame's positions, depths, sources (`lattices3d`, then
+        `compose3d`)."""
+        lattices = self.lattices3d(positions, depth, source, body)
+        return self.compose3d(
+            lattices, positions, mouth_open, closures,
+            tongue=tongue, retract=retract, backdrop=backdrop,
+        )  # fmt: skip
 
     def _maps(self, grid: Grid, positions: np.ndarray, affines: tuple) -> tuple:
         """As the 2D renderer's, but the coarse grid leaves out the face's triangles that lie

@@ -215,7 +215,24 @@ class Rig3D:
         upper = list(T.LIP_INNER_UPPER[3:-3])
         shift = (mesh[upper] - self.rest[upper]).mean(0)
         ids = np.arange(len(self.interior_of)) + self.interior_first
-        p[ids] = self.rest[self.interior_of] + shift
+        rest = self.rest[self.interior_of]
+        p[ids] = rest + shift
+        # A smile or a laugh draws the upper lip up past the rigid copy (most at the corners),
+        # and what that left uncovered showed the photo unmoved (pale flecks of skin or teeth in
+        # the corners) or, inside the opening, was painted as cavity (dark dashes along the lip
+        # over the teeth). So the copy's upper edge rises with the lip wherever the lip rose
+        # above it (never down: a lip lower than the teeth covers them), and towards the corners
+        # its ends follow the lip's sideways too: rigid over the middle three fifths, where the
+        # teeth show, then more and more the lip's own corners.
+        left, right = T.LIP_INNER_UPPER[0], T.LIP_INNER_UPPER[-1]
+        half = float(np.linalg.norm(self.rest[right, :2] - self.rest[left, :2])) / 2
+        middle = (self.rest[left, :2] + self.rest[right, :2]) / 2
+        out = np.linalg.norm(rest[:, :2] - middle, axis=1) / max(half, 1e-6)
+        upper_edge = np.isin(self.interior_of, T.LIP_INNER_UPPER)
+        sideways = np.where(upper_edge, np.clip((out - 0.6) / 0.4, 0.0, 1.0), 0.0)
+        towards = p[self.interior_of] - p[ids]
+        p[ids, 1] += np.where(upper_edge, np.minimum(towards[:, 1], 0.0), 0.0)
+        p[ids, 0] += sideways * towards[:, 0]
 
     def _turn(self, p: np.ndarray, v: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
         """Rotate about the pivot (yaw, pitch, roll in degrees) and project with perspective."""

@@ -3,6 +3,9 @@ debugoutput (which face, which path), the fallback, other faces kept still, canc
 
 from __future__ import annotations
 
+import threading
+
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -102,13 +105,23 @@ class _KillAfter(NullContext):
             raise Cancelled("killed")
 
 
-def test_a_kill_stops_the_frames() -> None:
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_a_kill_stops_the_frames(prefetch: bool) -> None:
     request = make(face_rgb(), "She nods", size=(256, 256), frames=50)
     made = []
     with pytest.raises(Cancelled):
-        for frame in PortraitEngine().frames(request, _KillAfter(5)):
+        for frame in PortraitEngine(prefetch=prefetch).frames(request, _KillAfter(5)):
             made.append(frame)
     assert len(made) == 5
+    assert not [t for t in threading.enumerate() if t.name == "portrait-geometry"]
+
+
+def test_geometry_made_ahead_in_a_thread_gives_the_same_frames() -> None:
+    request = make(face_rgb(), "She talks and turns her head while the camera pushes in",
+                   size=(256, 256), frames=30)  # fmt: skip
+    alone = list(PortraitEngine().frames(request, NullContext()))
+    ahead = list(PortraitEngine(prefetch=True).frames(request, NullContext()))
+    assert all(np.array_equal(a, b) for a, b in zip(alone, ahead, strict=True))
 
 
 def test_a_box_is_all_the_engine_needs() -> None:
@@ -126,3 +139,24 @@ def test_a_box_is_all_the_engine_needs() -> None:
         engine = PortraitEngine()
         frames = list(engine.frames(request, NullContext()))
         assert engine.used == used and len(frames) == 4
+
+
+def test_a_camera_move_resamples_the_photo_once() -> None:
+    """The camera is folded into the subject's one remap from the photo (and the plate's one
+    warp): at the end of a push-in the face is as sharp as the photo moved once by the same
+    camera, not resampled twice (a warp of the rendered frame blurred it by a third)."""
+    image = face_rgb()
+    request = make(image, "The camera pushes in", size=(512, 512), frames=40)
+    engine = PortraitEngine()
+    last = list(engine.frames(request, NullContext()))[-1]
+    camera, _ = engine.cameras[-1]
+    assert camera is not None and camera[0, 0] > 1.05
+    once = cv2.warpAffine(image, camera, (512, 512), flags=cv2.INTER_LINEAR)
+    corners = np.array(request.face.box, np.float64).reshape(2, 2) @ camera[:, :2].T + camera[:, 2]
+    (x0, y0), (x1, y1) = np.round(corners).astype(int)
+
+    def sharpness(frame: np.ndarray) -> float:
+        grey = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return float(cv2.Laplacian(grey, cv2.CV_32F).var())
+
+    assert sharpness(last) > 0.85 * sharpness(once), (sharpness(last), sharpness(once))

@@ -14,7 +14,7 @@ import pytest
 from subject2video.engines.portrait import topology as T
 from subject2video.engines.portrait.face3d import read_face
 from subject2video.engines.portrait.matte import subject_matte
-from subject2video.engines.portrait.mouth import MouthPainter, _arch_teeth
+from subject2video.engines.portrait.mouth import MouthPainter, _arch_teeth, _curve
 from subject2video.engines.portrait.plan import CHANNELS
 from subject2video.engines.portrait.rig3d import Rig3D
 from subject2video.media.faces import get_analyzer
@@ -241,3 +241,31 @@ def test_pale_lips_in_a_grey_photo_are_not_taken_for_teeth(hopper_rig: Rig3D) ->
     painted.mouth_width = WIDTH
     painted.paint(frame, opening(40.0), None)
     assert np.abs(frame.astype(int) - frame.astype(int).mean(-1, keepdims=True)).max() <= 1
+
+
+def test_the_photos_own_interior_is_kept_up_to_the_lips_arch() -> None:
+    """Under the upper lip the photo's teeth (its own interior, a band 8 px tall) are kept up to
+    the lip: the opening is bounded by the upper lip's curve, which bulges past the straight
+    edges between its points, and those slivers of lip over the teeth were painted as cavity
+    (dark dashes along the upper lip in a laugh)."""
+    frame = np.zeros((*SIZE, 3), np.uint8)
+    frame[:] = LIP.astype(np.uint8)
+    inner = opening(30.0)
+    upper = inner[:11]
+    own = np.concatenate([upper, upper[::-1] + np.array([0.0, 8.0])])
+    painter(own=True).paint(frame, inner, own)
+    changed = np.abs(frame.astype(int) - LIP.astype(int)).max(-1) > 1
+    band = np.zeros(SIZE, np.uint8)
+    for x in range(SIZE[1]):  # the band under the lip's arch, a pixel in from its edges
+        top = np.interp(x, upper[:, 0], upper[:, 1])
+        bulge = _arc_y(upper, x)
+        if upper[0, 0] + 2 <= x <= upper[-1, 0] - 2:
+            band[int(np.ceil(min(top, bulge))) : int(np.floor(top + 8)) - 1, x] = 1
+    over = int((changed & (band > 0)).sum())
+    assert over == 0, f"{over} pixels painted over the photo's own interior under the lip"
+
+
+def _arc_y(points: np.ndarray, x: float) -> float:
+    """The y of the lips' curve through `points` (as the painter draws it) at `x`."""
+    curve = _curve(points)
+    return float(np.interp(x, curve[:, 0], curve[:, 1]))

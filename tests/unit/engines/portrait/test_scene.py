@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from subject2video.engines.base import GenerationRequest, NullContext
 from subject2video.engines.portrait import PortraitEngine
@@ -33,6 +34,15 @@ def test_grades_move_colour_the_named_way() -> None:
     assert cold[..., 2].mean() - cold[..., 0].mean() > b - r + 10
     grey = Grader("black-and-white")(image)
     assert np.abs(grey[..., 0].astype(int) - grey[..., 2]).max() <= 1
+
+
+@pytest.mark.parametrize("grade", ["golden", "black-and-white", "vintage", "cold"])
+def test_a_grade_of_the_rgba_frame_is_the_grade_of_its_rgb(grade: str) -> None:
+    image = face_rgb()
+    rgba = np.dstack([image, np.full(image.shape[:2], 77, np.uint8)])
+    grader = Grader(grade)
+    assert np.array_equal(grader.rgb_of(rgba), grader(image))
+    assert np.array_equal(grader.rgb_of(rgba), grader(image))  # its buffer reused
 
 
 def frames(prompt: str, count: int = 12) -> np.ndarray:
