@@ -32,11 +32,11 @@ from pathlib import Path
 import numpy as np
 from _faces import FACES
 from PIL import Image
+from tests.utils.images import wide_shot_rgb
 
 from subject2video.local import generate_video
 from subject2video.media.video import read_frames
 from subject2video.quality import Report, evaluate, write_sheet
-from tests.utils.images import wide_shot_rgb
 
 #: The prompt of README's class table: a laugh and a turn, the hardest on identity.
 PROMPT = "laughs and turns head to the right"
@@ -162,7 +162,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--prompt", action="append", help=f"repeatable [default: {PROMPT!r}]")
     parser.add_argument("--only", action="append", help="a class name's start (repeatable)")
     parser.add_argument("--sheets", type=Path, help="write a contact sheet per video here")
-    parser.add_argument("--sdists", type=Path, default=Path(os.environ.get("S2V_SDISTS", "/tmp/sdists")))
+    parser.add_argument(
+        "--sdists", type=Path, default=Path(os.environ.get("S2V_SDISTS", "/tmp/sdists"))
+    )
     args = parser.parse_args(argv)
     prompts = args.prompt or [PROMPT]
     rows: list[Row] = []

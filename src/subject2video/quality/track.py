@@ -90,7 +90,7 @@ def track(
             if not _plausible(points, previous):
                 points = None
         if points is None or index % DETECT_EVERY == 0:
-            found = _subject(analyzer.detect(frame), previous, start)
+            found = _subject(analyzer.detect(frame), previous, start, tracked=points is not None)
             if found is not None and found.landmarks is not None:
                 points = found.landmarks
                 lo, hi = points.min(0), points.max(0)
@@ -112,11 +112,20 @@ def track(
 
 
 def _subject(
-    faces: list[Face], previous: np.ndarray | None, start: list[Box] | None = None
+    faces: list[Face],
+    previous: np.ndarray | None,
+    start: list[Box] | None = None,
+    *,
+    tracked: bool = False,
 ) -> Face | None:
     """The subject among a frame's faces: at first the one where the service's subject should be
     (`start`; the largest without it), then the one where the subject was, so that a photo of
-    several people is measured on the person the engine animated."""
+    several people is measured on the person the engine animated.
+
+    `tracked`: the subject's landmarks were followed into this frame. Where the detector then
+    misses the subject (a face turned and laughing), no other face replaces it: in a group photo
+    the largest face elsewhere is a bystander, and the rest of the video was measured on them (a
+    laugh and a turn read 0.75 on the bystander's descriptor, the motions on a still face)."""
     if not faces:
         return None
     if previous is None:
@@ -126,7 +135,7 @@ def _subject(
     nearest = min(faces, key=lambda f: float(np.hypot(*(np.array(f.center) - centre))))
     if float(np.hypot(*(np.array(nearest.center) - centre))) < 0.6 * max(span, 1.0):
         return nearest
-    return faces[0]
+    return None if tracked else faces[0]
 
 
 def _clip(box: tuple[int, int, int, int], size: tuple[int, int]) -> tuple[int, int, int, int]:
