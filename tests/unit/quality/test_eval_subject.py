@@ -103,3 +103,18 @@ def test_a_detection_that_misses_the_tracked_subject_does_not_hand_it_to_a_bysta
         assert points is not None
         centre = points.mean(0)
         assert x0 <= centre[0] <= x1 and y0 <= centre[1] <= y1, (centre, bystander.box)
+
+
+def test_a_detection_brings_drifted_landmarks_back_to_a_face_nearby() -> None:
+    """Landmarks followed frame to frame can drift off the face; the next detection takes a face
+    within 1.5 of the subject's widths (as last detected) of them, and none further away."""
+    from subject2video.media.subject import Face
+    from subject2video.quality.track import _subject
+
+    drifted = np.stack([np.linspace(0, 100, 68), np.full(68, 300.0)], 1)  # 100 px wide, at x 50
+    width = 100.0
+    near = Face(box=(120, 250, 220, 350))  # 120 px from the landmarks' centre
+    far = Face(box=(400, 250, 500, 350))  # 400 px
+    assert _subject([near], drifted, held=width) is near
+    assert _subject([far], drifted, held=width) is None
+    assert _subject([far], drifted) is far  # not followed (lost): the largest face, as before
