@@ -80,6 +80,8 @@ def track(
     result: Track | None = None
     offsets: np.ndarray | None = None
     previous: np.ndarray | None = None
+    #: The subject's width (jaw to jaw) where the detector last found it.
+    reach: float | None = None
     greys: list[tuple[int, np.ndarray]] = []
     for index, frame in enumerate(frames):
         if result is None:
@@ -90,9 +92,11 @@ def track(
             if not _plausible(points, previous):
                 points = None
         if points is None or index % DETECT_EVERY == 0:
-            found = _subject(analyzer.detect(frame), previous, start)
+            held = reach if points is not None else None
+            found = _subject(analyzer.detect(frame), previous, start, held=held)
             if found is not None and found.landmarks is not None:
                 points = found.landmarks
+                reach = float(np.linalg.norm(points[16] - points[0]))
                 lo, hi = points.min(0), points.max(0)
                 size = np.concatenate([hi - lo, hi - lo])
                 offsets = (np.array(found.box, float) - np.concatenate([lo, hi])) / size
@@ -112,11 +116,24 @@ def track(
 
 
 def _subject(
-    faces: list[Face], previous: np.ndarray | None, start: list[Box] | None = None
+    faces: list[Face],
+    previous: np.ndarray | None,
+    start: list[Box] | None = None,
+    *,
+    held: float | None = None,
 ) -> Face | None:
     """The subject among a frame's faces: at first the one where the service's subject should be
     (`start`; the largest without it), then the one where the subject was, so that a photo of
-    several people is measured on the person the engine animated."""
+    several people is measured on the person the engine animated.
+
+    `held`: the subject's landmarks were followed into this frame, and this was its width where
+    the detector last found it. Where the detector then misses the subject (a face turned and
+    laughing) and every face it finds lies more than 1.5 such widths away, none replaces it: in
+    a group photo that is a bystander, and the rest of the video was measured on them (a laugh
+    and a turn read 0.75 on the bystander's descriptor, the motions on a still face). A face
+    nearer than that is taken, as before: landmarks followed frame to frame can drift off the
+    face (on Grace Hopper's laugh and turn they shrank to a few pixels beside it), and the
+    detection brings them back."""
     if not faces:
         return None
     if previous is None:
@@ -126,6 +143,9 @@ def _subject(
     nearest = min(faces, key=lambda f: float(np.hypot(*(np.array(f.center) - centre))))
     if float(np.hypot(*(np.array(nearest.center) - centre))) < 0.6 * max(span, 1.0):
         return nearest
+    if held is not None:
+        away = float(np.hypot(*(np.array(nearest.center) - centre)))
+        return nearest if away < 1.5 * held else None
     return faces[0]
 
 

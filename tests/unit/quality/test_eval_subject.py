@@ -20,7 +20,7 @@ from subject2video.media.framing import frame_subject
 from subject2video.media.video import output_size
 from subject2video.quality import evaluate
 from subject2video.quality.subject import expected_boxes
-from tests.utils.images import face_rgb, second_face_rgb
+from tests.utils.images import face_rgb, group_rgb, second_face_rgb
 
 PROMPT = "She turns her head to the left"
 
@@ -79,3 +79,42 @@ def test_expected_boxes_are_where_the_pipeline_puts_the_face(photo: np.ndarray) 
     framed = frame_subject(photo, face, size)
     enlarge = size[0] / framed.image.shape[1]
     assert framed_box == pytest.approx(tuple(v * enlarge for v in framed.face.box), abs=1.0)
+
+
+def test_a_detection_that_misses_the_tracked_subject_does_not_hand_it_to_a_bystander() -> None:
+    """The subject's face followed through ten frames, then blurred so that dlib's detector misses
+    it on its next detection frame while it still finds a bystander's face: the measurer keeps
+    following the subject (before, it took the bystander, the largest face left, and measured
+    the rest of the video on them: a group photo's laugh and turn read 0.75 there)."""
+    from subject2video.quality.track import track
+
+    analyzer = get_analyzer()
+    group = group_rgb()
+    faces = analyzer.detect(group)
+    assert len(faces) >= 2
+    subject, bystander = faces[0], faces[1]
+    x0, y0, x1, y1 = subject.box
+    missed = group.copy()
+    missed[y0:y1, x0:x1] = cv2.GaussianBlur(group, (0, 0), 8)[y0:y1, x0:x1]
+    assert all(f.box != subject.box for f in analyzer.detect(missed))  # the detector misses her
+
+    tracked = track([group] * 10 + [missed] * 3, analyzer)
+    for points in tracked.landmarks[10:]:
+        assert points is not None
+        centre = points.mean(0)
+        assert x0 <= centre[0] <= x1 and y0 <= centre[1] <= y1, (centre, bystander.box)
+
+
+def test_a_detection_brings_drifted_landmarks_back_to_a_face_nearby() -> None:
+    """Landmarks followed frame to frame can drift off the face; the next detection takes a face
+    within 1.5 of the subject's widths (as last detected) of them, and none further away."""
+    from subject2video.media.subject import Face
+    from subject2video.quality.track import _subject
+
+    drifted = np.stack([np.linspace(0, 100, 68), np.full(68, 300.0)], 1)  # 100 px wide, at x 50
+    width = 100.0
+    near = Face(box=(120, 250, 220, 350))  # 120 px from the landmarks' centre
+    far = Face(box=(400, 250, 500, 350))  # 400 px
+    assert _subject([near], drifted, held=width) is near
+    assert _subject([far], drifted, held=width) is None
+    assert _subject([far], drifted) is far  # not followed (lost): the largest face, as before

@@ -1,0 +1,189 @@
+"""The issue "The subject in focus", class by class: each photo class the issue names (a portrait,
+an older face with glasses, a laughing man turned -37°, a woman turned -37°, long hair, a wide
+shot at 40%, a group of six) made into a video by `s2v generate`'s own code (local.generate_video:
+the detector, framing, the engine, the encoder), measured as `s2v eval` measures it (identity on
+every 10th frame, the matte's halo, the face's share of the frame, the named motions).
+
+    make bench BENCH=focus_classes
+    S2V_SDISTS=DIR .venv/bin/python benchmarks/focus_classes.py [--prompt P]... [--sheets DIR]
+
+The group photo and its crops are insightface's sample `t1.jpg`, read from DIR (default
+/tmp/sdists): the sdist `insightface-0.7.3.tar.gz`, or its unpacked folder `insightface-0.7.3`
+(see benchmarks/speech_faces.py for how to get it without installing it). Without it, those four
+classes are skipped, and said to be.
+
+Prints one markdown row per class and prompt, and per prompt the mean of the videos' identity
+means and the worst video's mean (the issue's bars: at most 0.25 and 0.4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from _faces import FACES
+from PIL import Image
+from tests.utils.images import wide_shot_rgb
+
+from subject2video.local import generate_video
+from subject2video.media.video import read_frames
+from subject2video.quality import Report, evaluate, write_sheet
+
+#: The prompt of README's class table: a laugh and a turn, the hardest on identity.
+PROMPT = "laughs and turns head to the right"
+SECONDS = 4
+SEED = 0
+T1 = ("insightface-0.7.3.tar.gz", "insightface-0.7.3", "insightface/data/images/t1.jpg")
+#: Crops of t1.jpg: (x, y, width, height), as README's table gives them.
+T1_CROPS = {
+    "laughing man, turned -37°": (614, 234, 340, 360),
+    "woman turned -37°, hair up": (164, 68, 300, 300),
+    "long hair, looking down": (0, 148, 300, 380),
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One class's video and what `s2v eval` measured on it."""
+
+    name: str
+    prompt: str
+    path: str
+    framing: str
+    report: Report
+    seconds: float
+
+
+def _t1(sdists: Path) -> np.ndarray | None:
+    archive, folder, member = T1
+    if (sdists / archive).exists():
+        with tarfile.open(sdists / archive) as tar:
+            data = tar.extractfile(f"{folder}/{member}").read()  # type: ignore[union-attr]
+    elif (sdists / folder / member).exists():
+        data = (sdists / folder / member).read_bytes()
+    else:
+        return None
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def classes(sdists: Path) -> dict[str, Callable[[], np.ndarray] | None]:
+    """Class name -> its photo (None where the photo is not on this machine)."""
+    t1 = _t1(sdists)
+    found: dict[str, Callable[[], np.ndarray] | None] = {
+        "portrait (astronaut)": FACES["astronaut"],
+        "glasses, cap (Grace Hopper)": FACES["hopper"],
+    }
+    for name, (x, y, w, h) in T1_CROPS.items():
+        found[name] = None if t1 is None else (lambda b=(x, y, w, h): _crop(t1, b))
+    found["wide shot at 40%"] = lambda: wide_shot_rgb(0.4)
+    found["group of six (t1 whole)"] = None if t1 is None else (lambda: t1)
+    return found
+
+
+def _crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    x, y, w, h = box
+    return np.ascontiguousarray(image[y : y + h, x : x + w])
+
+
+def _path_and_framing(log: list[str]) -> tuple[str, str]:
+    text = "\n".join(log)
+    path = "2D" if "falling back to the 2D" in text else "3D"
+    framing = "framed" if "medium close-up" in text else "kept"
+    return path, framing
+
+
+def run(name: str, photo: np.ndarray, prompt: str, workdir: Path, sheets: Path | None) -> Row:
+    """One class's video, made as `s2v generate` makes it and measured as `s2v eval` does."""
+    source = workdir / "photo.png"
+    Image.fromarray(photo).save(source)
+    video = workdir / "video.mp4"
+    started = time.perf_counter()
+    made = generate_video(
+        source, prompt, video, seed=SEED, seconds=SECONDS, show_progress=False,
+        framing=os.environ.get("S2V_FRAMING", "subject"),
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    report = evaluate(read_frames(video), photo, prompt=prompt, identity_step=10)
+    if sheets is not None:
+        sheets.mkdir(parents=True, exist_ok=True)
+        slug = "".join(c if c.isalnum() else "-" for c in f"{name} {prompt}".lower())[:70]
+        write_sheet(read_frames(video), made.frames, sheets / f"{slug.strip('-')}.png")
+    return Row(name, prompt, *_path_and_framing(made.log), report, seconds)
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def print_table(rows: list[Row]) -> None:
+    print(
+        "| class | prompt | path, framing | halo excess | face share least/mean "
+        "| identity mean/worst | motions found | s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        rep = r.report
+        found = sum(c.found for c in rep.motions)
+        missed = ", ".join(c.kind for c in rep.motions if not c.found)
+        share = rep.face_share
+        print(
+            f"| {r.name} | {r.prompt or '(none)'} | {r.path}, {r.framing} "
+            f"| {_num(rep.halo.get('excess'))} "
+            f"| {_num(share.get('least'), 2)}/{_num(share.get('mean'), 2)} "
+            f"| {_num(rep.identity_mean)}/{_num(rep.identity_max)} "
+            f"| {found}/{len(rep.motions)}{' (missed: ' + missed + ')' if missed else ''} "
+            f"| {r.seconds:.1f} |"
+        )
+    print()
+    for prompt in dict.fromkeys(r.prompt for r in rows):
+        means = [r.report.identity_mean for r in rows if r.prompt == prompt]
+        known = [m for m in means if m is not None]
+        checks = [c for r in rows if r.prompt == prompt for c in r.report.motions]
+        if not known:
+            continue
+        print(
+            f"- {prompt or '(no prompt)'}: identity mean of the videos' means "
+            f"{np.mean(known):.3f}, worst video mean {max(known):.3f} over {len(known)} videos; "
+            f"named motions found {sum(c.found for c in checks)}/{len(checks)}"
+        )
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--prompt", action="append", help=f"repeatable [default: {PROMPT!r}]")
+    parser.add_argument("--only", action="append", help="a class name's start (repeatable)")
+    parser.add_argument("--sheets", type=Path, help="write a contact sheet per video here")
+    parser.add_argument(
+        "--sdists", type=Path, default=Path(os.environ.get("S2V_SDISTS", "/tmp/sdists"))
+    )
+    args = parser.parse_args(argv)
+    prompts = args.prompt or [PROMPT]
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, make in classes(args.sdists).items():
+            if args.only and not any(name.startswith(o) for o in args.only):
+                continue
+            if make is None:
+                print(f"skipped {name}: t1.jpg is not in {args.sdists}", file=sys.stderr)
+                continue
+            photo = make()
+            for prompt in prompts:
+                rows.append(run(name, photo, prompt, Path(tmp), args.sheets))
+                print(f"{name}: {prompt!r} done", file=sys.stderr)
+    print(f"`s2v generate PHOTO -p PROMPT --seconds {SECONDS} --seed {SEED}`, each measured by "
+          "`s2v eval --identity-step 10`\n")  # fmt: skip
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
