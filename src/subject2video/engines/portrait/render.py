@@ -1,10 +1,12 @@
-"""Rendering one frame: a piecewise-affine backward warp of the subject over the still plate.
+"""Rendering one frame: a piecewise-affine backward warp of the subject over the plate.
 
-For each frame the deformed mesh is rasterised on two small grids (the subject's box at a fifth
-of full size, the face at up to full size so that eyelids and lips stay sharp), each grid point
-takes the affine map of its triangle back to the photo, the grids are enlarged to full-size remap
-tables, and one `cv2.remap` moves the subject (colour and matte together, as RGBA). The subject is
-laid over the plate, the inner mouth is drawn where the lips part, and the camera moves last.
+A frame's geometry (`Renderer.lattices`): the deformed mesh, already in the camera's view, is
+rasterised on two small grids (the subject's box at a fifth of full size, the face at up to full
+size so that eyelids and lips stay sharp), and each grid point takes the affine map of its
+triangle back to the photo. Its pixels (`Renderer.compose`): the grids are enlarged to full-size
+remap tables, one `cv2.remap` moves the subject from the photo (colour and matte together, as
+RGBA), and it is laid over the plate (warped once by the camera, if it moves); the inner mouth is
+drawn where the lips part.
 """
 
 from __future__ import annotations
@@ -145,7 +147,7 @@ class Renderer:
 
     def body_maps(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The remap tables of the whole subject box for vertex positions, on the coarse grid's
-        lattice (`render` enlarges them)."""
+        lattice (`compose` enlarges them)."""
         return self._maps(self.coarse, positions, self._affines_of(positions))
 
     def lattices(
@@ -251,7 +253,7 @@ class Renderer:
         return rows, order[sound[order]]
 
     def _maps(self, grid: Grid, positions: np.ndarray, affines: tuple) -> tuple:
-        """The remap tables at `grid`'s lattice points (enlarged to full size by `render`)."""
+        """The remap tables at `grid`'s lattice points (enlarged to full size by `compose`)."""
         rows, order = affines
         index = np.zeros((grid.gh, grid.gw), np.int32)
         corners = np.round(grid.to_grid(positions) * 16).astype(np.int32)
