@@ -61,9 +61,10 @@ GREY_TEETH = 20.0
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
-    pixel = np.clip(np.round(rgb), 0, 255).astype(np.uint8).reshape(1, 1, 3)
-    lab = cv2.cvtColor(pixel, cv2.COLOR_RGB2LAB)[0, 0].astype(np.float64)
-    return np.array([lab[0] * 100 / 255, lab[1] - 128, lab[2] - 128])
+    """CIELAB (L* 0-100, a* and b* about 0) of RGB colours: one, or an image (..., 3)."""
+    pixels = np.clip(np.round(rgb), 0, 255).astype(np.uint8).reshape(-1, 1, 3)
+    lab = cv2.cvtColor(pixels, cv2.COLOR_RGB2LAB).reshape(np.shape(rgb)).astype(np.float64)
+    return lab * np.array([100 / 255, 1, 1]) - np.array([0, 128, 128])
 
 
 def _looks_like_teeth(between: np.ndarray, lip: np.ndarray) -> bool:
@@ -251,9 +252,7 @@ class MouthPainter:
         near = np.clip((reach - np.abs(offset)) / 1.5, 0, 1) * strength[None, :]
         if near.max() <= 0:
             return
-        lab = cv2.cvtColor(np.clip(region, 0, 255).astype(np.uint8), cv2.COLOR_RGB2LAB)
-        lab = lab.astype(np.float32) * np.array([100 / 255, 1, 1], np.float32)
-        lab -= np.array([0, 128, 128], np.float32)
+        lab = _lab(region).astype(np.float32)
         to_teeth = np.linalg.norm(lab - _lab(self.teeth).astype(np.float32), axis=2)
         to_lip = np.linalg.norm(lab - _lab(self.lip).astype(np.float32), axis=2)
         toothy = np.clip((to_lip - to_teeth) / 6.0 + 0.5, 0, 1)

@@ -93,8 +93,9 @@ class Renderer:
         self._rest_area = np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) / 2
 
     def follow_camera(self, cameras: list[np.ndarray | None]) -> None:
-        """Render in the camera's view: vertex positions given to `render` are then already
-        moved by the frame's camera (`camera_points`), and its backdrop is the plate warped. The
+        """Render in the camera's view: vertex positions given to `lattices` and `compose` are
+        then already moved by the frame's camera (`camera_points`), and `compose`'s backdrop is
+        the plate's own move. The
         grids cover the subject's and the face's boxes as every camera of the video sees them,
         the face's grid as dense on the photo as without a camera. So the camera costs one warp
         of the plate a frame, and the subject is resampled from the photo once, not twice."""
@@ -158,20 +159,9 @@ class Renderer:
         `body` may give the body's, made in advance (see `PortraitEngine`: the body moves
         smoothly, so its tables can be made for every other frame and blended). This half of a
         frame may run in another thread than `compose`, a frame or two ahead of it."""
-        affines = self._affines_of(positions)
         if body is None:
-            body = self._maps(self.coarse, positions, affines)
-        return body, self._maps(self.fine, positions, affines)
-
-    def render(
-        self,
-        positions: np.ndarray,
-        mouth_open: float,
-        body: tuple[np.ndarray, np.ndarray] | None = None,
-        backdrop: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """The frame (RGBA) for deformed vertex positions (`lattices`, then `compose`)."""
-        return self.compose(self.lattices(positions, body), positions, mouth_open, backdrop)
+            body = self.body_maps(positions)
+        return body, self._maps(self.fine, positions, self._affines_of(positions))
 
     def compose(
         self,
