@@ -10,6 +10,7 @@ from sqlalchemy import (
     update,
 )
 
+from subject2video.tasks.keyring import PREFIX as SEALED
 from subject2video.tasks.models import Output
 from subject2video.tasks.store.engine import StoreBase
 
@@ -68,7 +69,7 @@ class Outputs(StoreBase):
         with self.session() as s:
             return s.scalar(
                 select(Output.accesskey)
-                .where(Output.accesskey.startswith("fernet:"))
+                .where(Output.accesskey.startswith(SEALED))
                 .order_by(Output.addedtime.desc())
                 .limit(1)
             )

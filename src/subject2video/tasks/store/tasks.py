@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Row
 
+from subject2video.tasks.keyring import PREFIX as SEALED
 from subject2video.tasks.models import TIME_FIELDS, Task
 from subject2video.tasks.status import FINAL, Status
 from subject2video.tasks.store.engine import StoreBase, database_errors, token_digest
@@ -145,7 +146,7 @@ class Tasks(StoreBase):
         with self.session() as s:
             return s.scalar(
                 select(Task.socketaccesstoken)
-                .where(Task.socketaccesstoken.startswith("fernet:"))
+                .where(Task.socketaccesstoken.startswith(SEALED))
                 .order_by(Task.id.desc())
                 .limit(1)
             )
