@@ -22,7 +22,6 @@ import argparse
 import io
 import os
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from _faces import FACES
+from _faces import FACES, T1, sdist_file
 from PIL import Image
 from tests.utils.images import wide_shot_rgb
 
@@ -42,7 +41,6 @@ from subject2video.quality import Report, evaluate, write_sheet
 PROMPT = "laughs and turns head to the right"
 SECONDS = 4
 SEED = 0
-T1 = ("insightface-0.7.3.tar.gz", "insightface-0.7.3", "insightface/data/images/t1.jpg")
 #: Crops of t1.jpg: (x, y, width, height), as README's table gives them.
 T1_CROPS = {
     "laughing man, turned -37°": (614, 234, 340, 360),
@@ -64,13 +62,8 @@ class Row:
 
 
 def _t1(sdists: Path) -> np.ndarray | None:
-    archive, folder, member = T1
-    if (sdists / archive).exists():
-        with tarfile.open(sdists / archive) as tar:
-            data = tar.extractfile(f"{folder}/{member}").read()  # type: ignore[union-attr]
-    elif (sdists / folder / member).exists():
-        data = (sdists / folder / member).read_bytes()
-    else:
+    data = sdist_file(sdists, *T1)
+    if data is None:
         return None
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import tarfile
 import tempfile
 import time
 import wave
@@ -38,7 +37,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from _faces import FACES
+from _faces import FACES, T1, sdist_file
 from PIL import Image
 
 from subject2video.contract import RunInput
@@ -85,7 +84,6 @@ SDIST_PHOTOS = {
     "t1 group": ("insightface-0.7.3.tar.gz", "insightface/data/images/t1.jpg"),
     "tom hanks 112px": ("insightface-0.7.3.tar.gz", "insightface/data/images/Tom_Hanks_54745.png"),
 }
-T1 = ("insightface-0.7.3.tar.gz", "insightface/data/images/t1.jpg")
 #: Crops of the group photo around each face dlib finds in it (left, top, right, bottom), so that
 #: the measurer's largest face is the one that speaks.
 T1_CROPS = {
@@ -120,15 +118,10 @@ def photos(sdists: Path | None) -> dict[str, bytes]:
     plain = {name: (*where, None) for name, where in SDIST_PHOTOS.items()}
     more = {name: (*where, None) for name, where in MORE_PHOTOS.items()}
     for name, (archive, member, box) in {**plain, **crops, **more}.items():
-        folder = archive.removesuffix(".tar.gz")
-        path, unpacked = sdists / archive, sdists / folder / member
-        if path.exists():
-            with tarfile.open(path) as tar:
-                data = tar.extractfile(f"{folder}/{member}").read()  # type: ignore[union-attr]
-        elif unpacked.exists():
-            data = unpacked.read_bytes()
-        else:
-            print(f"skipped {name}: neither {path} nor {unpacked} is there")
+        data = sdist_file(sdists, archive, member)
+        if data is None:
+            unpacked = sdists / archive.removesuffix(".tar.gz") / member
+            print(f"skipped {name}: neither {sdists / archive} nor {unpacked} is there")
             continue
         image = Image.open(io.BytesIO(data)).convert("RGB")
         if box is not None:
