@@ -40,3 +40,57 @@ def test_in_a_group_only_the_subject() -> None:
     assert core(alpha, subject.box).min() > 0.95
     for left, top, right, bottom in others:
         assert alpha[top:bottom, left:right].max() < 0.05, "another face is in the matte"
+
+
+class _Model:
+    """A stand-in for the selfie model: a fixed person probability for the image it is given."""
+
+    def __init__(self, prob: np.ndarray) -> None:
+        self.prob = prob.astype(np.float32)
+
+    def mask(self, image: np.ndarray) -> np.ndarray:
+        assert image.shape[:2] == self.prob.shape
+        return self.prob
+
+
+def _matte_with(monkeypatch, prob: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    from subject2video.engines.portrait import segment
+
+    monkeypatch.setattr(segment, "get_segmenter", lambda: _Model(prob))
+    image = np.full((*prob.shape, 3), 128, np.uint8)
+    return segment.person_matte(image, box, bounded=False)
+
+
+BOX = (100, 80, 200, 180)  # a face 100 px wide, centred at (150, 130)
+
+
+def test_a_turned_face_keeps_the_background_beside_its_profile_out(monkeypatch) -> None:
+    """The model's edge stands where it found most of the face: on a face turned in the photo
+    the face box's ellipse reaches past the profile onto the background beside the nose (a
+    window beside the group's standing man), which the forced ellipse took into the matte and
+    turned with the head, torn into slivers between the far eye and the nose."""
+    prob = np.zeros((300, 300))
+    prob[40:300, 125:300] = 1.0  # the head and body, profile at x = 125
+    alpha = _matte_with(monkeypatch, prob, BOX)
+    assert alpha[100:160, 110:120].max() == 0.0  # background inside the box's ellipse
+    assert alpha[100:160, 130:190].min() == 1.0
+
+
+def test_a_face_the_model_misses_is_still_the_subject(monkeypatch) -> None:
+    prob = np.zeros((300, 300))
+    prob[170:300, 60:240] = 1.0  # shoulders only: the face in deep shadow, missed
+    prob[150:170, 130:170] = 1.0  # the neck joins them to the face's middle
+    alpha = _matte_with(monkeypatch, prob, BOX)
+    assert alpha[100:160, 125:175].min() == 1.0
+
+
+def test_a_speck_of_the_face_open_to_the_background_is_the_face(monkeypatch) -> None:
+    """A speck of the face the model misses, joined to the background by a 2 px gap, is not a
+    hole to fill, and showed the plate's fill in a still frame (a blot on the laughing man's
+    cheek); inside the face's ellipse it is the face's."""
+    prob = np.zeros((300, 300))
+    prob[40:300, 105:300] = 1.0
+    prob[120:128, 108:116] = 0.0  # the speck
+    prob[123:125, 105:108] = 0.0  # its gap to the background
+    alpha = _matte_with(monkeypatch, prob, BOX)
+    assert alpha[121:127, 109:115].min() == 1.0
