@@ -139,14 +139,12 @@ class PortraitEngine:
             context.log(f"portrait: {why}; falling back to the 2D landmark warp")
             shape, paint = self._prepare_2d(image, geo, plan, views, context)
         context.check_cancelled()
-        grade = Grader(scene.grade) if scene.grade else None
 
         mark = time.perf_counter()
         count = request.frames
         shapes = _ahead(shape, count) if self.prefetch else map(shape, range(count))
         for index, shaped in enumerate(shapes):
-            made = paint(index, shaped)
-            frame = grade.rgb_of(made) if grade else cv2.cvtColor(made, cv2.COLOR_RGBA2RGB)
+            frame = cv2.cvtColor(paint(index, shaped), cv2.COLOR_RGBA2RGB)
             context.check_cancelled()
             yield frame
             context.progress(index + 1, count)
@@ -190,6 +188,8 @@ class PortraitEngine:
         mark = time.perf_counter()
         rig = Rig3D.build(reading.mesh, geo, alpha)
         renderer = Renderer3D(image, alpha, plate, rig)
+        if self._scene is not None and self._scene.grade:
+            renderer.grade(Grader(self._scene.grade))
         renderer.follow_camera([camera for camera, _ in views])
         self.timings["rig"] = time.perf_counter() - mark
         context.log(
@@ -247,6 +247,8 @@ class PortraitEngine:
         mark = time.perf_counter()
         rig = Rig.build(geo, alpha)
         renderer = Renderer(image, alpha, plate, rig)
+        if self._scene is not None and self._scene.grade:
+            renderer.grade(Grader(self._scene.grade))
         renderer.follow_camera([camera for camera, _ in views])
         self.timings["rig"] = time.perf_counter() - mark
         context.log(
