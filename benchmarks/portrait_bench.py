@@ -96,7 +96,7 @@ def _generate_median(name: str, prompt: str, runs: int = 3) -> dict[str, dict[st
 
 
 def _pipeline(
-    request: GenerationRequest, out: Path, *, prefetch: bool, pipelined: bool = True
+    request: GenerationRequest, out: Path, *, prefetch: bool | None, pipelined: bool = True
 ) -> tuple[float, float]:
     """The engine and the encoder together: wall and CPU seconds. `pipelined`: as the server
     runs them (`tasks.pipeline.render`: the encoder in its own thread, leaving the engine a
@@ -132,7 +132,7 @@ def bench(
     shared machine; both are given).
     """
     request = _request(image, prompt)
-    total, _ = _pipeline(request, out, prefetch=True)
+    total, _ = _pipeline(request, out, prefetch=None)  # as the server runs it
     peak = _peak_mb()
     engine = PortraitEngine(prefetch=False)
     started = time.perf_counter()
