@@ -178,6 +178,13 @@ class PortraitEngine:
         context.check_cancelled()
         return alpha, plate
 
+    def _ready(self, renderer: Renderer, views: list[View]) -> None:
+        """Set a renderer up for the video: the scene's grade given to the photo's pixels once,
+        the cameras followed."""
+        if self._scene is not None and self._scene.grade:
+            renderer.grade(Grader(self._scene.grade))
+        renderer.follow_camera([camera for camera, _ in views])
+
     def _prepare_3d(
         self,
         image: np.ndarray,
@@ -194,9 +201,7 @@ class PortraitEngine:
         mark = time.perf_counter()
         rig = Rig3D.build(reading.mesh, geo, alpha)
         renderer = Renderer3D(image, alpha, plate, rig)
-        if self._scene is not None and self._scene.grade:
-            renderer.grade(Grader(self._scene.grade))
-        renderer.follow_camera([camera for camera, _ in views])
+        self._ready(renderer, views)
         self.timings["rig"] = time.perf_counter() - mark
         context.log(
             f"portrait: matte {100 * float(alpha.mean()):.0f}% of the frame; rig "
@@ -253,9 +258,7 @@ class PortraitEngine:
         mark = time.perf_counter()
         rig = Rig.build(geo, alpha)
         renderer = Renderer(image, alpha, plate, rig)
-        if self._scene is not None and self._scene.grade:
-            renderer.grade(Grader(self._scene.grade))
-        renderer.follow_camera([camera for camera, _ in views])
+        self._ready(renderer, views)
         self.timings["rig"] = time.perf_counter() - mark
         context.log(
             f"portrait: face {geo.width:.0f} px wide at ({geo.center[0]:.0f}, "
