@@ -80,6 +80,10 @@ TEETH_CONTRAST = 10.0
 GREY_TEETH = 20.0
 
 
+#: The lower teeth's colour against the upper's (R, G, B): in the upper teeth's shadow.
+LOWER_TEETH_SHADE = np.array([0.86, 0.8, 0.72])
+
+
 def _lab(rgb: np.ndarray) -> np.ndarray:
     """CIELAB (L* 0-100, a* and b* about 0) of RGB colours: one, or an image (..., 3)."""
     pixels = np.clip(np.round(rgb), 0, 255).astype(np.uint8).reshape(-1, 1, 3)
@@ -339,7 +343,10 @@ class MouthPainter:
             if float(length.max()) >= 2.0:
                 # Their feet behind the lower lip's wet rim, which overlaps them.
                 base = bottom - 0.03 * mw
-                lower_teeth = self.teeth * 0.78
+                # In shade they are dimmer and warmer (the light reaching them is what the
+                # lips and the mouth give back), not a uniform dimming: that read as grey
+                # beside the lit upper teeth (Obama's laugh, enlarged).
+                lower_teeth = self._grey(self.teeth * LOWER_TEETH_SHADE)
                 _arch_teeth(patch, ys, base - length, length, u, lower_teeth, mw, upper=False)
         if self.own:
             # The photo's teeth move rigidly with the upper jaw while the lip above them bends:
