@@ -2,15 +2,17 @@
 
 Per face and prompt (the bench's own, and the seed's default prompt), in one process: (1) the
 engine and the encoder together, once, for the peak memory; (2) the engine alone (per-stage
-times); (3) the engine and the encoder together as the server runs them (the encoder in its own
-thread, `PipelinedWriter`), the same with each frame's geometry made ahead in a third thread
-(`PortraitEngine(prefetch=True)`), the same with neither thread (one after the other), and the
-encoder alone on the same 150 frames with the same settings, interleaved, best of three (wall and
-CPU seconds). Then `s2v generate` itself, three times per face and prompt (a new process each
-time: start-up, model loading, decoding, the engine, encoding): wall, CPU seconds and peak RSS of
-the process; with `S2V_BENCH_BASELINE=/path/to/other/s2v` (today's code, say), that `s2v` too,
-interleaved, in the same run. Prints a markdown table; compare the ratios, which are taken within
-one run, rather than the seconds.
+times); (3) the engine and the encoder together as the server runs them
+(`tasks.pipeline.render`: the encoder in its own thread, on one core fewer than the machine
+has), the same with each frame's geometry made ahead in a third thread
+(`PortraitEngine(prefetch=True)`), the same with neither thread (one after the other, the
+encoder on every core), and the encoder alone on the same 150 frames on every core,
+interleaved, best of three (wall and CPU seconds). Then `s2v generate` itself, three times per
+face and prompt (a new process each time: start-up, model loading, decoding, the engine,
+encoding): wall, CPU seconds and peak RSS of the process; with
+`S2V_BENCH_BASELINE=/path/to/other/s2v` (today's code, say), that `s2v` too, interleaved, in the
+same run. Prints a markdown table; compare the ratios, which are taken within one run, rather
+than the seconds.
 `python benchmarks/portrait_bench.py --sheets docs` writes the README's old/new sheets.
 """
 
@@ -34,7 +36,8 @@ from subject2video.contract import DEFAULT_PROMPT
 from subject2video.engines.base import GenerationRequest, NullContext
 from subject2video.engines.portrait import PortraitEngine
 from subject2video.media.faces import get_analyzer
-from subject2video.media.video import Mp4Writer, PipelinedWriter, output_size
+from subject2video.media.video import Mp4Writer, output_size
+from subject2video.tasks.pipeline import render
 
 PROMPT = "She smiles and slowly turns her head to the left while the camera pushes in"
 PROMPTS = {"bench": PROMPT, "seed": DEFAULT_PROMPT}
@@ -93,15 +96,19 @@ def _generate_median(name: str, prompt: str, runs: int = 3) -> dict[str, dict[st
 
 
 def _pipeline(
-    request: GenerationRequest, out: Path, *, prefetch: bool, pipelined: bool = True
+    request: GenerationRequest, out: Path, *, prefetch: bool | None, pipelined: bool = True
 ) -> tuple[float, float]:
     """The engine and the encoder together: wall and CPU seconds. `pipelined`: as the server
-    runs them (the encoder in its own thread); otherwise one after the other, frame by frame."""
+    runs them (`tasks.pipeline.render`: the encoder in its own thread, leaving the engine a
+    core); otherwise one after the other, frame by frame, the encoder on every core."""
     started, cpu = time.perf_counter(), time.process_time()
-    mp4 = Mp4Writer(out, request.width, request.height)
-    with PipelinedWriter(mp4) if pipelined else mp4 as writer:
-        for frame in PortraitEngine(prefetch=prefetch).frames(request, NullContext()):
-            writer.write(frame)
+    engine = PortraitEngine(prefetch=prefetch)
+    if pipelined:
+        render(engine, request, NullContext(), out)  # the server's own loop and encoder settings
+    else:
+        with Mp4Writer(out, request.width, request.height) as writer:
+            for frame in engine.frames(request, NullContext()):
+                writer.write(frame)
     return time.perf_counter() - started, time.process_time() - cpu
 
 
@@ -125,7 +132,7 @@ def bench(
     shared machine; both are given).
     """
     request = _request(image, prompt)
-    total, _ = _pipeline(request, out, prefetch=True)
+    total, _ = _pipeline(request, out, prefetch=None)  # as the server runs it
     peak = _peak_mb()
     engine = PortraitEngine(prefetch=False)
     started = time.perf_counter()

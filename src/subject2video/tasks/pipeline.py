@@ -16,7 +16,7 @@ from subject2video.media.detector import FaceDetector
 from subject2video.media.framing import fit_to_aspect, frame_subject
 from subject2video.media.images import LoadedImage
 from subject2video.media.speaking import frames_for, speech_for
-from subject2video.media.video import Mp4Writer, PipelinedWriter, output_size
+from subject2video.media.video import Mp4Writer, PipelinedWriter, encoder_threads, output_size
 from subject2video.prompts import read_prompt, without_lines
 
 
@@ -140,8 +140,10 @@ def render(
     each is written (a cancel check). EngineError unless it made exactly the frames asked for."""
     count = 0
     audio = request.speech.audio if request.speech is not None else None
-    # The encoder runs in its own thread, overlapping the engine's next frame.
-    mp4 = Mp4Writer(path, request.width, request.height, request.fps, audio=audio)
+    # The encoder runs in its own thread, overlapping the engine's next frame; beside an engine
+    # that works on the CPU, it leaves that engine a core.
+    threads = encoder_threads(beside_engine=not getattr(engine, "uses_gpu", False))
+    mp4 = Mp4Writer(path, request.width, request.height, request.fps, threads=threads, audio=audio)
     with PipelinedWriter(mp4) as writer:
         for frame in engine.frames(request, context):
             if each_frame is not None:

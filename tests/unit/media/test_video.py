@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from subject2video.media.video import Mp4Writer, output_size, probe, read_frames
+from subject2video.media.video import Mp4Writer, encoder_threads, output_size, probe, read_frames
 
 
 @pytest.mark.parametrize(
@@ -99,3 +100,14 @@ def test_close_is_idempotent(tmp_path: Path) -> None:
 def test_odd_sizes_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="even"):
         Mp4Writer(tmp_path / "odd.mp4", 641, 360)
+
+
+@pytest.mark.parametrize(
+    ("cores", "alone", "beside"), [(1, 1, 1), (2, 2, 1), (4, 4, 3), (32, 8, 8)]
+)
+def test_the_encoder_leaves_a_cpu_engine_a_core(
+    monkeypatch: pytest.MonkeyPatch, cores: int, alone: int, beside: int
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert encoder_threads() == alone
+    assert encoder_threads(beside_engine=True) == beside

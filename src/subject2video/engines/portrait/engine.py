@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import threading
 import time
@@ -45,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+#: The cores from which a frame's geometry is made ahead in its own thread by default.
+PREFETCH_CORES = 3
 #: A frame's camera and the plate's own move behind the subject (2x3 affines; None: still).
 View = tuple[np.ndarray | None, np.ndarray | None]
 #: A frame's geometry: its remap lattices and its vertices' positions in the camera's view.
@@ -59,13 +62,16 @@ class PortraitEngine:
     #: seconds per wall second on a shared 2-core machine (benchmarks/workers_bench.py), so one.
     cpu_threads = 1.0
 
-    def __init__(self, prefetch: bool = True, mode: str = "auto") -> None:
+    def __init__(self, prefetch: bool | None = None, mode: str = "auto") -> None:
         #: Make each frame's geometry (the mesh moved, its remap lattices) in a thread, a frame
         #: or two ahead of its pixels (the remap, the plate, the mouth), which this thread makes
-        #: while the encoder works in its own: on two quiet cores the video with its encoding
-        #: took 4-6% less wall time in two of the portrait bench's rows, 2% more in one, the
-        #: same in one (README), with the same frames.
-        self.prefetch = prefetch
+        #: while the encoder works in its own; the same frames either way. None: only where
+        #: that thread has a core of its own beside the engine's and the encoder's (3 or more).
+        #: On two quiet cores, with the encoder on the other core (`encoder_threads`), the video
+        #: with its encoding took 5-9% more wall time with it, in each of the portrait bench's
+        #: four rows (README).
+        cores = os.cpu_count() or 1
+        self.prefetch = prefetch if prefetch is not None else cores >= PREFETCH_CORES
         #: Seconds spent in each stage of the last video (render includes the consumer's time).
         self.timings: dict[str, float] = {}
         self.plan: MotionPlan | None = None
@@ -139,14 +145,12 @@ class PortraitEngine:
             context.log(f"portrait: {why}; falling back to the 2D landmark warp")
             shape, paint = self._prepare_2d(image, geo, plan, views, context)
         context.check_cancelled()
-        grade = Grader(scene.grade) if scene.grade else None
 
         mark = time.perf_counter()
         count = request.frames
         shapes = _ahead(shape, count) if self.prefetch else map(shape, range(count))
         for index, shaped in enumerate(shapes):
-            made = paint(index, shaped)
-            frame = grade.rgb_of(made) if grade else cv2.cvtColor(made, cv2.COLOR_RGBA2RGB)
+            frame = cv2.cvtColor(paint(index, shaped), cv2.COLOR_RGBA2RGB)
             context.check_cancelled()
             yield frame
             context.progress(index + 1, count)
@@ -174,6 +178,13 @@ class PortraitEngine:
         context.check_cancelled()
         return alpha, plate
 
+    def _ready(self, renderer: Renderer, views: list[View]) -> None:
+        """Set a renderer up for the video: the scene's grade given to the photo's pixels once,
+        the cameras followed."""
+        if self._scene is not None and self._scene.grade:
+            renderer.grade(Grader(self._scene.grade))
+        renderer.follow_camera([camera for camera, _ in views])
+
     def _prepare_3d(
         self,
         image: np.ndarray,
@@ -190,7 +201,7 @@ class PortraitEngine:
         mark = time.perf_counter()
         rig = Rig3D.build(reading.mesh, geo, alpha)
         renderer = Renderer3D(image, alpha, plate, rig)
-        renderer.follow_camera([camera for camera, _ in views])
+        self._ready(renderer, views)
         self.timings["rig"] = time.perf_counter() - mark
         context.log(
             f"portrait: matte {100 * float(alpha.mean()):.0f}% of the frame; rig "
@@ -247,7 +258,7 @@ class PortraitEngine:
         mark = time.perf_counter()
         rig = Rig.build(geo, alpha)
         renderer = Renderer(image, alpha, plate, rig)
-        renderer.follow_camera([camera for camera, _ in views])
+        self._ready(renderer, views)
         self.timings["rig"] = time.perf_counter() - mark
         context.log(
             f"portrait: face {geo.width:.0f} px wide at ({geo.center[0]:.0f}, "

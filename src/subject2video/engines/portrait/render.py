@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from subject2video.engines.portrait.mesh import INNER_MOUTH, Rig
+from subject2video.engines.portrait.scene import Grader
 
 MOUTH_COLOUR = (52, 20, 22, 255)
 #: A camera that enlarges the photo this much or more (only a push from the photo's wide view
@@ -83,6 +84,8 @@ class Renderer:
         #: The photo's subject box and face box, before any camera (`follow_camera`).
         self._still = (self.roi, self.face_box)
         self._frame = self.plate.copy()
+        #: The 2D mouth's interior colour (RGBA), graded with the photo (`grade`).
+        self._mouth_colour: tuple[float, ...] = MOUTH_COLOUR
         self._recent: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = []
         #: How the photo is resampled: bilinearly, bicubically under a camera that enlarges it
         #: `CUBIC_ZOOM` times or more (`follow_camera`).
@@ -91,6 +94,17 @@ class Renderer:
         tri = rig.rest[rig.triangles]
         e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
         self._rest_area = np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) / 2
+
+    def grade(self, grader: Grader) -> None:
+        """Grade the photo's pixels once (the subject's and the plate's) rather than every frame.
+        A grade maps each colour on its own, so the frames made from graded pixels are the
+        graded frames, to within the resampling's rounding (a level or two at sharp edges); the
+        colours the frame's painting adds (the mouth's interior) are graded with them."""
+        self.subject[..., :3] = grader.rgb_of(self.subject)
+        self.plate[..., :3] = grader.rgb_of(self.plate)
+        self._frame = self.plate.copy()
+        self._plate_still = False
+        self._mouth_colour = (*grader.colour(self._mouth_colour), 255.0)
 
     def follow_camera(self, cameras: list[np.ndarray | None]) -> None:
         """Render in the camera's view: vertex positions given to `lattices` and `compose` are
@@ -207,7 +221,7 @@ class Renderer:
             self._plate_still = True
         _over(moved, frame, (x0, y0))
         if mouth_open > 0.02:
-            _draw_mouth(frame, positions[INNER_MOUTH], mouth_open)
+            _draw_mouth(frame, positions[INNER_MOUTH], mouth_open, self._mouth_colour)
         return frame
 
     def _affines_of(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -264,7 +278,7 @@ def _over(subject: np.ndarray, frame: np.ndarray, at: tuple[int, int]) -> None:
     """Lay the RGBA subject over `frame` at (x, y), in place: copy where opaque, blend the edge."""
     x0, y0 = at
     h, w = subject.shape[:2]
-    alpha = subject[:, :, 3]
+    alpha = cv2.extractChannel(subject, 3)  # once, contiguous (OpenCV copies a strided view)
     # Within 1/50 of opaque or clear is as good as either: the edge band stays a few px wide.
     cv2.copyTo(subject, cv2.compare(alpha, 250, cv2.CMP_GT), frame[y0 : y0 + h, x0 : x0 + w])
     edge = cv2.findNonZero(cv2.inRange(alpha, 5, 250))
@@ -305,7 +319,9 @@ def _clip(box: tuple[float, ...], w: int, h: int) -> tuple[int, int, int, int]:
     return max(0, x0), max(0, y0), min(w, x1), min(h, y1)
 
 
-def _draw_mouth(frame: np.ndarray, lips: np.ndarray, opening: float) -> None:
+def _draw_mouth(
+    frame: np.ndarray, lips: np.ndarray, opening: float, colour: tuple[float, ...] = MOUTH_COLOUR
+) -> None:
     """Shade the inside of the parted lips: dark towards the throat, the stretched teeth and lip
     texture still showing through near the upper lip, soft at the edge."""
     x0, y0 = np.floor(lips.min(0)).astype(int) - 3
@@ -324,7 +340,7 @@ def _draw_mouth(frame: np.ndarray, lips: np.ndarray, opening: float) -> None:
     weight = (soft * depth[:, None] * min(0.9, 2.5 * opening)).astype(np.float32)
     patch = frame[y0:y1, x0:x1]
     inside = np.empty_like(patch)
-    inside[:] = MOUTH_COLOUR
+    inside[:] = colour
     inside = cv2.addWeighted(inside, 0.8, patch, 0.2, 0)
     frame[y0:y1, x0:x1] = cv2.blendLinear(inside, patch, weight, 1 - weight)
 

@@ -9,6 +9,8 @@ lips.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
@@ -16,6 +18,7 @@ from subject2video.engines.portrait import topology as T
 from subject2video.engines.portrait.mouth import MouthPainter
 from subject2video.engines.portrait.render import Grid, Lattices, Renderer
 from subject2video.engines.portrait.rig3d import BODY, SKIN, Rig3D
+from subject2video.engines.portrait.scene import Grader
 
 INNER = list(T.LIP_INNER_UPPER) + list(T.LIP_INNER_LOWER[::-1])
 
@@ -41,6 +44,16 @@ class Renderer3D(Renderer):
         # The photo's own interior, as copies that follow the upper jaw (see Rig3D).
         copies = {int(v): rig.interior_first + i for i, v in enumerate(rig.interior_of)}
         self._own = [copies.get(i, i) for i in INNER]
+
+    def grade(self, grader: Grader) -> None:
+        """`Renderer.grade`, and the palettes of the lashes and the mouth graded with it."""
+        super().grade(grader)
+        self.lashes = {eye: grader.colour(c) for eye, c in self.lashes.items()}
+        m = self.mouth
+        self.mouth = replace(
+            m, dark=grader.colour(m.dark), teeth=grader.colour(m.teeth),
+            tongue=grader.colour(m.tongue), lip=grader.colour(m.lip),
+        )  # fmt: skip
 
     def _face_box(self) -> tuple[int, int, int, int]:
         """The fine grid's rectangle: the head with its hair, to below the chin."""

@@ -2,8 +2,9 @@
 
 Read from the prompt, each listed in `debugoutput` as honoured or not (`Scene.describe`):
 
-- **light and colour** (golden, sunset, warm, moody, cold, black-and-white, vintage): a grade of
-  the finished frame, one lookup table per channel and a saturation change;
+- **light and colour** (golden, sunset, warm, moody, cold, black-and-white, vintage): a grade,
+  one lookup table per channel and a saturation change, given once to the photo's pixels (the
+  subject and the plate) and to the palettes that paint the mouth and lids, not to every frame;
 - **focus** (shallow depth of field, bokeh, blurred background): the background plate blurred
   once, so everything behind the subject's matte is out of focus;
 - **lens and camera** (close-up, wide, push in, pull out, pan, orbit): the camera moves as two
@@ -151,6 +152,11 @@ class Grader:
             grey3 = cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)
             out = cv2.addWeighted(frame, self.saturation, grey3, 1 - self.saturation, 0)
         return cv2.LUT(out, self.table)
+
+    def colour(self, rgb: np.ndarray | tuple[float, ...]) -> np.ndarray:
+        """One RGB colour (floats, 0-255) graded, as floats: a palette graded as the pixels are."""
+        pixel = np.clip(np.round(np.asarray(rgb, np.float64)[:3]), 0, 255).astype(np.uint8)
+        return self(pixel.reshape(1, 1, 3)).reshape(3).astype(np.float64)
 
     def rgb_of(self, frame: np.ndarray) -> np.ndarray:
         """The RGBA `frame` graded, as a new RGB frame (the same pixels as converting it to RGB

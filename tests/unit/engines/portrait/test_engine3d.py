@@ -3,6 +3,7 @@ debugoutput (which face, which path), the fallback, other faces kept still, canc
 
 from __future__ import annotations
 
+import os
 import threading
 
 import cv2
@@ -160,3 +161,12 @@ def test_a_camera_move_resamples_the_photo_once() -> None:
         return float(cv2.Laplacian(grey, cv2.CV_32F).var())
 
     assert sharpness(last) > 0.85 * sharpness(once), (sharpness(last), sharpness(once))
+
+
+@pytest.mark.parametrize(("cores", "ahead"), [(1, False), (2, False), (3, True), (16, True)])
+def test_geometry_is_made_ahead_only_where_it_has_a_core(
+    monkeypatch: pytest.MonkeyPatch, cores: int, ahead: bool
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert PortraitEngine().prefetch is ahead
+    assert PortraitEngine(prefetch=not ahead).prefetch is not ahead

@@ -13,6 +13,7 @@ from subject2video.engines.portrait.matte import background_plate, subject_matte
 from subject2video.engines.portrait.plan import CHANNELS
 from subject2video.engines.portrait.render3d import Renderer3D
 from subject2video.engines.portrait.rig3d import EYEBALL, INTERIOR, SKIN, Rig3D
+from subject2video.engines.portrait.scene import Grader
 from subject2video.media.faces import get_analyzer
 from tests.utils.images import face_rgb
 
@@ -193,3 +194,24 @@ def test_a_smile_leaves_no_hole_at_the_corners_of_the_mouth(built, smile: float)
     mouth = cv2.erode(mouth, np.ones((3, 3), np.uint8))
     holes = np.argwhere((mouth > 0) & (drawn == 0))
     assert len(holes) == 0, f"{len(holes)} pixels of the mouth undrawn, at {holes[:5].tolist()}"
+
+
+def test_a_graded_renderer_paints_the_open_mouth_graded(built) -> None:
+    """`Renderer3D.grade` grades the photo once and the mouth's and lids' palettes with it: the
+    open mouth it paints is the ungraded one graded, within 10 levels on 99% of its pixels
+    (the palettes left ungraded: 23)."""
+    image, alpha, rig = built
+    plate = background_plate(image, alpha, 10)
+    values = rest_values(mouth=0.9, blink_l=0.9)
+    positions, depth = rig.positions(values)
+    sources = rig.sources(values)
+    plain, graded = Renderer3D(image, alpha, plate, rig), Renderer3D(image, alpha, plate, rig)
+    grader = Grader("golden")
+    graded.grade(grader)
+    expected = grader.rgb_of(plain.render3d(positions, depth, sources, 0.9, (0.9, 0.0)))
+    made = graded.render3d(positions, depth, sources, 0.9, (0.9, 0.0))[..., :3]
+    box = np.round(positions[list(T.LIP_INNER_UPPER + T.LIP_INNER_LOWER)]).astype(int)
+    (x0, y0), (x1, y1) = box.min(0), box.max(0) + 1
+    mouth = np.abs(expected[y0:y1, x0:x1].astype(int) - made[y0:y1, x0:x1])
+    assert np.abs(expected.astype(int) - plain.subject[..., :3]).max() > 30  # graded at all
+    assert np.percentile(mouth, 99) <= 14

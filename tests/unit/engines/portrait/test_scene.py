@@ -54,6 +54,23 @@ def frames(prompt: str, count: int = 12) -> np.ndarray:
     return np.stack(list(PortraitEngine().frames(request, NullContext())))
 
 
+@pytest.mark.parametrize(("word", "grade"), [("golden light", "golden"), ("vintage", "vintage")])
+def test_a_graded_video_is_the_plain_video_graded(word: str, grade: str) -> None:
+    """The grade is given once to the photo's pixels and palettes, not to every frame: the
+    frames are still the plain frames graded, but for the rounding of the resampling and of
+    the subject's soft edge over the plate (where a grade that clips mixes differently)."""
+    plain, graded = frames("She laughs and speaks", 8), frames(f"She laughs and speaks, {word}", 8)
+    grader = Grader(grade)
+    expected = np.stack([grader(frame) for frame in plain])
+    off = np.abs(expected.astype(int) - graded).max(axis=3)
+    assert off.mean() < 0.3
+    assert np.mean(off > 2) < 0.01
+    # The painted mouth is graded with the rest (the grade moves its colours by 20-50 levels).
+    mouth = (slice(None), slice(140, 175), slice(200, 250))
+    assert off[mouth].max() < 12
+    assert np.abs(expected.astype(int) - plain).mean() > 5  # the grade is there at all
+
+
 def _sharpness(patch: np.ndarray) -> float:
     grey = patch.mean(axis=2)
     return float(np.abs(np.diff(grey, axis=1)).mean() + np.abs(np.diff(grey, axis=0)).mean())
