@@ -21,7 +21,7 @@ from subject2video.media.faces import get_analyzer
 from subject2video.media.speaking import speech_for
 from subject2video.media.video import Mp4Writer, output_size, read_audio, read_frames
 from subject2video.quality.speech import EVAL_LINES, intelligibility, score_video
-from subject2video.quality.track import track
+from subject2video.quality.track import SPEECH_DETECT_EVERY, track
 
 PROMPT = "She smiles and nods"
 
@@ -75,7 +75,7 @@ def main() -> None:
             for index in (2, 10):
                 out = tmp / f"{name}-{voice}-{index}.mp4"
                 _, speech = render(image, face, f'She says "{EVAL_LINES[index]}"', out, voice)
-                tr = track(read_frames(out), analyzer)
+                tr = track(read_frames(out), analyzer, detect_every=SPEECH_DETECT_EVERY)
                 score = score_video(tr.landmarks, read_audio(out), speech.phones, 25)
                 acc, _ = intelligibility(speech.audio, EVAL_LINES[index])
                 print(

@@ -52,7 +52,7 @@ from subject2video.media.voice import speak
 from subject2video.prompts import read_lines
 from subject2video.quality.report import _speech
 from subject2video.quality.speech import EVAL_LINES
-from subject2video.quality.track import track
+from subject2video.quality.track import SPEECH_DETECT_EVERY, track
 from subject2video.tasks.pipeline import prepare, render
 
 #: Written for this run, after the engine's last change and before any was measured (5-20 words).
@@ -159,7 +159,7 @@ def one(
     )  # fmt: skip
     render(PortraitEngine(), prepared.request, NullContext(), out)
     made = time.perf_counter() - mark
-    tr = track(read_frames(out), get_analyzer())
+    tr = track(read_frames(out), get_analyzer(), detect_every=SPEECH_DETECT_EVERY)
     audio = read_audio(out)
     assert audio is not None
     measured = _speech(tr.landmarks, audio, line, "", 25.0)

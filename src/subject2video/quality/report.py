@@ -31,7 +31,7 @@ from subject2video.quality.subject import (
     nearest_face,
     service_subject,
 )
-from subject2video.quality.track import track
+from subject2video.quality.track import DETECT_EVERY, SPEECH_DETECT_EVERY, track
 
 #: dlib's descriptor: two photos of one person lie within this distance.
 SAME_PERSON = 0.6
@@ -128,6 +128,7 @@ def evaluate(
     tr = track(
         itertools.chain([] if first is None else [first], frames), analyzer, fps=fps,
         reference=descriptor, identity_step=identity_step, on_frame=on_frame, start=start,
+        detect_every=DETECT_EVERY if audio is None else SPEECH_DETECT_EVERY,
     )  # fmt: skip
     signals = Signals(tr)
     pose = pose_reached(signals)

@@ -50,6 +50,26 @@ def _median_colour(image: np.ndarray, poly: np.ndarray, top: float = 1.0) -> np.
     return np.median(pixels, axis=0)
 
 
+def _lip_colour(
+    image: np.ndarray, poly: np.ndarray, lip: np.ndarray, teeth: np.ndarray
+) -> np.ndarray | None:
+    """The median colour inside `poly` of the pixels nearer `lip` than `teeth` (CIELAB): on a
+    grin the mesh's upper lip runs over the teeth, and its plain median is half teeth."""
+    x0, y0 = np.floor(poly.min(0)).astype(int)
+    x1, y1 = np.ceil(poly.max(0)).astype(int) + 1
+    h, w = image.shape[:2]
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    inside = _polygon_mask((y1 - y0, x1 - x0), poly, np.array([x0, y0])) > 127
+    pixels = image[y0:y1, x0:x1, :3][inside].astype(np.float64)
+    lab = _lab(pixels)
+    lipish = np.linalg.norm(lab - _lab(lip), axis=1) < np.linalg.norm(lab - _lab(teeth), axis=1)
+    if lipish.sum() < 4:
+        return None
+    return np.median(pixels[lipish], axis=0)
+
+
 #: How far from the join of lips closing over the photo's teeth (a share of the mouth's width)
 #: teeth still showing are covered with the lips' colour (`MouthPainter.seam`).
 SEAM_COVER = 0.07
@@ -58,6 +78,10 @@ SEAM_COVER = 0.07
 #: where lightness alone tells them apart, `GREY_TEETH` lighter.
 TEETH_CONTRAST = 10.0
 GREY_TEETH = 20.0
+
+
+#: The lower teeth's colour against the upper's (R, G, B): in the upper teeth's shadow.
+LOWER_TEETH_SHADE = np.array([0.86, 0.8, 0.72])
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
@@ -97,6 +121,9 @@ class MouthPainter:
     #: A black-and-white photo: the interior is painted in greys (the palette's reds, drawn
     #: from grey lips by fixed ratios, read as a red mouth in a grey face).
     grey: bool = False
+    #: The upper lip's own colour in the photo (its pixels nearer the lips' colour than the
+    #: teeth's): lips closing over the teeth are covered with it above the join.
+    upper: np.ndarray | None = None
 
     @classmethod
     def of(cls, image: np.ndarray, mesh: np.ndarray) -> MouthPainter:
@@ -134,7 +161,11 @@ class MouthPainter:
         dark = np.clip(lip * np.array([0.38, 0.21, 0.21]), 12, 100)
         tongue = np.clip(lip * np.array([0.85, 0.6, 0.62]), 20, 220)
         parted = pts[list(T.LIP_INNER_LOWER), 1] - pts[list(T.LIP_INNER_UPPER), 1]
-        return cls(dark, teeth, tongue, lip, own, mw, parted, grey)
+        upper = None
+        if own:
+            ring = pts[list(T.LIP_OUTER_UPPER) + list(T.LIP_INNER_UPPER[::-1])]
+            upper = _lip_colour(image, ring, lip, teeth)
+        return cls(dark, teeth, tongue, lip, own, mw, parted, grey, upper)
 
     def paint(
         self,
@@ -262,7 +293,8 @@ class MouthPainter:
         shadow = np.clip((_lab(self.lip)[0] - 6.0 - lab[..., 0]) / 6.0, 0, 1) * (offset > 1.5)
         cover = np.maximum(toothy, shadow * (near * toothy).max(axis=0)[None, :])
         cover = cv2.GaussianBlur((near * cover).astype(np.float32), (0, 0), 0.7)[..., None]
-        lip = np.where(offset[..., None] > 0, self._grey(0.85 * self.lip), self._grey(self.lip))
+        above = 0.85 * self.lip if self.upper is None else self.upper
+        lip = np.where(offset[..., None] > 0, self._grey(above), self._grey(self.lip))
         region[:] = region * (1 - cover) + lip * cover
 
     def _grey(self, colour: np.ndarray) -> np.ndarray:
@@ -311,7 +343,10 @@ class MouthPainter:
             if float(length.max()) >= 2.0:
                 # Their feet behind the lower lip's wet rim, which overlaps them.
                 base = bottom - 0.03 * mw
-                lower_teeth = self.teeth * 0.78
+                # In shade they are dimmer and warmer (the light reaching them is what the
+                # lips and the mouth give back), not a uniform dimming: that read as grey
+                # beside the lit upper teeth (Obama's laugh, enlarged).
+                lower_teeth = self._grey(self.teeth * LOWER_TEETH_SHADE)
                 _arch_teeth(patch, ys, base - length, length, u, lower_teeth, mw, upper=False)
         if self.own:
             # The photo's teeth move rigidly with the upper jaw while the lip above them bends:

@@ -14,7 +14,14 @@ import pytest
 from subject2video.engines.portrait import topology as T
 from subject2video.engines.portrait.face3d import read_face
 from subject2video.engines.portrait.matte import subject_matte
-from subject2video.engines.portrait.mouth import MouthPainter, _arch_teeth, _curve
+from subject2video.engines.portrait.mouth import (
+    LOWER_TEETH_SHADE,
+    MouthPainter,
+    _arch_teeth,
+    _curve,
+    _lab,
+    _lip_colour,
+)
 from subject2video.engines.portrait.plan import CHANNELS
 from subject2video.engines.portrait.rig3d import Rig3D
 from subject2video.media.faces import get_analyzer
@@ -208,6 +215,36 @@ def test_lips_closing_over_the_photos_teeth_cover_the_teeth_along_the_join() -> 
     band = frame[cy - 6 : cy - 1, cx - 20 : cx + 20].astype(float)
     assert np.linalg.norm(band - (225, 218, 200), axis=-1).min() > 40
     assert (frame[cy - 30, cx] == skin).all() and (frame[cy + 30, cx] == skin).all()
+
+
+def test_teeth_above_the_join_take_the_upper_lips_own_colour() -> None:
+    """Above the join the teeth are covered with the upper lip's colour as the photo shows it,
+    read from its pixels that are not teeth (on a grin the mesh's upper lip runs half over the
+    teeth), so that the lip reads as one lip down to the seam, not a pale band under a dark one."""
+    teeth, upper = np.array([225.0, 218, 200]), np.array([120.0, 60, 40])
+    photo = np.zeros((*SIZE, 3), np.uint8)
+    photo[: SIZE[0] // 2] = upper
+    photo[SIZE[0] // 2 :] = teeth
+    ring = opening(40.0)  # half over the lip, half over the teeth
+    assert np.abs(_lip_colour(photo, ring, LIP, teeth) - upper).max() < 1
+    own = painter(own=True)
+    own.upper = upper
+    frame = np.zeros((*SIZE, 3), np.uint8)
+    cy, cx = SIZE[0] // 2, SIZE[1] // 2
+    frame[:] = (205, 160, 140)
+    frame[cy - 6 : cy, :] = teeth
+    own.seam(frame, opening(0.0))
+    band = frame[cy - 5 : cy - 2, cx - 20 : cx + 20].astype(float).reshape(-1, 3)
+    assert np.linalg.norm(np.median(band, 0) - upper) < 15
+
+
+def test_the_lower_teeth_are_in_warm_shade_not_grey() -> None:
+    """The lower teeth stand in the upper teeth's shadow: darker, and warmer than the upper
+    teeth (dimmed evenly they read grey beside them, on Obama's laugh)."""
+    teeth = np.array([235.0, 232, 226])  # a photo's own, near white
+    upper, lower = _lab(teeth), _lab(teeth * LOWER_TEETH_SHADE)
+    assert lower[0] < upper[0] - 8
+    assert lower[2] > upper[2] + 5  # yellower (b*), not a neutral grey
 
 
 def test_pale_lips_in_a_grey_photo_are_not_taken_for_teeth(hopper_rig: Rig3D) -> None:
