@@ -32,17 +32,23 @@ def _polygon_mask(shape: tuple[int, int], poly: np.ndarray, origin: np.ndarray) 
     return mask
 
 
-def _median_colour(image: np.ndarray, poly: np.ndarray, top: float = 1.0) -> np.ndarray | None:
-    """The median colour inside `poly`, of its brightest `top` share of pixels."""
+def _pixels_in(image: np.ndarray, poly: np.ndarray) -> np.ndarray | None:
+    """The RGB pixels (float, (N, 3)) inside `poly`; None where it holds fewer than four."""
     x0, y0 = np.floor(poly.min(0)).astype(int)
     x1, y1 = np.ceil(poly.max(0)).astype(int) + 1
     h, w = image.shape[:2]
     x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
     if x1 - x0 < 2 or y1 - y0 < 2:
         return None
-    mask = _polygon_mask((y1 - y0, x1 - x0), poly, np.array([x0, y0])) > 127
-    pixels = image[y0:y1, x0:x1][mask].astype(np.float32)
-    if len(pixels) < 4:
+    inside = _polygon_mask((y1 - y0, x1 - x0), poly, np.array([x0, y0])) > 127
+    pixels = image[y0:y1, x0:x1, :3][inside].astype(np.float64)
+    return pixels if len(pixels) >= 4 else None
+
+
+def _median_colour(image: np.ndarray, poly: np.ndarray, top: float = 1.0) -> np.ndarray | None:
+    """The median colour inside `poly`, of its brightest `top` share of pixels."""
+    pixels = _pixels_in(image, poly)
+    if pixels is None:
         return None
     if top < 1.0:
         light = pixels.sum(1)
@@ -55,14 +61,9 @@ def _lip_colour(
 ) -> np.ndarray | None:
     """The median colour inside `poly` of the pixels nearer `lip` than `teeth` (CIELAB): on a
     grin the mesh's upper lip runs over the teeth, and its plain median is half teeth."""
-    x0, y0 = np.floor(poly.min(0)).astype(int)
-    x1, y1 = np.ceil(poly.max(0)).astype(int) + 1
-    h, w = image.shape[:2]
-    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
-    if x1 - x0 < 2 or y1 - y0 < 2:
+    pixels = _pixels_in(image, poly)
+    if pixels is None:
         return None
-    inside = _polygon_mask((y1 - y0, x1 - x0), poly, np.array([x0, y0])) > 127
-    pixels = image[y0:y1, x0:x1, :3][inside].astype(np.float64)
     lab = _lab(pixels)
     lipish = np.linalg.norm(lab - _lab(lip), axis=1) < np.linalg.norm(lab - _lab(teeth), axis=1)
     if lipish.sum() < 4:
