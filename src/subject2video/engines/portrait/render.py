@@ -100,10 +100,9 @@ class Renderer:
         A grade maps each colour on its own, so the frames made from graded pixels are the
         graded frames, to within the resampling's rounding (a level or two at sharp edges); the
         colours the frame's painting adds (the mouth's interior) are graded with them."""
-        self.subject[..., :3] = grader.rgb_of(self.subject)
-        self.plate[..., :3] = grader.rgb_of(self.plate)
-        self._frame = self.plate.copy()
-        self._plate_still = False
+        for rgba in (self.subject, self.plate):
+            rgba[..., :3] = grader(cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB))
+        self._plate_still = False  # the frame buffer holds the plate ungraded
         self._mouth_colour = (*grader.colour(self._mouth_colour), 255.0)
 
     def follow_camera(self, cameras: list[np.ndarray | None]) -> None:

@@ -140,10 +140,6 @@ class Grader:
     def __init__(self, name: str) -> None:
         self.name = name
         self.table, self.saturation = grade_tables(name)
-        # The same table for RGBA (alpha kept): OpenCV looks up 4 channels faster than 3.
-        alpha = np.arange(256, dtype=np.uint8)[:, None, None]
-        self._table4 = np.concatenate([self.table, alpha], 2)
-        self._scratch: np.ndarray | None = None
 
     def __call__(self, frame: np.ndarray) -> np.ndarray:
         out = frame
@@ -157,19 +153,6 @@ class Grader:
         """One RGB colour (floats, 0-255) graded, as floats: a palette graded as the pixels are."""
         pixel = np.clip(np.round(np.asarray(rgb, np.float64)[:3]), 0, 255).astype(np.uint8)
         return self(pixel.reshape(1, 1, 3)).reshape(3).astype(np.float64)
-
-    def rgb_of(self, frame: np.ndarray) -> np.ndarray:
-        """The RGBA `frame` graded, as a new RGB frame (the same pixels as converting it to RGB
-        and grading that, a millisecond sooner at 720p)."""
-        if self._scratch is None or self._scratch.shape != frame.shape:
-            self._scratch = np.empty_like(frame)
-        out, source = self._scratch, frame
-        if self.saturation != 1.0:
-            grey = cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_RGBA2GRAY), cv2.COLOR_GRAY2RGBA)
-            cv2.addWeighted(frame, self.saturation, grey, 1 - self.saturation, 0, dst=out)
-            source = out
-        cv2.LUT(source, self._table4, dst=out)
-        return cv2.cvtColor(out, cv2.COLOR_RGBA2RGB)
 
 
 def defocus(plate: np.ndarray, face_height: float) -> np.ndarray:

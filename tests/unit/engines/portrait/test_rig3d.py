@@ -208,10 +208,26 @@ def test_a_graded_renderer_paints_the_open_mouth_graded(built) -> None:
     plain, graded = Renderer3D(image, alpha, plate, rig), Renderer3D(image, alpha, plate, rig)
     grader = Grader("golden")
     graded.grade(grader)
-    expected = grader.rgb_of(plain.render3d(positions, depth, sources, 0.9, (0.9, 0.0)))
+    rgba = plain.render3d(positions, depth, sources, 0.9, (0.9, 0.0))
+    expected = grader(cv2.cvtColor(rgba, cv2.COLOR_RGBA2RGB))
     made = graded.render3d(positions, depth, sources, 0.9, (0.9, 0.0))[..., :3]
     box = np.round(positions[list(T.LIP_INNER_UPPER + T.LIP_INNER_LOWER)]).astype(int)
     (x0, y0), (x1, y1) = box.min(0), box.max(0) + 1
     mouth = np.abs(expected[y0:y1, x0:x1].astype(int) - made[y0:y1, x0:x1])
     assert np.abs(expected.astype(int) - plain.subject[..., :3]).max() > 30  # graded at all
     assert np.percentile(mouth, 99) <= 14
+
+
+@pytest.mark.parametrize("grade", ["golden", "black-and-white", "vintage", "cold"])
+def test_a_renderers_grade_is_the_grade_of_the_photos_rgb(built, grade: str) -> None:
+    """`Renderer.grade` grades the subject's and the plate's RGB as the grader grades an RGB
+    image, and leaves the matte as it was."""
+    image, alpha, rig = built
+    plate = background_plate(image, alpha, 10)
+    renderer = Renderer3D(image, alpha, plate, rig)
+    matte = renderer.subject[..., 3].copy()
+    grader = Grader(grade)
+    renderer.grade(grader)
+    assert np.array_equal(renderer.subject[..., :3], grader(image))
+    assert np.array_equal(renderer.plate[..., :3], grader(plate))
+    assert np.array_equal(renderer.subject[..., 3], matte)

@@ -36,15 +36,6 @@ def test_grades_move_colour_the_named_way() -> None:
     assert np.abs(grey[..., 0].astype(int) - grey[..., 2]).max() <= 1
 
 
-@pytest.mark.parametrize("grade", ["golden", "black-and-white", "vintage", "cold"])
-def test_a_grade_of_the_rgba_frame_is_the_grade_of_its_rgb(grade: str) -> None:
-    image = face_rgb()
-    rgba = np.dstack([image, np.full(image.shape[:2], 77, np.uint8)])
-    grader = Grader(grade)
-    assert np.array_equal(grader.rgb_of(rgba), grader(image))
-    assert np.array_equal(grader.rgb_of(rgba), grader(image))  # its buffer reused
-
-
 def frames(prompt: str, count: int = 12) -> np.ndarray:
     image = face_rgb()
     face = get_analyzer().subject(image, landmarks=False)
