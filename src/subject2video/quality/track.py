@@ -105,8 +105,9 @@ def track(
     result: Track | None = None
     offsets: np.ndarray | None = None
     previous: np.ndarray | None = None
-    #: The subject's width (jaw to jaw) where the detector last found it.
+    #: The subject's width (jaw to jaw) and its face's shape where the detector last found it.
     reach: float | None = None
+    aspect: float | None = None
     greys: list[tuple[int, np.ndarray]] = []
     for index, frame in enumerate(frames):
         if result is None:
@@ -114,14 +115,14 @@ def track(
         points = None
         if previous is not None and offsets is not None:
             points = analyzer.landmarks(frame, _clip(_box_from(previous, offsets), result.size))
-            if not _plausible(points, previous):
+            if not _plausible(points, previous, aspect):
                 points = None
         if points is None or index % detect_every == 0:
-            held = reach if points is not None else None
-            found = _subject(analyzer.detect(frame), previous, start, held=held)
+            found = _subject(analyzer.detect(frame), previous, start, held=reach)
             if found is not None and found.landmarks is not None:
                 points = found.landmarks
                 reach = float(np.linalg.norm(points[16] - points[0]))
+                aspect = _aspect(points)
                 offsets = _offsets(points, found.box)
         result.landmarks.append(points)
         if on_frame is not None:
@@ -149,14 +150,14 @@ def _subject(
     (`start`; the largest without it), then the one where the subject was, so that a photo of
     several people is measured on the person the engine animated.
 
-    `held`: the subject's landmarks were followed into this frame, and this was its width where
-    the detector last found it. Where the detector then misses the subject (a face turned and
-    laughing) and every face it finds lies more than 1.5 such widths away, none replaces it: in
-    a group photo that is a bystander, and the rest of the video was measured on them (a laugh
-    and a turn read 0.75 on the bystander's descriptor, the motions on a still face). A face
-    nearer than that is taken, as before: landmarks followed frame to frame can drift off the
-    face (on Grace Hopper's laugh and turn they shrank to a few pixels beside it), and the
-    detection brings them back."""
+    `held`: the subject's width where the detector last found it. Where the detector then misses
+    the subject (a face turned and laughing, or turned towards profile) and every face it finds
+    lies more than 1.5 such widths from where the subject was, none replaces it, whether its
+    landmarks were followed into this frame or lost on the way: in a group photo that is a
+    bystander, and the rest of the video was measured on them (a laugh and a turn read 0.75 on
+    the bystander's descriptor, the motions on a still face). A face nearer than that is taken:
+    landmarks followed frame to frame can drift off the face (on Grace Hopper's laugh and turn
+    they shrank to a few pixels beside it), and the detection brings them back."""
     if not faces:
         return None
     if previous is None:
@@ -178,12 +179,23 @@ def _clip(box: tuple[int, int, int, int], size: tuple[int, int]) -> tuple[int, i
     return max(0, x0), max(0, y0), min(w, max(x1, x0 + 2)), min(h, max(y1, y0 + 2))
 
 
-def _plausible(points: np.ndarray, previous: np.ndarray) -> bool:
-    """Whether tracked landmarks still sit on a face of about the last frame's size and place."""
+def _aspect(points: np.ndarray) -> float:
+    """The face's height (brows to chin) over its width (jaw to jaw)."""
+    height = float(points[8, 1] - points[17:27, 1].min())
+    return height / max(float(np.linalg.norm(points[16] - points[0])), 1e-6)
+
+
+def _plausible(points: np.ndarray, previous: np.ndarray, aspect: float | None = None) -> bool:
+    """Whether tracked landmarks still sit on a face of about the last frame's size and place,
+    and (`aspect`, as the detector last found it) of about a face's shape: on a face turned
+    towards profile, where the detector no longer finds it, followed landmarks flattened frame by
+    frame into a line (the turned woman's brows-to-chin height went from 220 px to 1 over 20
+    frames), and every frame after was measured on them (identity 0.86)."""
     span = np.linalg.norm(previous[16] - previous[0])
     now = np.linalg.norm(points[16] - points[0])
     moved = np.linalg.norm(points.mean(0) - previous.mean(0))
-    return bool(0.7 < now / max(span, 1e-6) < 1.4 and moved < 0.5 * span)
+    shaped = aspect is None or 0.6 < _aspect(points) / max(aspect, 1e-6) < 1.6
+    return bool(0.7 < now / max(span, 1e-6) < 1.4 and moved < 0.5 * span and shaped)
 
 
 def _grey(frame: np.ndarray) -> np.ndarray:

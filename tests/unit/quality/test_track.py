@@ -60,3 +60,66 @@ def test_speech_measures_detect_on_every_frame() -> None:
         counting = Counting()
         track([image] * 12, counting, detect_every=every)  # type: ignore[arg-type]
         assert counting.detections == expected
+
+
+def test_flattened_landmarks_are_not_a_face() -> None:
+    """Followed landmarks on a face turned towards profile flattened frame by frame into a line
+    (the turned woman's brows-to-chin height went from 220 px to 1 over 20 frames, identity
+    0.86 on every frame after): against the shape the detector last found, they are dropped,
+    while an opened jaw and a nod are kept."""
+    from subject2video.quality.track import _aspect, _plausible
+
+    points = get_analyzer().detect(face_rgb())[0].landmarks
+    assert points is not None
+    aspect = _aspect(points)
+    centre = points.mean(0)
+    flattened = points.copy()
+    flattened[:, 1] = centre[1] + 0.4 * (points[:, 1] - centre[1])
+    assert _plausible(flattened, points)  # size and place alone let it through
+    assert not _plausible(flattened, points, aspect)
+    opened = points.copy()
+    opened[list(range(4, 13)) + list(range(48, 68)), 1] += 25.0
+    nodded = points.copy()
+    nodded[:, 1] = centre[1] + 0.85 * (points[:, 1] - centre[1])
+    for kept in (points, opened, nodded):
+        assert _plausible(kept, points, aspect)
+
+
+def test_a_subject_lost_is_not_replaced_by_a_bystander_far_away() -> None:
+    """A subject whose followed landmarks are lost (flattened, as on a face turned towards
+    profile, where dlib's detector misses it too) is not replaced by a face found far from where
+    it was: before, the tracker took the largest face left, a bystander, and measured the rest of
+    the video on them (the group's standing man turned left: turn missed, identity 0.52)."""
+    from tests.utils.images import group_rgb
+
+    analyzer = get_analyzer()
+    group = group_rgb()
+    faces = analyzer.detect(group)
+    assert len(faces) >= 2
+    subject = faces[0]
+    x0, y0, x1, y1 = subject.box
+
+    lost = group.copy()  # the frames from 10 on (the same pixels; told apart by identity)
+
+    class Losing:
+        """dlib, but in the `lost` frames the subject's face is gone: the detector misses it and
+        landmarks followed there come out flat."""
+
+        def detect(self, image: np.ndarray) -> list:
+            found = analyzer.detect(image)
+            return [f for f in found if f.box != subject.box] if image is lost else found
+
+        def landmarks(self, image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+            points = analyzer.landmarks(image, box)
+            if image is lost:
+                points = points.copy()
+                points[:, 1] = points[:, 1].mean()
+            return points
+
+    tracked = track([group] * 10 + [lost] * 4, Losing())
+    assert all(p is not None for p in tracked.landmarks[:10])
+    for points in tracked.landmarks[10:]:
+        if points is not None:  # followed, or found again: on the subject, never elsewhere
+            cx, cy = points.mean(0)
+            assert x0 <= cx <= x1 and y0 <= cy <= y1
+    assert any(p is None for p in tracked.landmarks[10:])
