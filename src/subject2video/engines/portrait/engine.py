@@ -209,7 +209,8 @@ class PortraitEngine:
             f"{'the photo' + chr(39) + 's own teeth' if renderer.mouth.own else 'painted teeth'}"
             + (
                 f"; turned {rig.photo_yaw:+.0f}° in the photo, so turns back towards the camera "
-                f"go {100 * rig.reveal:.0f}% of the way"
+                f"go {100 * rig.reveal:.0f}% of the way and turns further away "
+                f"{100 * rig.away:.0f}%"
                 if rig.reveal < 1
                 else ""
             )

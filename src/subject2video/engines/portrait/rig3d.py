@@ -23,6 +23,7 @@ from subject2video.engines.portrait import visemes
 from subject2video.engines.portrait.landmarks import FaceMesh
 from subject2video.engines.portrait.matte import FaceGeometry
 from subject2video.engines.portrait.mesh import _border, _dedupe, _normals, _outline, _triangulate
+from subject2video.engines.portrait.plan import TURN_DEG
 
 #: Camera distance in face widths: a portrait lens at arm's length or so.
 CAMERA_DISTANCE = 5.0
@@ -36,6 +37,14 @@ BODY, EYEBALL, INTERIOR, SKIN = 0, 1, 2, 3
 #: How far into the lower lip (a share of its thickness) an open mouth's lower rim takes its
 #: texture from.
 LOWER_RIM_SOURCE = 0.3
+#: A face turned in the photo, turned further from the camera: a plain turn is scaled so that the
+#: face ends about this many degrees from facing the camera (the photo's yaw plus the turn). Past
+#: it the far eye folds behind the nose and the face reads as a profile that one photo cannot
+#: texture, and that dlib's frontal detector no longer finds (the turned woman at -37° turned a
+#: further 18°: her face lost from frame 28 on).
+AWAY_LIMIT = 48.0
+#: ...but such a turn keeps at least this share of the asked turn, so that it still shows.
+AWAY_FLOOR = 0.55
 #: How far into the upper lip its rim's texture comes from as lips the photo has parted close.
 CLOSED_RIM_SOURCE = 0.25
 
@@ -64,6 +73,11 @@ class Rig3D:
     #: in the photo has no pixels of that side, only a thin strip to stretch over it.
     reveal: float = 1.0
     photo_yaw: float = 0.0
+
+    @property
+    def away(self) -> float:
+        """How much of a turn that takes the face further from the camera is made."""
+        return float(np.clip((AWAY_LIMIT - abs(self.photo_yaw)) / TURN_DEG, AWAY_FLOOR, 1.0))
 
     @property
     def mesh(self) -> np.ndarray:
@@ -236,7 +250,7 @@ class Rig3D:
 
     def _turn(self, p: np.ndarray, v: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
         """Rotate about the pivot (yaw, pitch, roll in degrees) and project with perspective."""
-        turn = v["yaw"] * (self.reveal if v["yaw"] * self.photo_yaw < 0 else 1.0)
+        turn = v["yaw"] * (self.reveal if v["yaw"] * self.photo_yaw < 0 else self.away)
         yaw, roll = math.radians(turn), math.radians(v["roll"])
         pitch = math.radians(PITCH_GAIN * v["pitch"])
         c = self.pivot

@@ -231,3 +231,36 @@ def test_a_renderers_grade_is_the_grade_of_the_photos_rgb(built, grade: str) -> 
     assert np.array_equal(renderer.subject[..., :3], grader(image))
     assert np.array_equal(renderer.plate[..., :3], grader(plate))
     assert np.array_equal(renderer.subject[..., 3], matte)
+
+
+def _nose_shift(rig: Rig3D, yaw: float) -> float:
+    rest, _ = rig.positions(rest_values())
+    turned, _ = rig.positions(rest_values(yaw=yaw))
+    return float(turned[T.NOSE_TIP, 0] - rest[T.NOSE_TIP, 0])
+
+
+@pytest.mark.parametrize("photo_yaw", [-37.0, -48.0, 40.0])
+def test_a_face_turned_in_the_photo_turns_further_away_only_part_of_the_way(
+    built, photo_yaw: float
+) -> None:
+    """A face turned in the photo, turned further from the camera, ends near AWAY_LIMIT from
+    facing it (past it the far eye folds behind the nose, and dlib lost the turned woman at
+    -37° turned a further 18°), but still turns AWAY_FLOOR of the asked turn at least; a face
+    that faces the camera turns all the way."""
+    from dataclasses import replace
+
+    from subject2video.engines.portrait.plan import TURN_DEG
+    from subject2video.engines.portrait.rig3d import AWAY_FLOOR, AWAY_LIMIT
+
+    _, _, rig = built
+    facing = replace(rig, photo_yaw=0.0, reveal=1.0)
+    turned = replace(rig, photo_yaw=photo_yaw, reveal=0.5)
+    away = TURN_DEG if photo_yaw > 0 else -TURN_DEG
+    expected = max(AWAY_FLOOR, (AWAY_LIMIT - abs(photo_yaw)) / TURN_DEG)
+    assert turned.away == pytest.approx(expected)
+    assert 0.5 < turned.away < 1.0
+    made = _nose_shift(turned, away) / _nose_shift(facing, away)
+    assert made == pytest.approx(turned.away, abs=0.08)
+    # Towards the camera, `reveal` as before.
+    back = _nose_shift(turned, -away) / _nose_shift(facing, -away)
+    assert back == pytest.approx(0.5, abs=0.08)
