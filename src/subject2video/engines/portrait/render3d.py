@@ -159,15 +159,24 @@ class Renderer3D(Renderer):
         if self._mirrored is None:
             return
         fine = self.fine
-        full = [
-            cv2.resize(table, (fine.w, fine.h), interpolation=cv2.INTER_LINEAR)
-            for table in self._mirrored
-        ]
-        shown = cv2.findNonZero((full[2] > 0.5 / 255).astype(np.uint8))
+        shown = cv2.findNonZero((self._mirrored[2] > 0).astype(np.uint8))
         if shown is None:
             return
-        bx, by, bw, bh = cv2.boundingRect(shown)
-        map_x, map_y, weight = (t[by : by + bh, bx : bx + bw] for t in full)
+        # The tables enlarged to full size (as `compose` enlarges the face's) over the box of
+        # the lattice points with any weight, a point to each side.
+        lx, ly, lw, lh = cv2.boundingRect(shown)
+        sx, sy = fine.w / fine.gw, fine.h / fine.gh
+        bx = max(0, int(np.floor((lx - 0.5) * sx - 0.5)))
+        by = max(0, int(np.floor((ly - 0.5) * sy - 0.5)))
+        bw = min(fine.w, int(np.ceil((lx + lw + 0.5) * sx + 0.5))) - bx
+        bh = min(fine.h, int(np.ceil((ly + lh + 0.5) * sy + 0.5))) - by
+        at_x = ((np.arange(bx, bx + bw) + 0.5) / sx - 0.5).astype(np.float32)
+        at_y = ((np.arange(by, by + bh) + 0.5) / sy - 0.5).astype(np.float32)
+        grid_x, grid_y = np.meshgrid(at_x, at_y)
+        map_x, map_y, weight = (
+            cv2.remap(table, grid_x, grid_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            for table in self._mirrored
+        )
         twin = cv2.remap(
             self.subject, map_x, map_y, self._resample, borderMode=cv2.BORDER_REPLICATE
         ).astype(np.float32)
@@ -404,16 +413,17 @@ class MirrorTexture:
         rows = np.zeros((len(tri) + 1, 3, 3))
         rows[1:] = np.linalg.solve(m, values)
         rows[1:][~sound] = 0.0
+        rows = np.asfortranarray(rows.reshape(-1, 9))
         # Worked out over the box the switched triangles cover, at no weight elsewhere.
         bx, by, bw, bh = cv2.boundingRect((near > 0).astype(np.uint8))
         box = np.s_[by : by + bh, bx : bx + bw]
-        gx, gy = points
-        a = rows[near[box]]
-        out = a[..., 0, :] * gx[box][..., None] + a[..., 1, :] * gy[box][..., None] + a[..., 2, :]
-        map_x, map_y = (np.zeros(slot.shape, np.float32) for _ in range(2))
-        weight = np.zeros(slot.shape, np.float32)
-        map_x[box], map_y[box] = out[..., 0], out[..., 1]
-        weight[box] = np.where(slot[box] > 0, np.clip(out[..., 2], 0.0, 1.0), 0.0)
+        gx, gy, at = points[0][box], points[1][box], near[box]
+        tables = [np.zeros(slot.shape, np.float32) for _ in range(3)]
+        for k, table in enumerate(tables):
+            a, b, c = (np.take(rows[:, 3 * j + k], at) for j in range(3))
+            table[box] = a * gx + b * gy + c
+        map_x, map_y, weight = tables
+        weight[box] = np.where(slot[box] > 0, np.clip(weight[box], 0.0, 1.0), 0.0)
         return map_x, map_y, weight
 
 
