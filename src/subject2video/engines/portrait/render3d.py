@@ -183,8 +183,11 @@ class Renderer3D(Renderer):
         twin *= self.mirror.shade(self.subject).astype(np.float32)  # type: ignore[union-attr]
         x0 = self.face_box[0] - self.roi[0] + bx
         y0 = self.face_box[1] - self.roi[1] + by
-        region = moved[y0 : y0 + bh, x0 : x0 + bw]
-        mixed = region + (twin - region) * weight[..., None]
+        # The colour only: the subject's outline stays the matte's (where it leaves the far
+        # side's strip out, as a bright window beyond a profile, the mirrored skin would lie
+        # over it half seen, a ghost of a cheek).
+        region = moved[y0 : y0 + bh, x0 : x0 + bw, :3]
+        mixed = region + (twin[..., :3] - region) * weight[..., None]
         region[:] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
 
     def _maps(self, grid: Grid, positions: np.ndarray, affines: tuple) -> tuple:
