@@ -205,6 +205,7 @@ class Renderer:
             dst=self._moved,
             borderMode=cv2.BORDER_REPLICATE,
         )
+        self._touch_up(moved)
         # One frame buffer, reused: with a still plate only the subject's box changes.
         frame = self._frame
         if backdrop is not None:
@@ -222,6 +223,10 @@ class Renderer:
         if mouth_open > 0.02:
             _draw_mouth(frame, positions[INNER_MOUTH], mouth_open, self._mouth_colour)
         return frame
+
+    def _touch_up(self, moved: np.ndarray) -> None:
+        """Change the moved subject (RGBA, the subject's box) before it is laid over the plate:
+        nothing here (`Renderer3D` mirrors a turned face's far side)."""
 
     def _affines_of(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """`_affines`, kept for the last two position arrays: a frame's body tables are made a
@@ -258,6 +263,10 @@ class Renderer:
     def _maps(self, grid: Grid, positions: np.ndarray, affines: tuple) -> tuple:
         """The remap tables at `grid`'s lattice points (enlarged to full size by `compose`)."""
         rows, order = affines
+        return self._lookup(grid, rows, self._index(grid, positions, order))
+
+    def _index(self, grid: Grid, positions: np.ndarray, order: np.ndarray) -> np.ndarray:
+        """Per lattice point of `grid`, 1 + the triangle drawn there last (0: none)."""
         index = np.zeros((grid.gh, grid.gw), np.int32)
         corners = np.round(grid.to_grid(positions) * 16).astype(np.int32)
         polygons = corners[self.rig.triangles]
@@ -268,6 +277,10 @@ class Renderer:
         # Hundreds of triangles a grid: gathered once, then drawn from views (not indexed each).
         for polygon, colour in zip(polygons[drawn], (drawn + 1).tolist(), strict=True):
             fill(index, polygon, colour, cv2.LINE_8, 4)
+        return index
+
+    def _lookup(self, grid: Grid, rows: np.ndarray, index: np.ndarray) -> tuple:
+        """The remap tables at `grid`'s lattice points, each from its triangle's row."""
         gx, gy = self._lattice[grid]
         a = [np.take(rows[:, j], index) for j in range(6)]
         return a[0] * gx + a[1] * gy + a[2], a[3] * gx + a[4] * gy + a[5]

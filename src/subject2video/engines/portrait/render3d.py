@@ -22,6 +22,12 @@ from subject2video.engines.portrait.scene import Grader
 
 INNER = list(T.LIP_INNER_UPPER) + list(T.LIP_INNER_LOWER[::-1])
 
+#: The far side's mirrored texture on the face's lattice: remap tables into the photo and the
+#: weight of the mirrored pixels (`MirrorTexture.lattice`), or None where it shows nowhere.
+MirrorLattice = tuple[np.ndarray, np.ndarray, np.ndarray] | None
+#: A frame's geometry in 3D: `Lattices` and the far side's mirrored texture.
+Lattices3D = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], MirrorLattice]
+
 
 class Renderer3D(Renderer):
     """Holds what every frame shares; `render3d()` makes one frame from the rig's positions."""
@@ -44,10 +50,16 @@ class Renderer3D(Renderer):
         # The photo's own interior, as copies that follow the upper jaw (see Rig3D).
         copies = {int(v): rig.interior_first + i for i, v in enumerate(rig.interior_of)}
         self._own = [copies.get(i, i) for i in INNER]
+        #: The far side's edge-on skin, textured from the near side's mirror image as a turn
+        #: brings it into view (None for a photo that faces the camera).
+        self.mirror = MirrorTexture.of(rig, self._rest_sign)
+        self._mirrored: MirrorLattice = None
 
     def grade(self, grader: Grader) -> None:
         """`Renderer.grade`, and the palettes of the lashes and the mouth graded with it."""
         super().grade(grader)
+        if self.mirror is not None:
+            self.mirror.gain = None
         self.lashes = {eye: grader.colour(c) for eye, c in self.lashes.items()}
         m = self.mouth
         self.mouth = replace(
@@ -81,14 +93,23 @@ class Renderer3D(Renderer):
         depth: np.ndarray,
         source: np.ndarray,
         body: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> Lattices:
-        """A frame's geometry (`Renderer.lattices`) for its positions, depths and sources."""
+    ) -> Lattices3D:
+        """A frame's geometry (`Renderer.lattices`) for its positions, depths and sources, and
+        the far side's mirrored texture (`MirrorTexture`)."""
         self._depth, self._source = depth, source
-        return self.lattices(positions, body)
+        if self.mirror is None:
+            return (*self.lattices(positions, body), None)
+        if body is None:
+            body = self.body_maps(positions)
+        rows, order = self._affines_of(positions)
+        index = self._index(self.fine, positions, order)
+        face = self._lookup(self.fine, rows, index)
+        mirror = self.mirror.lattice(self._lattice[self.fine], positions, source, index)
+        return body, face, mirror
 
     def compose3d(
         self,
-        lattices: Lattices,
+        lattices: Lattices | Lattices3D,
         positions: np.ndarray,
         mouth_open: float,
         closures: tuple[float, float] = (0.0, 0.0),
@@ -100,7 +121,8 @@ class Renderer3D(Renderer):
         """A frame's pixels (RGBA) from its lattices: the moved subject over the plate, the
         closing lids, the open mouth (`tongue` and `retract` shape it: `MouthPainter.paint`) and
         the lips' seam; `backdrop` moves the plate (`Renderer.compose`)."""
-        frame = self.compose(lattices, positions, 0.0, backdrop)
+        self._mirrored = lattices[2] if len(lattices) > 2 else None  # type: ignore[misc]
+        frame = self.compose(lattices[:2], positions, 0.0, backdrop)  # type: ignore[arg-type]
         for eye, closure in zip(("l", "r"), closures, strict=True):
             if closure > 0.2:
                 _close_lid(frame, positions, eye, closure, self.lashes[eye])
@@ -131,6 +153,42 @@ class Renderer3D(Renderer):
             lattices, positions, mouth_open, closures,
             tongue=tongue, retract=retract, backdrop=backdrop,
         )  # fmt: skip
+
+    def _touch_up(self, moved: np.ndarray) -> None:
+        """The far side's mirrored texture blended into the moved subject (`MirrorTexture`)."""
+        if self._mirrored is None:
+            return
+        fine = self.fine
+        shown = cv2.findNonZero((self._mirrored[2] > 0).astype(np.uint8))
+        if shown is None:
+            return
+        # The tables enlarged to full size (as `compose` enlarges the face's) over the box of
+        # the lattice points with any weight, a point to each side.
+        lx, ly, lw, lh = cv2.boundingRect(shown)
+        sx, sy = fine.w / fine.gw, fine.h / fine.gh
+        bx = max(0, int(np.floor((lx - 0.5) * sx - 0.5)))
+        by = max(0, int(np.floor((ly - 0.5) * sy - 0.5)))
+        bw = min(fine.w, int(np.ceil((lx + lw + 0.5) * sx + 0.5))) - bx
+        bh = min(fine.h, int(np.ceil((ly + lh + 0.5) * sy + 0.5))) - by
+        at_x = ((np.arange(bx, bx + bw) + 0.5) / sx - 0.5).astype(np.float32)
+        at_y = ((np.arange(by, by + bh) + 0.5) / sy - 0.5).astype(np.float32)
+        grid_x, grid_y = np.meshgrid(at_x, at_y)
+        map_x, map_y, weight = (
+            cv2.remap(table, grid_x, grid_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            for table in self._mirrored
+        )
+        twin = cv2.remap(
+            self.subject, map_x, map_y, self._resample, borderMode=cv2.BORDER_REPLICATE
+        ).astype(np.float32)
+        twin *= self.mirror.shade(self.subject).astype(np.float32)  # type: ignore[union-attr]
+        x0 = self.face_box[0] - self.roi[0] + bx
+        y0 = self.face_box[1] - self.roi[1] + by
+        # The colour only: the subject's outline stays the matte's (where it leaves the far
+        # side's strip out, as a bright window beyond a profile, the mirrored skin would lie
+        # over it half seen, a ghost of a cheek).
+        region = moved[y0 : y0 + bh, x0 : x0 + bw, :3]
+        mixed = region + (twin[..., :3] - region) * weight[..., None]
+        region[:] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
 
     def _maps(self, grid: Grid, positions: np.ndarray, affines: tuple) -> tuple:
         """As the 2D renderer's, but the coarse grid leaves out the face's triangles that lie
@@ -185,6 +243,197 @@ class Renderer3D(Renderer):
         body = ~self._skin & (self.rig3d.layer == BODY)
         order = np.lexsort((np.where(body, -squeeze, 0.0), key))
         return rows, order[sound[order]]
+
+
+#: Far-side skin whose triangle the photo shows at this share of its mirror image's area (or
+#: less) starts taking its texture from the mirror image, and entirely from the second share on.
+MIRROR_FORESHORTENED = (0.6, 0.2)
+#: Only a photo turned at least this far (degrees, `Rig3D.photo_yaw`) has a far side to mirror.
+MIRROR_MIN_YAW = 20.0
+#: The far side's mirrored skin shows in full once the turn has stretched its triangles this
+#: many times more than the face's skin as a whole, and not at all up to the first figure.
+MIRROR_STRETCH = (1.1, 1.6)
+#: The far side's shade against its twins' (mean colours, per channel) is taken within these
+#: bounds, and this share of it (as a power): the far side seen edge-on in the photo reads
+#: darker than its skin is (the eye's socket, make-up, shadow, some wall), and at full strength
+#: the mirrored skin took the wall's colour.
+MIRROR_SHADE = (0.6, 1.1)
+MIRROR_SHADE_SHARE = 0.5
+
+
+class MirrorTexture:
+    """The far side of a face turned in the photo, textured from the near side's mirror image.
+
+    The photo shows the far side edge-on: the strip it has between the nose's profile and the far
+    cheek's outline is partly the wall beyond the profile, and a turn back towards the camera
+    stretches that strip across the cheek. The face mesh is left-right symmetric
+    (`topology.mirror_pairs`), so each far-side point has a twin on the near side, which the
+    photo shows face on. The far side's edge-on triangles are drawn a second time from their
+    twins' triangles in the photo (an affine map that mirrors), and blended over their own
+    pixels by how edge-on the photo shows them: from nothing along the seam with the skin that
+    keeps its own texture (the nose's ridge, the far eye's rims, the lips' inner edge, the
+    triangles the photo shows well), so the far eye's own lids and no seam show, to all of it
+    where the photo's strip is thinnest. The mirrored skin fades in as the frame reveals the far
+    side (`amount`): a face at rest, or turned further away, is drawn from its own pixels, as
+    before.
+    """
+
+    def __init__(
+        self,
+        rig: Rig3D,
+        switched: np.ndarray,
+        weight: np.ndarray,
+        twins: np.ndarray,
+        edge_on: np.ndarray,
+    ) -> None:
+        self.rig = rig
+        #: The far side's triangles that take mirrored texture (indices into `rig.triangles`).
+        self.switched = switched
+        #: Per mesh point, the share of its texture that comes from its twin (0 on the seam).
+        self.weight = weight
+        self.twins = twins
+        self._tri = rig.triangles[switched]
+        #: Triangle (1 + index into `rig.triangles`, as the lattice's index) -> 1 + its place
+        #: among the switched ones, 0 for the others.
+        self._slot = np.zeros(len(rig.triangles) + 1, np.int32)
+        self._slot[switched + 1] = np.arange(1, len(switched) + 1)
+        self._skin_tri = rig.triangles[rig.layer == SKIN]
+        self._skin_rest = _areas(rig.rest[self._skin_tri, :2])
+        self._rest = _areas(rig.rest[self._tri, :2])
+        self._edge_on = edge_on
+        #: Per channel, the far side's shade against the near side's (`shade`).
+        self.gain: np.ndarray | None = None
+
+    def shade(self, subject: np.ndarray) -> np.ndarray:
+        """Per channel (RGBA), what the twins' pixels are multiplied by to take some of the far
+        side's shade (the light often comes from the near side): the mean colour of the
+        switched triangles the photo shows least edge-on over their twins', within
+        `MIRROR_SHADE`, to the power `MIRROR_SHADE_SHARE`. Made once from the renderer's
+        (graded) pixels; a new grade forgets it."""
+        if self.gain is not None:
+            return self.gain
+        h, w = subject.shape[:2]
+        own_mask = np.zeros((h, w), np.float32)
+        twin_mask = np.zeros((h, w), np.float32)
+        rest = self.rig.rest[:, :2]
+        for corners, edge_on in zip(self._tri, self._edge_on, strict=True):
+            if edge_on < 0.5:
+                for mask, ids in ((own_mask, corners), (twin_mask, self.twins[corners])):
+                    polygon = np.round(rest[ids] * 16).astype(np.int32)
+                    cv2.fillConvexPoly(mask, polygon, 1.0 - edge_on, cv2.LINE_8, 4)
+        gain = np.ones(4)
+        if own_mask.sum() > 20 and twin_mask.sum() > 20:
+            colour = subject[..., :3].astype(np.float64)
+            own = (colour * own_mask[..., None]).sum((0, 1)) / own_mask.sum()
+            twin = (colour * twin_mask[..., None]).sum((0, 1)) / twin_mask.sum()
+            ratio = np.clip(own / np.maximum(twin, 1.0), MIRROR_SHADE[0], MIRROR_SHADE[1])
+            gain[:3] = ratio**MIRROR_SHADE_SHARE
+        self.gain = gain
+        return gain
+
+    @classmethod
+    def of(cls, rig: Rig3D, rest_sign: np.ndarray) -> MirrorTexture | None:
+        """The far side's mirrored texture for a rig, or None where the photo faces the
+        camera."""
+        if abs(rig.photo_yaw) < MIRROR_MIN_YAW:
+            return None
+        twins = T.mirror_pairs()
+        tri = rig.triangles
+        index = np.arange(468)
+        # The far side: the half the nose points away from (`FaceMesh.yaw_estimate`).
+        far = twins > index if rig.photo_yaw < 0 else twins < index
+        ids = np.minimum(tri, 467)
+        mesh_skin = (rig.layer == SKIN) & np.all(tri < 468, axis=1)
+        on_far = np.all(far[ids] | (twins[ids] == ids), axis=1) & np.any(far[ids], axis=1)
+        candidate = mesh_skin & on_far
+        # How edge-on the photo shows each triangle: its area against its twin's (mirrored, so
+        # the other way round); folded over (seen from behind), nothing.
+        rest = rig.rest[:, :2]
+        own = _areas(rest[ids]) * rest_sign
+        mirrored = -_areas(rest[twins[ids]]) * rest_sign
+        share = np.where(own > 0, own / np.maximum(mirrored, 1e-6), 0.0)
+        hi, lo = MIRROR_FORESHORTENED
+        edge_on = np.where(candidate, np.clip((hi - share) / (hi - lo), 0.0, 1.0), 0.0)
+        # Per point, the mean over its far triangles; nothing where it also belongs to skin that
+        # keeps the photo's texture (the seam), nor on the eyes' and the lips' inner rims, whose
+        # other side (the eyeball, the mouth's interior) keeps its own.
+        corners = tri[candidate].ravel()
+        total = np.bincount(corners, np.repeat(edge_on[candidate], 3), 468)
+        weight = total / np.maximum(np.bincount(corners, minlength=468), 1)
+        kept = tri[(rig.layer != BODY) & ~candidate].ravel()
+        seam = np.zeros(468, bool)
+        seam[kept[kept < 468]] = True
+        seam[list(T.MIDLINE)] = True
+        for upper, lower, _, _ in T.EYES.values():
+            seam[list(upper) + list(lower)] = True
+        seam[list(T.LIP_INNER_UPPER) + list(T.LIP_INNER_LOWER)] = True
+        weight[seam] = 0.0
+        switched = np.nonzero(candidate & (weight[ids].max(axis=1) > 0))[0]
+        if not len(switched):
+            return None
+        return cls(rig, switched, weight, twins, edge_on[switched])
+
+    def amount(self, positions: np.ndarray) -> float:
+        """How much of the mirrored skin this frame shows (0-1): by how much more than the
+        face's skin as a whole the frame stretches the switched triangles over the photo's."""
+        skin = np.maximum(_areas(positions[self._skin_tri]) * np.sign(self._skin_rest), 0.0)
+        whole = float(skin.sum()) / max(float(np.abs(self._skin_rest).sum()), 1e-6)
+        mine = np.maximum(_areas(positions[self._tri]) * np.sign(self._rest), 0.0)
+        stretch = float(mine.sum()) / max(float(np.abs(self._rest).sum()), 1e-6)
+        lo, hi = MIRROR_STRETCH
+        return float(np.clip((stretch / max(whole, 1e-6) - lo) / (hi - lo), 0.0, 1.0))
+
+    def lattice(
+        self,
+        points: tuple[np.ndarray, np.ndarray],
+        positions: np.ndarray,
+        source: np.ndarray,
+        index: np.ndarray,
+    ) -> MirrorLattice:
+        """The mirrored texture on the face's lattice (its points' frame coordinates `points`,
+        the triangle drawn at each `index`, as `Renderer._index`): remap tables into the photo
+        from the twins' triangles, and each point's weight (the points' weights, times
+        `amount`). Just past the switched triangles the tables go on (their maps extended) at no
+        weight, so that tables enlarged to full size blend into nothing rather than across the
+        photo."""
+        amount = self.amount(positions)
+        if amount <= 0:
+            return None
+        slot = self._slot[index]
+        if not slot.any():
+            return None
+        grown = cv2.dilate(slot.astype(np.float32), np.ones((3, 3), np.uint8), iterations=2)
+        near = np.where(slot > 0, slot, grown.astype(np.int32))
+        tri = self._tri
+        # The twins' sources, moved as this frame moves the points' own (mirrored across).
+        moved = source[tri] - self.rig.rest[tri, :2]
+        moved[..., 0] *= -1
+        twin = self.rig.rest[self.twins[tri], :2] + moved
+        m = np.concatenate([positions[tri], np.ones((len(tri), 3, 1))], axis=2)
+        sound = np.abs(np.linalg.det(m)) > 1e-3
+        m[~sound] = np.eye(3)
+        values = np.concatenate([twin, self.weight[tri][..., None] * amount], axis=2)
+        rows = np.zeros((len(tri) + 1, 3, 3))
+        rows[1:] = np.linalg.solve(m, values)
+        rows[1:][~sound] = 0.0
+        rows = np.asfortranarray(rows.reshape(-1, 9))
+        # Worked out over the box the switched triangles cover, at no weight elsewhere.
+        bx, by, bw, bh = cv2.boundingRect((near > 0).astype(np.uint8))
+        box = np.s_[by : by + bh, bx : bx + bw]
+        gx, gy, at = points[0][box], points[1][box], near[box]
+        tables = [np.zeros(slot.shape, np.float32) for _ in range(3)]
+        for k, table in enumerate(tables):
+            a, b, c = (np.take(rows[:, 3 * j + k], at) for j in range(3))
+            table[box] = a * gx + b * gy + c
+        map_x, map_y, weight = tables
+        weight[box] = np.where(slot[box] > 0, np.clip(weight[box], 0.0, 1.0), 0.0)
+        return map_x, map_y, weight
+
+
+def _areas(corners: np.ndarray) -> np.ndarray:
+    """Signed areas of triangles (..., 3, 2)."""
+    e1, e2 = corners[..., 1, :] - corners[..., 0, :], corners[..., 2, :] - corners[..., 0, :]
+    return (e1[..., 0] * e2[..., 1] - e1[..., 1] * e2[..., 0]) / 2
 
 
 def _lash_colour(image: np.ndarray, mesh: np.ndarray, eye: str) -> np.ndarray:

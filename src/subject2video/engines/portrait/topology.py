@@ -64,3 +64,19 @@ DLIB68 = np.array(
 #: Lower-face points and how much of a dropped jaw each follows (1: the chin; the mouth's
 #: corners and the cheeks follow less).
 JAW_FOLLOW_BELOW = 0.15
+
+#: The points on the mesh's midline, their own mirror images. MediaPipe's canonical face model is
+#: left-right symmetric, and its other points pair up in order: the k-th point below 248 that is
+#: not on the midline (the screen-left half) mirrors point 248 + k (the screen-right half).
+MIDLINE = (0, 1, 2, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 94, 151, 152, 164,
+           168, 175, 195, 197, 199, 200)  # fmt: skip
+
+
+def mirror_pairs() -> np.ndarray:
+    """(468,): each mesh point's mirror image across the face's midline (itself on the
+    midline)."""
+    pairs = np.arange(468)
+    left = [i for i in range(248) if i not in MIDLINE]
+    pairs[left] = np.arange(248, 468)
+    pairs[248:] = left
+    return pairs
