@@ -37,7 +37,7 @@ from subject2video.engines.portrait.render import (
     camera_matrix,
     camera_points,
 )
-from subject2video.engines.portrait.render3d import Renderer3D
+from subject2video.engines.portrait.render3d import Lattices3D, Renderer3D
 from subject2video.engines.portrait.rig3d import Rig3D
 from subject2video.engines.portrait.scene import Grader, Scene, defocus, read_scene
 from subject2video.media.detector import get_detector
@@ -50,8 +50,9 @@ T = TypeVar("T")
 PREFETCH_CORES = 3
 #: A frame's camera and the plate's own move behind the subject (2x3 affines; None: still).
 View = tuple[np.ndarray | None, np.ndarray | None]
-#: A frame's geometry: its remap lattices and its vertices' positions in the camera's view.
-Shaped = tuple[Lattices, np.ndarray]
+#: A frame's geometry: its remap lattices (in 3D with the far side's mirrored texture) and its
+#: vertices' positions in the camera's view.
+Shaped = tuple[Lattices | Lattices3D, np.ndarray]
 
 
 class PortraitEngine:
@@ -235,6 +236,7 @@ class PortraitEngine:
 
         def paint(index: int, shaped: Shaped) -> np.ndarray:
             lattices, moved = shaped
+            assert len(lattices) == 3  # 3D: `lattices3d`'s, with the mirrored texture
             v = plan.at(index)
             closures = (v["blink_l"], v["blink_r"])
             return renderer.compose3d(
@@ -278,6 +280,7 @@ class PortraitEngine:
 
         def paint(index: int, shaped: Shaped) -> np.ndarray:
             lattices, moved = shaped
+            assert len(lattices) == 2  # 2D: `lattices`'
             mouth = plan.at(index)["mouth"]
             return renderer.compose(lattices, moved, mouth, views[index][1])
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from subject2video.engines.portrait import topology as T
 from subject2video.engines.portrait.mouth import MouthPainter
-from subject2video.engines.portrait.render import Grid, Lattices, Renderer
+from subject2video.engines.portrait.render import Grid, Renderer
 from subject2video.engines.portrait.rig3d import BODY, SKIN, Rig3D
 from subject2video.engines.portrait.scene import Grader
 
@@ -109,7 +109,7 @@ class Renderer3D(Renderer):
 
     def compose3d(
         self,
-        lattices: Lattices | Lattices3D,
+        lattices: Lattices3D,
         positions: np.ndarray,
         mouth_open: float,
         closures: tuple[float, float] = (0.0, 0.0),
@@ -121,8 +121,8 @@ class Renderer3D(Renderer):
         """A frame's pixels (RGBA) from its lattices: the moved subject over the plate, the
         closing lids, the open mouth (`tongue` and `retract` shape it: `MouthPainter.paint`) and
         the lips' seam; `backdrop` moves the plate (`Renderer.compose`)."""
-        self._mirrored = lattices[2] if len(lattices) > 2 else None  # type: ignore[misc]
-        frame = self.compose(lattices[:2], positions, 0.0, backdrop)  # type: ignore[arg-type]
+        body, face, self._mirrored = lattices
+        frame = self.compose((body, face), positions, 0.0, backdrop)
         for eye, closure in zip(("l", "r"), closures, strict=True):
             if closure > 0.2:
                 _close_lid(frame, positions, eye, closure, self.lashes[eye])
@@ -156,7 +156,7 @@ class Renderer3D(Renderer):
 
     def _touch_up(self, moved: np.ndarray) -> None:
         """The far side's mirrored texture blended into the moved subject (`MirrorTexture`)."""
-        if self._mirrored is None:
+        if self._mirrored is None or self.mirror is None:
             return
         fine = self.fine
         shown = cv2.findNonZero((self._mirrored[2] > 0).astype(np.uint8))
@@ -180,7 +180,7 @@ class Renderer3D(Renderer):
         twin = cv2.remap(
             self.subject, map_x, map_y, self._resample, borderMode=cv2.BORDER_REPLICATE
         ).astype(np.float32)
-        twin *= self.mirror.shade(self.subject).astype(np.float32)  # type: ignore[union-attr]
+        twin *= self.mirror.shade(self.subject).astype(np.float32)
         x0 = self.face_box[0] - self.roi[0] + bx
         y0 = self.face_box[1] - self.roi[1] + by
         # The colour only: the subject's outline stays the matte's (where it leaves the far
