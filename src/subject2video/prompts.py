@@ -99,6 +99,24 @@ _CAMERA = re.compile(r"\b(?:camera|shot|lens|frame|view|zoom\w*|dolly|pan\w*)\b"
 _LOOK_VERBS = ("turn", "look", "tilt", "pan", "wink")
 
 
+def _words(text: str) -> set[str]:
+    return set(text.split())
+
+
+#: Things in the scene, or worn or grown by the person, that can be the subject of a motion word:
+#: the motion is then theirs, not the person's ("their fronds swaying gently", in the seed's own
+#: prompt, swayed the woman; "her hair sways" would sway her whole body).
+_SCENE_SUBJECTS = _words(
+    "tree trees palm palms frond fronds leaf leaves branch branches grass flower flowers "
+    "flag flags curtain curtains wave waves water sea ocean river cloud clouds bird birds "
+    "car cars traffic smoke flame flames candle candles shadow shadows "
+    "hair ponytail curls dress skirt scarf coat cape veil ribbon balloon balloons "
+    "crowd background city street"
+)
+#: Words skipped on the way back from a motion word to its subject ("trees that gently sway").
+_BETWEEN = _words("that which who are is was were still also slowly gently softly all")
+
+
 @dataclass(frozen=True)
 class Motion:
     """One motion a prompt names, with its clause's speed and intensity factors."""
@@ -152,6 +170,8 @@ def _clause_motions(
                 continue
             if kind == "pan" and not _CAMERA.search(clause):
                 continue
+            if _scene_subject(clause[: span[0]]):
+                continue
             if kind == "still" and _CAMERA.search(clause):
                 kind = "static"
             taken.append(span)
@@ -176,6 +196,16 @@ def _clause_motions(
             last = verb
         motions.append(Motion(kind, slowness, intensity, words))
     return motions, last
+
+
+def _scene_subject(before: str) -> bool:
+    """Whether the words right before a motion word (in its clause) make a thing of the scene
+    its subject (`_SCENE_SUBJECTS`)."""
+    for word in reversed(re.findall(r"[a-z]+", before)):
+        if word in _BETWEEN or word.endswith("ly"):
+            continue
+        return word in _SCENE_SUBJECTS
+    return False
 
 
 def _only_modifiers(clause: str) -> bool:
@@ -283,10 +313,6 @@ SPEAKING: dict[str, str] = {
     "mouth": "mouth", "mouths": "mouth", "mouthed": "mouth", "mouthing": "mouth",
     "lip-syncs": "mouth", "lipsyncs": "mouth",
 }  # fmt: skip
-
-
-def _words(text: str) -> set[str]:
-    return set(text.split())
 
 
 _PRONOUNS = {"she", "he", "they", "i", "you", "we"}

@@ -48,8 +48,28 @@ def test_modifiers_apply_to_their_own_clause() -> None:
     assert read_prompt("she turns left dramatically")[0].intensity > 1
 
 
-def test_default_prompt_reads_a_gentle_walk() -> None:
-    assert kinds(DEFAULT_PROMPT) == ["walk", "sway"]
+def test_default_prompt_reads_a_walk_and_leaves_the_fronds_sway_to_the_fronds() -> None:
+    # "their fronds swaying gently against a clear blue sky": the palm trees sway, not her.
+    assert kinds(DEFAULT_PROMPT) == ["walk"]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "expected"),
+    [
+        ("palm trees sway in the wind while she smiles", ["smile"]),
+        ("Her hair sways as she turns left", ["turn_left"]),
+        ("the leaves gently swaying, she nods", ["nod"]),
+        ("trees that gently sway and she laughs", ["laugh"]),
+        ("She sways gently", ["sway"]),
+        ("A woman swaying to music", ["sway"]),
+        ("She gives a light smile", ["smile"]),
+        ("He walks down the street and turns right", ["walk", "turn_right"]),
+    ],
+)
+def test_a_motion_whose_subject_is_a_thing_of_the_scene_is_not_the_persons(
+    prompt: str, expected: list[str]
+) -> None:
+    assert kinds(prompt) == expected
 
 
 def test_plan_is_seeded_and_directional() -> None:
