@@ -130,3 +130,22 @@ def test_a_photo_facing_the_camera_has_no_far_side_to_mirror() -> None:
     renderer = Renderer3D(image, alpha, image, rig)
     assert renderer.mirror is None
     assert abs(rig.photo_yaw) < render3d.MIRROR_MIN_YAW
+
+
+def test_mirror_pairs_are_the_meshs_left_right_twins() -> None:
+    """Each point's twin is across the midline: pairing is its own inverse, the midline points
+    are their own twins, and on a face the photo shows face on each twin sits at the mirrored
+    place (as far from the midline, at the same height), within a few percent of the face."""
+    twins = T.mirror_pairs()
+    assert np.array_equal(twins[twins], np.arange(468))
+    assert all(twins[i] == i for i in T.MIDLINE)
+    assert sum(twins[i] == i for i in range(468)) == len(T.MIDLINE)
+    image = face_rgb()
+    mesh = read_face(image, get_analyzer().subject(image).box).mesh
+    assert mesh is not None
+    p = mesh.points[:, :2].astype(np.float64)
+    width = float(np.ptp(p[:, 0]))
+    centre = float(np.median(p[list(T.MIDLINE), 0]))
+    across = np.abs((p[:, 0] - centre) + (p[twins, 0] - centre))
+    assert float(np.median(across)) < 0.03 * width
+    assert float(np.median(np.abs(p[:, 1] - p[twins, 1]))) < 0.03 * width
