@@ -91,9 +91,7 @@ class Renderer:
         #: `CUBIC_ZOOM` times or more (`follow_camera`).
         self._resample = cv2.INTER_LINEAR
         self._layout(self.FINE_WIDTH)
-        tri = rig.rest[rig.triangles]
-        e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
-        self._rest_area = np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) / 2
+        self._rest_area = np.abs(triangle_areas(rig.rest[rig.triangles]))
 
     def grade(self, grader: Grader) -> None:
         """Grade the photo's pixels once (the subject's and the plate's) rather than every frame.
@@ -284,6 +282,13 @@ class Renderer:
         gx, gy = self._lattice[grid]
         a = [np.take(rows[:, j], index) for j in range(6)]
         return a[0] * gx + a[1] * gy + a[2], a[3] * gx + a[4] * gy + a[5]
+
+
+def triangle_areas(corners: np.ndarray) -> np.ndarray:
+    """Signed areas of triangles (..., 3, 2): positive where the corners run one way round,
+    negative where a turn has folded the triangle over."""
+    e1, e2 = corners[..., 1, :] - corners[..., 0, :], corners[..., 2, :] - corners[..., 0, :]
+    return (e1[..., 0] * e2[..., 1] - e1[..., 1] * e2[..., 0]) / 2
 
 
 def _over(subject: np.ndarray, frame: np.ndarray, at: tuple[int, int]) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from subject2video.engines.portrait import topology as T
 from subject2video.engines.portrait.mouth import MouthPainter
-from subject2video.engines.portrait.render import Grid, Renderer
+from subject2video.engines.portrait.render import Grid, Renderer, triangle_areas
 from subject2video.engines.portrait.rig3d import BODY, SKIN, Rig3D
 from subject2video.engines.portrait.scene import Grader
 
@@ -39,9 +39,7 @@ class Renderer3D(Renderer):
         super().__init__(image, alpha, plate, rig)  # type: ignore[arg-type]
         self.rig3d = rig
         rest = rig.rest[:, :2]
-        tri = rest[rig.triangles]
-        e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
-        self._rest_sign = np.sign(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
+        self._rest_sign = np.sign(triangle_areas(rest[rig.triangles]))
         self._source = rest
         self._skin = rig.layer == SKIN
         self._depth = np.zeros(len(rig.rest))
@@ -298,8 +296,8 @@ class MirrorTexture:
         self._slot = np.zeros(len(rig.triangles) + 1, np.int32)
         self._slot[switched + 1] = np.arange(1, len(switched) + 1)
         self._skin_tri = rig.triangles[rig.layer == SKIN]
-        self._skin_rest = _areas(rig.rest[self._skin_tri, :2])
-        self._rest = _areas(rig.rest[self._tri, :2])
+        self._skin_rest = triangle_areas(rig.rest[self._skin_tri, :2])
+        self._rest = triangle_areas(rig.rest[self._tri, :2])
         self._edge_on = edge_on
         #: Per channel, the far side's shade against the near side's (`shade`).
         self.gain: np.ndarray | None = None
@@ -349,8 +347,8 @@ class MirrorTexture:
         # How edge-on the photo shows each triangle: its area against its twin's (mirrored, so
         # the other way round); folded over (seen from behind), nothing.
         rest = rig.rest[:, :2]
-        own = _areas(rest[ids]) * rest_sign
-        mirrored = -_areas(rest[twins[ids]]) * rest_sign
+        own = triangle_areas(rest[ids]) * rest_sign
+        mirrored = -triangle_areas(rest[twins[ids]]) * rest_sign
         share = np.where(own > 0, own / np.maximum(mirrored, 1e-6), 0.0)
         hi, lo = MIRROR_FORESHORTENED
         edge_on = np.where(candidate, np.clip((hi - share) / (hi - lo), 0.0, 1.0), 0.0)
@@ -376,9 +374,9 @@ class MirrorTexture:
     def amount(self, positions: np.ndarray) -> float:
         """How much of the mirrored skin this frame shows (0-1): by how much more than the
         face's skin as a whole the frame stretches the switched triangles over the photo's."""
-        skin = np.maximum(_areas(positions[self._skin_tri]) * np.sign(self._skin_rest), 0.0)
+        skin = np.maximum(triangle_areas(positions[self._skin_tri]) * np.sign(self._skin_rest), 0.0)
         whole = float(skin.sum()) / max(float(np.abs(self._skin_rest).sum()), 1e-6)
-        mine = np.maximum(_areas(positions[self._tri]) * np.sign(self._rest), 0.0)
+        mine = np.maximum(triangle_areas(positions[self._tri]) * np.sign(self._rest), 0.0)
         stretch = float(mine.sum()) / max(float(np.abs(self._rest).sum()), 1e-6)
         lo, hi = MIRROR_STRETCH
         return float(np.clip((stretch / max(whole, 1e-6) - lo) / (hi - lo), 0.0, 1.0))
@@ -428,12 +426,6 @@ class MirrorTexture:
         map_x, map_y, weight = tables
         weight[box] = np.where(slot[box] > 0, np.clip(weight[box], 0.0, 1.0), 0.0)
         return map_x, map_y, weight
-
-
-def _areas(corners: np.ndarray) -> np.ndarray:
-    """Signed areas of triangles (..., 3, 2)."""
-    e1, e2 = corners[..., 1, :] - corners[..., 0, :], corners[..., 2, :] - corners[..., 0, :]
-    return (e1[..., 0] * e2[..., 1] - e1[..., 1] * e2[..., 0]) / 2
 
 
 def _lash_colour(image: np.ndarray, mesh: np.ndarray, eye: str) -> np.ndarray:
