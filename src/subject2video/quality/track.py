@@ -22,7 +22,7 @@ import numpy as np
 
 from subject2video.media.faces import FaceAnalyzer
 from subject2video.media.subject import Face
-from subject2video.quality.subject import Box, nearest_face
+from subject2video.quality.subject import Box, face_box, nearest_face
 
 #: The detector runs again on every this-many-th frame: tracking from landmarks alone drifts on
 #: a face that keeps moving (a pan), and a fresh detection re-anchors it.
@@ -180,9 +180,9 @@ def _clip(box: tuple[int, int, int, int], size: tuple[int, int]) -> tuple[int, i
 
 
 def _aspect(points: np.ndarray) -> float:
-    """The face's height (brows to chin) over its width (jaw to jaw)."""
-    height = float(points[8, 1] - points[17:27, 1].min())
-    return height / max(float(np.linalg.norm(points[16] - points[0])), 1e-6)
+    """The face's height (brows to chin, `face_box`) over its width (jaw to jaw)."""
+    _, top, _, chin = face_box(points)
+    return (chin - top) / max(float(np.linalg.norm(points[16] - points[0])), 1e-6)
 
 
 def _plausible(points: np.ndarray, previous: np.ndarray, aspect: float | None = None) -> bool:
