@@ -204,20 +204,18 @@ class PortraitEngine:
         renderer = Renderer3D(image, alpha, plate, rig)
         self._ready(renderer, views)
         self.timings["rig"] = time.perf_counter() - mark
-        turns = [
-            f"turns back towards the camera go {100 * rig.reveal:.0f}% of the way"
-            if rig.reveal < 1
-            else "",
-            f"turns further away {100 * rig.away:.0f}%" if rig.away < 1 else "",
-        ]
+        turns = []
+        if rig.reveal < 1:
+            turns.append(f"turns back towards the camera go {100 * rig.reveal:.0f}% of the way")
+        if rig.away < 1:
+            turns.append(f"turns further away {100 * rig.away:.0f}%")
         context.log(
             f"portrait: matte {100 * float(alpha.mean()):.0f}% of the frame; rig "
             f"{len(rig.rest)} vertices, {len(rig.triangles)} triangles; mouth palette "
             f"{'the photo' + chr(39) + 's own teeth' if renderer.mouth.own else 'painted teeth'}"
             + (
-                f"; turned {rig.photo_yaw:+.0f}° in the photo, so "
-                + " and ".join(filter(None, turns))
-                if any(turns)
+                f"; turned {rig.photo_yaw:+.0f}° in the photo, so " + " and ".join(turns)
+                if turns
                 else ""
             )
         )
