@@ -110,3 +110,41 @@ def test_only_a_missing_completed_delivery_counts_as_undelivered(
         assert store.undelivered_final_tasks() == []
     finally:
         store.dispose()
+
+
+def test_a_start_webhook_shows_the_prediction_starting_however_late_it_is_rendered(
+    tmp_path: Path,
+) -> None:
+    """Replicate's `start` webhook is the prediction as created (`starting`). It is rendered off
+    the loop after the event, and a worker can take the task first: the body then read
+    `processing` (CI saw it once in `test_completed_webhook_is_signed_as_replicate_signs`)."""
+    import json
+
+    from subject2video.api.replicate.webhooks import START, record_event
+    from subject2video.config import Settings
+    from subject2video.tasks.keyring import Keyring
+
+    store = Store(f"sqlite:///{tmp_path / 's2v.db'}")
+    store.create_schema()
+    try:
+        project = store.create_project("p")
+        task = store.create_task(
+            project_id=project.id,
+            max_active=5,
+            modelslugowner="o",
+            modelslugproject="p",
+            engine="camera",
+            parameters={},
+            callbackurl="http://127.0.0.2/hook",
+            callback_dialect="replicate",
+            callback_events="start",
+        )
+        store.update_fields(task.id, status="task_start", starttime=time.time())
+        settings = Settings(data_dir=tmp_path)
+        assert record_event(store, settings, task.id, START)
+        [(_, sealed)] = store.delivery_bodies()
+        body = json.loads(Keyring.from_settings(settings).open(sealed) or "")
+        assert body["id"] == str(task.id) and body["status"] == "starting"
+        assert body["output"] is None and body["completed_at"] is None
+    finally:
+        store.dispose()

@@ -55,10 +55,10 @@ def wanted(task: Any) -> tuple[str, ...]:
     return tuple(e for e in task.callback_events.split(",") if e)
 
 
-def _body(task: Any, outputs: list[Output], settings: Settings) -> str:
+def _body(task: Any, outputs: list[Output], settings: Settings, shown: str | None = None) -> str:
     base = settings.base_url
     links = OutputLinks.opened_by(base, Keyring.from_settings(settings))
-    return json.dumps(prediction(task, outputs, links, base), separators=(",", ":"))
+    return json.dumps(prediction(task, outputs, links, base, shown), separators=(",", ":"))
 
 
 class ReplicateWebhook:
@@ -75,7 +75,9 @@ class ReplicateWebhook:
 
 def record_event(store: Store, settings: Settings, task_id: int, event: str) -> bool:
     """Record `event`'s webhook of a Replicate-dialect prediction that asked for it, rendered now;
-    idempotent (one per prediction and event)."""
+    idempotent (one per prediction and event). `start` is the prediction as it was created,
+    `starting`, as Replicate sends it: rendered off the loop after the event, it read
+    `processing` where a worker had already taken the task."""
     task = store.get(task_id)
     if task is None or not task.callbackurl or event not in wanted(task):
         return False
@@ -88,7 +90,10 @@ def record_event(store: Store, settings: Settings, task_id: int, event: str) -> 
         event=event,
         url=task.callbackurl,
         # Sealed at rest like every rendered callback body (the deliverer opens it).
-        body=Keyring.from_settings(settings).seal(_body(task, outputs, settings)) or "",
+        body=Keyring.from_settings(settings).seal(
+            _body(task, outputs, settings, "starting" if event == START else None)
+        )
+        or "",
         due=time.time(),
     )
     created = store.add_delivery(delivery)

@@ -143,12 +143,17 @@ def rename(text: str, photo: str) -> str:
 
 
 def prediction(
-    task: Task, outputs: Sequence[Output], links: OutputLinks, api: str
+    task: Task,
+    outputs: Sequence[Output],
+    links: OutputLinks,
+    api: str,
+    shown: str | None = None,
 ) -> dict[str, Any]:
     """The prediction object of a task; `links` writes its output's URL, `api` is the base the
-    caller used (for `urls`)."""
+    caller used (for `urls`); `shown`, the status it is shown with (default: the task's own,
+    `status_of`)."""
     model = model_of(task)
-    shown = status_of(task)
+    shown = shown or status_of(task)
     pid = prediction_id(task)
     started = task.starttime or task.accepttime
     completed = task.postprocessendtime or task.canceltime if shown in FINAL else None
