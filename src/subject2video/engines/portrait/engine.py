@@ -26,8 +26,9 @@ import cv2
 import numpy as np
 
 from subject2video.engines.base import GenerationContext, GenerationRequest
+from subject2video.engines.portrait.ears import add_ears
 from subject2video.engines.portrait.face3d import Reading, read_face
-from subject2video.engines.portrait.landmarks import get_mesher
+from subject2video.engines.portrait.landmarks import FaceMesh, get_mesher
 from subject2video.engines.portrait.matte import FaceGeometry, background_plate, subject_matte
 from subject2video.engines.portrait.mesh import Rig
 from subject2video.engines.portrait.plan import PUSH_ZOOM, MotionPlan, plan_motion
@@ -162,14 +163,23 @@ class PortraitEngine:
         )
 
     def _matte(
-        self, image: np.ndarray, geo: FaceGeometry, context: GenerationContext
+        self,
+        image: np.ndarray,
+        geo: FaceGeometry,
+        context: GenerationContext,
+        mesh: FaceMesh | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The subject's matte and the background plate behind it (timed; a kill point after)."""
+        """The subject's matte and the background plate behind it (timed; a kill point after).
+        With the face's mesh, the ears the matte misses are added (`ears`)."""
         mark = time.perf_counter()
         box = self._box
         # The other people in the photo stay in the plate: their faces bound the subject's matte.
         others = [f.box for f in get_detector().detect(image) if _iou(f.box, box) < 0.3]
         alpha = subject_matte(image, box, others)
+        if mesh is not None:
+            alpha, added = add_ears(image, alpha, mesh)
+            if added:
+                context.log(f"portrait: {added} px of ear the person matte missed added to it")
         if others:
             context.log(f"portrait: {len(others)} other face(s) kept still in the background")
         plate = background_plate(image, alpha, grow=int(0.06 * geo.width) + 6)
@@ -198,7 +208,7 @@ class PortraitEngine:
         pixels (`paint`, RGBA, in the camera's view)."""
         assert reading.mesh is not None and reading.geo is not None
         geo = reading.geo
-        alpha, plate = self._matte(image, geo, context)
+        alpha, plate = self._matte(image, geo, context, reading.mesh)
         mark = time.perf_counter()
         rig = Rig3D.build(reading.mesh, geo, alpha)
         renderer = Renderer3D(image, alpha, plate, rig)

@@ -203,7 +203,7 @@ def person_matte(
     region |= core
     # Small holes (specks of the face or hair read as background) are filled; large ones (the
     # background between an arm and the body) stay.
-    holes = _keep_holes_over(region, 0.02 * fw * fh)
+    holes = keep_holes_over(region, 0.02 * fw * fh)
     region = np.where(holes, region, 1).astype(np.uint8)
     # Near the kept region, the model's own soft values; away from it, nothing.
     grown = cv2.dilate(region, np.ones((5, 5), np.uint8), iterations=max(1, round(0.02 * fh)))
@@ -225,7 +225,7 @@ def person_matte(
     return alpha
 
 
-def _keep_holes_over(region: np.ndarray, area: float) -> np.ndarray:
+def keep_holes_over(region: np.ndarray, area: float) -> np.ndarray:
     """A mask (bool) that is False on the holes of `region` smaller than `area` pixels."""
     inverse = (region == 0).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(inverse, connectivity=4)

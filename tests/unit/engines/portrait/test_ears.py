@@ -1,0 +1,76 @@
+"""Ears the selfie model misses, found beside the mesh and added to the subject's matte
+(`ears.add_ears`)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+
+from subject2video.engines.portrait.ears import add_ears, ear_boxes
+from subject2video.engines.portrait.face3d import read_face, yaw_3d
+from subject2video.engines.portrait.landmarks import FaceMesh
+from subject2video.engines.portrait.segment import person_matte
+from subject2video.media.faces import get_analyzer
+from tests.utils.images import second_face_rgb
+
+
+@pytest.fixture(scope="module")
+def hopper() -> tuple[np.ndarray, np.ndarray, FaceMesh]:
+    """Grace Hopper's photo, her matte and her mesh: her ears in the matte, a gold flagpole with
+    its tassels beside her head, skin-coloured against the flag."""
+    image = np.ascontiguousarray(second_face_rgb())
+    box = get_analyzer().subject(image).box
+    mesh = read_face(image, box).mesh
+    assert mesh is not None
+    return image, person_matte(image, box), mesh
+
+
+def _boxes_mask(mesh: FaceMesh, shape: tuple[int, ...]) -> np.ndarray:
+    mask = np.zeros(shape[:2], np.uint8)
+    for box in ear_boxes(mesh):
+        cv2.fillConvexPoly(mask, box, 1)
+    return mask > 0
+
+
+def test_an_ear_the_matte_misses_is_added_and_the_flagpole_beside_it_is_not(hopper) -> None:
+    """Her ears taken out of the matte (as the selfie model leaves some men's ears out) are found
+    again by their colour inside the boxes the mesh places; the flagpole and the flag, outside
+    the ears, stay out. Without `add_ears` none of it comes back."""
+    image, alpha, mesh = hopper
+    face = np.zeros(alpha.shape, np.uint8)
+    cv2.fillConvexPoly(face, cv2.convexHull(np.round(mesh.points[:, :2]).astype(np.int32)), 1)
+    ears = (alpha > 0.5) & _boxes_mask(mesh, image.shape) & (face == 0)
+    assert ears.sum() > 300  # both ears, beside the cheeks
+    missed = alpha.copy()
+    missed[ears] = 0.0
+    found, added = add_ears(image, missed, mesh)
+    assert added > 0
+    back = (found > 0.5) & ears
+    assert back.sum() / ears.sum() > 0.7
+    # Nothing beyond her own outline (the flagpole runs beside her head, inside the left box).
+    outline = cv2.dilate((alpha > 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert ((found > 0.5) & ~outline).sum() < 0.03 * ears.sum()
+    outside = ~_boxes_mask(mesh, image.shape)
+    assert np.array_equal(found[outside], missed[outside])
+
+
+def test_the_ear_of_a_side_turned_away_is_not_looked_for(hopper) -> None:
+    """Turned 35° (the nose towards screen left), the screen-right cheek faces the camera and its
+    ear shows; the other is behind the head."""
+    _, _, mesh = hopper
+    p = mesh.points.astype(np.float64).copy()
+    centre = p[[234, 454]].mean(0)
+    angle = math.radians(-35)
+    x, z = p[:, 0] - centre[0], p[:, 2] - centre[2]
+    p[:, 0] = centre[0] + x * math.cos(angle) + z * math.sin(angle)
+    p[:, 2] = centre[2] - x * math.sin(angle) + z * math.cos(angle)
+    turned = replace(mesh, points=p)
+    assert len(ear_boxes(mesh)) == 2
+    boxes = ear_boxes(turned)
+    assert len(boxes) == 1, yaw_3d(turned)
+    # The one left is beside the screen-right cheek, behind it.
+    assert boxes[0].reshape(-1, 2)[:, 0].mean() > p[454, 0] - 0.1 * mesh.width
