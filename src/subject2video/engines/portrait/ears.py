@@ -4,23 +4,28 @@ MediaPipe's selfie model often gives an ear a person probability near 0 (the mod
 training leaves ears out on some faces), so the ear stayed in the background plate while the head
 turned away from it, and the part of it that the matte did take moved with the head: the ear tore
 in two. Colour alone cannot be trusted to find an ear (a gold flagpole or a door frame beside the
-head is as skin-coloured as an ear against its surroundings), so two things must agree:
+head is as skin-coloured as an ear against its surroundings), so three things must agree:
 
 1. **Where an ear can be for this head's pose.** A box beside each cheek extreme of the mesh (points
    234, 454), set in the head's own axes (across the face, up from the chin, back from the nose):
-   from just in front of the cheek's edge to a third of the face's width behind it, out to a fifth
-   of its width, from the brows' height to the upper lip's. Projected to the photo, it covers the
-   ear of a frontal face beside the cheek, and that of a turned face further back. An ear on the
-   side turned away from the camera is hidden and not looked for.
+   from a little inside the cheek's edge to a fifth of the face's width outside it, from just in
+   front of it to a third of the width behind it, from the brows' height to a little below the
+   mouth's corners. Projected to the photo, it covers the ear of a frontal face beside the cheek,
+   and that of a turned face further back. An ear on the side turned away from the camera is
+   hidden and not looked for.
 2. **Whose colour it has.** In each box, a pixel outside the matte is the ear's where the face's
    skin (a Gaussian in Lab, fitted to the face's own pixels, its odd 20% left out) explains it
-   better than the background right around the box (three Gaussians, one per cluster) does; then
-   again with a Gaussian of what the first pass found, since an ear is often pinker or more
-   shaded than the cheek. A flagpole or a frame runs on past the box, so it is in the background's
+   better than the background round the box (three Gaussians, one per cluster) does; then again
+   with a Gaussian of what the first pass found, since an ear is often pinker or more shaded
+   than the cheek. A flagpole or a frame runs on past the box, so it is in the background's
    sample and stays the background's.
+3. **Whose shape it has.** What is kept joins the matte, or comes within a crease of it. It is
+   looked for in a margin round the box as well: a region that runs on to the margin's edge (or
+   the frame's) is something beside the head, a curtain whose colour the background's sample
+   missed (at a close-up's edge), and is left out.
 
-What is kept joins the matte, closed over its folds, its small holes filled, inside the box; it is
-added with a hard edge, since a soft one would show the plate's fill round the rim.
+What is kept is closed over its folds and its small holes filled, inside the box, and added with a
+hard edge, since a soft one would show the plate's fill round the rim.
 
 Example::
 
@@ -54,6 +59,10 @@ HIDDEN_YAW = 20.0
 RING = (0.06, 0.2)
 #: Background colour clusters.
 CLUSTERS = 3
+#: A region found whose outline runs along the outer edge of the margin round the box (or the
+#: frame's edge), away from the head, for more than this share of its length runs on past the
+#: box: not an ear.
+CUT_EDGE = 0.05
 
 
 def ear_boxes(mesh: FaceMesh) -> list[np.ndarray]:
@@ -145,8 +154,12 @@ def add_ears(image: np.ndarray, alpha: np.ndarray, mesh: FaceMesh) -> tuple[np.n
     for box in boxes:
         prior = np.zeros(inside.shape, np.uint8)
         cv2.fillConvexPoly(prior, box - offset, 1)
-        around = (cv2.dilate(prior, grow[1]) > 0) & (cv2.dilate(prior, grow[0]) == 0) & ~inside
-        candidates = (prior > 0) & ~inside
+        # Looked at: the box and a margin round it, where a curtain or a pole reaches the
+        # margin's edge and an ear does not; taken: the box. The background's sample lies beyond
+        # the margin (an ear reaching past the box is not the background's).
+        zone = cv2.dilate(prior, grow[0])
+        around = (cv2.dilate(prior, grow[1]) > 0) & (zone == 0) & ~inside
+        candidates = (zone > 0) & ~inside
         if around.sum() < 50 or not candidates.any():
             continue
         background = _clusters(lab[around], CLUSTERS)
@@ -160,9 +173,12 @@ def add_ears(image: np.ndarray, alpha: np.ndarray, mesh: FaceMesh) -> tuple[np.n
             ear[candidates] = ours > theirs
         ear = cv2.morphologyEx(ear, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
         # Only what joins the matte, or comes within a crease of it (the shadow where the ear
-        # meets the head reads as background): a skin-coloured speck out in the box is not an ear.
+        # meets the head reads as background): a skin-coloured speck out in the box is not an
+        # ear. (Taking also what comes within a crease of what joined, for a strip of the rim
+        # beyond a shadowed fold, took the soft pink edge between a red curtain and a window.)
         _, labels = cv2.connectedComponents(ear, connectivity=8)
         joined = np.isin(labels, np.unique(labels[reach & (ear > 0)])) & (ear > 0)
+        joined = _within(joined.astype(np.uint8), zone, reach)
         whole = cv2.morphologyEx((joined | inside).astype(np.uint8), cv2.MORPH_CLOSE, close)
         whole = np.where(keep_holes_over(whole, 0.05 * width * width), whole, 1)
         added |= (whole > 0) & (prior > 0) & ~inside
@@ -171,3 +187,25 @@ def add_ears(image: np.ndarray, alpha: np.ndarray, mesh: FaceMesh) -> tuple[np.n
         alpha = alpha.copy()
         alpha[y0:y1, x0:x1][added > 0] = 1.0
     return alpha, count
+
+
+def _within(found: np.ndarray, zone: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """The regions of `found` (uint8 0/1) that lie within `zone` (uint8 0/1: a box and the margin
+    round it), as a bool mask: an ear does, while a curtain beside the head runs on past it, its
+    outline cut by the zone's edge (or the frame's), away from the head (`head`, bool), for more
+    than `CUT_EDGE` of its length."""
+    kernel = np.ones((3, 3), np.uint8)
+
+    def edge(mask: np.ndarray) -> np.ndarray:  # the frame's border is an edge too
+        return (mask - cv2.erode(mask, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)) > 0
+
+    rim = edge(zone)
+    rim &= ~head
+    count, labels = cv2.connectedComponents(found, connectivity=8)
+    keep = np.zeros(found.shape, bool)
+    for label in range(1, count):
+        part = (labels == label).astype(np.uint8)
+        outline = edge(part)
+        if (outline & rim).sum() <= CUT_EDGE * max(1, int(outline.sum())):
+            keep |= part > 0
+    return keep
