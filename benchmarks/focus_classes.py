@@ -10,7 +10,10 @@ every 10th frame, the matte's halo, the face's share of the frame, the named mot
 The group photo and its crops are insightface's sample `t1.jpg`, read from DIR (default
 /tmp/sdists): the sdist `insightface-0.7.3.tar.gz`, or its unpacked folder `insightface-0.7.3`
 (see benchmarks/speech_faces.py for how to get it without installing it). Without it, those four
-classes are skipped, and said to be.
+classes are skipped, and said to be. `--ears` adds (or, with `--only ears`, runs alone) five of
+face_recognition 1.3.0's test photos, whose ears the selfie model misses in part or whole
+(`face_recognition-1.3.0.tar.gz` in DIR: `pip download face_recognition==1.3.0 --no-deps
+--no-binary :all: -d DIR`).
 
 Prints one markdown row per class and prompt, and per prompt the mean of the videos' identity
 means and the worst video's mean (the issue's bars: at most 0.25 and 0.4).
@@ -41,6 +44,15 @@ from subject2video.quality import Report, evaluate, write_sheet
 PROMPT = "laughs and turns head to the right"
 SECONDS = 4
 SEED = 0
+#: face_recognition's test photos (its sdist), whose ears the selfie model misses in part or whole.
+FR = "face_recognition-1.3.0.tar.gz"
+EAR_PHOTOS = {
+    "ears: obama3 (one ear missed)": "obama3.jpg",
+    "ears: cut face (one ear missed)": "obama_partial_face.jpg",
+    "ears: cut face 2 (one ear missed)": "obama_partial_face2.jpg",
+    "ears: obama2 (one ear's rim missed)": "obama2.jpg",
+    "ears: biden (a gold curtain beside the ear)": "biden.jpg",
+}
 #: Crops of t1.jpg: (x, y, width, height), as README's table gives them.
 T1_CROPS = {
     "laughing man, turned -37°": (614, 234, 340, 360),
@@ -61,16 +73,25 @@ class Row:
     seconds: float
 
 
-def _t1(sdists: Path) -> np.ndarray | None:
-    data = sdist_file(sdists, *T1)
+def _photo(sdists: Path, archive: str, member: str) -> Callable[[], np.ndarray] | None:
+    data = sdist_file(sdists, archive, member)
     if data is None:
         return None
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    return lambda: np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def ear_classes(sdists: Path) -> dict[str, Callable[[], np.ndarray] | None]:
+    """The `--ears` classes: name -> its photo (None where the sdist is not on this machine)."""
+    return {
+        name: _photo(sdists, FR, f"tests/test_images/{member}")
+        for name, member in EAR_PHOTOS.items()
+    }
 
 
 def classes(sdists: Path) -> dict[str, Callable[[], np.ndarray] | None]:
     """Class name -> its photo (None where the photo is not on this machine)."""
-    t1 = _t1(sdists)
+    read_t1 = _photo(sdists, *T1)
+    t1 = None if read_t1 is None else read_t1()
     found: dict[str, Callable[[], np.ndarray] | None] = {
         "portrait (astronaut)": FACES["astronaut"],
         "glasses, cap (Grace Hopper)": FACES["hopper"],
@@ -155,6 +176,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--prompt", action="append", help=f"repeatable [default: {PROMPT!r}]")
     parser.add_argument("--only", action="append", help="a class name's start (repeatable)")
     parser.add_argument("--sheets", type=Path, help="write a contact sheet per video here")
+    parser.add_argument("--ears", action="store_true", help="add face_recognition's photos")
     parser.add_argument(
         "--sdists", type=Path, default=Path(os.environ.get("S2V_SDISTS", "/tmp/sdists"))
     )
@@ -162,11 +184,12 @@ def main(argv: list[str]) -> int:
     prompts = args.prompt or [PROMPT]
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, make in classes(args.sdists).items():
+        found = classes(args.sdists) | (ear_classes(args.sdists) if args.ears else {})
+        for name, make in found.items():
             if args.only and not any(name.startswith(o) for o in args.only):
                 continue
             if make is None:
-                print(f"skipped {name}: t1.jpg is not in {args.sdists}", file=sys.stderr)
+                print(f"skipped {name}: its sdist is not in {args.sdists}", file=sys.stderr)
                 continue
             photo = make()
             for prompt in prompts:

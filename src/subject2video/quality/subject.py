@@ -6,11 +6,12 @@
   that drags the background with the head, or a plate whose fill shows as the head moves, flickers
   in that band while the far background is still. The subject's edge in each frame is found in the
   video itself (person segmentation of the whole frame, kept to the person connected to the face
-  dlib tracks), never taken from the engine. Reported as the band's and the far background's mean
-  absolute change in grey levels (0-255) per frame step, and their difference, `excess` (0 for a
-  clean edge); `head_excess` is the same over the head's part of the band (hair, ears, cheeks),
-  where seams and grey bands show. The whole band also counts the body's own edge moving (breathing,
-  a shrug), so compare engines on the same prompt and seed.
+  dlib tracks, with the ears the segmentation misses found beside the face's mesh), never taken
+  from the engine. Reported as the band's and the far background's mean absolute change in grey
+  levels (0-255) per frame step, and their difference, `excess` (0 for a clean edge);
+  `head_excess` is the same over the head's part of the band (hair, ears, cheeks), where seams
+  and grey bands show. The whole band also counts the body's own edge moving (breathing, a
+  shrug), so compare engines on the same prompt and seed.
 - **The subject**: in a photo of several people, the face measured is the one the service animates
   (its detector's choice, `service_subject`), found among dlib's faces in the reference photo and,
   placed where the framing puts it (`expected_boxes`), in the video's first frames; never simply
@@ -51,6 +52,23 @@ def face_box(points: np.ndarray) -> tuple[float, float, float, float]:
     return float(p[:, 0].min()), float(p[17:27, 1].min()), float(p[:, 0].max()), float(p[8, 1])
 
 
+def _person(frame: np.ndarray, box: Box) -> np.ndarray:
+    """The person connected to the face in `box` (uint8 0/1), ears included: the selfie model
+    misses some ears, which would then count as background moving beside the head."""
+    from subject2video.engines.portrait.ears import add_ears
+    from subject2video.engines.portrait.face3d import MIN_PRESENCE
+    from subject2video.engines.portrait.landmarks import get_mesher
+    from subject2video.engines.portrait.segment import person_matte
+
+    alpha = person_matte(frame, box, bounded=False)
+    x0, y0, x1, y1 = (round(v) for v in box)
+    if min(x1 - x0, y1 - y0) >= 20:
+        mesh = get_mesher().mesh(frame, (x0, y0, x1, y1))
+        if mesh.presence >= MIN_PRESENCE:
+            alpha, _ = add_ears(frame, alpha, mesh)
+    return (alpha > 0.5).astype(np.uint8)
+
+
 class HaloMeter:
     """The change just outside the subject's edge against the change far from it."""
 
@@ -69,12 +87,10 @@ class HaloMeter:
         previous, self.previous = self.previous, (frame, grey)
         if previous is None or points is None or self.index % self.step:
             return
-        from subject2video.engines.portrait.segment import person_matte
-
         box = face_box(points)
         fw = max(box[2] - box[0], 1.0)
-        subject = (person_matte(frame, box, bounded=False) > 0.5).astype(np.uint8)
-        before = (person_matte(previous[0], box, bounded=False) > 0.5).astype(np.uint8)
+        subject = _person(frame, box)
+        before = _person(previous[0], box)
         if not subject.any():
             return
         outside = cv2.distanceTransform(1 - subject, cv2.DIST_L2, 3)
