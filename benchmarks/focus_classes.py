@@ -6,6 +6,7 @@ every 10th frame, the matte's halo, the face's share of the frame, the named mot
 
     make bench BENCH=focus_classes
     S2V_SDISTS=DIR .venv/bin/python benchmarks/focus_classes.py [--prompt P]... [--sheets DIR]
+        [--ears] [--only NAME]... [--baseline OTHER_CHECKOUT/.venv/bin/s2v]
 
 The group photo and its crops are insightface's sample `t1.jpg`, read from DIR (default
 /tmp/sdists): the sdist `insightface-0.7.3.tar.gz`, or its unpacked folder `insightface-0.7.3`
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -115,23 +117,44 @@ def _path_and_framing(log: list[str]) -> tuple[str, str]:
     return path, framing
 
 
-def run(name: str, photo: np.ndarray, prompt: str, workdir: Path, sheets: Path | None) -> Row:
-    """One class's video, made as `s2v generate` makes it and measured as `s2v eval` does."""
+def run(
+    name: str,
+    photo: np.ndarray,
+    prompt: str,
+    workdir: Path,
+    sheets: Path | None,
+    baseline: str | None = None,
+) -> Row:
+    """One class's video, made as `s2v generate` makes it and measured as `s2v eval` does; with
+    `baseline` (another checkout's `s2v`), made by that one's `s2v generate` and measured by this
+    one's `s2v eval`."""
     source = workdir / "photo.png"
     Image.fromarray(photo).save(source)
     video = workdir / "video.mp4"
+    framing = os.environ.get("S2V_FRAMING", "subject")
     started = time.perf_counter()
-    made = generate_video(
-        source, prompt, video, seed=SEED, seconds=SECONDS, show_progress=False,
-        framing=os.environ.get("S2V_FRAMING", "subject"),
-    )  # fmt: skip
+    if baseline is None:
+        made = generate_video(
+            source, prompt, video, seed=SEED, seconds=SECONDS, show_progress=False,
+            framing=framing,
+        )  # fmt: skip
+        log = made.log
+    else:
+        command = [baseline, "generate", str(source), "-p", prompt, "-o", str(video)]
+        command += ["--seconds", str(SECONDS), "--seed", str(SEED)]
+        done = subprocess.run(
+            command, capture_output=True, text=True, check=True,
+            env={**os.environ, "S2V_FRAMING": framing},
+        )  # fmt: skip
+        log = (done.stdout + done.stderr).splitlines()
     seconds = time.perf_counter() - started
-    report = evaluate(read_frames(video), photo, prompt=prompt, identity_step=10)
+    decoded = read_frames(video)
+    report = evaluate(decoded, photo, prompt=prompt, identity_step=10)
     if sheets is not None:
         sheets.mkdir(parents=True, exist_ok=True)
         slug = "".join(c if c.isalnum() else "-" for c in f"{name} {prompt}".lower())[:70]
-        write_sheet(read_frames(video), made.frames, sheets / f"{slug.strip('-')}.png")
-    return Row(name, prompt, *_path_and_framing(made.log), report, seconds)
+        write_sheet(decoded, len(decoded), sheets / f"{slug.strip('-')}.png")
+    return Row(name, prompt, *_path_and_framing(log), report, seconds)
 
 
 def _num(value: float | None, digits: int = 3) -> str:
@@ -178,6 +201,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sheets", type=Path, help="write a contact sheet per video here")
     parser.add_argument("--ears", action="store_true", help="add face_recognition's photos")
     parser.add_argument(
+        "--baseline", help="another checkout's s2v: its videos, measured by this s2v eval"
+    )
+    parser.add_argument(
         "--sdists", type=Path, default=Path(os.environ.get("S2V_SDISTS", "/tmp/sdists"))
     )
     args = parser.parse_args(argv)
@@ -193,7 +219,7 @@ def main(argv: list[str]) -> int:
                 continue
             photo = make()
             for prompt in prompts:
-                rows.append(run(name, photo, prompt, Path(tmp), args.sheets))
+                rows.append(run(name, photo, prompt, Path(tmp), args.sheets, args.baseline))
                 print(f"{name}: {prompt!r} done", file=sys.stderr)
     print(f"`s2v generate PHOTO -p PROMPT --seconds {SECONDS} --seed {SEED}`, each measured by "
           "`s2v eval --identity-step 10`\n")  # fmt: skip

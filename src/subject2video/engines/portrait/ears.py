@@ -24,8 +24,9 @@ head is as skin-coloured as an ear against its surroundings), so three things mu
    the frame's) is something beside the head, a curtain whose colour the background's sample
    missed (at a close-up's edge), and is left out.
 
-What is kept is closed over its folds and its small holes filled, inside the box, and added with a
-hard edge, since a soft one would show the plate's fill round the rim.
+What is kept is closed over its folds, opened (a strip running off it is not an ear), its small
+holes filled, inside the box, and added with a hard edge, since a soft one would show the plate's
+fill round the rim.
 
 Example::
 
@@ -57,6 +58,9 @@ HIDDEN_YAW = 20.0
 #: The background's sample: a ring round the box, from this far (face widths; an ear reaching
 #: past the box is not the background's) to this far.
 RING = (0.06, 0.2)
+#: What is added is opened by a disc this wide (face widths): an ear is broader, while a strip
+#: of a window sill or a curtain's edge, running off the ear's lobe or rim, is not.
+OPEN = 0.05
 #: Background colour clusters.
 CLUSTERS = 3
 #: A region found whose outline runs along the outer edge of the margin round the box (or the
@@ -145,11 +149,10 @@ def add_ears(image: np.ndarray, alpha: np.ndarray, mesh: FaceMesh) -> tuple[np.n
     fit = _loglik(skin, g)
     skin_model = _gaussian(skin[fit > np.percentile(fit, 20)])
     added = np.zeros(inside.shape, np.uint8)
-    grow = [
-        cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)) for r in (near, ring)
-    ]
     size = max(3, round(0.04 * width)) | 1
     close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    size = max(3, round(OPEN * width)) | 1
+    broad = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     reach = cv2.dilate(inside.astype(np.uint8), close) > 0
     for box in boxes:
         prior = np.zeros(inside.shape, np.uint8)
@@ -157,8 +160,9 @@ def add_ears(image: np.ndarray, alpha: np.ndarray, mesh: FaceMesh) -> tuple[np.n
         # Looked at: the box and a margin round it, where a curtain or a pole reaches the
         # margin's edge and an ear does not; taken: the box. The background's sample lies beyond
         # the margin (an ear reaching past the box is not the background's).
-        zone = cv2.dilate(prior, grow[0])
-        around = (cv2.dilate(prior, grow[1]) > 0) & (zone == 0) & ~inside
+        away = cv2.distanceTransform(1 - prior, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        zone = (away <= near).astype(np.uint8)
+        around = (away <= ring) & (zone == 0) & ~inside
         candidates = (zone > 0) & ~inside
         if around.sum() < 50 or not candidates.any():
             continue
@@ -180,6 +184,7 @@ def add_ears(image: np.ndarray, alpha: np.ndarray, mesh: FaceMesh) -> tuple[np.n
         joined = np.isin(labels, np.unique(labels[reach & (ear > 0)])) & (ear > 0)
         joined = _within(joined.astype(np.uint8), zone, reach)
         whole = cv2.morphologyEx((joined | inside).astype(np.uint8), cv2.MORPH_CLOSE, close)
+        whole = cv2.morphologyEx(whole, cv2.MORPH_OPEN, broad) | inside.astype(np.uint8)
         whole = np.where(keep_holes_over(whole, 0.05 * width * width), whole, 1)
         added |= (whole > 0) & (prior > 0) & ~inside
     count = int(added.sum())
