@@ -148,7 +148,7 @@ def run(
         )  # fmt: skip
         log = (done.stdout + done.stderr).splitlines()
     seconds = time.perf_counter() - started
-    decoded = read_frames(video)
+    decoded = list(read_frames(video))
     report = evaluate(decoded, photo, prompt=prompt, identity_step=10)
     if sheets is not None:
         sheets.mkdir(parents=True, exist_ok=True)
