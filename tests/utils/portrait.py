@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -50,3 +51,15 @@ def signals(prompt: str, which: str = "astronaut") -> Signals:
     """The motion signals of `frames(prompt, which)`, for checks its prompt does not name."""
     analyzer = get_analyzer()
     return Signals(track(iter(frames(prompt, which)), analyzer))
+
+
+def turn_points(points: np.ndarray, degrees: float) -> np.ndarray:
+    """A face mesh's points (468, 3) turned about the vertical axis through the middle of its
+    cheek extremes (234, 454); negative: the nose towards screen left."""
+    p = np.asarray(points, np.float64).copy()
+    centre = p[[234, 454]].mean(0)
+    angle = math.radians(degrees)
+    x, z = p[:, 0] - centre[0], p[:, 2] - centre[2]
+    p[:, 0] = centre[0] + x * math.cos(angle) + z * math.sin(angle)
+    p[:, 2] = centre[2] - x * math.sin(angle) + z * math.cos(angle)
+    return p

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import cv2
@@ -17,6 +16,7 @@ from subject2video.engines.portrait.landmarks import FaceMesh
 from subject2video.engines.portrait.segment import person_matte
 from subject2video.media.faces import get_analyzer
 from tests.utils.images import second_face_rgb
+from tests.utils.portrait import turn_points
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +68,7 @@ def test_the_ear_of_a_side_turned_away_is_not_looked_for(hopper) -> None:
     """Turned 35° (the nose towards screen left), the screen-right cheek faces the camera and its
     ear shows; the other is behind the head."""
     _, _, mesh = hopper
-    p = mesh.points.astype(np.float64).copy()
-    centre = p[[234, 454]].mean(0)
-    angle = math.radians(-35)
-    x, z = p[:, 0] - centre[0], p[:, 2] - centre[2]
-    p[:, 0] = centre[0] + x * math.cos(angle) + z * math.sin(angle)
-    p[:, 2] = centre[2] - x * math.sin(angle) + z * math.cos(angle)
+    p = turn_points(mesh.points, -35)
     turned = replace(mesh, points=p)
     assert len(ear_boxes(mesh)) == 2
     boxes = ear_boxes(turned)

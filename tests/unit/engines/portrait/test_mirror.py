@@ -3,7 +3,6 @@ turn brings it into view (`render3d.MirrorTexture`)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import cv2
@@ -20,6 +19,7 @@ from subject2video.engines.portrait.render3d import Renderer3D
 from subject2video.engines.portrait.rig3d import SKIN, Rig3D
 from subject2video.media.faces import get_analyzer
 from tests.utils.images import face_rgb
+from tests.utils.portrait import turn_points
 
 SKIN_RGB = np.array([205, 150, 125])
 WALL_RGB = np.array([60, 90, 200])
@@ -46,12 +46,7 @@ def turned() -> tuple[FaceMesh, np.ndarray]:
     box = get_analyzer().subject(image).box
     mesh = read_face(image, box).mesh
     assert mesh is not None
-    p = mesh.points.astype(np.float64).copy()
-    centre = p[[234, 454]].mean(0)
-    angle = math.radians(-25)
-    x, z = p[:, 0] - centre[0], p[:, 2] - centre[2]
-    p[:, 0] = centre[0] + x * math.cos(angle) + z * math.sin(angle)
-    p[:, 2] = centre[2] - x * math.sin(angle) + z * math.cos(angle)
+    p = turn_points(mesh.points, -25)
     irises = {}
     for eye, (upper, lower, _, _) in T.EYES.items():
         ring = p[list(upper) + list(lower), :2]
