@@ -14,7 +14,7 @@ from alembic import command
 from sqlalchemy import create_engine, inspect
 
 from subject2video.migrations import config, upgrade
-from subject2video.tasks.models import Delivery
+from subject2video.tasks.models import Delivery, Task
 from subject2video.tasks.store import Store
 
 
@@ -46,6 +46,22 @@ def _delivery(store: Store, task_id: int, event: str) -> bool:
         Delivery(
             id=f"msg_{task_id}_{event}", task_id=task_id, event=event, url="u", body="{}", due=0
         )
+    )
+
+
+def _replicate_task(store: Store, **extra: Any) -> Task:
+    """A task of a new project with a Replicate-dialect callback."""
+    project = store.create_project("p")
+    return store.create_task(
+        project_id=project.id,
+        max_active=5,
+        modelslugowner="o",
+        modelslugproject="p",
+        engine="camera",
+        parameters={},
+        callbackurl="http://127.0.0.2/hook",
+        callback_dialect="replicate",
+        **extra,
     )
 
 
@@ -92,17 +108,7 @@ def test_only_a_missing_completed_delivery_counts_as_undelivered(
     store = Store(f"sqlite:///{tmp_path / 's2v.db'}")
     store.create_schema()
     try:
-        project = store.create_project("p")
-        task = store.create_task(
-            project_id=project.id,
-            max_active=5,
-            modelslugowner="o",
-            modelslugproject="p",
-            engine="camera",
-            parameters={},
-            callbackurl="http://127.0.0.2/hook",
-            callback_dialect="replicate",
-        )
+        task = _replicate_task(store)
         store.update_fields(task.id, status="task_postprocess_end", pexit="0")
         assert _delivery(store, task.id, event)
         assert store.undelivered_final_tasks() == [task.id]
@@ -127,18 +133,7 @@ def test_a_start_webhook_shows_the_prediction_starting_however_late_it_is_render
     store = Store(f"sqlite:///{tmp_path / 's2v.db'}")
     store.create_schema()
     try:
-        project = store.create_project("p")
-        task = store.create_task(
-            project_id=project.id,
-            max_active=5,
-            modelslugowner="o",
-            modelslugproject="p",
-            engine="camera",
-            parameters={},
-            callbackurl="http://127.0.0.2/hook",
-            callback_dialect="replicate",
-            callback_events="start",
-        )
+        task = _replicate_task(store, callback_events="start")
         store.update_fields(task.id, status="task_start", starttime=time.time())
         settings = Settings(data_dir=tmp_path)
         assert record_event(store, settings, task.id, START)
