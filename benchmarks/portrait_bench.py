@@ -186,7 +186,8 @@ def main() -> None:
     cpu = platform.processor() or platform.machine()
     print(
         f"Prompt {PROMPT!r}; {os.cpu_count()} cores ({cpu}); face models load once per worker, "
-        f"{rows[0][1]['load']:.1f} s, not counted.\n"
+        f"{rows[0][1]['load']:.1f} s, not counted (the mesh and the segmentation, let go before "
+        "each video's frames, load again in each video, counted).\n"
     )
     print(
         "| face, prompt | output | analysis | matte | rig | render | engine alone | encode alone "

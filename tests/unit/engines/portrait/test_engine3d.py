@@ -13,7 +13,9 @@ from PIL import Image
 
 from subject2video.engines.base import Face, GenerationRequest, NullContext
 from subject2video.engines.portrait import PortraitEngine
+from subject2video.engines.portrait.landmarks import get_mesher
 from subject2video.engines.portrait.plan import plan_motion
+from subject2video.engines.portrait.segment import get_segmenter
 from subject2video.errors import Cancelled
 from subject2video.media.faces import get_analyzer
 from tests.utils.images import face_rgb, second_face_rgb
@@ -123,6 +125,20 @@ def test_geometry_made_ahead_in_a_thread_gives_the_same_frames() -> None:
     alone = list(PortraitEngine(prefetch=False).frames(request, NullContext()))
     ahead = list(PortraitEngine(prefetch=True).frames(request, NullContext()))
     assert all(np.array_equal(a, b) for a, b in zip(alone, ahead, strict=True))
+
+
+def test_the_photo_models_are_let_go_while_the_frames_are_made() -> None:
+    """The face mesh and the person segmentation read the photo once, before the frames: they
+    are not held through the render (where the memory peaks), and the next video loads them
+    again and makes the same frames."""
+    request = make(face_rgb(), "She smiles and turns her head", size=(256, 256), frames=12)
+    frames = PortraitEngine(prefetch=False).frames(request, NullContext())
+    first = next(frames)
+    assert get_mesher.cache_info().currsize == 0
+    assert get_segmenter.cache_info().currsize == 0
+    video = [first, *frames]
+    again = list(PortraitEngine(prefetch=False).frames(request, NullContext()))
+    assert all(np.array_equal(a, b) for a, b in zip(video, again, strict=True))
 
 
 def test_a_box_is_all_the_engine_needs() -> None:
