@@ -6,7 +6,7 @@ every 10th frame, the matte's halo, the face's share of the frame, the named mot
 
     make bench BENCH=focus_classes
     S2V_SDISTS=DIR .venv/bin/python benchmarks/focus_classes.py [--prompt P]... [--sheets DIR]
-        [--ears] [--only NAME]... [--baseline OTHER_CHECKOUT/.venv/bin/s2v]
+        [--ears] [--only NAME]... [--baseline OTHER_CHECKOUT/.venv/bin/s2v] [--lossless]
 
 The group photo and its crops are insightface's sample `t1.jpg`, read from DIR (default
 /tmp/sdists): the sdist `insightface-0.7.3.tar.gz`, or its unpacked folder `insightface-0.7.3`
@@ -16,6 +16,11 @@ face_recognition 1.3.0's test photos, whose ears the selfie model misses in part
 (`face_recognition-1.3.0.tar.gz` in DIR: `pip download face_recognition==1.3.0 --no-deps
 --no-binary :all: -d DIR`).
 
+`--lossless` encodes the videos (this checkout's and `--baseline`'s) at x264's crf 0, so that the
+halo is the engine's own, without the codec's noise along an edge that moves (the baseline's `s2v`
+must honour PYTHONPATH, as a checkout's `.venv/bin/s2v` does: `benchmarks/lossless` is put
+first on it).
+
 Prints one markdown row per class and prompt, and per prompt the mean of the videos' identity
 means and the worst video's mean (the issue's bars: at most 0.25 and 0.4).
 """
@@ -23,13 +28,14 @@ means and the worst video's mean (the issue's bars: at most 0.25 and 0.4).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +45,7 @@ from PIL import Image
 from tests.utils.images import wide_shot_rgb
 
 from subject2video.local import generate_video
-from subject2video.media.video import read_frames
+from subject2video.media.video import Mp4Writer, read_frames
 from subject2video.quality import Report, evaluate, write_sheet
 
 #: The prompt of README's class table: a laugh and a turn, the hardest on identity.
@@ -110,6 +116,23 @@ def _crop(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     return np.ascontiguousarray(image[y : y + h, x : x + w])
 
 
+@contextlib.contextmanager
+def _lossless(on: bool) -> Iterator[dict[str, str]]:
+    """With `on`, this process's videos encoded at crf 0 (as `lossless/sitecustomize.py` does for
+    a baseline's `s2v`); yields the environment a baseline's `s2v` is to run in."""
+    if not on:
+        yield dict(os.environ)
+        return
+    defaults = Mp4Writer.__init__.__kwdefaults__
+    crf, defaults["crf"] = defaults["crf"], 0
+    here = str(Path(__file__).resolve().parent / "lossless")
+    path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
+    try:
+        yield {**os.environ, "PYTHONPATH": path}
+    finally:
+        defaults["crf"] = crf
+
+
 def _path_and_framing(log: list[str]) -> tuple[str, str]:
     text = "\n".join(log)
     path = "2D" if "falling back to the 2D" in text else "3D"
@@ -124,6 +147,7 @@ def run(
     workdir: Path,
     sheets: Path | None,
     baseline: str | None = None,
+    lossless: bool = False,
 ) -> Row:
     """One class's video, made as `s2v generate` makes it and measured as `s2v eval` does; with
     `baseline` (another checkout's `s2v`), made by that one's `s2v generate` and measured by this
@@ -133,20 +157,21 @@ def run(
     video = workdir / "video.mp4"
     framing = os.environ.get("S2V_FRAMING", "subject")
     started = time.perf_counter()
-    if baseline is None:
-        made = generate_video(
-            source, prompt, video, seed=SEED, seconds=SECONDS, show_progress=False,
-            framing=framing,
-        )  # fmt: skip
-        log = made.log
-    else:
-        command = [baseline, "generate", str(source), "-p", prompt, "-o", str(video)]
-        command += ["--seconds", str(SECONDS), "--seed", str(SEED)]
-        done = subprocess.run(
-            command, capture_output=True, text=True, check=True,
-            env={**os.environ, "S2V_FRAMING": framing},
-        )  # fmt: skip
-        log = (done.stdout + done.stderr).splitlines()
+    with _lossless(lossless) as env:
+        if baseline is None:
+            made = generate_video(
+                source, prompt, video, seed=SEED, seconds=SECONDS, show_progress=False,
+                framing=framing,
+            )  # fmt: skip
+            log = made.log
+        else:
+            command = [baseline, "generate", str(source), "-p", prompt, "-o", str(video)]
+            command += ["--seconds", str(SECONDS), "--seed", str(SEED)]
+            done = subprocess.run(
+                command, capture_output=True, text=True, check=True,
+                env={**env, "S2V_FRAMING": framing},
+            )  # fmt: skip
+            log = (done.stdout + done.stderr).splitlines()
     seconds = time.perf_counter() - started
     decoded = list(read_frames(video))
     report = evaluate(decoded, photo, prompt=prompt, identity_step=10)
@@ -204,6 +229,9 @@ def main(argv: list[str]) -> int:
         "--baseline", help="another checkout's s2v: its videos, measured by this s2v eval"
     )
     parser.add_argument(
+        "--lossless", action="store_true", help="encode at crf 0: the engines' own edges"
+    )
+    parser.add_argument(
         "--sdists", type=Path, default=Path(os.environ.get("S2V_SDISTS", "/tmp/sdists"))
     )
     args = parser.parse_args(argv)
@@ -219,9 +247,12 @@ def main(argv: list[str]) -> int:
                 continue
             photo = make()
             for prompt in prompts:
-                rows.append(run(name, photo, prompt, Path(tmp), args.sheets, args.baseline))
+                rows.append(
+                    run(name, photo, prompt, Path(tmp), args.sheets, args.baseline, args.lossless)
+                )
                 print(f"{name}: {prompt!r} done", file=sys.stderr)
-    print(f"`s2v generate PHOTO -p PROMPT --seconds {SECONDS} --seed {SEED}`, each measured by "
+    print(f"`s2v generate PHOTO -p PROMPT --seconds {SECONDS} --seed {SEED}`"
+          f"{' encoded losslessly (crf 0)' if args.lossless else ''}, each measured by "
           "`s2v eval --identity-step 10`\n")  # fmt: skip
     print_table(rows)
     return 0
