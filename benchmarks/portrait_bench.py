@@ -6,8 +6,10 @@ times); (3) the engine and the encoder together as the server runs them
 (`tasks.pipeline.render`: the encoder in its own thread, on one core fewer than the machine
 has), the same with each frame's geometry made ahead in a third thread
 (`PortraitEngine(prefetch=True)`), the same with neither thread (one after the other, the
-encoder on every core), and the encoder alone on the same 150 frames on every core,
-interleaved, best of three (wall and CPU seconds). Then `s2v generate` itself, three times per
+encoder on every core), the encoder alone on the same 150 frames on every core, and, for
+"the slower of the two" that the pipelined wall approaches, the engine alone with OpenCV on one
+thread and the encoder alone on one thread, interleaved, best of three (wall and CPU seconds).
+Then `s2v generate` itself, three times per
 face and prompt (a new process each time: start-up, model loading, decoding, the engine,
 encoding): wall, CPU seconds and peak RSS of the process; with
 `S2V_BENCH_BASELINE=/path/to/other/s2v` (today's code, say), that `s2v` too, interleaved, in the
@@ -112,13 +114,31 @@ def _pipeline(
     return time.perf_counter() - started, time.process_time() - cpu
 
 
-def _encode(request: GenerationRequest, frames: list[np.ndarray], out: Path) -> tuple[float, float]:
-    """The encoder alone on made frames: wall and CPU seconds."""
+def _encode(
+    request: GenerationRequest, frames: list[np.ndarray], out: Path, threads: int | None = None
+) -> tuple[float, float]:
+    """The encoder alone on made frames (on every core, or on `threads`): wall and CPU seconds."""
     started, cpu = time.perf_counter(), time.process_time()
-    with Mp4Writer(out, request.width, request.height) as writer:
+    with Mp4Writer(out, request.width, request.height, threads=threads) as writer:
         for frame in frames:
             writer.write(frame)
     return time.perf_counter() - started, time.process_time() - cpu
+
+
+def _engine_one_core(request: GenerationRequest) -> float:
+    """The engine alone with OpenCV on one thread (the engine's share of two cores when the
+    encoder has the other): wall seconds."""
+    import cv2
+
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        started = time.perf_counter()
+        for _ in PortraitEngine(prefetch=False).frames(request, NullContext()):
+            pass
+        return time.perf_counter() - started
+    finally:
+        cv2.setNumThreads(threads)
 
 
 def bench(
@@ -139,12 +159,14 @@ def bench(
     frames = list(engine.frames(request, NullContext()))
     alone = time.perf_counter() - started
     stages = dict(engine.timings)
-    serial, ahead, unpiped, encode = [], [], [], []
+    serial, ahead, unpiped, encode, engine_one, encode_one = [], [], [], [], [], []
     for _ in range(rounds):
         serial.append(_pipeline(request, out, prefetch=False))
         ahead.append(_pipeline(request, out, prefetch=True))
         unpiped.append(_pipeline(request, out, prefetch=False, pipelined=False))
         encode.append(_encode(request, frames, out))
+        engine_one.append(_engine_one_core(request))
+        encode_one.append(_encode(request, frames, out, threads=1)[0])
     return {
         "size": f"{request.width}x{request.height}",
         "total": total,
@@ -157,6 +179,8 @@ def bench(
         "ahead_cpu": min(c for _, c in ahead),
         "unpiped": min(w for w, _ in unpiped),
         "unpiped_cpu": min(c for _, c in unpiped),
+        "engine_one": min(engine_one),
+        "encode_one": min(encode_one),
         "peak": peak,
         **stages,
     }
@@ -193,9 +217,10 @@ def main() -> None:
         "| face, prompt | output | analysis | matte | rig | render | engine alone | encode alone "
         "(wall / CPU) | engine + encode, pipelined (wall / CPU) | ratio to encode (wall / CPU) "
         "| geometry ahead in a thread, pipelined (wall / CPU, ratio) "
-        "| one after the other (wall, ratio) | peak RSS |"
+        "| one after the other (wall, ratio) | one core each, alone: engine / encoder (wall) "
+        "| pipelined / the slower of those | peak RSS |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in rows:
         print(
             f"| {name} | {r['size']} | {r['analysis']:.2f} s | {r['matte']:.2f} s | "
@@ -204,7 +229,9 @@ def main() -> None:
             f"{r['serial']:.2f} / {r['serial_cpu']:.2f} s | "
             f"{r['serial'] / r['encode']:.2f}x / {r['serial_cpu'] / r['encode_cpu']:.2f}x | "
             f"{r['ahead']:.2f} / {r['ahead_cpu']:.2f} s, {r['ahead'] / r['encode']:.2f}x | "
-            f"{r['unpiped']:.2f} s, {r['unpiped'] / r['encode']:.2f}x | {r['peak']:.0f} MB |"
+            f"{r['unpiped']:.2f} s, {r['unpiped'] / r['encode']:.2f}x | "
+            f"{r['engine_one']:.2f} / {r['encode_one']:.2f} s | "
+            f"{r['serial'] / max(r['engine_one'], r['encode_one']):.2f}x | {r['peak']:.0f} MB |"
         )
     print()
     print("`s2v generate`, median of three new processes (wall / CPU seconds / peak RSS):\n")

@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from subject2video.media.video import Mp4Writer, encoder_threads, output_size, probe, read_frames
+from subject2video.media.video import (
+    Mp4Writer,
+    PipelinedWriter,
+    encoder_threads,
+    output_size,
+    probe,
+    read_frames,
+)
 
 
 @pytest.mark.parametrize(
@@ -83,6 +90,50 @@ def test_wrong_frame_shape_names_both_shapes(tmp_path: Path) -> None:
             writer.write(np.zeros((640, 360, 3), dtype=np.uint8))
         writer.write(np.zeros((360, 640, 3), dtype=np.uint8))
     assert probe(tmp_path / "bad.mp4").frames == 1
+
+
+#: Flat patches: greys, primaries, skin, sky and foliage (RGB).
+PATCHES = [
+    (0, 0, 0), (128, 128, 128), (255, 255, 255), (230, 30, 30), (30, 200, 40), (20, 40, 220),
+    (224, 172, 140), (120, 80, 60), (90, 160, 230), (60, 110, 40), (250, 220, 60), (200, 0, 180),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("size", [(640, 360), (1082, 720)])
+def test_colours_come_back_as_written(tmp_path: Path, size: tuple[int, int]) -> None:
+    """The RGB to yuv420p conversion uses the matrix and range the decoder assumes (BT.601,
+    limited): a flat patch comes back within a few levels, where a wrong matrix or range is off by
+    15 or more. Odd chroma widths (1082 / 2) keep their rows."""
+    width, height = size
+    frame = np.zeros((height, width, 3), np.uint8)
+    cell = width // len(PATCHES)
+    for i, colour in enumerate(PATCHES):
+        frame[:, i * cell : (i + 1) * cell] = colour
+    path = tmp_path / "colours.mp4"
+    with Mp4Writer(path, width, height) as writer:
+        for _ in range(3):
+            writer.write(frame)
+    back = next(iter(read_frames(path))).astype(int)
+    for i, colour in enumerate(PATCHES):
+        inside = back[8:-8, i * cell + 8 : (i + 1) * cell - 8].reshape(-1, 3)
+        assert np.abs(inside.mean(axis=0) - colour).max() < 4, (colour, inside.mean(axis=0))
+
+
+def test_a_pipelined_writer_refuses_a_wrong_frame_at_once(tmp_path: Path) -> None:
+    """The frame is checked (and converted) in the caller's thread, so the caller's `write`
+    raises, not a later one; the good frames around it are written."""
+    path = tmp_path / "piped.mp4"
+    frames = moving_frames(6, 320, 240)
+    with PipelinedWriter(Mp4Writer(path, 320, 240)) as writer:
+        for frame in frames[:3]:
+            writer.write(frame)
+        with pytest.raises(ValueError, match=r"expected \(240, 320, 3\) uint8"):
+            writer.write(np.zeros((240, 320, 3), np.float32))
+        for frame in frames[3:]:
+            writer.write(frame)
+    assert probe(path).frames == 6
+    read = list(read_frames(path))
+    assert all(np.abs(a.astype(int) - b).mean() < 4 for a, b in zip(read, frames, strict=True))
 
 
 def test_close_is_idempotent(tmp_path: Path) -> None:
