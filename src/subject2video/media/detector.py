@@ -7,8 +7,9 @@ misses; dlib stays only in `s2v eval`, as the independent measurer. The model sh
 of a 48x48 grid (stride 4, fixed size), boxes and six keypoints relative to the anchor scaled by
 192, a sigmoid score kept from 0.6, then weighted non-maximum suppression at IoU 0.3.
 
-A photo is read whole and, when its faces could be too small for one 192-px view, also in
-overlapping tiles; the detections of all views are merged. Where nothing is found, the photo is
+A photo is read whole and, when its faces could be too small for one 192-px view, also in levels
+of overlapping tiles, the finest small enough for a face of 60 px whatever the photo's size; the
+detections of all views are merged. Where nothing is found, the photo is
 read once more inside a grey frame twice its size, for a face that fills the photo.
 
 Example::
@@ -40,12 +41,18 @@ GRID = 48  # SIDE / stride 4
 MIN_SCORE = 0.6
 NMS_IOU = 0.3
 #: Tiles are used when the photo's long side is above this (a face of 60 px in a photo of this
-#: size is about 14 px in the whole view, the least the model reliably finds).
+#: size is about 14 px in the whole view).
 TILE_ABOVE = 800
 #: The least face height (the detector's box, in the photo's pixels) a task animates.
 MIN_FACE_PX = 60
 #: Tiles overlap by this share of their side, so that a face on a seam is whole in one of them.
 TILE_OVERLAP = 0.25
+#: The finest tiles are at most this long: a face of MIN_FACE_PX is then 12 px or more in the
+#: model's view, which finds it (`tile_counts`).
+FINEST_TILE = 960
+#: Each level of tiles at most this many times smaller than the one before (`tile_counts`; a
+#: 4000x3000 photo is read whole, in 3x3 tiles and in 6x6).
+LEVEL_STEP = 3.0
 
 
 def _anchors() -> np.ndarray:
@@ -190,15 +197,44 @@ class FaceDetector:
         return face
 
 
-def _views(w: int, h: int) -> list[tuple[int, int, int, int]]:
-    """The whole image, and for large images a grid of overlapping square-ish tiles."""
-    views = [(0, 0, w, h)]
-    long_side = max(w, h)
+def _tile_side(side: int, count: int) -> float:
+    """The side of `count` tiles across `side`, overlapping by TILE_OVERLAP."""
+    return side / (count - (count - 1) * TILE_OVERLAP)
+
+
+def tile_counts(long_side: int) -> list[int]:
+    """The tiles across (and down) of each level of tiles after the whole view, coarse to fine.
+
+    Above TILE_ABOVE, the finest level's tiles are at most FINEST_TILE long, so that a face of
+    MIN_FACE_PX is at least 12 px in the model's view. A level holds whole every face up to
+    TILE_OVERLAP of its tiles' side (a face on one tile's seam lies inside its neighbour), and
+    the model finds faces from 1/16 to 1/14 of the view's side, so each level's tiles are at
+    most LEVEL_STEP times smaller than the last's (the whole view's, first): no size of face
+    between two levels goes unread."""
     if long_side <= TILE_ABOVE:
-        return views
-    for count in (2, 3) if long_side > 2 * TILE_ABOVE else (2,):
-        tw = min(w, round(w / (count - (count - 1) * TILE_OVERLAP)))
-        th = min(h, round(h / (count - (count - 1) * TILE_OVERLAP)))
+        return []
+    finest = 2
+    while _tile_side(long_side, finest) > FINEST_TILE:
+        finest += 1
+    counts: list[int] = []
+    last, least = float(long_side), _tile_side(long_side, finest)
+    while least < last / LEVEL_STEP:
+        first = counts[-1] + 1 if counts else 2
+        steps = [c for c in range(first, finest) if _tile_side(long_side, c) >= last / LEVEL_STEP]
+        # The coarsest level from which the finest is one step, else the finest within a step.
+        bridges = [c for c in steps if least >= _tile_side(long_side, c) / LEVEL_STEP]
+        count = bridges[0] if bridges else steps[-1]
+        counts.append(count)
+        last = _tile_side(long_side, count)
+    return [*counts, finest]
+
+
+def _views(w: int, h: int) -> list[tuple[int, int, int, int]]:
+    """The whole image, and for large images levels of overlapping tiles (`tile_counts`), each
+    tile of the photo's own shape."""
+    views = [(0, 0, w, h)]
+    for count in tile_counts(max(w, h)):
+        tw, th = min(w, round(_tile_side(w, count))), min(h, round(_tile_side(h, count)))
         for i in range(count):
             for j in range(count):
                 x0 = round(i * (w - tw) / (count - 1))

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
 from subject2video.errors import ImageError
-from subject2video.media.detector import MIN_FACE_PX, FaceDetector, get_detector
+from subject2video.media.detector import (
+    FINEST_TILE,
+    LEVEL_STEP,
+    MIN_FACE_PX,
+    FaceDetector,
+    _tile_side,
+    get_detector,
+    tile_counts,
+)
 from tests.utils.images import cat_rgb, face_rgb, group_rgb, second_face_rgb, wide_shot_rgb
 
 
@@ -59,3 +69,35 @@ def test_a_face_that_fills_the_photo_is_found(detector: FaceDetector) -> None:
     tight = np.ascontiguousarray(face_rgb()[60:190, 160:290])  # her face, edge to edge
     faces = detector.detect(tight)
     assert len(faces) == 1 and faces[0].width > 90
+
+
+@pytest.mark.parametrize("long_side", [*range(801, 7400, 97), 7300])
+def test_the_tiles_leave_no_face_size_unread(long_side: int) -> None:
+    """The finest tiles are small enough for a 60 px face, and from the whole view down each
+    level's tiles shrink at most LEVEL_STEP times (a level holds whole the faces the one before
+    is too coarse to find)."""
+    sides = [float(long_side)] + [_tile_side(long_side, c) for c in tile_counts(long_side)]
+    assert sides[-1] <= FINEST_TILE
+    assert all(a / b <= LEVEL_STEP + 1e-9 for a, b in itertools.pairwise(sides))
+    assert sorted(set(sides), reverse=True) == sides
+
+
+@pytest.mark.parametrize(
+    ("size", "at"), [((4000, 3000), (2690, 1530)), ((6000, 4000), (1150, 2180))]
+)
+def test_a_60_to_80_px_face_is_found_in_a_large_photo(
+    detector: FaceDetector, size: tuple[int, int], at: tuple[int, int]
+) -> None:
+    """In a 12 or 24 megapixel photo, a face of 60-80 px (set where the coarser tiles' seams
+    run) is found and animated, not refused as 'no face'."""
+    import cv2
+
+    w, h = size
+    canvas = cv2.resize(cv2.GaussianBlur(face_rgb(), (0, 0), 20), (w, h))
+    small = cv2.resize(face_rgb(), (360, 360), interpolation=cv2.INTER_AREA)
+    x, y = at
+    canvas[y : y + 360, x : x + 360] = small
+    face = detector.subject(np.ascontiguousarray(canvas))
+    left, top, right, bottom = face.box
+    assert MIN_FACE_PX <= face.height <= 80
+    assert x + 100 < left < right < x + 220 and y + 20 < top < bottom < y + 150
