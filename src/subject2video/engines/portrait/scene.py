@@ -5,6 +5,9 @@ Read from the prompt, each listed in `debugoutput` as honoured or not (`Scene.de
 - **light and colour** (golden, sunset, warm, moody, cold, black-and-white, vintage): a grade,
   one lookup table per channel and a saturation change, given once to the photo's pixels (the
   subject and the plate) and to the palettes that paint the mouth and lids, not to every frame;
+  a colour temperature, a tone and black-and-white combine ("a moody black-and-white", "vintage
+  golden light"), read in the prompt's order: a word that clashes with one before it (cold
+  after golden) is listed as not honoured;
 - **focus** (shallow depth of field, bokeh, blurred background): the background plate blurred
   once, so everything behind the subject's matte is out of focus;
 - **lens and camera** (close-up, wide, push in, pull out, pan, orbit): the camera moves as two
@@ -38,6 +41,10 @@ GRADES: dict[str, tuple[tuple[float, float, float], float, float, float]] = {
     "black-and-white": ((1.00, 1.00, 1.00), 1.00, 0.00, 0.00),
     "vintage": ((1.06, 1.00, 0.85), 0.95, 0.08, 0.65),
 }
+#: Grade families: at most one colour temperature and one tone in a video.
+TEMPERATURE = ("golden", "sunset", "cold")
+WARM = ("golden", "sunset")
+TONE = ("moody", "vintage")
 _GRADE_WORDS = [
     (r"\bgolden\b|\bgolden hour\b|\bwarm (?:light|tones?|glow)\b|\bsun-?drenched\b", "golden"),
     (r"\bsunset\b|\bdusk\b", "sunset"),
@@ -87,15 +94,8 @@ def read_scene(prompt: str, camera_moves: bool = False) -> Scene:
     """The scene words in `prompt`; `camera_moves` says whether the motion plan moves the camera
     (a walk forward, a push, a pan), which the parallax then splits into two layers."""
     text = prompt.lower()
-    words: list[tuple[str, bool, str]] = []
-    grade = None
-    for pattern, name in _GRADE_WORDS:
-        found = re.search(pattern, text)
-        if found and grade is None:
-            grade = name
-            words.append((found.group(0), True, f"{name} grade"))
-        elif found:
-            words.append((found.group(0), False, f"only one grade; {grade} came first"))
+    grades, words = _read_grades(text)
+    grade = "+".join(grades) or None
     shallow = bool(re.search(_SHALLOW, text))
     if shallow:
         words.append(("shallow depth of field", True, "the background behind the matte blurred"))
@@ -123,15 +123,77 @@ def read_scene(prompt: str, camera_moves: bool = False) -> Scene:
     return Scene(grade, shallow, lens, parallax, words)
 
 
+def _read_grades(text: str) -> tuple[list[str], list[tuple[str, bool, str]]]:
+    """The grades the prompt names, in the prompt's order, and how each word was taken. One
+    colour temperature (warm or cold: "golden" and "sunset" are one warm grade together) and one
+    tone (moody or vintage), with or without black-and-white, which leaves no colour to warm or
+    cool: a moody black-and-white is both, a golden black-and-white only the first named."""
+    found = sorted(
+        (hit.start(), hit.group(0), name)
+        for pattern, name in _GRADE_WORDS
+        for hit in re.finditer(pattern, text)
+    )
+    grades: list[str] = []
+    words: list[tuple[str, bool, str]] = []
+    refused: set[str] = set()
+    for _, word, name in found:
+        if name in grades:
+            if not any(w == word for w, _, _ in words):
+                words.append((word, True, f"{name} grade"))
+            continue
+        if name in refused:
+            continue  # "cold blue light": one refusal is enough
+        clash = _clash(name, grades)
+        if clash is None:
+            with_ = f", with {' and '.join(grades)}" if grades else ""
+            grades.append(name)
+            words.append((word, True, f"{name} grade{with_}"))
+        else:
+            words.append((word, clash[0], clash[1]))
+            refused.add(name)
+    return grades, words
+
+
+def _clash(name: str, grades: list[str]) -> tuple[bool, str] | None:
+    """None where grade `name` goes with those already read; else whether it is honoured anyway
+    (a second warm word, by the warm grade read) and how."""
+    for held in grades:
+        if name in WARM and held in WARM:
+            return True, f"one warm grade: {held}"
+        if name in TEMPERATURE and held in TEMPERATURE:
+            return False, f"{held} came first; warm and cold cannot both hold"
+        if name in TONE and held in TONE:
+            return False, f"one tone; {held} came first"
+        if {name, held} & {"black-and-white"} and {name, held} & set(TEMPERATURE):
+            return (
+                False,
+                f"{held} came first; a black-and-white frame has no colour to warm or cool",
+            )
+    return None
+
+
+def _curve(name: str, channel: int, x: np.ndarray) -> np.ndarray:
+    """One grade's curve for one channel, on values in 0-1."""
+    gains, gamma, lift, _ = GRADES[name]
+    return lift + (1 - lift) * np.clip(gains[channel] * x, 0, 1) ** gamma
+
+
 def grade_tables(name: str) -> tuple[np.ndarray, float]:
-    """The (256, 1, 3) lookup table and the saturation of a grade."""
-    gains, gamma, lift, saturation = GRADES[name]
+    """The (256, 1, 3) lookup table and the saturation of a grade, or of grades joined by "+"
+    (`read_scene`'s "moody+black-and-white"): their curves one after the other, their
+    saturations multiplied."""
+    names = name.split("+")
+    unknown = [n for n in names if n not in GRADES]
+    if unknown:
+        raise ValueError(f"unknown grade {unknown[0]!r}; grades: {', '.join(GRADES)}")
     x = np.linspace(0.0, 1.0, 256)
     table = np.empty((256, 1, 3), np.uint8)
-    for c, gain in enumerate(gains):
-        y = lift + (1 - lift) * np.clip(gain * x, 0, 1) ** gamma
+    for c in range(3):
+        y = x
+        for one in names:
+            y = _curve(one, c, y)
         table[:, 0, c] = np.clip(np.round(y * 255), 0, 255).astype(np.uint8)
-    return table, saturation
+    return table, float(np.prod([GRADES[n][3] for n in names]))
 
 
 class Grader:

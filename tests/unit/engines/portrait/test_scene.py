@@ -36,6 +36,41 @@ def test_grades_move_colour_the_named_way() -> None:
     assert np.abs(grey[..., 0].astype(int) - grey[..., 2]).max() <= 1
 
 
+@pytest.mark.parametrize(
+    ("prompt", "grade", "refused"),
+    [
+        ("a moody black and white portrait", "moody+black-and-white", None),
+        ("black-and-white, moody", "black-and-white+moody", None),
+        ("vintage film, golden hour, warm light", "vintage+golden", None),
+        ("at sunset, golden light", "sunset", None),
+        ("golden light, then cold blue light", "golden", "cold: NOT honoured (golden came first"),
+        ("golden light, black and white", "golden", "black and white: NOT honoured"),
+        ("moody and vintage", "moody", "vintage: NOT honoured (one tone; moody came first)"),
+    ],
+)
+def test_grades_combine_in_the_prompts_order(prompt: str, grade: str, refused: str | None) -> None:
+    """A temperature, a tone and black-and-white go together, read in the prompt's order (not
+    the word list's); a word that clashes with one before it is listed as not honoured."""
+    scene = read_scene(prompt)
+    assert scene.grade == grade
+    line = scene.describe()
+    assert ("NOT honoured" in line) == (refused is not None), line
+    if refused is not None:
+        assert refused in line
+    Grader(grade)  # every grade read can be made
+
+
+def test_a_moody_black_and_white_is_grey_and_darker() -> None:
+    image = face_rgb()
+    grey = Grader("black-and-white")(image).astype(int)
+    noir = Grader("moody+black-and-white")(image).astype(int)
+    assert np.abs(noir[..., 0] - noir[..., 1]).max() <= 2  # no colour but a faint cool cast
+    assert np.abs(noir[..., 2] - noir[..., 0]).mean() < 8
+    assert noir.mean() < grey.mean() - 8  # the moody curve on top
+    with pytest.raises(ValueError, match="unknown grade 'teal'"):
+        Grader("moody+teal")
+
+
 def frames(prompt: str, count: int = 12) -> np.ndarray:
     image = face_rgb()
     face = get_analyzer().subject(image, landmarks=False)
