@@ -9,9 +9,8 @@ has), the same with each frame's geometry made ahead in a third thread
 encoder on every core), the encoder alone on the same 150 frames on every core, and, for
 "the slower of the two" that the pipelined wall approaches, the engine alone with OpenCV on one
 thread and the encoder alone on one thread, interleaved, best of three (wall and CPU seconds).
-Then `s2v generate` itself, three times per
-face and prompt (a new process each time: start-up, model loading, decoding, the engine,
-encoding): wall, CPU seconds and peak RSS of the process; with
+Then `s2v generate` itself, three times per face and prompt (a new process each time: start-up,
+model loading, decoding, the engine, encoding): wall, CPU seconds and peak RSS of the process; with
 `S2V_BENCH_BASELINE=/path/to/other/s2v` (today's code, say), that `s2v` too, interleaved, in the
 same run. Prints a markdown table; compare the ratios, which are taken within one run, rather
 than the seconds.

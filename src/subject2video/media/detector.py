@@ -9,8 +9,8 @@ of a 48x48 grid (stride 4, fixed size), boxes and six keypoints relative to the 
 
 A photo is read whole and, when its faces could be too small for one 192-px view, also in levels
 of overlapping tiles, the finest small enough for a face of 60 px whatever the photo's size; the
-detections of all views are merged. Where nothing is found, the photo is
-read once more inside a grey frame twice its size, for a face that fills the photo.
+detections of all views are merged. Where nothing is found, the photo is read once more inside a
+grey frame twice its size, for a face that fills the photo.
 
 Example::
 
