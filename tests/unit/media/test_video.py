@@ -120,7 +120,7 @@ def test_colours_come_back_as_written(tmp_path: Path, size: tuple[int, int]) -> 
 
 
 def test_a_pipelined_writer_refuses_a_wrong_frame_at_once(tmp_path: Path) -> None:
-    """The frame is checked (and converted) in the caller's thread, so the caller's `write`
+    """The frame is checked in the caller's thread, so the caller's `write`
     raises, not a later one; the good frames around it are written."""
     path = tmp_path / "piped.mp4"
     frames = moving_frames(6, 320, 240)
