@@ -158,13 +158,20 @@ class FaceDetector:
         boxes, scores = np.concatenate(all_boxes), np.concatenate(all_scores)
         if not len(boxes):
             # A face that fills the photo (a tight crop, a selfie) is larger than the model's
-            # anchors expect: look again with the photo set in a frame twice its size.
-            pad = max(h, w) // 2
+            # anchors expect: look again with the photo set in a frame twice its size. The view
+            # is 192 px, so the photo is first shrunk to at most twice that (a 4000x10000 photo
+            # framed at full size is an 840 MB array).
+            shrink = min(1.0, 2 * SIDE / max(h, w))
+            small = image
+            if shrink < 1.0:
+                size = (max(1, round(w * shrink)), max(1, round(h * shrink)))
+                small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+            pad = max(small.shape[:2]) // 2
             framed = cv2.copyMakeBorder(
-                image, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128, 128, 128)
+                small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128, 128, 128)
             )
             boxes, scores = self._view(framed)
-            boxes = boxes - np.float32(pad)
+            boxes = (boxes - np.float32(pad)) / np.float32(shrink)
         faces = []
         for box, score in weighted_nms(boxes, scores) if len(boxes) else []:
             left, top = max(0, round(float(box[0]))), max(0, round(float(box[1])))
