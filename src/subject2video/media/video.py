@@ -111,7 +111,12 @@ class Mp4Writer:
         self.close()
 
     def write(self, frame: np.ndarray) -> None:
-        """Encode one RGB uint8 frame of shape (height, width, 3)."""
+        """Encode one RGB uint8 frame of shape (height, width, 3).
+
+        PyAV converts it to yuv420p inside `encode` (swscale: BT.601, limited range, each 2x2
+        block's colour averaged). OpenCV's `COLOR_RGB2YUV_I420` costs a fifth as much, but its
+        colour is point-sampled (up to 16 levels off the block's average at edges), and the
+        prompt suite's measurer found 60 of 63 motions in its videos against 62 (README)."""
         self.check(frame)
         if self._closed:
             raise ValueError(f"cannot write to {self.path}: the writer is closed")
@@ -122,12 +127,7 @@ class Mp4Writer:
         self.frames_written += 1
 
     def check(self, frame: np.ndarray) -> None:
-        """ValueError unless `frame` is an RGB uint8 frame of this writer's size.
-
-        PyAV converts it to yuv420p inside `encode` (swscale: BT.601, limited range, each 2x2
-        block's colour averaged). OpenCV's `COLOR_RGB2YUV_I420` costs a fifth as much, but its
-        colour is point-sampled (up to 16 levels off the block's average at edges), and the
-        prompt suite's measurer found 60 of 63 motions in its videos against 62 (README)."""
+        """ValueError unless `frame` is an RGB uint8 frame of this writer's size."""
         expected = (self.height, self.width, 3)
         if frame.shape != expected or frame.dtype != np.uint8:
             raise ValueError(

@@ -164,7 +164,7 @@ def _clash(name: str, grades: list[str]) -> tuple[bool, str] | None:
             return False, f"{held} came first; warm and cold cannot both hold"
         if name in TONE and held in TONE:
             return False, f"one tone; {held} came first"
-        if {name, held} & {"black-and-white"} and {name, held} & set(TEMPERATURE):
+        if "black-and-white" in (name, held) and (name in TEMPERATURE or held in TEMPERATURE):
             return (
                 False,
                 f"{held} came first; a black-and-white frame has no colour to warm or cool",
