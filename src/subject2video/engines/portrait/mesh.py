@@ -261,11 +261,16 @@ def _triangulate(points: np.ndarray, w: int, h: int) -> np.ndarray:
     subdiv = cv2.Subdiv2D((-1, -1, w + 2, h + 2))
     # A tiny per-point offset keeps coincident landmarks apart (Subdiv2D would merge them).
     jittered = points + 1e-2 * (np.arange(len(points)) % 7)[:, None]
-    for x, y in jittered:
-        subdiv.insert((float(x), float(y)))
-    corners = subdiv.getTriangleList().reshape(-1, 3, 2).astype(np.float64)
-    dist = np.linalg.norm(corners[:, :, None, :] - jittered[None, None], axis=3)
-    ids = dist.argmin(axis=2)
-    # Triangles that use Subdiv2D's virtual outer vertices match no point closely.
-    ok = dist.min(axis=2).max(axis=1) < 0.05
-    return ids[ok].astype(np.int32)
+    stored = np.ascontiguousarray(jittered, np.float32)
+    subdiv.insert(stored)
+    # The corners come back as the points were stored (float32), so each is found by its bits:
+    # the first point stored there, as Subdiv2D keeps the first of two at one place. Triangles
+    # that use Subdiv2D's virtual outer vertices match no point.
+    keys = stored.view(np.uint64).ravel()
+    order = np.argsort(keys, kind="stable")
+    known = keys[order]
+    corners = np.ascontiguousarray(subdiv.getTriangleList(), np.float32)
+    wanted = corners.view(np.uint64).reshape(-1, 3)
+    at = np.minimum(np.searchsorted(known, wanted), len(known) - 1)
+    ok = (known[at] == wanted).all(axis=1)
+    return order[at[ok]].astype(np.int32)
