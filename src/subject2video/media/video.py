@@ -22,6 +22,7 @@ from types import TracebackType
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from subject2video.media.audio import Audio
 
@@ -87,6 +88,7 @@ class Mp4Writer:
             self._container.close()
             raise
         self._stream = stream
+        self._reformatter = VideoReformatter()
         #: The voice track, muxed as AAC on close, padded with silence to the video's length.
         self.audio = audio
         self._audio_stream = None
@@ -110,21 +112,35 @@ class Mp4Writer:
     ) -> None:
         self.close()
 
-    def write(self, frame: np.ndarray) -> None:
-        """Encode one RGB uint8 frame of shape (height, width, 3).
-
-        PyAV converts it to yuv420p inside `encode` (swscale: BT.601, limited range, each 2x2
-        block's colour averaged). OpenCV's `COLOR_RGB2YUV_I420` costs a fifth as much, but its
-        colour is point-sampled (up to 16 levels off the block's average at edges), and the
-        prompt suite's measurer found 60 of 63 motions in its videos against 62 (README)."""
-        self.check(frame)
+    def write(self, frame: np.ndarray | av.VideoFrame) -> None:
+        """Encode one RGB uint8 frame of shape (height, width, 3), or one that `convert` made."""
         if self._closed:
             raise ValueError(f"cannot write to {self.path}: the writer is closed")
-        video_frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
-        video_frame.pts = self.frames_written
-        for packet in self._stream.encode(video_frame):
+        if isinstance(frame, np.ndarray):
+            self.check(frame)  # then converted by `encode`, as `convert` would
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        frame.pts = self.frames_written
+        for packet in self._stream.encode(frame):
             self._container.mux(packet)
         self.frames_written += 1
+
+    def convert(
+        self, frame: np.ndarray, reformatter: VideoReformatter | None = None
+    ) -> av.VideoFrame:
+        """One RGB frame (checked) as the encoder takes it: yuv420p, converted by swscale as PyAV
+        would inside `encode` (BT.601, limited range, each 2x2 block's colour averaged, on the
+        encoder's threads), so a frame converted here, in another thread, encodes the same.
+        OpenCV's `COLOR_RGB2YUV_I420` costs a fifth as much, but its colour is point-sampled (up
+        to 16 levels off the block's average at edges), and the prompt suite's measurer found 60
+        of 63 motions in its videos against 62 (README). Another thread brings its own
+        `reformatter` (swscale's context, made once and kept: making one a frame costs more than
+        the conversion)."""
+        self.check(frame)
+        rgb = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        threads = self._stream.codec_context.thread_count
+        return (reformatter or self._reformatter).reformat(
+            rgb, self.width, self.height, "yuv420p", threads=threads
+        )
 
     def check(self, frame: np.ndarray) -> None:
         """ValueError unless `frame` is an RGB uint8 frame of this writer's size."""
@@ -171,14 +187,22 @@ class PipelinedWriter:
     making the next (the encoder and the engine spend their time in C code that releases the GIL:
     x264, the colour conversion, OpenCV, NumPy). `write` checks the frame in the caller's thread
     (a wrong one is refused at once) and returns once it is queued (at most
-    `depth` frames wait: two overlap as well as four on the portrait bench, and hold 3-5 MB
-    less at 720p); an encoder error is raised by the next `write` or by `close`.
+    `depth` frames wait: two overlap as well as three or four on the portrait bench, and hold
+    3-5 MB less at 720p); an encoder error is raised by the next `write` or by `close`.
+
+    Where the queue is full, the encoder is the slower of the two, and the caller's thread makes
+    the frame's colour conversion itself rather than wait (`converted_here`; the same planes
+    either way): the time it would have waited does a ninth of the encoder's work. Where the
+    engine is the slower, the queue is seldom full and the encoder's thread converts, as before.
     """
 
     def __init__(self, writer: Mp4Writer, depth: int = 2) -> None:
         self.writer = writer
-        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=depth)
+        self._queue: queue.Queue[np.ndarray | av.VideoFrame | None] = queue.Queue(depth)
         self._error: BaseException | None = None
+        self._reformatter = VideoReformatter()  # this (the caller's) thread's
+        #: Frames whose colour conversion the caller's thread made (`write`).
+        self.converted_here = 0
         self._thread = threading.Thread(target=self._work, name="mp4-encoder", daemon=True)
         self._thread.start()
 
@@ -201,8 +225,14 @@ class PipelinedWriter:
     def write(self, frame: np.ndarray) -> None:
         if self._error is not None:
             raise self._error
-        self.writer.check(frame)
-        self._queue.put(frame)
+        if self._queue.full():
+            # The encoder is behind: rather than wait for it, this thread takes a share of its
+            # work, the frame's colour conversion (the same swscale call, the same planes).
+            self._queue.put(self.writer.convert(frame, self._reformatter))
+            self.converted_here += 1
+        else:
+            self.writer.check(frame)
+            self._queue.put(frame)
 
     def close(self) -> None:
         """Wait for the queued frames, then finish the file (raising an encoder error)."""

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
+from av.video.reformatter import VideoReformatter
 
 from subject2video.media.video import (
     Mp4Writer,
@@ -134,6 +136,50 @@ def test_a_pipelined_writer_refuses_a_wrong_frame_at_once(tmp_path: Path) -> Non
     assert probe(path).frames == 6
     read = list(read_frames(path))
     assert all(np.abs(a.astype(int) - b).mean() < 4 for a, b in zip(read, frames, strict=True))
+
+
+def test_convert_is_the_conversion_the_encoder_makes(tmp_path: Path) -> None:
+    """`convert` gives the planes PyAV's own conversion inside `encode` gives (swscale to
+    yuv420p at the encoder's threads), from a reformatter of the caller's own or the writer's;
+    a wrong frame is refused as `write` refuses it."""
+    frames = moving_frames(3, 320, 240)
+    with Mp4Writer(tmp_path / "x.mp4", 320, 240, threads=1) as writer:
+        mine = VideoReformatter()
+        for frame in frames:
+            own = av.VideoFrame.from_ndarray(frame, format="rgb24").reformat(
+                320, 240, "yuv420p", threads=1
+            )
+            for made in (writer.convert(frame, mine), writer.convert(frame)):
+                assert made.format.name == "yuv420p" and (made.width, made.height) == (320, 240)
+                for plane, expected in zip(made.planes, own.planes, strict=True):
+                    assert bytes(plane) == bytes(expected)
+            writer.write(writer.convert(frame, mine))
+        with pytest.raises(ValueError, match=r"expected \(240, 320, 3\) uint8"):
+            writer.convert(np.zeros((240, 320, 4), np.uint8))
+    assert probe(tmp_path / "x.mp4").frames == 3
+
+
+def test_a_pipelined_writer_converts_in_the_callers_thread_when_the_encoder_is_behind(
+    tmp_path: Path,
+) -> None:
+    """Frames written faster than x264 encodes them (made beforehand, at 720p, on one encoder
+    thread) fill the queue; the caller then converts them itself rather than wait, and the video
+    is the one a plain writer makes (to within x264's run-to-run wobble: the first frame's size
+    varies by a few bytes from one encoder to the next in one process, whoever converts)."""
+    frames = moving_frames(24, 1280, 720)
+    piped = PipelinedWriter(Mp4Writer(tmp_path / "piped.mp4", 1280, 720, threads=1))
+    with piped:
+        for frame in frames:
+            piped.write(frame)
+    with Mp4Writer(tmp_path / "plain.mp4", 1280, 720, threads=1) as writer:
+        for frame in frames:
+            writer.write(frame)
+    assert piped.converted_here > 0
+    piped_frames = list(read_frames(tmp_path / "piped.mp4"))
+    plain_frames = list(read_frames(tmp_path / "plain.mp4"))
+    assert len(piped_frames) == len(plain_frames) == len(frames)
+    for a, b in zip(piped_frames, plain_frames, strict=True):
+        assert np.abs(a.astype(int) - b).mean() < 0.5
 
 
 def test_close_is_idempotent(tmp_path: Path) -> None:
