@@ -213,7 +213,8 @@ def main() -> None:
         "each video's frames, load again in each video, counted).\n"
     )
     print(
-        "| face, prompt | output | analysis | matte | rig | render | engine alone | encode alone "
+        "| face, prompt | output | analysis | matte | rig / plate (side by side) | render "
+        "| engine alone | encode alone "
         "(wall / CPU) | engine + encode, pipelined (wall / CPU) | ratio to encode (wall / CPU) "
         "| geometry ahead in a thread, pipelined (wall / CPU, ratio) "
         "| one after the other (wall, ratio) | one core each, alone: engine / encoder (wall) "
@@ -223,7 +224,7 @@ def main() -> None:
     for name, r in rows:
         print(
             f"| {name} | {r['size']} | {r['analysis']:.2f} s | {r['matte']:.2f} s | "
-            f"{r['rig']:.2f} s | {r['render']:.2f} s | {r['engine']:.2f} s | "
+            f"{r['rig']:.2f} / {r['plate']:.2f} s | {r['render']:.2f} s | {r['engine']:.2f} s | "
             f"{r['encode']:.2f} / {r['encode_cpu']:.2f} s | "
             f"{r['serial']:.2f} / {r['serial_cpu']:.2f} s | "
             f"{r['serial'] / r['encode']:.2f}x / {r['serial_cpu'] / r['encode_cpu']:.2f}x | "
