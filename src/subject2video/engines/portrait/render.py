@@ -246,7 +246,7 @@ class Renderer:
         sound = np.abs(det) > 1e-3
         m[~sound] = np.eye(3)
         solved = np.linalg.solve(m, self.rig.rest[tri])  # (T, 3, 2): [x y 1] @ this = source
-        rows = np.empty((len(tri) + 1, 6), np.float32, order="F")
+        rows = np.empty((len(tri) + 1, 6), np.float32)
         rows[0] = (1, 0, 0, 0, 1, 0)
         rows[1:, 0:3] = solved[:, :, 0]
         rows[1:, 3:6] = solved[:, :, 1]
@@ -268,7 +268,9 @@ class Renderer:
         index = np.zeros((grid.gh, grid.gw), np.int32)
         corners = np.round(grid.to_grid(positions) * 16).astype(np.int32)
         polygons = corners[self.rig.triangles]
-        lo, hi = polygons.min(axis=1) >> 4, polygons.max(axis=1) >> 4
+        a, b, c = polygons[:, 0], polygons[:, 1], polygons[:, 2]  # (min over a short axis is slow)
+        lo = np.minimum(np.minimum(a, b), c) >> 4
+        hi = np.maximum(np.maximum(a, b), c) >> 4
         visible = (hi[:, 0] >= 0) & (hi[:, 1] >= 0) & (lo[:, 0] < grid.gw) & (lo[:, 1] < grid.gh)
         drawn = order[visible[order]]
         fill = cv2.fillConvexPoly
@@ -280,8 +282,12 @@ class Renderer:
     def _lookup(self, grid: Grid, rows: np.ndarray, index: np.ndarray) -> tuple:
         """The remap tables at `grid`'s lattice points, each from its triangle's row."""
         gx, gy = self._lattice[grid]
-        a = [np.take(rows[:, j], index) for j in range(6)]
-        return a[0] * gx + a[1] * gy + a[2], a[3] * gx + a[4] * gy + a[5]
+        # One gather of whole rows (C order: 24 bytes each), a third of the time of six.
+        a = np.take(rows, index, axis=0)
+        return (
+            a[..., 0] * gx + a[..., 1] * gy + a[..., 2],
+            a[..., 3] * gx + a[..., 4] * gy + a[..., 5],
+        )
 
 
 def triangle_areas(corners: np.ndarray) -> np.ndarray:

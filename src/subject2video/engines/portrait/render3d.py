@@ -197,7 +197,8 @@ class Renderer3D(Renderer):
         x0, y0, x1, y1 = self.face_box
         margin = 3.0 / 0.2 + 2  # a few coarse cells: the tables are blended near the edge
         corners = positions[self.rig3d.triangles]
-        lo, hi = corners.min(axis=1), corners.max(axis=1)
+        a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
+        lo, hi = np.minimum(np.minimum(a, b), c), np.maximum(np.maximum(a, b), c)
         inside = (
             (lo[:, 0] > x0 + margin) & (lo[:, 1] > y0 + margin)
             & (hi[:, 0] < x1 - margin) & (hi[:, 1] < y1 - margin)
@@ -220,7 +221,7 @@ class Renderer3D(Renderer):
         cx = (f1 * e2[:, 1:2] - f2 * e1[:, 1:2]) * inv[:, None]
         cy = (f2 * e1[:, 0:1] - f1 * e2[:, 0:1]) * inv[:, None]
         c0 = s0 - cx * p0[:, 0:1] - cy * p0[:, 1:2]
-        rows = np.empty((len(tri) + 1, 6), np.float32, order="F")
+        rows = np.empty((len(tri) + 1, 6), np.float32)
         rows[0] = (1, 0, 0, 0, 1, 0)
         rows[1:, 0], rows[1:, 1], rows[1:, 2] = cx[:, 0], cy[:, 0], c0[:, 0]
         rows[1:, 3], rows[1:, 4], rows[1:, 5] = cx[:, 1], cy[:, 1], c0[:, 1]
