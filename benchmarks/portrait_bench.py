@@ -8,7 +8,7 @@ has), the same with each frame's geometry made ahead in a third thread
 (`PortraitEngine(prefetch=True)`), the same with neither thread (one after the other, the
 encoder on every core), the encoder alone on the same 150 frames on every core, and, for
 "the slower of the two" that the pipelined wall approaches, the engine alone with OpenCV on one
-thread and the encoder alone on one thread, interleaved, best of three (wall and CPU seconds).
+thread and the encoder alone on one thread, interleaved, best of five (wall and CPU seconds).
 Then `s2v generate` itself, three times per face and prompt (a new process each time: start-up,
 model loading, decoding, the engine, encoding): wall, CPU seconds and peak RSS of the process; with
 `S2V_BENCH_BASELINE=/path/to/other/s2v` (today's code, say), that `s2v` too, interleaved, in the
@@ -141,7 +141,7 @@ def _engine_one_core(request: GenerationRequest) -> float:
 
 
 def bench(
-    name: str, image: np.ndarray, out: Path, prompt: str = PROMPT, rounds: int = 3
+    name: str, image: np.ndarray, out: Path, prompt: str = PROMPT, rounds: int = 5
 ) -> dict[str, Any]:
     """One face: full pipeline (with and without the geometry made ahead in a thread), engine
     alone, encoder alone.
