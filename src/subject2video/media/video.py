@@ -117,7 +117,9 @@ class Mp4Writer:
         if self._closed:
             raise ValueError(f"cannot write to {self.path}: the writer is closed")
         if isinstance(frame, np.ndarray):
-            self.check(frame)  # then converted by `encode`, as `convert` would
+            # Converted by `encode` itself, as `convert` would: `convert` here, freeing the RGB
+            # frame before the encoder ran, took `s2v generate`'s peak RSS 9-13 MB higher.
+            self.check(frame)
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
         frame.pts = self.frames_written
         for packet in self._stream.encode(frame):

@@ -216,8 +216,8 @@ class PortraitEngine:
         side, then the renderer (`make`, set up for the video). The rig is mostly Python, the
         plate OpenCV, which lets go of the GIL, so the two overlap: the first frame comes 10-20
         ms sooner on the portrait bench, time the encoder has nothing to do. The plate's large
-        arrays stay in this thread's heap, which `release_face_models` trims (made in the
-        thread, they took 3-6 MB more of `s2v generate`'s peak)."""
+        arrays stay in this thread's heap, which `release_face_models` trims: made in the
+        thread, they took 6 MB more of `s2v generate`'s peak, the rig there 3 MB."""
 
         def timed() -> R:
             mark = time.perf_counter()
