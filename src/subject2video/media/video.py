@@ -119,8 +119,7 @@ class Mp4Writer:
         if isinstance(frame, np.ndarray):
             # Converted by `encode` itself, as `convert` would: `convert` here, freeing the RGB
             # frame before the encoder ran, took `s2v generate`'s peak RSS 9-13 MB higher.
-            self.check(frame)
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            frame = self._rgb(frame)
         frame.pts = self.frames_written
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
@@ -137,12 +136,15 @@ class Mp4Writer:
         of 63 motions in its videos against 62 (README). Another thread brings its own
         `reformatter` (swscale's context, made once and kept: making one a frame costs more than
         the conversion)."""
-        self.check(frame)
-        rgb = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
         threads = self._stream.codec_context.thread_count
         return (reformatter or self._reformatter).reformat(
-            rgb, self.width, self.height, "yuv420p", threads=threads
+            self._rgb(frame), self.width, self.height, "yuv420p", threads=threads
         )
+
+    def _rgb(self, frame: np.ndarray) -> av.VideoFrame:
+        """`frame`, checked, as PyAV's RGB frame."""
+        self.check(frame)
+        return av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
 
     def check(self, frame: np.ndarray) -> None:
         """ValueError unless `frame` is an RGB uint8 frame of this writer's size."""
