@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import cv2
 import numpy as np
 import pytest
 
@@ -70,8 +71,6 @@ def test_a_face_that_fills_the_photo_is_found(detector: FaceDetector) -> None:
     faces = detector.detect(tight)
     assert len(faces) == 1 and faces[0].width > 90
     # The same at 2400x2400 (read shrunk inside its frame): the box in the photo's own pixels.
-    import cv2
-
     big = np.ascontiguousarray(cv2.resize(tight, (2400, 2400), interpolation=cv2.INTER_CUBIC))
     faces = detector.detect(big)
     assert len(faces) == 1 and faces[0].width > 0.7 * 2400
