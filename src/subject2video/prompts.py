@@ -14,7 +14,7 @@ Example::
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: Motion kinds with a direction: the kind is `<verb>_<direction>`.
 DIRECTIONAL = {
@@ -95,6 +95,18 @@ _STRONG = re.compile(
 )
 _DIRECTION = re.compile(r"\b(left|right|up|upward|upwards|down|downward|downwards)\b")
 _SPLIT = re.compile(r"[.,;:!?]+|\b(?:and|while|then|as|before|after|until|with)\b")
+#: The same, keeping the separators (odd items of `split`).
+_SPLIT_KEEP = re.compile(f"({_SPLIT.pattern})")
+#: Separators after which the next clause's motions come later ("she smiles, then turns"; "he
+#: nods before he smiles"), and words that open such a clause ("afterwards, she turns"; "after
+#: that" and "after a moment" are "after" with a clause that opens so). "After" before an event
+#: ("she turns after she smiles") is not read as an order, and "while" or "as" join clauses:
+#: their motions run together.
+_SEQUENCE = frozenset({"then", "before"})
+_LATER = re.compile(
+    r"(?:afterwards?|next|finally|later|eventually|subsequently|followed by|in the end)\b"
+)
+_AFTER_THAT = re.compile(r"(?:that|this|which|a (?:moment|pause|beat|second|while))\b")
 _CAMERA = re.compile(r"\b(?:camera|shot|lens|frame|view|zoom\w*|dolly|pan\w*)\b")
 _LOOK_VERBS = ("turn", "look", "tilt", "pan", "wink")
 
@@ -132,6 +144,9 @@ class Motion:
     #: For a bracketed camera instruction: its place in the prompt's sequence of brackets
     #: (instructions in one bracket share it and run together); None for words.
     step: int | None = None
+    #: For words: their place in the prompt's sequence ("he looks down, then turns": 0, then
+    #: 1). Motions of one stage run together; the stages follow each other.
+    stage: int = 0
 
 
 def _direction(text: str, verb: str) -> str | None:
@@ -268,15 +283,28 @@ def read_prompt(prompt: str) -> list[Motion]:
             motions.append(motion)
     previous: str | None = None
     carried = (1.0, 1.0)
-    for clause in _SPLIT.split(text):
+    # The stage a clause's motions belong to: one more after "then" (or the like) once the
+    # stage so far has a motion.
+    stage, staged, later, after = 0, False, False, False
+    parts = _SPLIT_KEEP.split(text)
+    for i, clause in enumerate(parts):
+        if i % 2:
+            later = later or clause.strip() in _SEQUENCE
+            after = clause.strip() == "after"
+            continue
         if not clause or not clause.strip():
             continue
+        opener = clause.strip()
+        if later or _LATER.match(opener) or (after and _AFTER_THAT.match(opener)):
+            stage += staged
+            staged = later = False
         found, previous = _clause_motions(clause, previous, carried)
         # "slowly and gently, she turns": words in a clause without a motion go to the next.
         carried = _modifiers(clause) if not found and _only_modifiers(clause) else (1.0, 1.0)
         for motion in found:
             if all(m.kind != motion.kind for m in motions):
-                motions.append(motion)
+                motions.append(replace(motion, stage=stage))
+                staged = True
     # "winks ... with her left eye" names the wink twice: keep the directed one.
     kinds = {m.kind for m in motions}
     return [m for m in motions if not any(k.startswith(m.kind + "_") for k in kinds)]

@@ -72,6 +72,52 @@ def test_a_motion_whose_subject_is_a_thing_of_the_scene_is_not_the_persons(
     assert kinds(prompt) == expected
 
 
+@pytest.mark.parametrize(
+    ("prompt", "expected"),
+    [
+        ("He looks down and then turns his head to the right", [0, 1]),
+        ("He raises his eyebrows in surprise, then smiles", [0, 1]),
+        ("laughs, talks, then looks surprised", [0, 0, 1]),
+        ("She smiles. Afterwards she turns left", [0, 1]),
+        ("She smiles and after that she winks", [0, 1]),
+        ("After a moment she nods; finally she laughs", [0, 1]),
+        ("He nods before he smiles", [0, 1]),
+        ("She looks down, then looks up and smiles", [0, 1, 1]),
+        # Run together: one clause, "while", "as", and "after" before an event.
+        ("She smiles and slowly turns her head to the left while the camera pushes in",
+         [0, 0, 0]),
+        ("She turns left as the camera pans right", [0, 0]),
+        ("She turns left after she smiles", [0, 0]),
+        # "then" before any motion, or between modifiers, orders nothing.
+        ("Then she smiles and nods", [0, 0]),
+        ("Slowly, then quickly, she turns left", [0]),
+    ],
+)  # fmt: skip
+def test_then_and_its_like_put_the_motions_in_sequence(prompt: str, expected: list[int]) -> None:
+    assert [m.stage for m in read_prompt(prompt)] == expected
+
+
+def test_a_sequence_plays_its_stages_one_after_the_other() -> None:
+    fps, frames = 25, 150
+    t = np.arange(frames) / fps
+    plan = plan_motion("He looks down and then turns his head to the right", 0, frames, fps)
+    pitch, yaw = plan.curves["pitch"], plan.curves["yaw"]
+    # The look down is made in the first half, in full (not a diagonal's share), before the
+    # turn starts; the turn in the second half, to a plain turn's reach.
+    assert pitch[t < 3.0].min() < -11
+    assert np.abs(yaw[(t > 1.7) & (t < 3.0)]).max() < 3
+    assert yaw[-1] > 15
+    assert "in sequence: look_down; then turn_right" in plan.describe()
+    together = plan_motion("He looks down and turns his head to the right", 0, frames, fps)
+    assert together.curves["pitch"].min() > -11  # a diagonal: each of the two a little less
+    moving = np.flatnonzero(np.abs(np.gradient(together.curves["yaw"])) > 0.2)
+    assert t[moving[0]] < 1.0  # both from the start
+    surprise = plan_motion("He raises his eyebrows in surprise, then smiles", 0, frames, fps)
+    smile = surprise.curves["smile"]
+    assert surprise.curves["brows"][t < 3.0].max() > 0.5 and smile[t < 3.0].max() < 0.05
+    assert smile[-1] > 0.9
+
+
 def test_plan_is_seeded_and_directional() -> None:
     a = plan_motion("turns her head to the left and smiles", seed=1)
     b = plan_motion("turns her head to the left and smiles", seed=1)

@@ -114,15 +114,29 @@ class _Builder:
 
 
 def _windows(motions: list[Motion], duration: float) -> dict[str, tuple[float, float]]:
-    """A time window per motion: motions on one channel take turns, others run together."""
-    groups: dict[str, list[Motion]] = {}
-    for motion in motions:
-        groups.setdefault(_channel_of(motion.kind), []).append(motion)
+    """A time window per motion: the prompt's stages ("he looks down, then turns") follow each
+    other, an equal share of the video each; within a stage, motions on one channel take
+    turns, others run together."""
+    stages = sorted({m.stage for m in motions})
     windows = {}
-    for group in groups.values():
-        for i, motion in enumerate(group):
-            windows[motion.kind] = (duration * i / len(group), duration * (i + 1) / len(group))
+    for n, stage in enumerate(stages):
+        lo, span = duration * n / len(stages), duration / len(stages)
+        groups: dict[str, list[Motion]] = {}
+        for motion in motions:
+            if motion.stage == stage:
+                groups.setdefault(_channel_of(motion.kind), []).append(motion)
+        for group in groups.values():
+            for i, motion in enumerate(group):
+                windows[motion.kind] = (
+                    lo + span * i / len(group), lo + span * (i + 1) / len(group),
+                )  # fmt: skip
     return windows
+
+
+def _alongside(kind: str, windows: dict[str, tuple[float, float]]) -> set[str]:
+    """The other motions whose windows overlap `kind`'s: those it runs together with."""
+    start, end = windows[kind]
+    return {k for k, (a, b) in windows.items() if k != kind and a < end and start < b}
 
 
 def _channel_of(kind: str) -> str:
@@ -159,8 +173,16 @@ def plan_motion(
     worded = [m for m in motions if m.step is None]
     windows = {**_windows(worded, b.duration), **directives.windows(motions, b.duration)}
     # A tracking shot follows the subject's motion: it goes after the motions it follows.
+    if len({m.stage for m in worded}) > 1:
+        b.notes.append(
+            "in sequence: "
+            + "; then ".join(
+                ", ".join(m.kind for m in worded if m.stage == stage)
+                for stage in sorted({m.stage for m in worded})
+            )
+        )
     for motion in sorted(motions, key=lambda m: m.kind == "tracking"):
-        _apply(b, motion, windows[motion.kind], kinds)
+        _apply(b, motion, windows[motion.kind], kinds, _alongside(motion.kind, windows))
     _idle(b, kinds)
     _gaze(b, kinds)
     if speech is not None:
@@ -168,8 +190,11 @@ def plan_motion(
     return MotionPlan(frames, fps, motions, b.c, b.notes)
 
 
-def _apply(b: _Builder, m: Motion, window: tuple[float, float], kinds: set[str]) -> None:
-    """Write one named motion into the builder's curves."""
+def _apply(
+    b: _Builder, m: Motion, window: tuple[float, float], kinds: set[str], alongside: set[str]
+) -> None:
+    """Write one named motion into the builder's curves (`kinds`: every motion the prompt
+    names; `alongside`: those it runs together with)."""
     if directives.apply(b, m, window):
         return
     start, end = window
@@ -177,7 +202,7 @@ def _apply(b: _Builder, m: Motion, window: tuple[float, float], kinds: set[str])
     onset = start + 0.3
     move = min(1.4 * s, max(0.4, end - onset - 0.2))
     if k.startswith(("turn", "look")) and any(o.startswith("look" if k[0] == "t" else "turn")
-                                              for o in kinds):  # fmt: skip
+                                              for o in alongside):  # fmt: skip
         # Turning and looking up or down at once: a diagonal move, about as far in all as
         # either alone, not the two added up.
         a *= 0.8
@@ -215,7 +240,7 @@ def _apply(b: _Builder, m: Motion, window: tuple[float, float], kinds: set[str])
         # other expression (0.36 at full height on the astronaut, 0.22 at half).
         b.ramp("brows", 0.55 * min(1.4, a), onset, 0.3 * s)
         b.ramp("wide", 0.8 * min(1.4, a), onset, 0.3 * s)
-        if "talk" not in kinds and "laugh" not in kinds:
+        if "talk" not in alongside and "laugh" not in alongside:
             b.ramp("mouth", 0.15 * a, onset, 0.3 * s)
     elif k == "sway":
         period = 3.0 * s
