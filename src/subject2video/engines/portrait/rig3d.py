@@ -20,6 +20,7 @@ import numpy as np
 from subject2video.engines.portrait import expression as X
 from subject2video.engines.portrait import topology as T
 from subject2video.engines.portrait import visemes
+from subject2video.engines.portrait.face3d import yaw_3d
 from subject2video.engines.portrait.landmarks import FaceMesh
 from subject2video.engines.portrait.matte import FaceGeometry
 from subject2video.engines.portrait.mesh import _border, _dedupe, _normals, _outline, _triangulate
@@ -73,6 +74,9 @@ class Rig3D:
     #: in the photo has no pixels of that side, only a thin strip to stretch over it.
     reveal: float = 1.0
     photo_yaw: float = 0.0
+    #: The head's yaw in the photo by the mesh's 3D cheek line (`face3d.yaw_3d`): a look up or
+    #: down pitches the head about its own left-right axis, which a turned head has turned too.
+    head_yaw: float = 0.0
 
     @property
     def away(self) -> float:
@@ -139,6 +143,7 @@ class Rig3D:
             geo, rest, head, body, triangles, layer, pivot, X.FaceMeasures.of(mesh), copies,
             eyeball_of, interior_of, base, base2, (w, h),
             float(np.clip(1.0 - abs(face.yaw_estimate()) / 40.0, 0.5, 1.0)), face.yaw_estimate(),
+            yaw_3d(face),
         )  # fmt: skip
 
     def positions(self, v: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
@@ -264,7 +269,14 @@ class Rig3D:
         cr, sr = math.cos(roll), math.sin(roll)
         x, y, z = rel[:, 0], rel[:, 1], rel[:, 2]
         x, z = x * cy + z * sy, -x * sy + z * cy
+        # The pitch about the head's own left-right axis, turned by the photo's yaw and this
+        # turn (about the camera's, a head turned 39° pitches 78% and rolls 63%): turned back
+        # to face the camera, pitched, turned again.
+        head = yaw + math.radians(self.head_yaw)
+        ch, sh = math.cos(head), math.sin(head)
+        x, z = x * ch - z * sh, x * sh + z * ch
         y, z = y * cp - z * sp, y * sp + z * cp
+        x, z = x * ch + z * sh, -x * sh + z * ch
         x, y = x * cr - y * sr, x * sr + y * cr
         s1 = distance / (distance - z)
         turned = np.column_stack([c[0] + x * s1, c[1] + y * s1])

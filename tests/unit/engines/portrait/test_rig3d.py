@@ -12,7 +12,7 @@ from subject2video.engines.portrait.face3d import read_face
 from subject2video.engines.portrait.matte import background_plate, subject_matte
 from subject2video.engines.portrait.plan import CHANNELS
 from subject2video.engines.portrait.render3d import Renderer3D
-from subject2video.engines.portrait.rig3d import EYEBALL, INTERIOR, SKIN, Rig3D
+from subject2video.engines.portrait.rig3d import CAMERA_DISTANCE, EYEBALL, INTERIOR, SKIN, Rig3D
 from subject2video.engines.portrait.scene import Grader
 from subject2video.media.faces import get_analyzer
 from tests.utils.images import face_rgb
@@ -264,3 +264,39 @@ def test_a_face_turned_in_the_photo_turns_further_away_only_part_of_the_way(
     # Towards the camera, `reveal` as before.
     back = _nose_shift(turned, -away) / _nose_shift(facing, -away)
     assert back == pytest.approx(0.5, abs=0.08)
+
+
+@pytest.mark.parametrize("head_yaw", [0.0, -37.0, 30.0])
+def test_a_look_up_or_down_pitches_the_head_about_its_own_left_right_axis(
+    built, head_yaw: float
+) -> None:
+    """A head turned in the photo looks down about its own left-right axis, which is turned with
+    it: about the camera's, a head turned 37° rolls as it looks down (on the turned woman, "She
+    looks down" read 6° of roll). Points on that axis through the pivot stay put as the head
+    pitches; the nose, off it, moves down."""
+    import math
+    from dataclasses import replace
+
+    _, _, rig = built
+    n = len(rig.rest)
+    turned = replace(rig, head_yaw=head_yaw, head=np.ones(n))
+    h = math.radians(head_yaw)
+    # The head's left-right axis after a yaw of h (the rig's yaw takes +x to (cos h, -sin h)
+    # in x and z, z towards the viewer).
+    distance = CAMERA_DISTANCE * rig.geo.width
+
+    def seen(rel: np.ndarray) -> np.ndarray:
+        """Points about the pivot (3D) as the rig holds them: x and y as the photo shows them."""
+        out = rel.copy()
+        out[:, :2] *= (distance / (distance - rel[:, 2]))[:, None]
+        return rig.pivot + out
+
+    along = np.linspace(-0.6, 0.6, n)[:, None] * rig.geo.width
+    axis = seen(along * np.array([math.cos(h), 0.0, -math.sin(h)]))
+    still, _ = turned._turn(axis.copy(), rest_values())
+    pitched, _ = turned._turn(axis.copy(), rest_values(pitch=-12.0))
+    assert np.abs(pitched - still).max() < 1e-6
+    nose = seen(np.tile(np.array([math.sin(h), 0.0, math.cos(h)]) * rig.geo.width, (n, 1)))
+    at_rest, _ = turned._turn(nose.copy(), rest_values())
+    down, _ = turned._turn(nose.copy(), rest_values(pitch=-12.0))
+    assert (down[0, 1] - at_rest[0, 1]) > 0.05 * rig.geo.width
