@@ -172,15 +172,13 @@ def plan_motion(
     kinds = {m.kind for m in motions}
     worded = [m for m in motions if m.step is None]
     windows = {**_windows(worded, b.duration), **directives.windows(motions, b.duration)}
-    # A tracking shot follows the subject's motion: it goes after the motions it follows.
-    if len({m.stage for m in worded}) > 1:
+    stages = sorted({m.stage for m in worded})
+    if len(stages) > 1:
         b.notes.append(
             "in sequence: "
-            + "; then ".join(
-                ", ".join(m.kind for m in worded if m.stage == stage)
-                for stage in sorted({m.stage for m in worded})
-            )
+            + "; then ".join(", ".join(m.kind for m in worded if m.stage == n) for n in stages)
         )
+    # A tracking shot follows the subject's motion: it goes after the motions it follows.
     for motion in sorted(motions, key=lambda m: m.kind == "tracking"):
         _apply(b, motion, windows[motion.kind], kinds, _alongside(motion.kind, windows))
     _idle(b, kinds)

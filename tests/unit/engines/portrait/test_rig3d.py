@@ -3,6 +3,9 @@ and hides the far side, lids meet, the jaw drops the chin, the irises follow the
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -247,8 +250,6 @@ def test_a_face_turned_in_the_photo_turns_further_away_only_part_of_the_way(
     facing it (past it the far eye folds behind the nose, and dlib lost the turned woman at
     -37° turned a further 18°), but still turns AWAY_FLOOR of the asked turn at least; a face
     that faces the camera turns all the way."""
-    from dataclasses import replace
-
     from subject2video.engines.portrait.plan import TURN_DEG
     from subject2video.engines.portrait.rig3d import AWAY_FLOOR, AWAY_LIMIT
 
@@ -274,9 +275,6 @@ def test_a_look_up_or_down_pitches_the_head_about_its_own_left_right_axis(
     it: about the camera's, a head turned 37° rolls as it looks down (on the turned woman, "She
     looks down" read 6° of roll). Points on that axis through the pivot stay put as the head
     pitches; the nose, off it, moves down."""
-    import math
-    from dataclasses import replace
-
     _, _, rig = built
     n = len(rig.rest)
     turned = replace(rig, head_yaw=head_yaw, head=np.ones(n))
