@@ -16,7 +16,7 @@ import numpy as np
 
 from subject2video.engines.portrait import topology as T
 from subject2video.engines.portrait.mouth import MouthPainter
-from subject2video.engines.portrait.render import Grid, Renderer, triangle_areas
+from subject2video.engines.portrait.render import Grid, Renderer, triangle_areas, triangle_bounds
 from subject2video.engines.portrait.rig3d import BODY, SKIN, Rig3D
 from subject2video.engines.portrait.scene import Grader
 
@@ -196,9 +196,7 @@ class Renderer3D(Renderer):
         rows, order = affines
         x0, y0, x1, y1 = self.face_box
         margin = 3.0 / 0.2 + 2  # a few coarse cells: the tables are blended near the edge
-        corners = positions[self.rig3d.triangles]
-        a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
-        lo, hi = np.minimum(np.minimum(a, b), c), np.maximum(np.maximum(a, b), c)
+        lo, hi = triangle_bounds(positions[self.rig3d.triangles])
         inside = (
             (lo[:, 0] > x0 + margin) & (lo[:, 1] > y0 + margin)
             & (hi[:, 0] < x1 - margin) & (hi[:, 1] < y1 - margin)
