@@ -31,7 +31,7 @@ import numpy as np
 
 from subject2video.engines.base import GenerationContext, GenerationRequest
 from subject2video.engines.portrait.ears import add_ears
-from subject2video.engines.portrait.face3d import Reading, read_face, yaw_3d
+from subject2video.engines.portrait.face3d import Reading, read_face
 from subject2video.engines.portrait.landmarks import FaceMesh, get_mesher
 from subject2video.engines.portrait.matte import FaceGeometry, background_plate, subject_matte
 from subject2video.engines.portrait.mesh import Rig
@@ -257,9 +257,9 @@ class PortraitEngine:
         rig, renderer = self._rigged(
             image, alpha, geo, views, lambda: Rig3D.build(mesh, geo, alpha), Renderer3D
         )
-        # The turn as the reading gives it (the mesh's 3D cheek line): the rig's own
-        # `photo_yaw`, the nose's place between the cheeks, measures how little of the far
-        # side the photo shows, and reads a three-quarter view as -90.
+        # The turn as the mesh's 3D cheek line gives it (`head_yaw`): the rig's `photo_yaw`,
+        # the nose's place between the cheeks, measures how little of the far side the photo
+        # shows, and reads a three-quarter view as -90.
         turns = []
         if rig.reveal < 1:
             turns.append(f"turns back towards the camera go {100 * rig.reveal:.0f}% of the way")
@@ -270,7 +270,7 @@ class PortraitEngine:
             f"{len(rig.rest)} vertices, {len(rig.triangles)} triangles; mouth palette "
             f"{'the photo' + chr(39) + 's own teeth' if renderer.mouth.own else 'painted teeth'}"
             + (
-                f"; turned {yaw_3d(reading.mesh):+.0f}° in the photo, so " + " and ".join(turns)
+                f"; turned {rig.head_yaw:+.0f}° in the photo, so " + " and ".join(turns)
                 if turns
                 else ""
             )
