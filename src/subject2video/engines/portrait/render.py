@@ -276,6 +276,8 @@ class Renderer:
         # Hundreds of triangles a grid: gathered once, then drawn from views (not indexed each).
         for polygon, colour in zip(polygons[drawn], (drawn + 1).tolist(), strict=True):
             fill(index, polygon, colour, cv2.LINE_8, 4)
+        if grid is self.fine:
+            _fill_holes(index)
         return index
 
     def _lookup(self, grid: Grid, rows: np.ndarray, index: np.ndarray) -> tuple:
@@ -287,6 +289,28 @@ class Renderer:
             a[..., 0] * gx + a[..., 1] * gy + a[..., 2],
             a[..., 3] * gx + a[..., 4] * gy + a[..., 5],
         )
+
+
+#: A hole in the face's lattice (points no triangle claims: where the turned mesh folds at the
+#: silhouette, or a triangle collapsed to a line is left out) is
+#: filled from its neighbours' triangles this many points deep.
+HOLE_FILL = 2
+
+
+def _fill_holes(index: np.ndarray) -> None:
+    """Give the face's lattice points that no triangle claimed (0 in `index`, in place) a
+    neighbour's triangle, whose map, extrapolated a point or two, stays near the truth; the
+    identity map they had takes the photo's pixel at the point's place in the frame, which a
+    turned head or a camera has moved (a dark speck of eye or hair on a cheek)."""
+    h, w = index.shape
+    for _ in range(HOLE_FILL):
+        if cv2.countNonZero(index) in (0, index.size):  # none claimed, or no hole (most frames)
+            return
+        ys, xs = np.nonzero(index == 0)
+        best = np.zeros(len(ys), index.dtype)
+        for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1)):
+            best = np.maximum(best, index[np.clip(ys + dy, 0, h - 1), np.clip(xs + dx, 0, w - 1)])
+        index[ys, xs] = best
 
 
 def triangle_bounds(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
