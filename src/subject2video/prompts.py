@@ -100,8 +100,8 @@ _SPLIT_KEEP = re.compile(f"({_SPLIT.pattern})")
 #: Separators after which the next clause's motions come later ("she smiles, then turns"; "he
 #: nods before he smiles"), and words that open such a clause ("afterwards, she turns"; "after
 #: that" and "after a moment" are "after" with a clause that opens so). "After" before an event
-#: ("she turns after she smiles") is not read as an order, and "while" or "as" join clauses:
-#: their motions run together.
+#: turns the order round ("she turns after she smiles": the smile first), and "while" or "as"
+#: join clauses: their motions run together.
 _SEQUENCE = frozenset({"then", "before"})
 _LATER = re.compile(
     r"(?:afterwards?|next|finally|later|eventually|subsequently|followed by|in the end)\b"
@@ -281,6 +281,7 @@ def read_prompt(prompt: str) -> list[Motion]:
     for motion in directed:
         if all(m.kind != motion.kind for m in motions):
             motions.append(motion)
+    worded = len(motions)
     previous: str | None = None
     carried = (1.0, 1.0)
     # The stage a clause's motions belong to: one more after "then" (or the like) once the
@@ -295,16 +296,35 @@ def read_prompt(prompt: str) -> list[Motion]:
         if not clause or not clause.strip():
             continue
         opener = clause.strip()
-        if later or _LATER.match(opener) or (after and _AFTER_THAT.match(opener)):
+        event = after and not _AFTER_THAT.match(opener)
+        if later or _LATER.match(opener) or (after and not event):
             stage += staged
             staged = later = False
         found, previous = _clause_motions(clause, previous, carried)
         # "slowly and gently, she turns": words in a clause without a motion go to the next.
         carried = _modifiers(clause) if not found and _only_modifiers(clause) else (1.0, 1.0)
+        new: list[Motion] = []
         for motion in found:
-            if all(m.kind != motion.kind for m in motions):
-                motions.append(replace(motion, stage=stage))
-                staged = True
+            if all(motion.kind != m.kind for m in [*motions, *new]):
+                new.append(motion)
+        if event and new:
+            if staged:
+                # "She turns after she smiles": the smile first, then this stage's motions so
+                # far (the bracketed directions keep their place).
+                motions[worded:] = [
+                    replace(m, stage=m.stage + 1) if m.stage == stage else m
+                    for m in motions[worded:]
+                ]
+                motions.extend(replace(m, stage=stage) for m in new)
+                stage += 1
+            else:
+                # "After she smiles, she turns": the clauses after it follow.
+                motions.extend(replace(m, stage=stage) for m in new)
+                later = True
+            staged = True
+            continue
+        motions.extend(replace(m, stage=stage) for m in new)
+        staged = staged or bool(new)
     # "winks ... with her left eye" names the wink twice: keep the directed one.
     kinds = {m.kind for m in motions}
     return [m for m in motions if not any(k.startswith(m.kind + "_") for k in kinds)]

@@ -83,11 +83,16 @@ def test_a_motion_whose_subject_is_a_thing_of_the_scene_is_not_the_persons(
         ("After a moment she nods; finally she laughs", [0, 1]),
         ("He nods before he smiles", [0, 1]),
         ("She looks down, then looks up and smiles", [0, 1, 1]),
-        # Run together: one clause, "while", "as", and "after" before an event.
+        # "After" before an event: that event first, whichever side of it the other is.
+        ("She turns left after she smiles", [1, 0]),
+        ("After she smiles, she turns her head to the left", [0, 1]),
+        ("She smiles and nods after looking up", [1, 1, 0]),
+        ("She turns left after she smiles, then laughs", [1, 0, 2]),
+        # Run together: one clause, "while", "as"; "after" before no motion orders nothing.
         ("She smiles and slowly turns her head to the left while the camera pushes in",
          [0, 0, 0]),
         ("She turns left as the camera pans right", [0, 0]),
-        ("She turns left after she smiles", [0, 0]),
+        ("She smiles after the music starts", [0]),
         # "then" before any motion, or between modifiers, orders nothing.
         ("Then she smiles and nods", [0, 0]),
         ("Slowly, then quickly, she turns left", [0]),
@@ -116,6 +121,11 @@ def test_a_sequence_plays_its_stages_one_after_the_other() -> None:
     smile = surprise.curves["smile"]
     assert surprise.curves["brows"][t < 3.0].max() > 0.5 and smile[t < 3.0].max() < 0.05
     assert smile[-1] > 0.9
+    # "After" the other way round: the smile named last is made first.
+    after = plan_motion("She turns her head to the right after she smiles", 0, frames, fps)
+    assert after.curves["smile"][t < 3.0].max() > 0.9
+    assert np.abs(after.curves["yaw"][t < 2.7]).max() < 3 and after.curves["yaw"][-1] > 15
+    assert "in sequence: smile; then turn_right" in after.describe()
 
 
 def test_plan_is_seeded_and_directional() -> None:
