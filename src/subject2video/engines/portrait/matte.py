@@ -89,9 +89,8 @@ def background_plate(
     # Only what the subject covers, soft edge and 3 px beyond, is replaced (no colour of the
     # subject may stay behind as a ghost outline when it moves); further out, the photo itself.
     edge = cv2.dilate((alpha > 0.02).astype(np.uint8), np.ones((7, 7), np.uint8))
-    weight = cv2.GaussianBlur(edge.astype(np.float32), (0, 0), 1.2)[..., None]
-    plate = image.astype(np.float32) * (1 - weight) + big.astype(np.float32) * weight
-    return np.clip(plate + 0.5, 0, 255).astype(np.uint8)
+    weight = cv2.GaussianBlur(edge.astype(np.float32), (0, 0), 1.2)
+    return cv2.blendLinear(big, image, weight, 1 - weight)
 
 
 #: The fill near the subject's edge mirrors the background for this many times the plate's
