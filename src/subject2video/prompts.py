@@ -307,23 +307,17 @@ def read_prompt(prompt: str) -> list[Motion]:
         for motion in found:
             if all(motion.kind != m.kind for m in [*motions, *new]):
                 new.append(motion)
-        if event and new:
-            if staged:
-                # "She turns after she smiles": the smile first, then this stage's motions so
-                # far (the bracketed directions keep their place).
-                motions[worded:] = [
-                    replace(m, stage=m.stage + 1) if m.stage == stage else m
-                    for m in motions[worded:]
-                ]
-                motions.extend(replace(m, stage=stage) for m in new)
-                stage += 1
-            else:
-                # "After she smiles, she turns": the clauses after it follow.
-                motions.extend(replace(m, stage=stage) for m in new)
-                later = True
-            staged = True
-            continue
+        first = bool(event and new and staged)
+        if first:
+            # "She turns after she smiles": the smile first, then this stage's motions so far
+            # (the bracketed directions keep their place).
+            motions[worded:] = [
+                replace(m, stage=m.stage + 1) if m.stage == stage else m for m in motions[worded:]
+            ]
+        elif event and new:
+            later = True  # "After she smiles, she turns": the clauses after it follow.
         motions.extend(replace(m, stage=stage) for m in new)
+        stage += first
         staged = staged or bool(new)
     # "winks ... with her left eye" names the wink twice: keep the directed one.
     kinds = {m.kind for m in motions}

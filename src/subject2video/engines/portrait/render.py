@@ -292,8 +292,8 @@ class Renderer:
 
 
 #: A hole in the face's lattice (points no triangle claims: where the turned mesh folds at the
-#: silhouette, or a triangle collapsed to a line is left out) is
-#: filled from its neighbours' triangles this many points deep.
+#: silhouette, or a triangle collapsed to a line is left out) is filled from its neighbours'
+#: triangles this many points deep.
 HOLE_FILL = 2
 
 
