@@ -14,13 +14,15 @@ GROW = 10
 
 
 def striped(size: tuple[int, int] = (320, 300), period: int = 12) -> np.ndarray:
-    """A background of vertical grey stripes (60 and 200), `period` px apart."""
+    """A background of vertical grey stripes (60 and 200), a dark one every `period` px."""
     w, h = size
     column = np.where(np.arange(w) % period < period // 2, 60, 200).astype(np.uint8)
     return np.repeat(np.broadcast_to(column[None, :, None], (h, w, 1)), 3, axis=2).copy()
 
 
-def with_subject(background: np.ndarray, centre: tuple[int, int], axes: tuple[int, int]) -> tuple:
+def with_subject(
+    background: np.ndarray, centre: tuple[int, int], axes: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
     """The background with a green ellipse over it (the subject) and the ellipse's alpha."""
     mask = np.zeros(background.shape[:2], np.uint8)
     cv2.ellipse(mask, centre, axes, 0, 0, 360, 255, -1)
@@ -55,8 +57,8 @@ def test_near_the_subjects_edge_the_plate_goes_on_with_the_background() -> None:
     near = np.mean(
         [stripe_contrast(plate[y, cols]) for y, cols in rim(alpha, slice(180, 240), (3, 25))]
     )
-    # The stripes go on into the subject's area (a smooth inpainting steps by a grey level or
-    # two); of the subject, nothing stays.
+    # The stripes go on into the subject's area (the smooth inpainting alone stepped by 7 grey
+    # levels, against 24 in the background); of the subject, nothing stays.
     assert near > 0.5 * far, (near, far)
     green = plate[..., 1].astype(int) - plate[..., [0, 2]].astype(int).max(axis=2)
     assert green.max() < 12
