@@ -178,7 +178,7 @@ def run(
     if sheets is not None:
         sheets.mkdir(parents=True, exist_ok=True)
         slug = "".join(c if c.isalnum() else "-" for c in f"{name} {prompt}".lower())[:70]
-        write_sheet(decoded, len(decoded), sheets / f"{slug.strip('-')}.png")
+        write_sheet(decoded, len(decoded), sheets / f"{slug.strip('-')}.png", report=report)
     return Row(name, prompt, *_path_and_framing(log), report, seconds)
 
 

@@ -121,7 +121,7 @@ def eval_video(
                     for p in open_mouth or []
                 ]
                 mouths = (read_frames(video), photos)
-            write_sheet(read_frames(video), info.frames, sheet, mouths=mouths)
+            write_sheet(read_frames(video), info.frames, sheet, mouths=mouths, report=report)
     except ServiceError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None

@@ -28,6 +28,7 @@ from subject2video.quality.subject import (
     FaceShareMeter,
     HaloMeter,
     expected_boxes,
+    face_box,
     nearest_face,
     service_subject,
 )
@@ -73,6 +74,11 @@ class Report:
     #: For a video with a voice: lip-sync r and lag, bilabial closures, intelligibility
     #: (`quality.speech`); empty for a silent video.
     speech: dict[str, Any] = field(default_factory=dict)
+    #: Per frame, the tracked subject's face box (brows to chin, jaw to jaw; None where it was
+    #: not found), for the contact sheet's face crops (`write_sheet`); not in the JSON.
+    subject_boxes: list[tuple[float, float, float, float] | None] = field(
+        default_factory=list, repr=False
+    )
 
     @property
     def found_share(self) -> float | None:
@@ -83,6 +89,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["subject_boxes"]
         data["found_share"] = self.found_share
         return data
 
@@ -165,6 +172,7 @@ def evaluate(
         halo=halo.result(),
         face_share=share.result(),
         speech=_speech(tr.landmarks, audio, line, prompt, fps) if audio is not None else {},
+        subject_boxes=[None if p is None else face_box(p) for p in tr.landmarks],
     )
 
 
@@ -285,13 +293,16 @@ def write_sheet(
     path: Path,
     *,
     mouths: tuple[Iterable[np.ndarray], Sequence[tuple[str, np.ndarray]]] | None = None,
+    report: Report | None = None,
 ) -> None:
     """Write `contact_sheet` of the frames to a PNG at `path`; with `mouths` (the frames again,
     and real photos as (label, RGB)), a third row: the video's most open mouths beside the
-    photos' (quality/sheet.mouth_row), enlarged."""
+    photos' (quality/sheet.mouth_row), enlarged. With the video's `report`, the face crops
+    follow the subject it tracked (in a group, the largest face may be someone else's)."""
     from PIL import Image
 
-    rows = [contact_sheet(frames, total)]
+    boxes = report.subject_boxes if report is not None else None
+    rows = [contact_sheet(frames, total, boxes=boxes)]
     if mouths is not None:
         rows.append(mouth_row(*mouths))
     Image.fromarray(stack(rows)).save(path, optimize=True)

@@ -12,7 +12,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -37,16 +37,20 @@ def _face_crop(
     analyzer: FaceAnalyzer,
     around: np.ndarray | None = None,
     reach: float = 0.9,
+    box: tuple[float, float, float, float] | None = None,
 ) -> np.ndarray:
     """A square around the largest face (with its hair and chin), or the frame's centre.
 
     With `around`, the square is placed on that frame's face instead (the same crop for a run
-    of frames, so that motion shows as motion). `reach` is half the square's side in face
-    sizes.
+    of frames, so that motion shows as motion); with `box`, on that face box (the subject as a
+    measurer tracked it). `reach` is half the square's side in face sizes.
     """
     h, w = frame.shape[:2]
-    faces = analyzer.detect(frame if around is None else around)
-    if faces:
+    faces = analyzer.detect(frame if around is None else around) if box is None else []
+    if box is not None:
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        half = reach * max(box[2] - box[0], box[3] - box[1])
+    elif faces:
         cx, cy = faces[0].center
         half = reach * max(faces[0].width, faces[0].height)
     else:
@@ -72,15 +76,19 @@ def contact_sheet(
     total: int,
     count: int = 8,
     analyzer: FaceAnalyzer | None = None,
+    boxes: Sequence[tuple[float, float, float, float] | None] | None = None,
 ) -> np.ndarray:
-    """The sheet (RGB uint8): a row of whole frames over a row of their enlarged faces."""
+    """The sheet (RGB uint8): a row of whole frames over a row of their enlarged faces: the
+    subject's face where `boxes` (per frame, from `quality.evaluate`'s tracking) has it, else
+    the frame's largest."""
     analyzer = analyzer or get_analyzer()
     wanted = set(picks(total, count))
     top, bottom = [], []
     for index, frame in enumerate(frames):
         if index not in wanted:
             continue
-        whole, face = _whole(frame), _face_crop(frame, analyzer)
+        box = boxes[index] if boxes is not None and index < len(boxes) else None
+        whole, face = _whole(frame), _face_crop(frame, analyzer, box=box)
         cv2.putText(whole, f"frame {index}", (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, LABEL, 1)
         top.append(whole)
         bottom.append(face)

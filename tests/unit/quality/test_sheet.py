@@ -3,8 +3,10 @@ the report, on a short video of the astronaut."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 from typer.testing import CliRunner
@@ -56,6 +58,13 @@ def test_eval_writes_the_sheet_and_reports_the_new_measures(tmp_path: Path) -> N
     assert "turn_left    NOT found" in result.output
     with Image.open(sheet) as png:
         assert png.size == (8 * TILE, 2 * TILE)
+    # The JSON form: the measures, not the per-frame boxes the sheet's crops follow.
+    as_json = CliRunner().invoke(
+        app, ["eval", str(video), "--reference", str(reference), "--json"]
+    )  # fmt: skip
+    assert as_json.exit_code == 0, as_json.output
+    data = json.loads(as_json.output[as_json.output.index("{") :])
+    assert data["frames"] == 12 and "subject_boxes" not in data
 
 
 def test_the_mouth_row_puts_the_most_open_mouths_beside_real_ones(tmp_path: Path) -> None:
@@ -88,3 +97,36 @@ def test_the_mouth_row_puts_the_most_open_mouths_beside_real_ones(tmp_path: Path
     assert result.exit_code == 0, result.output
     with Image.open(sheet) as png:
         assert png.size == (4 * TILE, 3 * TILE)  # frames, faces, then the mouths
+
+
+def test_the_sheets_faces_follow_the_tracked_subject_not_the_largest_face() -> None:
+    # Grace Hopper at a third of her size (a smaller face) beside the astronaut: given her box
+    # (as `evaluate` tracks the subject), the enlarged tiles are her face; without it, the
+    # largest face, the astronaut's.
+    analyzer = get_analyzer()
+    astronaut, hopper = face_rgb(), second_face_rgb()
+    small = cv2.resize(
+        hopper, (hopper.shape[1] // 3, hopper.shape[0] // 3), interpolation=cv2.INTER_AREA
+    )
+    frame = np.zeros((astronaut.shape[0], astronaut.shape[1] + small.shape[1], 3), np.uint8)
+    frame[:, : astronaut.shape[1]] = astronaut
+    frame[: small.shape[0], astronaut.shape[1] :] = small
+    hers = next(f for f in analyzer.detect(frame) if f.center[0] > astronaut.shape[1])
+
+    def who(tile: np.ndarray) -> str:
+        face = analyzer.detect(np.ascontiguousarray(tile))[0]
+        assert face.landmarks is not None
+        seen = analyzer.descriptor(np.ascontiguousarray(tile), face.landmarks)
+        known = {"astronaut": astronaut, "hopper": hopper}
+        return min(known, key=lambda k: np.linalg.norm(seen - _descriptor(known[k])))
+
+    followed = contact_sheet(iter([frame] * 3), total=3, count=3, boxes=[hers.box] * 3)
+    largest = contact_sheet(iter([frame] * 3), total=3, count=3)
+    assert who(followed[TILE:, :TILE]) == "hopper"
+    assert who(largest[TILE:, :TILE]) == "astronaut"
+
+
+def _descriptor(photo: np.ndarray) -> np.ndarray:
+    face = get_analyzer().detect(photo)[0]
+    assert face.landmarks is not None
+    return get_analyzer().descriptor(photo, face.landmarks)
