@@ -79,10 +79,17 @@ def contact_sheet(
     boxes: Sequence[tuple[float, float, float, float] | None] | None = None,
 ) -> np.ndarray:
     """The sheet (RGB uint8): a row of whole frames over a row of their enlarged faces: the
-    subject's face where `boxes` (per frame, from `quality.evaluate`'s tracking) has it, else
-    the frame's largest."""
+    subject's face where `boxes` (per frame, from `quality.evaluate`'s tracking) has it, where
+    it was last found (or first) where the tracking lost it (a face turned away), else the
+    frame's largest."""
     analyzer = analyzer or get_analyzer()
     wanted = set(picks(total, count))
+    if boxes is not None:
+        known = [b for b in boxes if b is not None]
+        held: list[tuple[float, float, float, float] | None] = []
+        for box in boxes:
+            held.append(box or (held[-1] if held else known[0] if known else None))
+        boxes = held
     top, bottom = [], []
     for index, frame in enumerate(frames):
         if index not in wanted:
