@@ -238,9 +238,11 @@ class PortraitEngine:
 
     def _ready(self, renderer: Renderer, views: list[View]) -> None:
         """Set a renderer up for the video: the scene's grade given to the photo's pixels once,
-        the cameras followed."""
+        an out-of-focus plate said so, the cameras followed."""
         if self._scene is not None and self._scene.grade:
             renderer.grade(Grader(self._scene.grade))
+        if self._scene is not None and self._scene.shallow:
+            renderer.soft_plate()  # `_plate` blurred it
         renderer.follow_camera([camera for camera, _ in views])
 
     def _prepare_3d(

@@ -15,9 +15,10 @@ from subject2video.engines.portrait import topology as T
 from subject2video.engines.portrait.face3d import read_face
 from subject2video.engines.portrait.matte import background_plate, subject_matte
 from subject2video.engines.portrait.plan import CHANNELS
+from subject2video.engines.portrait.render import camera_matrix
 from subject2video.engines.portrait.render3d import Renderer3D
 from subject2video.engines.portrait.rig3d import CAMERA_DISTANCE, EYEBALL, INTERIOR, SKIN, Rig3D
-from subject2video.engines.portrait.scene import Grader
+from subject2video.engines.portrait.scene import Grader, defocus
 from subject2video.media.faces import get_analyzer
 from tests.utils.images import face_rgb
 
@@ -235,6 +236,32 @@ def test_a_renderers_grade_is_the_grade_of_the_photos_rgb(built, grade: str) -> 
     assert np.array_equal(renderer.subject[..., :3], grader(image))
     assert np.array_equal(renderer.plate[..., :3], grader(plate))
     assert np.array_equal(renderer.subject[..., 3], matte)
+
+
+def test_an_out_of_focus_plate_moves_at_half_size_as_it_would_whole(built) -> None:
+    # A shallow depth of field blurs the plate; a camera's move then warps it at half size and
+    # enlarges it: within a few grey levels of the whole warp (the half size's own slight blur
+    # on the plate's; away from the frame's border, which each reflects at its own size),
+    # graded or not.
+    image, alpha, rig = built
+    plate = defocus(background_plate(image, alpha, 10), 90)  # the astronaut's face height
+    values = rest_values()
+    positions, depth = rig.positions(values)
+    backdrop = camera_matrix((image.shape[1], image.shape[0]), (256.0, 200.0), 1.12, 0.02)
+    assert backdrop is not None
+    frames = []
+    for soft in (False, True):
+        renderer = Renderer3D(image, alpha, plate, rig)
+        if soft:
+            renderer.soft_plate()
+            renderer.render3d(positions, depth, rig.sources(values), 0.0, backdrop=backdrop)
+        renderer.grade(Grader("golden"))  # after a first moved frame: the half plate is graded
+        frames.append(
+            renderer.render3d(positions, depth, rig.sources(values), 0.0, backdrop=backdrop)
+        )
+    whole, half = (f[16:-16, 16:-16, :3].astype(int) for f in frames)
+    assert np.abs(whole - half).max() <= 6
+    assert np.abs(whole - half).mean() < 0.3
 
 
 def _nose_shift(rig: Rig3D, yaw: float) -> float:
