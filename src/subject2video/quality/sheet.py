@@ -46,13 +46,12 @@ def _face_crop(
     measurer tracked it). `reach` is half the square's side in face sizes.
     """
     h, w = frame.shape[:2]
-    faces = analyzer.detect(frame if around is None else around) if box is None else []
+    if box is None:
+        faces = analyzer.detect(frame if around is None else around)
+        box = faces[0].box if faces else None
     if box is not None:
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         half = reach * max(box[2] - box[0], box[3] - box[1])
-    elif faces:
-        cx, cy = faces[0].center
-        half = reach * max(faces[0].width, faces[0].height)
     else:
         cx, cy, half = w / 2, h / 2, min(w, h) / 4
     x0, y0 = int(max(0, cx - half)), int(max(0, cy - 1.1 * half))
@@ -85,10 +84,12 @@ def contact_sheet(
     analyzer = analyzer or get_analyzer()
     wanted = set(picks(total, count))
     if boxes is not None:
-        known = [b for b in boxes if b is not None]
-        held: list[tuple[float, float, float, float] | None] = []
+        # Each frame's box, or the last one found (before the first, the first).
+        last = next((b for b in boxes if b is not None), None)
+        held = []
         for box in boxes:
-            held.append(box or (held[-1] if held else known[0] if known else None))
+            last = box or last
+            held.append(last)
         boxes = held
     top, bottom = [], []
     for index, frame in enumerate(frames):
