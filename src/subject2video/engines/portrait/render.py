@@ -92,10 +92,11 @@ class Renderer:
         self._resample = cv2.INTER_LINEAR
         self._layout(self.FINE_WIDTH)
         self._rest_area = np.abs(triangle_areas(rig.rest[rig.triangles]))
-        #: Whether the plate is out of focus (`soft_plate`), and then the plate at half size
-        #: with a half-size buffer for its move (made at the first frame that moves it).
+        #: Whether the plate is out of focus (`soft_plate`), and then the plate at half size,
+        #: a half-size buffer for its move, and the map from full-size pixels to half-size
+        #: ones and back (made at the first frame that moves it).
         self._soft = False
-        self._half: tuple[np.ndarray, np.ndarray] | None = None
+        self._half: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def grade(self, grader: Grader) -> None:
         """Grade the photo's pixels once (the subject's and the plate's) rather than every frame.
@@ -245,14 +246,15 @@ class Renderer:
         if self._half is None:
             size = ((w + 1) // 2, (h + 1) // 2)
             small = cv2.resize(self.plate, size, interpolation=cv2.INTER_AREA)
-            self._half = (small, np.empty_like(small))
-        small, moved = self._half
-        # The move in the half-size plate's pixels (centres, as cv2.resize places them).
-        sx, sy = small.shape[1] / w, small.shape[0] / h
-        to_half = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]])
-        move = to_half @ np.vstack([backdrop, [0, 0, 1]]) @ np.linalg.inv(to_half)
+            # Pixel centres, as cv2.resize places them.
+            sx, sy = size[0] / w, size[1] / h
+            to_half = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]])
+            self._half = (small, np.empty_like(small), to_half[:2], np.linalg.inv(to_half))
+        small, moved, to_half, from_half = self._half
+        # The move in the half-size plate's pixels.
+        move = to_half @ np.vstack([backdrop, [0, 0, 1]]) @ from_half
         cv2.warpAffine(
-            small, move[:2], (small.shape[1], small.shape[0]), dst=moved,
+            small, move, (small.shape[1], small.shape[0]), dst=moved,
             flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101,
         )  # fmt: skip
         cv2.resize(moved, (w, h), dst=frame, interpolation=cv2.INTER_LINEAR)
