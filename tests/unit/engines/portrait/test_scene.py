@@ -7,9 +7,9 @@ import pytest
 
 from subject2video.engines.base import GenerationRequest, NullContext
 from subject2video.engines.portrait import PortraitEngine
-from subject2video.engines.portrait.scene import Grader, read_scene
+from subject2video.engines.portrait.scene import HALF_SIZE_SIGMA, Grader, defocus, read_scene
 from subject2video.media.faces import get_analyzer
-from tests.utils.images import face_rgb
+from tests.utils.images import face_rgb, second_face_rgb
 
 
 def test_words_read_and_listed() -> None:
@@ -110,6 +110,25 @@ def test_shallow_focus_blurs_the_background_not_the_face() -> None:
     assert abs(_sharpness(shallow[0][face]) - _sharpness(plain[0][face])) < 0.1 * _sharpness(
         plain[0][face]
     )
+
+
+@pytest.mark.parametrize("face_height", [20 * HALF_SIZE_SIGMA, 300.0])
+def test_a_wide_defocus_made_at_half_size_is_the_whole_blur_within_a_few_levels(
+    face_height: float,
+) -> None:
+    # From HALF_SIZE_SIGMA on, the blur is made at half size and enlarged (a fifth of the cost):
+    # on a sharp photo (Grace Hopper's flag, cap and braid), within a few levels of the whole
+    # blur, and as smooth.
+    import cv2
+
+    photo = cv2.resize(second_face_rgb(), (720, 844), interpolation=cv2.INTER_AREA)
+    whole = cv2.GaussianBlur(photo, (0, 0), 0.05 * face_height).astype(int)
+    made = defocus(photo, face_height).astype(int)
+    assert made.shape == photo.shape
+    assert np.abs(made - whole).max() <= 10
+    assert np.abs(made - whole).mean() < 0.4
+    step = np.abs(np.diff(made, axis=1)).mean()
+    assert step < 1.1 * np.abs(np.diff(whole, axis=1)).mean() + 0.05
 
 
 def test_a_push_in_moves_the_background_less_than_the_subject() -> None:
