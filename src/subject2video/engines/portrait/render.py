@@ -382,7 +382,12 @@ def _over(subject: np.ndarray, frame: np.ndarray, at: tuple[int, int]) -> None:
     fg = np.take(pixels, inside, axis=0).astype(np.uint16)
     bg = np.take(canvas, outside, axis=0).astype(np.uint16)
     a = fg[:, 3:4]
-    canvas[outside] = ((fg * a + bg * (255 - a) + 127) // 255).astype(np.uint8)
+    mixed = fg * a
+    mixed += bg * (255 - a)
+    mixed += 128
+    # (x + 127) // 255 for x <= 65025, without integer division: (y + (y >> 8)) >> 8, y = x + 128.
+    mixed += mixed >> 8
+    canvas[outside] = (mixed >> 8).astype(np.uint8)
 
 
 def camera_points(camera: np.ndarray | None, points: np.ndarray) -> np.ndarray:
