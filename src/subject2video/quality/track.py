@@ -33,6 +33,15 @@ DETECT_EVERY = 10
 #: lip points onto the nose) however the box is placed; detected on every frame, the standing
 #: man of the group photo read r 0.55-0.77 where every tenth frame read 0.41-0.76.
 SPEECH_DETECT_EVERY = 1
+#: Followed landmarks whose face's height over width (brows to chin over jaw to jaw) leaves this
+#: range, against the detected face's, are lost: flattened into a line on a face turned towards
+#: profile.
+SHAPE = (0.6, 1.6)
+#: Outside this range they are detected again (and kept where the detector misses the face): on
+#: a face turned about 40° a nod's landmarks, followed, put the chin on the lower lip for five
+#: frames (a brows-to-chin height two thirds of the detected one's), and the face's share of
+#: the frame read 0.18 where the face was a third of it.
+SNUG = (0.8, 1.25)
 #: Background motion is measured on every this-many-th frame, at this short side.
 BACKGROUND_STEP = 5
 BACKGROUND_SIDE = 360
@@ -112,11 +121,15 @@ def track(
     for index, frame in enumerate(frames):
         if result is None:
             result = Track(size=(frame.shape[1], frame.shape[0]), fps=fps)
-        points = None
+        points = followed = None
         if previous is not None and offsets is not None:
             points = analyzer.landmarks(frame, _clip(_box_from(previous, offsets), result.size))
             if not _plausible(points, previous, aspect):
                 points = None
+            elif not _plausible(points, previous, aspect, SNUG):
+                # Of a face's shape, but not of this face's as last detected: detected again,
+                # and kept only where the detector misses the face.
+                points, followed = None, points
         if points is None or index % detect_every == 0:
             found = _subject(analyzer.detect(frame), previous, start, held=reach)
             if found is not None and found.landmarks is not None:
@@ -124,6 +137,8 @@ def track(
                 reach = float(np.linalg.norm(points[16] - points[0]))
                 aspect = _aspect(points)
                 offsets = _offsets(points, found.box)
+        if points is None:
+            points = followed
         result.landmarks.append(points)
         if on_frame is not None:
             on_frame(frame, points)
@@ -185,16 +200,23 @@ def _aspect(points: np.ndarray) -> float:
     return (chin - top) / max(float(np.linalg.norm(points[16] - points[0])), 1e-6)
 
 
-def _plausible(points: np.ndarray, previous: np.ndarray, aspect: float | None = None) -> bool:
+def _plausible(
+    points: np.ndarray,
+    previous: np.ndarray,
+    aspect: float | None = None,
+    shape: tuple[float, float] = SHAPE,
+) -> bool:
     """Whether tracked landmarks still sit on a face of about the last frame's size and place,
-    and (`aspect`, as the detector last found it) of about a face's shape: on a face turned
+    and (`aspect`, as the detector last found it) of about a face's shape (`shape`: the least
+    and most of the height-to-width ratio, against the detected one's): on a face turned
     towards profile, where the detector no longer finds it, followed landmarks flattened frame by
     frame into a line (the turned woman's brows-to-chin height went from 220 px to 1 over 20
     frames), and every frame after was measured on them (identity 0.86)."""
     span = np.linalg.norm(previous[16] - previous[0])
     now = np.linalg.norm(points[16] - points[0])
     moved = np.linalg.norm(points.mean(0) - previous.mean(0))
-    shaped = aspect is None or 0.6 < _aspect(points) / max(aspect, 1e-6) < 1.6
+    low, high = shape
+    shaped = aspect is None or low < _aspect(points) / max(aspect, 1e-6) < high
     return bool(0.7 < now / max(span, 1e-6) < 1.4 and moved < 0.5 * span and shaped)
 
 
