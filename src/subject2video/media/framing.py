@@ -32,6 +32,11 @@ FRAME_BELOW = 0.30
 #: chin: on a face turned about 40° and looking down, that reads 0.88x the detector's box, and a
 #: nod takes a tenth more off it) ...
 FRAMED_SHARE = 0.33
+#: A push-in from the photo's wide view ends on the close-up with the face box this share of the
+#: height: at 0.33 the astronaut's push (face 21% of her photo) enlarged it 1.60x, past
+#: `render.CUBIC_ZOOM`, and its render took twice the time; a push's first frames are the wide
+#: view, under 25% anyway.
+PUSHED_SHARE = 0.30
 #: ... its top this share of the crop's height below the crop's top (room for hair).
 HEADROOM = 0.2
 
@@ -137,9 +142,12 @@ def _shift(face: Face, dx: int, dy: int) -> Face:
     return Face(box=box, landmarks=landmarks, score=face.score)
 
 
-def frame_subject(image: np.ndarray, face: Face, size: tuple[int, int]) -> Framed:
-    """The photo cropped to a medium close-up of the subject at the aspect of `size` (w, h), when
-    the face is small in the frame; the photo as it is otherwise ("kept").
+def frame_subject(
+    image: np.ndarray, face: Face, size: tuple[int, int], framed_share: float = FRAMED_SHARE
+) -> Framed:
+    """The photo cropped to a medium close-up of the subject at the aspect of `size` (w, h), the
+    face box `framed_share` of its height, when the face is small in the frame; the photo as it is
+    otherwise ("kept").
 
     Only the photo's own pixels: the crop is enlarged to output size by the engine (Lanczos), no
     detail is invented. Where the photo ends before the crop would, the crop stays inside it (and
@@ -151,7 +159,7 @@ def frame_subject(image: np.ndarray, face: Face, size: tuple[int, int]) -> Frame
     if share >= FRAME_BELOW:
         note = f"framing: the photo's own (face {100 * share:.0f}% of the frame height)"
         return Framed(image, face, "kept", note)
-    crop_h = face.height / FRAMED_SHARE
+    crop_h = face.height / framed_share
     crop_w = crop_h * aspect
     if crop_w > w:  # the photo is too narrow for the close-up at this aspect
         crop_w, crop_h = w, w / aspect

@@ -13,7 +13,12 @@ from subject2video.engines.base import Engine, GenerationContext, GenerationRequ
 from subject2video.errors import EngineError
 from subject2video.media.audio import Audio
 from subject2video.media.detector import FaceDetector
-from subject2video.media.framing import fit_to_aspect, frame_subject
+from subject2video.media.framing import (
+    FRAMED_SHARE,
+    PUSHED_SHARE,
+    fit_to_aspect,
+    frame_subject,
+)
 from subject2video.media.images import LoadedImage
 from subject2video.media.speaking import frames_for, speech_for
 from subject2video.media.video import Mp4Writer, PipelinedWriter, encoder_threads, output_size
@@ -71,8 +76,10 @@ def prepare(
         width, height = output_size(image.width, image.height, run.short_side)
     close_up = None
     if framing == "subject":
-        framed = frame_subject(pixels, face, (width, height))
-        if framed.how == "framed" and engine == "portrait" and _pushes_in(run.prompt_or_default):
+        pushing = engine == "portrait" and _pushes_in(run.prompt_or_default)
+        share = PUSHED_SHARE if pushing else FRAMED_SHARE
+        framed = frame_subject(pixels, face, (width, height), share)
+        if framed.how == "framed" and pushing:
             # The framing holds still unless the prompt moves the camera: a push-in starts on
             # the photo's wide view and ends on the close-up (engines/portrait/engine.py).
             x0, y0 = face.box[0] - framed.face.box[0], face.box[1] - framed.face.box[1]

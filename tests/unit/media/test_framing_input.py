@@ -14,7 +14,7 @@ from subject2video.contract import IMAGE_PARAM, parse_run
 from subject2video.engines.base import NullContext
 from subject2video.engines.portrait import PortraitEngine
 from subject2video.media.detector import get_detector
-from subject2video.media.framing import FRAMED_SHARE
+from subject2video.media.framing import FRAMED_SHARE, PUSHED_SHARE
 from subject2video.media.images import LoadedImage
 from subject2video.tasks.pipeline import prepare
 from tests.utils.images import wide_shot_rgb
@@ -65,6 +65,9 @@ def test_a_named_push_in_starts_on_the_wide_view_and_ends_on_the_close_up(
     request = replace(prepared.request, frames=30)
     assert request.close_up is not None and request.image is wide.array
     assert prepared.framing and "pushes in to a medium close-up" in prepared.framing
+    # The push ends with the face at PUSHED_SHARE of the close-up (FRAMED_SHARE would enlarge a
+    # portrait past the renderer's bicubic threshold, at twice the render's cost).
+    assert request.face.height / request.close_up[3] == pytest.approx(PUSHED_SHARE, abs=0.01)
     frames = list(PortraitEngine().frames(request, NullContext()))
     detector = get_detector()
     first = detector.subject(frames[0]).height / request.height
