@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from subject2video.media.faces import get_analyzer
@@ -125,7 +127,9 @@ def test_a_subject_lost_is_not_replaced_by_a_bystander_far_away() -> None:
     assert any(p is None for p in tracked.landmarks[10:])
 
 
-def test_a_nods_landmarks_squashed_between_detections_are_detected_again(tmp_path) -> None:
+def test_a_nods_landmarks_squashed_between_detections_are_detected_again(
+    tmp_path: Path,
+) -> None:
     """The astronaut's photo tilted 20°, a smile and a nod (the real pipeline's MP4): landmarks
     followed from frame to frame put the chin on the lip for a few frames (a face 0.73 of its
     median height, and a descriptor 0.54 from the photo's, on the tracker that only lost a
