@@ -32,13 +32,13 @@ FRAME_BELOW = 0.30
 #: chin: on a face turned about 40° and looking down, that reads 0.88x the detector's box, and a
 #: nod takes a tenth more off it) ...
 FRAMED_SHARE = 0.33
-#: A push-in from the photo's wide view ends on the close-up with the face box this share of the
-#: height: at 0.33 the astronaut's push (face 21% of her photo) enlarged it 1.60x, past
-#: `render.CUBIC_ZOOM`, and its render took twice the time; a push's first frames are the wide
-#: view, under 25% anyway.
-PUSHED_SHARE = 0.30
 #: ... its top this share of the crop's height below the crop's top (room for hair).
 HEADROOM = 0.2
+#: A push-in from the photo's wide view ends on a close-up framed as above but with the face box
+#: this share of its height: at 0.33 the astronaut's push (face 21% of her photo) enlarged it
+#: 1.60x, past `render.CUBIC_ZOOM`, and its render took twice the time; a push's first frames
+#: are the wide view, under 25% anyway.
+PUSHED_SHARE = 0.30
 
 
 @dataclass(frozen=True)
