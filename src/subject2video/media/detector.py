@@ -190,7 +190,8 @@ class FaceDetector:
         if not faces:
             raise ImageError(
                 f"Request parameter [{parameter}] must show a human face: "
-                "no face was found in the image",
+                "no face was found in the image; use a photo in which the face is seen from "
+                f"the front or turned at most 45 degrees, and at least {min_px} px tall",
                 parameter=parameter,
             )
         face = faces[0]
