@@ -10,13 +10,13 @@ import cv2
 import numpy as np
 import pytest
 
-from subject2video.engines.portrait import render
+from subject2video.engines.portrait import render, render3d
 from subject2video.engines.portrait import topology as T
 from subject2video.engines.portrait.face3d import read_face
 from subject2video.engines.portrait.matte import background_plate, subject_matte
 from subject2video.engines.portrait.plan import CHANNELS
 from subject2video.engines.portrait.render import camera_matrix
-from subject2video.engines.portrait.render3d import Renderer3D
+from subject2video.engines.portrait.render3d import Renderer3D, _lash_line
 from subject2video.engines.portrait.rig3d import CAMERA_DISTANCE, EYEBALL, INTERIOR, SKIN, Rig3D
 from subject2video.engines.portrait.scene import Grader, defocus
 from subject2video.media.faces import get_analyzer
@@ -100,6 +100,42 @@ def test_closed_lids_meet_the_lower_lids_over_unmoved_eyeballs(built) -> None:
     # The eyeball copies stay where the open eyes were: the lids slide over them.
     copies = np.arange(len(rig.eyeball_of)) + rig.eyeball_first
     assert np.allclose(positions[copies], rig.rest[rig.eyeball_of, :2], atol=1e-6)
+
+
+def test_a_closed_eyes_lashes_are_a_fine_line_that_tapers_to_the_corners() -> None:
+    # On a close-up's eye 85 px wide: about 4 px thick in the middle of the lid (it was 8 px,
+    # even and opaque: a painted bar), thinner at the corners, hanging mostly below the edge.
+    xs = np.linspace(10.0, 95.0, 16)
+    edge = np.stack([xs, 30.0 + 0.004 * (xs - 52.5) ** 2], axis=1)  # a lid's edge, curved up
+    line = _lash_line((60, 110), edge, 85.0)
+    assert line.dtype == np.float32 and line.min() >= 0.0 and line.max() <= 1.0
+
+    def thickness(x: int) -> int:
+        return int((line[:, x] > 0.5).sum())
+
+    assert 3 <= thickness(52) <= 6
+    assert max(thickness(12), thickness(93)) <= 3 < thickness(52)
+    rows = np.arange(line.shape[0])
+    centre = float((line[:, 52] * rows).sum() / line[:, 52].sum())
+    assert centre > edge[7:9, 1].mean()
+
+
+def test_a_closing_lid_is_painted_only_over_the_subject(built) -> None:
+    # `cover` (the moved subject's matte) keeps the lid and its lashes off the background: a
+    # far eye's corner a turn takes past the face's outline was lashed onto the wall.
+    image, _, rig = built
+    positions, _ = rig.positions(rest_values(blink_l=1.0, blink_r=1.0))
+    lash = np.array([40.0, 30.0, 30.0])
+    painted = [image.copy() for _ in range(3)]
+    height, width = image.shape[:2]
+    nowhere = (np.zeros((height, width), np.uint8), (0, 0))
+    everywhere = (np.full((height - 20, width - 20), 255, np.uint8), (10, 10))
+    for frame, cover in zip(painted, (None, nowhere, everywhere), strict=True):
+        render3d._close_lid(frame, positions, "l", 1.0, lash, cover)
+    plain, off, on = painted
+    assert np.abs(plain.astype(int) - image).max() > 100  # the lashes are drawn
+    assert np.array_equal(off, image)
+    assert np.array_equal(on, plain)
 
 
 def test_a_wink_leaves_the_other_eye_open_and_a_little_wider(built) -> None:
