@@ -41,7 +41,7 @@ def test_grace_hopper_and_no_face_in_the_cat(detector: FaceDetector) -> None:
     assert len(detector.detect(second_face_rgb())) == 1
     assert detector.detect(cat_rgb()) == []
     # The error says what would do: a face from the front or turned at most 45°, 60 px tall.
-    with pytest.raises(ImageError, match="no face was found.*front.*45 degrees.*60 px tall"):
+    with pytest.raises(ImageError, match=r"no face was found.*front.*45 degrees.*60 px tall"):
         detector.subject(cat_rgb())
 
 
