@@ -238,10 +238,17 @@ class PortraitEngine:
 
     def _ready(self, renderer: Renderer, views: list[View]) -> None:
         """Set a renderer up for the video: the scene's grade given to the photo's pixels once,
-        an out-of-focus plate said so, the cameras followed."""
+        an out-of-focus plate said so, the cameras followed; for a still camera and a sharp
+        plate, the photo kept behind what never moves (`Renderer.keep_still`)."""
+        shallow = self._scene is not None and self._scene.shallow
+        if not shallow and all(camera is None for camera, _ in views):
+            c, geo = self.plan.curves, renderer.rig.geo
+            lift = (c["rise"] + 0.012 * c["breath"]) * geo.height  # as the rigs move the body
+            kept = renderer.keep_still(float(np.max(np.hypot(c["sway"] * geo.width, lift))))
+            logger.debug("portrait: the photo kept in the plate behind %d still pixels", kept)
         if self._scene is not None and self._scene.grade:
             renderer.grade(Grader(self._scene.grade))
-        if self._scene is not None and self._scene.shallow:
+        if shallow:
             renderer.soft_plate()  # `_plate` blurred it
         renderer.follow_camera([camera for camera, _ in views])
 

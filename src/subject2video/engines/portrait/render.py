@@ -11,6 +11,7 @@ drawn where the lips part.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -24,6 +25,8 @@ MOUTH_COLOUR = (52, 20, 22, 255)
 #: to the framed close-up does: plain pushes, pans and lens moves stay under 1.25) resamples it
 #: bicubically: bilinear interpolation blurs the face it enlarges 3.4x at the push's end.
 CUBIC_ZOOM = 1.5
+#: A point that moves at most this many pixels in the whole video is still (`keep_still`).
+STILL_MOVE = 0.5
 
 #: A frame's remap tables on the body's lattice and on the face's: (x, y) each.
 Lattices = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -133,6 +136,46 @@ class Renderer:
         self._layout(self.FINE_WIDTH * max(1.0, zoom))
         if zoom >= CUBIC_ZOOM:
             self._resample = cv2.INTER_CUBIC
+
+    def keep_still(self, body_move: float) -> int:
+        """Where no frame moves the subject, the plate is the photo itself; returns how many
+        pixels are still. `body_move`: the most the body's motion (sway, rise, breath) moves
+        a point of full body weight in the video, in pixels.
+
+        The plate replaces the subject's area and a few pixels beyond with a fill, so that a
+        moving edge leaves no ghost of its old place. But arms, things held, a neighbour's
+        shoulder cut from the matte and the outline that breathing leaves in place lie outside
+        the head's reach and move less than `STILL_MOVE` (every corner of their triangles:
+        `Rig.head` 0, `Rig.body` times `body_move` at most that); there the fill only showed
+        through the matte's soft or ragged edge and its holes (a seam down a helmet's clamp, a
+        flag beside an arm smeared). With the photo behind them those parts are the photo. Only
+        for a still camera and a sharp plate: a camera's parallax moves the subject over the
+        plate, and a blurred plate would carry the subject's colours out past its edge."""
+        w, h = self.size
+        rig = self.rig
+        moving = (rig.head > 0) | (rig.body * body_move > STILL_MOVE)
+        corners = np.round(rig.rest[:, :2][rig.triangles]).astype(np.int32)
+        still = np.zeros((h, w), np.uint8)
+        moved = np.zeros((h, w), np.uint8)
+        for triangle, moves in zip(corners, moving[rig.triangles].any(axis=1), strict=True):
+            cv2.fillConvexPoly(moved if moves else still, triangle, 1)
+        # Clear of what moves by a grid's step and two pixels more: the remap tables are enlarged
+        # from the grids' lattices, so a moving corner's pull reaches a step into still ones.
+        step = 2 + max(math.ceil(g.w / g.gw) for g in (self.coarse, self.fine))
+        moved = cv2.dilate(moved, np.ones((2 * step + 1, 2 * step + 1), np.uint8))
+        still &= 1 - moved
+        x, y, bw, bh = cv2.boundingRect(still)
+        if bw == 0:
+            return 0
+        # The photo faded in over a pixel or two, in the still part's box (and 4 px beyond).
+        x0, y0, x1, y1 = max(0, x - 4), max(0, y - 4), min(w, x + bw + 4), min(h, y + bh + 4)
+        weight = cv2.GaussianBlur(still[y0:y1, x0:x1].astype(np.float32), (0, 0), 1.5)
+        plate = self.plate[y0:y1, x0:x1]
+        plate[:] = cv2.blendLinear(self.subject[y0:y1, x0:x1], plate, weight, 1 - weight)
+        plate[..., 3] = 255
+        self._plate_still = False
+        self._half = None
+        return int(np.count_nonzero(still))
 
     def soft_plate(self) -> None:
         """The plate is out of focus (a shallow depth of field: `scene.defocus`, a blur of two

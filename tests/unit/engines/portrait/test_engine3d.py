@@ -95,6 +95,29 @@ def test_the_largest_face_is_the_subject_and_the_other_stays_still() -> None:
     assert np.abs(subject - subject[0]).mean(axis=(1, 2, 3)).max() > 5
 
 
+def test_what_never_moves_is_the_photo() -> None:
+    """Below the astronaut's shoulders (her arms, the helmet on her lap) the body's motion moves
+    little or nothing: with a still camera whatever stays still there is the photo itself. The
+    plate's fill used to show through the matte's soft and ragged edges there, the same in every
+    frame (a seam down the helmet's clamp, the flag beside her arm smeared: 4.8% of the still
+    pixels there were off the photo by more than 8 levels)."""
+    image = face_rgb()
+    request = make(image, "She laughs and turns her head to the right", size=(512, 512), frames=40)
+    frames = np.stack(list(PortraitEngine().frames(request, NullContext()))).astype(np.int16)
+    photo = image.astype(np.int16)
+    clamp = (slice(412, 512), slice(448, 512))  # the helmet's clamp, beyond the body's reach
+    assert np.abs(frames[(slice(None), *clamp)] - photo[clamp]).max() <= 2
+    below = slice(380, 512)
+    still = (frames[:, below].max(0) - frames[:, below].min(0)).max(2) <= 1
+    off = np.abs(frames[0, below] - photo[below]).max(2) > 8
+    assert still.mean() > 0.2
+    assert (still & off).sum() <= 0.01 * still.sum()
+    # The head moves all the same.
+    x0, y0, x1, y1 = request.face.box
+    head = frames[:, y0:y1, x0:x1]
+    assert np.abs(head - head[0]).mean(axis=(1, 2, 3)).max() > 5
+
+
 class _KillAfter(NullContext):
     def __init__(self, frames: int) -> None:
         super().__init__()
