@@ -91,6 +91,8 @@ class PortraitEngine:
         self._box: tuple[int, int, int, int] = (0, 0, 0, 0)
         #: The other people's faces in the last video's photo (boxes; kept in the plate).
         self._others: list[tuple[int, int, int, int]] = []
+        #: Where the last photo's matte left out a person or a thing it read (`Layers.others`).
+        self._beyond: np.ndarray | None = None
         self._scene: Scene | None = None
         #: The last video's cameras, frame by frame (see `View`).
         self.cameras: list[View] = []
@@ -185,7 +187,8 @@ class PortraitEngine:
         # The other people in the photo stay in the plate: their faces bound the subject's matte.
         others = [f.box for f in get_detector().detect(image) if _iou(f.box, box) < 0.3]
         self._others = others
-        alpha = subject_matte(image, box, others)
+        layers = subject_matte(image, box, others)
+        alpha, self._beyond = layers.alpha, layers.others
         if mesh is not None:
             alpha, added = add_ears(image, alpha, mesh)
             if added:
@@ -200,7 +203,8 @@ class PortraitEngine:
         """The background plate behind the subject (timed), made while the rig is built in a
         thread (`_rigged`)."""
         mark = time.perf_counter()
-        plate = background_plate(image, alpha, int(0.06 * geo.width) + 6, self._others)
+        grow = int(0.06 * geo.width) + 6
+        plate = background_plate(image, alpha, grow, self._others, self._beyond)
         if self._scene is not None and self._scene.shallow:
             plate = defocus(plate, self._box[3] - self._box[1])
         self.timings["plate"] = time.perf_counter() - mark

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from subject2video.engines.portrait.segment import person_matte
+from subject2video.engines.portrait.segment import Layers, person_layers
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +58,11 @@ def subject_matte(
     image: np.ndarray,
     box: tuple[float, float, float, float],
     others: list[tuple[float, float, float, float]] | None = None,
-) -> np.ndarray:
+) -> Layers:
     """The subject's alpha in [0, 1] as float32 (H, W): the learned person matte of the one whose
-    face is in `box`, without the people whose faces are in `others` (see `segment`)."""
-    return person_matte(image, box, others)
+    face is in `box`, without the people whose faces are in `others`; with the people and things
+    it left out (`segment.Layers`)."""
+    return person_layers(image, box, others)
 
 
 def background_plate(
@@ -69,9 +70,13 @@ def background_plate(
     alpha: np.ndarray,
     grow: int,
     faces: Sequence[tuple[float, float, float, float]] = (),
+    keep: np.ndarray | None = None,
 ) -> np.ndarray:
     """The photo with the subject's area (grown by `grow` px) filled in from its surroundings;
-    the other people's `faces` (boxes) are never mirrored into it (`_mirror_edge`)."""
+    the other people's `faces` (boxes) are never mirrored into it (`_mirror_edge`). Where `keep`
+    (uint8 0/1: `Layers.others`, the people beyond a cut in the subject's matte) is set and the
+    subject is not, the photo stays: a neighbour cut from the subject keeps their own pixels
+    along the cut."""
     h, w = image.shape[:2]
     region = (alpha > 0.01).astype(np.uint8)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
@@ -90,6 +95,8 @@ def background_plate(
     # subject may stay behind as a ghost outline when it moves); further out, the photo itself.
     edge = cv2.dilate((alpha > 0.02).astype(np.uint8), np.ones((7, 7), np.uint8))
     weight = cv2.GaussianBlur(edge.astype(np.float32), (0, 0), 1.2)
+    if keep is not None:
+        weight[(keep > 0) & (alpha <= 0.02)] = 0.0
     return cv2.blendLinear(big, image, weight, 1 - weight)
 
 

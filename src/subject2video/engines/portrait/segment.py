@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -46,6 +47,9 @@ FRINGE = 2
 CORE_TRUST = 0.6
 #: Gaps in the model's face narrower than this share of the face's width are the face's.
 CORE_CLOSE = 0.08
+#: Another person's head (face and hair) about their face box, as `_head` takes it: half-axes
+#: across and down in their face's sizes, and its centre's lift above the box's.
+OTHER_HEAD = (0.7, 0.95, 0.1)
 
 
 class Segmenter:
@@ -135,6 +139,25 @@ def _keep_subject(binary: np.ndarray, seed: tuple[int, int, int, int]) -> np.nda
     return np.isin(labels, keep).astype(np.uint8)
 
 
+def _head(
+    box: tuple[float, float, float, float],
+    shape: tuple[int, ...],
+    across: float,
+    down: float,
+    lift: float = 0.15,
+) -> np.ndarray:
+    """An ellipse (uint8 0/1) about the face in `box`: half-axes `across` face widths and `down`
+    face heights, its centre `lift` face heights above the box's."""
+    x0, y0, x1, y1 = box
+    fw, fh = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+    region = np.zeros(shape[:2], np.uint8)
+    centre = (round((x0 + x1) / 2), round((y0 + y1) / 2 - lift * fh))
+    cv2.ellipse(
+        region, centre, (max(1, round(across * fw)), max(1, round(down * fh))), 0, 0, 360, 1, -1
+    )
+    return region
+
+
 def _nearness(box: tuple[float, float, float, float], xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """How far each pixel is from a person, in their face's sizes: across in face widths, up in
     face heights, down (the body) in 2.5 face heights."""
@@ -159,6 +182,31 @@ def person_matte(
     their face's sizes) than the subject is never the subject's, even where their bodies touch.
     `bounded=False` reads the whole image and keeps all of the person connected to the face (no
     window, no envelope): what a measurer wants, seeing everything that moves with the subject."""
+    return person_layers(image, face_box, others, bounded=bounded).alpha
+
+
+@dataclass(frozen=True)
+class Layers:
+    """The subject's matte, and the people (or things) the model found that are not the
+    subject's."""
+
+    #: The subject's alpha in [0, 1], float32 (H, W).
+    alpha: np.ndarray
+    #: Where the model reads a person that is not the subject (uint8 0/1, (H, W)): other people,
+    #: and what the envelope or a neighbour's nearness cut from the subject's person (a held
+    #: helmet, a neighbour's face just behind the subject's hair). The plate keeps the photo
+    #: there: what lies beyond such a cut stays as it is, with no fill along the cut.
+    others: np.ndarray
+
+
+def person_layers(
+    image: np.ndarray,
+    face_box: tuple[float, float, float, float],
+    others: list[tuple[float, float, float, float]] | None = None,
+    *,
+    bounded: bool = True,
+) -> Layers:
+    """`person_matte`'s alpha, with what it left out of the subject (`Layers`)."""
     h, w = image.shape[:2]
     left, top, right, bottom = window(face_box, image.shape) if bounded else (0, 0, w, h)
     crop = np.ascontiguousarray(image[top:bottom, left:right])
@@ -173,13 +221,15 @@ def person_matte(
     if others:
         ys, xs = np.mgrid[top:bottom, left:right].astype(np.float32)
         mine = _nearness(face_box, xs, ys)
-        # The subject's own head and hair are never given away.
-        head = np.zeros_like(env)
-        cx, cy = (x0 + x1) / 2 - left, (y0 + y1) / 2 - top
-        axes = (round(1.0 * fw), round(1.3 * fh))
-        cv2.ellipse(head, (round(cx), round(cy - 0.15 * fh)), axes, 0, 0, 360, 1, -1)
-        for other in others:
-            env[(_nearness(other, xs, ys) < mine) & (head == 0)] = 0
+        # The subject's own head and hair are not given away, except to another's own head: a
+        # face just behind the subject's shoulder or hair would otherwise be cut in two, half of
+        # it turning with the subject's head.
+        head = _head((x0 - left, y0 - top, x1 - left, y1 - top), env.shape, 1.0, 1.3)
+        face = _head((x0 - left, y0 - top, x1 - left, y1 - top), env.shape, 0.42, 0.5, 0.0)
+        for ox0, oy0, ox1, oy1 in others:
+            theirs = _head((ox0 - left, oy0 - top, ox1 - left, oy1 - top), env.shape, *OTHER_HEAD)
+            nearer = _nearness((ox0, oy0, ox1, oy1), xs, ys) < mine
+            env[nearer & ((head == 0) | (theirs > 0)) & (face == 0)] = 0
     binary = ((prob > 0.5) & (env > 0)).astype(np.uint8)
     cx, cy = (x0 + x1) / 2 - left, (y0 + y1) / 2 - top
     seed = (
@@ -222,7 +272,9 @@ def person_matte(
     alpha = np.zeros((h, w), np.float32)
     alpha[top:bottom, left:right] = refined
     # A window cut short of the photo's sides or top: nothing of the subject lies beyond it.
-    return alpha
+    beyond = np.zeros((h, w), np.uint8)
+    beyond[top:bottom, left:right] = (prob > 0.5) & (region == 0) & (refined <= 0.02)
+    return Layers(alpha, beyond)
 
 
 def keep_holes_over(region: np.ndarray, area: float) -> np.ndarray:

@@ -118,6 +118,37 @@ def test_what_never_moves_is_the_photo() -> None:
     assert np.abs(head - head[0]).mean(axis=(1, 2, 3)).max() > 5
 
 
+def test_a_face_just_beside_the_subjects_head_stays_whole_and_still() -> None:
+    """Grace Hopper's head pasted against the astronaut's hair (her face 0.9 face widths from
+    the astronaut's, inside the ellipse that keeps the subject's own head and hair): the selfie
+    model reads one person, and the part of her face within that ellipse used to be the
+    subject's, so her face was cut in two and half of it turned with the astronaut's head. Now
+    another's head is theirs: every frame shows it as the photo has it."""
+    astronaut, hopper = face_rgb(), second_face_rgb()
+    canvas = np.zeros((512, 640, 3), np.uint8)
+    canvas[:, :512], canvas[:, 512:] = astronaut, astronaut[:, 384:]
+    x0, y0, x1, y1 = get_analyzer().subject(hopper).box
+    ax0, ay0, ax1, ay1 = get_analyzer().subject(astronaut).box
+    scale = 0.85 * (ax1 - ax0) / (x1 - x0)
+    small = cv2.resize(hopper, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    cx, cy = round((x0 + x1) / 2 * scale), round((y0 + y1) / 2 * scale)
+    half_w, half_h = round(0.75 * (x1 - x0) * scale), round((x1 - x0) * scale)
+    patch = small[cy - half_h : cy + round(1.4 * half_h), cx - half_w : cx + half_w]
+    left = round((ax0 + ax1) / 2 + 0.9 * (ax1 - ax0)) - half_w
+    top = round((ay0 + ay1) / 2) - 10 - half_h
+    canvas[top : top + patch.shape[0], left : left + patch.shape[1]] = patch
+    request = make(canvas, "She laughs and turns her head to the right", size=(640, 512), frames=40)
+    frames = np.stack(list(PortraitEngine().frames(request, NullContext()))).astype(np.int16)
+    other = max(get_analyzer().detect(canvas, landmarks=False), key=lambda f: f.box[0]).box
+    assert other[0] > request.face.box[2] - 4  # the astronaut is the subject
+    ox0, oy0, ox1, oy1 = other
+    theirs = frames[:, oy0:oy1, ox0 + 6 : ox1]  # clear of the subject's cheek by a few pixels
+    assert np.abs(theirs - canvas[oy0:oy1, ox0 + 6 : ox1]).max() <= 2
+    x0, y0, x1, y1 = request.face.box
+    head = frames[:, y0:y1, x0:x1]
+    assert np.abs(head - head[0]).mean(axis=(1, 2, 3)).max() > 5
+
+
 class _KillAfter(NullContext):
     def __init__(self, frames: int) -> None:
         super().__init__()

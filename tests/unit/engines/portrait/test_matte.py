@@ -92,3 +92,21 @@ def test_another_persons_face_beside_the_subject_is_not_mirrored_into_the_plate(
 
     assert red(background_plate(image, alpha, GROW)) > 60
     assert red(background_plate(image, alpha, GROW, [(8, 150, 36, 230)])) < 12
+
+
+def test_beyond_a_cut_in_the_subjects_matte_the_plate_keeps_the_photo() -> None:
+    # The subject's matte cut straight down at x = 162 through a person the model read whole
+    # (`Layers.others`: the neighbour beyond the cut): their pixels stay the photo's up to the
+    # cut, where the plate used to lay its fill over them a few pixels wide (a seam on their face).
+    image = striped(period=10)
+    image[120:, :160] = GREEN
+    alpha = np.zeros(image.shape[:2], np.float32)
+    alpha[120:, :160] = 1.0
+    alpha[120:, 160:162] = (0.6, 0.3)  # the matte's soft edge
+    beyond = np.zeros(image.shape[:2], np.uint8)
+    beyond[120:, 162:251] = 1
+    band = (slice(140, 300), slice(162, 170))
+    assert np.abs(background_plate(image, alpha, GROW)[band].astype(int) - image[band]).max() > 30
+    kept = background_plate(image, alpha, GROW, keep=beyond)
+    assert np.array_equal(kept[band], image[band])
+    assert np.array_equal(kept[120:, :150], background_plate(image, alpha, GROW)[120:, :150])

@@ -36,7 +36,7 @@ def built() -> tuple[np.ndarray, np.ndarray, Rig3D]:
     box = get_analyzer().subject(image).box
     reading = read_face(image, box)
     assert reading.mesh is not None and reading.geo is not None
-    alpha = subject_matte(image, box)
+    alpha = subject_matte(image, box).alpha
     return image, alpha, Rig3D.build(reading.mesh, reading.geo, alpha)
 
 

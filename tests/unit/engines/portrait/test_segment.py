@@ -94,3 +94,21 @@ def test_a_speck_of_the_face_open_to_the_background_is_the_face(monkeypatch) -> 
     prob[123:125, 105:108] = 0.0  # its gap to the background
     alpha = _matte_with(monkeypatch, prob, BOX)
     assert alpha[121:127, 109:115].min() == 1.0
+
+
+def test_another_head_beside_the_subjects_is_theirs_whole(monkeypatch) -> None:
+    """The subject's own head and hair are kept from a neighbour, but not a neighbour's own head:
+    a face just behind the subject's hair (its centre 0.75 face widths away, inside the ellipse
+    kept for the subject's head) is theirs, not cut in two."""
+    from subject2video.engines.portrait import segment
+
+    prob = np.zeros((300, 400))
+    prob[30:300, 60:330] = 1.0  # the two heads and bodies, one blob to the model
+    monkeypatch.setattr(segment, "get_segmenter", lambda: _Model(prob))
+    image = np.full((300, 400, 3), 128, np.uint8)
+    other = (190, 60, 260, 130)  # a face 70 px wide, centred 75 px from the subject's
+    layers = segment.person_layers(image, BOX, [other], bounded=False)
+    assert layers.alpha[60:130, 200:260].max() == 0.0  # their face, clear of the subject's cheek
+    assert layers.others[60:130, 200:260].all()  # and kept in the plate
+    assert layers.alpha[100:160, 110:170].min() == 1.0  # the subject's face
+    assert layers.alpha[40:60, 120:180].min() == 1.0  # the subject's hair above it
