@@ -168,7 +168,7 @@ def hopper_rig() -> Rig3D:
     box = get_analyzer().subject(image).box
     reading = read_face(image, box)
     assert reading.mesh is not None and reading.geo is not None
-    return Rig3D.build(reading.mesh, reading.geo, subject_matte(image, box))
+    return Rig3D.build(reading.mesh, reading.geo, subject_matte(image, box).alpha)
 
 
 def test_an_open_mouth_tapers_to_its_corners(hopper_rig: Rig3D) -> None:
