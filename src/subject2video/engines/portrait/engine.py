@@ -246,10 +246,12 @@ class PortraitEngine:
         plate, the photo kept behind what never moves (`Renderer.keep_still`)."""
         shallow = self._scene is not None and self._scene.shallow
         if not shallow and all(camera is None for camera, _ in views):
+            mark = time.perf_counter()
             c, geo = self.plan.curves, renderer.rig.geo
             lift = (c["rise"] + 0.012 * c["breath"]) * geo.height  # as the rigs move the body
             kept = renderer.keep_still(float(np.max(np.hypot(c["sway"] * geo.width, lift))))
             logger.debug("portrait: the photo kept in the plate behind %d still pixels", kept)
+            self.timings["plate"] = self.timings.get("plate", 0.0) + time.perf_counter() - mark
         if self._scene is not None and self._scene.grade:
             renderer.grade(Grader(self._scene.grade))
         if shallow:
