@@ -47,7 +47,7 @@ FRINGE = 2
 CORE_TRUST = 0.6
 #: Gaps in the model's face narrower than this share of the face's width are the face's.
 CORE_CLOSE = 0.08
-#: Another person's head (face and hair) about their face box, as `_head` takes it: half-axes
+#: Another person's head (face and hair) about their face box, as `_ellipse` takes it: half-axes
 #: across and down in their face's sizes, and its centre's lift above the box's.
 OTHER_HEAD = (0.7, 0.95, 0.1)
 
@@ -139,7 +139,7 @@ def _keep_subject(binary: np.ndarray, seed: tuple[int, int, int, int]) -> np.nda
     return np.isin(labels, keep).astype(np.uint8)
 
 
-def _head(
+def _ellipse(
     box: tuple[float, float, float, float],
     shape: tuple[int, ...],
     across: float,
@@ -215,7 +215,9 @@ def person_layers(
     fw, fh = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
     # The subject: the region meeting the face's core, inside the head-and-shoulders envelope,
     # and nearer the subject than anyone else.
-    env = envelope((x0 - left, y0 - top, x1 - left, y1 - top), crop.shape)
+    box = (x0 - left, y0 - top, x1 - left, y1 - top)  # the face box in the window
+    env = envelope(box, crop.shape)
+    core = _ellipse(box, crop.shape, 0.42, 0.5, 0.0)  # the face itself
     if not bounded:
         env[:] = 1
     if others:
@@ -224,12 +226,13 @@ def person_layers(
         # The subject's own head and hair are not given away, except to another's own head: a
         # face just behind the subject's shoulder or hair would otherwise be cut in two, half of
         # it turning with the subject's head.
-        head = _head((x0 - left, y0 - top, x1 - left, y1 - top), env.shape, 1.0, 1.3)
-        face = _head((x0 - left, y0 - top, x1 - left, y1 - top), env.shape, 0.42, 0.5, 0.0)
+        head = _ellipse(box, env.shape, 1.0, 1.3)
         for ox0, oy0, ox1, oy1 in others:
-            theirs = _head((ox0 - left, oy0 - top, ox1 - left, oy1 - top), env.shape, *OTHER_HEAD)
+            theirs = _ellipse(
+                (ox0 - left, oy0 - top, ox1 - left, oy1 - top), env.shape, *OTHER_HEAD
+            )
             nearer = _nearness((ox0, oy0, ox1, oy1), xs, ys) < mine
-            env[nearer & ((head == 0) | (theirs > 0)) & (face == 0)] = 0
+            env[nearer & ((head == 0) | (theirs > 0)) & (core == 0)] = 0
     binary = ((prob > 0.5) & (env > 0)).astype(np.uint8)
     cx, cy = (x0 + x1) / 2 - left, (y0 + y1) / 2 - top
     seed = (
@@ -241,9 +244,6 @@ def person_layers(
     # then the face box's ellipse is taken. Where the model found most of that ellipse, its own
     # edge stands: on a face turned in the photo the ellipse reaches past the profile onto the
     # background (a window beside a turned man's nose), which would then turn with the head.
-    core = np.zeros_like(region)
-    axes = (max(1, round(0.42 * fw)), max(1, round(0.5 * fh)))
-    cv2.ellipse(core, (round(cx), round(cy)), axes, 0, 0, 360, 1, -1)
     if region.any() and float(np.mean(prob[core > 0] > 0.5)) >= CORE_TRUST:
         # Closed first: a speck of the face the model misses, open to the background through a
         # gap of a pixel or two, is no hole to fill below, and would show the plate's fill.
