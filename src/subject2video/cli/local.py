@@ -41,8 +41,7 @@ def generate(
 ) -> None:
     """Make a video locally, without the server: the photo, the prompt, an MP4.
 
-    A face small in the photo is framed as a medium close-up; S2V_FRAMING=photo keeps the photo's
-    framing."""
+    A small face is framed as a medium close-up; S2V_FRAMING=photo keeps the photo's framing."""
     from subject2video.contract import parse_size
     from subject2video.local import generate_video
 
