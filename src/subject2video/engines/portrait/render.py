@@ -151,10 +151,12 @@ class Renderer:
         flag beside an arm smeared). With the photo behind them those parts are the photo. Only
         for a still camera and a sharp plate: a camera's parallax moves the subject over the
         plate, and a blurred plate would carry the subject's colours out past its edge."""
-        w, h = self.size
+        # Only the subject's box: beyond it the plate is the photo already.
+        rx0, ry0, rx1, ry1 = self.roi
+        w, h = rx1 - rx0, ry1 - ry0
         rig = self.rig
         moving = (rig.head > 0) | (rig.body * body_move > STILL_MOVE)
-        corners = np.round(rig.rest[:, :2][rig.triangles]).astype(np.int32)
+        corners = np.round(rig.rest[:, :2][rig.triangles] - (rx0, ry0)).astype(np.int32)
         still = np.zeros((h, w), np.uint8)
         moved = np.zeros((h, w), np.uint8)
         for triangle, moves in zip(corners, moving[rig.triangles].any(axis=1), strict=True):
@@ -170,8 +172,9 @@ class Renderer:
         # The photo faded in over a pixel or two, in the still part's box (and 4 px beyond).
         x0, y0, x1, y1 = max(0, x - 4), max(0, y - 4), min(w, x + bw + 4), min(h, y + bh + 4)
         weight = cv2.GaussianBlur(still[y0:y1, x0:x1].astype(np.float32), (0, 0), 1.5)
-        plate = self.plate[y0:y1, x0:x1]
-        plate[:] = cv2.blendLinear(self.subject[y0:y1, x0:x1], plate, weight, 1 - weight)
+        box = (slice(ry0 + y0, ry0 + y1), slice(rx0 + x0, rx0 + x1))
+        plate = self.plate[box]
+        plate[:] = cv2.blendLinear(self.subject[box], plate, weight, 1 - weight)
         plate[..., 3] = 255
         self._plate_still = False
         self._half = None
