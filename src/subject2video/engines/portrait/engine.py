@@ -34,7 +34,7 @@ from subject2video.engines.portrait.ears import add_ears
 from subject2video.engines.portrait.face3d import Reading, read_face
 from subject2video.engines.portrait.landmarks import FaceMesh, get_mesher
 from subject2video.engines.portrait.matte import FaceGeometry, background_plate, subject_matte
-from subject2video.engines.portrait.mesh import Rig
+from subject2video.engines.portrait.mesh import Rig, body_shift
 from subject2video.engines.portrait.plan import PUSH_ZOOM, MotionPlan, plan_motion
 from subject2video.engines.portrait.render import (
     Lattices,
@@ -247,9 +247,8 @@ class PortraitEngine:
         shallow = self._scene is not None and self._scene.shallow
         if not shallow and all(camera is None for camera, _ in views):
             mark = time.perf_counter()
-            c, geo = self.plan.curves, renderer.rig.geo
-            lift = (c["rise"] + 0.012 * c["breath"]) * geo.height  # as the rigs move the body
-            kept = renderer.keep_still(float(np.max(np.hypot(c["sway"] * geo.width, lift))))
+            shift_x, shift_y = body_shift(renderer.rig.geo, self.plan.curves)
+            kept = renderer.keep_still(float(np.max(np.hypot(shift_x, shift_y))))
             logger.debug("portrait: the photo kept in the plate behind %d still pixels", kept)
             self.timings["plate"] = self.timings.get("plate", 0.0) + time.perf_counter() - mark
         if self._scene is not None and self._scene.grade:

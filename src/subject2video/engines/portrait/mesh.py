@@ -10,7 +10,9 @@ where the body is cut off and must stay put). Frame-border vertices never move.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -22,6 +24,12 @@ LIDS = {"l": ((37, 41), (38, 40)), "r": ((43, 47), (44, 46))}
 INNER_MOUTH = list(range(60, 68))
 #: How far the chin follows an opening mouth, by jaw landmark.
 _JAW = {5: 0.3, 6: 0.6, 7: 0.85, 8: 1.0, 9: 0.85, 10: 0.6, 11: 0.3}
+
+
+def body_shift(geo: FaceGeometry, v: Mapping[str, Any]) -> tuple[Any, Any]:
+    """How far the body's motion (sway, rise, breath) moves a point of full body weight, (x, y)
+    in pixels: for one frame's channel values, or for a plan's whole curves (arrays)."""
+    return v["sway"] * geo.width, -(v["rise"] + 0.012 * v["breath"]) * geo.height
 
 
 @dataclass
@@ -114,9 +122,7 @@ class Rig:
         _expression(p, self.geo, v)
         p[self.forehead, 1] -= 0.06 * self.geo.height * v["brows"]
         p = self._rotate(p, v)
-        fw, fh = self.geo.width, self.geo.height
-        shift_x = v["sway"] * fw
-        shift_y = -(v["rise"] + 0.012 * v["breath"]) * fh
+        shift_x, shift_y = body_shift(self.geo, v)
         p[:, 0] += self.body * shift_x
         p[:, 1] += self.body * shift_y
         return p

@@ -23,7 +23,14 @@ from subject2video.engines.portrait import visemes
 from subject2video.engines.portrait.face3d import yaw_3d
 from subject2video.engines.portrait.landmarks import FaceMesh
 from subject2video.engines.portrait.matte import FaceGeometry
-from subject2video.engines.portrait.mesh import _border, _dedupe, _normals, _outline, _triangulate
+from subject2video.engines.portrait.mesh import (
+    _border,
+    _dedupe,
+    _normals,
+    _outline,
+    _triangulate,
+    body_shift,
+)
 from subject2video.engines.portrait.plan import TURN_DEG
 
 #: Camera distance in face widths: a portrait lens at arm's length or so.
@@ -284,9 +291,9 @@ class Rig3D:
         return p[:, :2] + weight * (turned - p[:, :2]), z * self.head + rel[:, 2] * (1 - self.head)
 
     def _body(self, p: np.ndarray, v: dict[str, float]) -> np.ndarray:
-        fw, fh = self.geo.width, self.geo.height
-        p[:, 0] += self.body * v["sway"] * fw
-        p[:, 1] -= self.body * (v["rise"] + 0.012 * v["breath"]) * fh
+        shift_x, shift_y = body_shift(self.geo, v)
+        p[:, 0] += self.body * shift_x
+        p[:, 1] += self.body * shift_y
         return p
 
 
